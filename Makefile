@@ -1,0 +1,74 @@
+# Wuyi. `make run` starts the whole app on embedded defaults; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install vardirs migrate demo lint format messages screenshots clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Wuyi needs Python 3.11 or newer, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+vardirs:
+	@mkdir -p var/celery/broker var/celery/processed
+
+migrate: install vardirs
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+# Web server, Celery worker and Celery beat together; Ctrl-C stops all three.
+run: demo
+	@echo ""
+	@echo "  Wuyi is starting on http://$(HOST):$(PORT)/"
+	@echo "  Demo accounts (password Wuyi@2026):"
+	@echo "    secretary    community secretary of 天庆社区 (城关区 团结新村街道)"
+	@echo "    secretary2   community secretary of 西园社区 (七里河区)"
+	@echo "    subdistrict  sub-district staff of 团结新村街道"
+	@echo "    district     district staff of 城关区"
+	@echo "    volunteer    volunteer at 天庆丽舍"
+	@echo "    medic        on-site medical worker at 天庆丽舍"
+	@echo "    admin        superuser"
+	@echo "  Ctrl-C stops the web server, the worker and beat."
+	@echo ""
+	@trap 'kill 0' INT TERM; \
+	$(BIN)/celery -A wuyi worker --loglevel=INFO --concurrency=1 & \
+	$(BIN)/celery -A wuyi beat --loglevel=INFO & \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT) & \
+	wait
+
+# The whole suite: SQLite unless DATABASE_URL says otherwise. Browser tests need Chromium
+# (Debian's chromium package); without it they are skipped with the reason printed.
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Re-extract the catalogues, fill the Chinese from locale/zh_hans_terms.py, compile.
+messages: install
+	$(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore=.venv --ignore=var --ignore=tests --ignore=bench
+	$(BIN)/python locale/apply_terms.py
+	$(BIN)/python manage.py compilemessages --ignore=.venv
+
+# Refresh docs/screenshots from the browser tests.
+screenshots: install
+	WUYI_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/e2e
+
+clean:
+	rm -rf var

@@ -1,0 +1,79 @@
+"""Users, their role and the node of the place tree they answer for.
+
+accounts sits at the bottom of the import graph: it knows levels of the place tree, not the
+place models themselves (those live in compounds, which imports this app). A user's node is
+therefore stored as (level derived from the role, place_id); compounds maps it onto rows.
+"""
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Level(models.TextChoices):
+    DISTRICT = "district", _("District")
+    SUBDISTRICT = "subdistrict", _("Sub-district")
+    COMMUNITY = "community", _("Community")
+    COMPOUND = "compound", _("Compound")
+
+
+class Role(models.TextChoices):
+    DISTRICT_STAFF = "district_staff", _("District staff")
+    SUBDISTRICT_STAFF = "subdistrict_staff", _("Sub-district staff")
+    SECRETARY = "secretary", _("Community secretary")
+    VOLUNTEER = "volunteer", _("Volunteer")
+    MEDIC = "medic", _("Medical staff")
+
+
+# The level of the place tree each role is bound to.
+ROLE_LEVEL: dict[str, Level] = {
+    Role.DISTRICT_STAFF: Level.DISTRICT,
+    Role.SUBDISTRICT_STAFF: Level.SUBDISTRICT,
+    Role.SECRETARY: Level.COMMUNITY,
+    Role.VOLUNTEER: Level.COMPOUND,
+    Role.MEDIC: Level.COMPOUND,
+}
+
+
+class UserQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "UserQuerySet":
+        """Accounts are managed by superusers; everyone else sees only their own."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(pk=user.pk)
+
+
+class ScopedUserManager(UserManager.from_queryset(UserQuerySet)):
+    pass
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+    place_id = models.PositiveBigIntegerField(
+        _("jurisdiction"),
+        null=True,
+        blank=True,
+        help_text=_("Id of the district, sub-district, community or compound the role covers."),
+    )
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+
+    objects = ScopedUserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        indexes = [models.Index(fields=["role", "place_id"], name="user_role_place_idx")]
+
+    @property
+    def level(self) -> Level | None:
+        return ROLE_LEVEL.get(self.role)
+
+    @property
+    def display_name(self) -> str:
+        """Family name first, as Chinese names are written; the user name if there is none."""
+        return f"{self.last_name}{self.first_name}".strip() or self.username
+
+    def __str__(self) -> str:
+        return self.display_name

@@ -1,0 +1,79 @@
+from django.contrib import admin
+
+from accounts.admin import ScopedAdminMixin, ScopedHistoryAdmin
+
+from .models import Building, Community, Compound, District, StatusChange, Subdistrict
+
+
+class PlaceTreeAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """The districts, sub-districts and communities are set up by the city's administrators.
+    Staff below see their ancestors (read only): editing or deleting one would reach, and on
+    the delete page list, places outside their jurisdiction."""
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+@admin.register(District)
+class DistrictAdmin(PlaceTreeAdmin):
+    list_display = ("code", "name")
+    search_fields = ("code", "name")
+
+
+@admin.register(Subdistrict)
+class SubdistrictAdmin(PlaceTreeAdmin):
+    list_display = ("code", "name", "district")
+    search_fields = ("code", "name")
+    list_select_related = ("district",)
+
+
+@admin.register(Community)
+class CommunityAdmin(PlaceTreeAdmin):
+    list_display = ("code", "name", "subdistrict")
+    search_fields = ("code", "name")
+    list_select_related = ("subdistrict",)
+
+
+class BuildingInline(admin.TabularInline):
+    model = Building
+    extra = 0
+
+
+@admin.register(Compound)
+class CompoundAdmin(ScopedHistoryAdmin):
+    list_display = ("code", "name", "community", "status", "last_positive_on")
+    list_filter = ("status",)
+    search_fields = ("code", "name", "address")
+    list_select_related = ("community",)
+    # The status moves only through compound_change_status, which checks and records it.
+    readonly_fields = ("status", "status_changed_at")
+    inlines = [BuildingInline]
+
+
+@admin.register(Building)
+class BuildingAdmin(ScopedHistoryAdmin):
+    list_display = ("compound", "number", "name", "unit_count", "floor_count")
+    search_fields = ("name", "number", "compound__name")
+    list_select_related = ("compound",)
+
+
+@admin.register(StatusChange)
+class StatusChangeAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("compound", "from_status", "to_status", "changed_by", "changed_at")
+    list_filter = ("to_status",)
+    list_select_related = ("compound", "changed_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,67 @@
+"""Read endpoints for the place tree, scoped by visible_to like every other read."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+
+from . import selectors
+from .models import Building, Compound, ControlStatus
+
+
+class CompoundSerializer(serializers.ModelSerializer):
+    community_name = serializers.CharField(source="community.name", read_only=True)
+    days_since_positive = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Compound
+        fields = [
+            "id",
+            "code",
+            "name",
+            "address",
+            "community",
+            "community_name",
+            "subdistrict",
+            "district",
+            "status",
+            "status_changed_at",
+            "last_positive_on",
+            "days_since_positive",
+        ]
+
+
+class BuildingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Building
+        fields = ["id", "compound", "number", "name", "unit_count", "floor_count"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, enum=ControlStatus.values),
+            OpenApiParameter("q", OpenApiTypes.STR, description="Name, code or address."),
+        ]
+    )
+)
+class CompoundViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = CompoundSerializer
+
+    def get_queryset(self):
+        return selectors.compound_list(
+            user=self.request.user,
+            status=self.request.query_params.get("status", ""),
+            query=self.request.query_params.get("q", "")[:100],
+        )
+
+
+@extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("compound", OpenApiTypes.INT)]))
+class BuildingViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = BuildingSerializer
+
+    def get_queryset(self):
+        qs = Building.objects.visible_to(self.request.user).order_by("compound_id", "number")
+        compound = self.request.query_params.get("compound", "")
+        if compound.isdigit():
+            qs = qs.filter(compound_id=int(compound))
+        return qs

@@ -1,0 +1,280 @@
+"""The place tree (district > sub-district > community > compound > building) and the
+compound's control status.
+
+A compound carries its community, sub-district and district ids (denormalised) so that the
+jurisdiction filter and the per-area status counts are one indexed column, not a chain of joins.
+Community.save() and Compound.save() keep them right.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from accounts.access import ScopedQuerySet
+from accounts.models import Level
+
+
+class ControlStatus(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    PRECAUTIONARY = "precautionary", _("Precautionary area")
+    CONTROLLED = "controlled", _("Controlled area")
+    SEALED = "sealed", _("Sealed area")
+
+
+# Higher is stricter. Used to tell an escalation from a step down.
+SEVERITY: dict[str, int] = {
+    ControlStatus.NORMAL: 0,
+    ControlStatus.PRECAUTIONARY: 1,
+    ControlStatus.CONTROLLED: 2,
+    ControlStatus.SEALED: 3,
+}
+
+
+class DistrictQuerySet(ScopedQuerySet):
+    scope_lookups = {
+        Level.DISTRICT: "id",
+        Level.SUBDISTRICT: "subdistricts__id",
+        Level.COMMUNITY: "subdistricts__communities__id",
+        Level.COMPOUND: "compounds__id",
+    }
+
+
+class SubdistrictQuerySet(ScopedQuerySet):
+    scope_lookups = {
+        Level.DISTRICT: "district_id",
+        Level.SUBDISTRICT: "id",
+        Level.COMMUNITY: "communities__id",
+        Level.COMPOUND: "compounds__id",
+    }
+
+
+class CommunityQuerySet(ScopedQuerySet):
+    scope_lookups = {
+        Level.DISTRICT: "subdistrict__district_id",
+        Level.SUBDISTRICT: "subdistrict_id",
+        Level.COMMUNITY: "id",
+        Level.COMPOUND: "compounds__id",
+    }
+
+
+class CompoundQuerySet(ScopedQuerySet):
+    scope_lookups = {
+        Level.DISTRICT: "district_id",
+        Level.SUBDISTRICT: "subdistrict_id",
+        Level.COMMUNITY: "community_id",
+        Level.COMPOUND: "id",
+    }
+
+
+class BuildingQuerySet(ScopedQuerySet):
+    scope_lookups = {
+        Level.DISTRICT: "compound__district_id",
+        Level.SUBDISTRICT: "compound__subdistrict_id",
+        Level.COMMUNITY: "compound__community_id",
+        Level.COMPOUND: "compound_id",
+    }
+
+
+class StatusChangeQuerySet(BuildingQuerySet):
+    """Same path as buildings: through the compound."""
+
+
+class District(models.Model):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+
+    objects = DistrictQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Subdistrict(models.Model):
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, related_name="subdistricts", verbose_name=_("district")
+    )
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+
+    objects = SubdistrictQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("sub-district")
+        verbose_name_plural = _("sub-districts")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        # Keep the compounds' denormalised district in step if this sub-district moved.
+        Compound.objects.filter(subdistrict_id=self.pk).exclude(
+            district_id=self.district_id
+        ).update(district_id=self.district_id)
+
+
+class Community(models.Model):
+    subdistrict = models.ForeignKey(
+        Subdistrict,
+        on_delete=models.PROTECT,
+        related_name="communities",
+        verbose_name=_("sub-district"),
+    )
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+
+    objects = CommunityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("community")
+        verbose_name_plural = _("communities")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        district_id = Subdistrict.objects.values_list("district_id", flat=True).get(
+            pk=self.subdistrict_id
+        )
+        Compound.objects.filter(community_id=self.pk).exclude(
+            subdistrict_id=self.subdistrict_id, district_id=district_id
+        ).update(subdistrict_id=self.subdistrict_id, district_id=district_id)
+
+
+class Compound(models.Model):
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="compounds", verbose_name=_("community")
+    )
+    # Denormalised from community, kept by save(); never edited by hand.
+    subdistrict = models.ForeignKey(
+        Subdistrict,
+        on_delete=models.PROTECT,
+        related_name="compounds",
+        editable=False,
+        verbose_name=_("sub-district"),
+    )
+    district = models.ForeignKey(
+        District,
+        on_delete=models.PROTECT,
+        related_name="compounds",
+        editable=False,
+        verbose_name=_("district"),
+    )
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    status = models.CharField(
+        _("control status"),
+        max_length=20,
+        choices=ControlStatus.choices,
+        default=ControlStatus.NORMAL,
+    )
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    last_positive_on = models.DateField(_("last positive case on"), null=True, blank=True)
+
+    objects = CompoundQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["subdistrict", "district"])
+
+    class Meta:
+        verbose_name = _("compound")
+        verbose_name_plural = _("compounds")
+        ordering = ["community_id", "name"]
+        indexes = [
+            models.Index(fields=["district", "status"], name="compound_district_status_idx"),
+            models.Index(fields=["subdistrict", "status"], name="compound_subdist_status_idx"),
+            models.Index(fields=["community", "status"], name="compound_community_status_idx"),
+            models.Index(fields=["name"], name="compound_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if self.community_id is not None:
+            self.subdistrict_id, self.district_id = Community.objects.values_list(
+                "subdistrict_id", "subdistrict__district_id"
+            ).get(pk=self.community_id)
+        super().save(*args, **kwargs)
+
+    @property
+    def days_since_positive(self) -> int | None:
+        """Whole days since the last positive case, in Asia/Shanghai; None if there was none."""
+        if self.last_positive_on is None:
+            return None
+        return (timezone.localdate() - self.last_positive_on).days
+
+    def quiet_enough_to_step_down(self, today: datetime.date | None = None) -> bool:
+        if self.last_positive_on is None:
+            return True
+        today = today or timezone.localdate()
+        return (today - self.last_positive_on).days >= settings.WUYI_DOWNGRADE_QUIET_DAYS
+
+
+class Building(models.Model):
+    compound = models.ForeignKey(
+        Compound, on_delete=models.CASCADE, related_name="buildings", verbose_name=_("compound")
+    )
+    number = models.CharField(_("building number"), max_length=20)
+    name = models.CharField(_("name"), max_length=50, blank=True)
+    unit_count = models.PositiveSmallIntegerField(_("units"), default=1)
+    floor_count = models.PositiveSmallIntegerField(_("floors"), default=6)
+
+    objects = BuildingQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("building")
+        verbose_name_plural = _("buildings")
+        ordering = ["compound_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["compound", "number"], name="building_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return self.name or _("Building %(number)s") % {"number": self.number}
+
+
+class StatusChange(models.Model):
+    """One row per control-status change: who moved the compound, from what, to what, and why."""
+
+    compound = models.ForeignKey(
+        Compound,
+        on_delete=models.CASCADE,
+        related_name="status_changes",
+        verbose_name=_("compound"),
+    )
+    from_status = models.CharField(_("from"), max_length=20, choices=ControlStatus.choices)
+    to_status = models.CharField(_("to"), max_length=20, choices=ControlStatus.choices)
+    reason = models.TextField(_("reason"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    objects = StatusChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["compound", "-changed_at"], name="statuschange_compound_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.compound}: {self.get_from_status_display()} → {self.get_to_status_display()}"

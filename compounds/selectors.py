@@ -1,0 +1,160 @@
+"""Reads on the place tree that are more than a filter: lists, counts per area, drill-down."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import Level, User
+
+from .models import (
+    Building,
+    Community,
+    Compound,
+    ControlStatus,
+    District,
+    StatusChange,
+    Subdistrict,
+)
+
+
+def compound_list(*, user: User, status: str = "", query: str = "") -> QuerySet[Compound]:
+    """The compounds a user may see, filtered by status and by name, code or address."""
+    qs = Compound.objects.visible_to(user).select_related("community")
+    if status in ControlStatus.values:
+        qs = qs.filter(status=status)
+    query = query.strip()
+    if query:
+        qs = qs.filter(
+            Q(name__icontains=query)
+            | Q(code__icontains=query)
+            | Q(address__icontains=query)
+            | Q(community__name__icontains=query)
+        )
+    return qs.order_by("community__code", "name")
+
+
+def building_sort_key(building: Building) -> tuple[int, str]:
+    """Building 2 before building 10; names that are not numbers after all numbers."""
+    number = building.number
+    return (int(number), "") if number.isdigit() else (1 << 30, number)
+
+
+@dataclass
+class CompoundDetail:
+    compound: Compound
+    buildings: list[Building]
+    changes: list[StatusChange]
+
+
+def compound_detail(*, user: User, compound_id: int, history_limit: int = 50) -> CompoundDetail:
+    """A compound with its buildings and its latest status changes. Three queries."""
+    compound = (
+        Compound.objects.visible_to(user)
+        .select_related("community", "subdistrict", "district")
+        .get(pk=compound_id)
+    )
+    buildings = sorted(compound.buildings.all(), key=building_sort_key)
+    changes = list(
+        compound.status_changes.select_related("changed_by").order_by("-changed_at", "-id")[
+            :history_limit
+        ]
+    )
+    return CompoundDetail(compound=compound, buildings=buildings, changes=changes)
+
+
+def _status_aggregates() -> dict:
+    aggregates = {"total": Count("id")}
+    for value in ControlStatus.values:
+        aggregates[value] = Count("id", filter=Q(status=value))
+    return aggregates
+
+
+@dataclass
+class AreaRow:
+    """One row of the overview: an area (or a compound) and its compounds counted by status."""
+
+    id: int
+    name: str
+    level: str
+    counts: dict[str, int]
+    status: str = ""
+
+    @property
+    def total(self) -> int:
+        return self.counts.get("total", 0)
+
+    @property
+    def by_status(self) -> list[tuple[str, int]]:
+        """(status, count) in the order of ControlStatus, for tables and bars."""
+        return [(value, self.counts.get(value, 0)) for value in ControlStatus.values]
+
+
+@dataclass
+class Overview:
+    level: str  # the level of the rows
+    rows: list[AreaRow]
+    totals: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def totals_by_status(self) -> list[tuple[str, int]]:
+        return [(value, self.totals.get(value) or 0) for value in ControlStatus.values]
+
+
+# For an overview rooted at a level: the level of its rows and the compound column they group by.
+_CHILD = {
+    None: (Level.DISTRICT, "district_id"),
+    Level.DISTRICT: (Level.SUBDISTRICT, "subdistrict_id"),
+    Level.SUBDISTRICT: (Level.COMMUNITY, "community_id"),
+}
+_ROOT_FILTER = {
+    Level.DISTRICT: "district_id",
+    Level.SUBDISTRICT: "subdistrict_id",
+    Level.COMMUNITY: "community_id",
+}
+_NAMES = {
+    Level.DISTRICT: District,
+    Level.SUBDISTRICT: Subdistrict,
+    Level.COMMUNITY: Community,
+}
+
+
+def status_overview(
+    *, user: User, level: str | None = None, place_id: int | None = None
+) -> Overview:
+    """Compounds the user may see under one node, counted by control status per child area.
+
+    Rooted at a community, the rows are the compounds themselves. Two or three queries whatever
+    the number of compounds: one grouped count, one for the names, one for the totals.
+    """
+    compounds = Compound.objects.visible_to(user)
+    if level is not None:
+        compounds = compounds.filter(**{_ROOT_FILTER[level]: place_id})
+    totals = compounds.aggregate(**_status_aggregates())
+
+    if level == Level.COMMUNITY:
+        rows = [
+            AreaRow(
+                id=c.id,
+                name=c.name,
+                level=Level.COMPOUND,
+                counts={"total": 1, c.status: 1},
+                status=c.status,
+            )
+            for c in compounds.order_by("name").only("id", "name", "status")
+        ]
+        return Overview(level=Level.COMPOUND, rows=rows, totals=totals)
+
+    child_level, column = _CHILD[level]
+    grouped = compounds.order_by().values(column).annotate(**_status_aggregates())
+    counts_by_id = {row.pop(column): row for row in grouped}
+    names = dict(
+        _NAMES[child_level]
+        .objects.filter(pk__in=counts_by_id)
+        .order_by("code")
+        .values_list("id", "name")
+    )
+    rows = [
+        AreaRow(id=pk, name=name, level=child_level, counts=counts_by_id[pk])
+        for pk, name in names.items()
+    ]
+    return Overview(level=child_level, rows=rows, totals=totals)

@@ -1,0 +1,139 @@
+"""Writes on compounds. Every control-status change goes through compound_change_status."""
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.access import may_change_status
+from accounts.models import User
+
+from .models import SEVERITY, Compound, ControlStatus, StatusChange
+
+# Where a compound may go from each status. Tightening may jump any number of steps at once;
+# loosening goes one step at a time (sealed → controlled → precautionary → normal), because
+# each step down is a decision taken on its own evidence.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    ControlStatus.NORMAL: frozenset(
+        {ControlStatus.PRECAUTIONARY, ControlStatus.CONTROLLED, ControlStatus.SEALED}
+    ),
+    ControlStatus.PRECAUTIONARY: frozenset(
+        {ControlStatus.NORMAL, ControlStatus.CONTROLLED, ControlStatus.SEALED}
+    ),
+    ControlStatus.CONTROLLED: frozenset({ControlStatus.PRECAUTIONARY, ControlStatus.SEALED}),
+    ControlStatus.SEALED: frozenset({ControlStatus.CONTROLLED}),
+}
+
+REASON_MAX_LENGTH = 500
+
+
+class TransitionRefused(Exception):
+    """The change was not made; the message says why, in words a secretary understands."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def allowed_targets(status: str) -> list[str]:
+    """The statuses a compound in `status` may move to, in the order of the choices."""
+    targets = ALLOWED_TRANSITIONS.get(status, frozenset())
+    return [value for value in ControlStatus.values if value in targets]
+
+
+def compound_change_status(
+    *,
+    compound_id: int,
+    to_status: str,
+    reason: str,
+    user: User,
+    expected_from: str | None = None,
+) -> StatusChange:
+    """Move a compound to another control status and record who, when and why.
+
+    `expected_from` is the status the user saw when filling in the form. If the compound has
+    moved since, the change is refused, unless it already stands where the user wanted it to
+    go, in which case this is a double submit and the earlier change is returned unchanged.
+
+    Raises Compound.DoesNotExist when the compound is outside the user's reach, PermissionDenied
+    when the role may not change statuses and TransitionRefused for any rule the change breaks.
+    """
+    if not may_change_status(user):
+        raise PermissionDenied(_("Your role may not change the control status of a compound."))
+    if to_status not in ControlStatus.values:
+        raise TransitionRefused(_("Choose one of the listed control statuses."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise TransitionRefused(_("Give a reason for the change."))
+    if len(reason) > REASON_MAX_LENGTH:
+        raise TransitionRefused(
+            _("The reason is too long: at most %(max)d characters.") % {"max": REASON_MAX_LENGTH}
+        )
+
+    with transaction.atomic():
+        # The row lock serialises two people changing the same compound at the same moment:
+        # the second waits, then sees the first one's status and is judged against it.
+        compound = Compound.objects.visible_to(user).select_for_update().get(pk=compound_id)
+        current = compound.status
+        if expected_from is not None and expected_from != current:
+            if current == to_status:
+                latest = compound.status_changes.order_by("-changed_at", "-id").first()
+                if latest is not None:
+                    return latest
+            raise TransitionRefused(
+                _(
+                    "Someone changed this compound to “%(current)s” while you were filling in "
+                    "the form. Check the latest status and try again."
+                )
+                % {"current": ControlStatus(current).label}
+            )
+        if to_status == current:
+            raise TransitionRefused(
+                _("The compound is already “%(status)s”.")
+                % {"status": ControlStatus(current).label}
+            )
+        if to_status not in ALLOWED_TRANSITIONS[current]:
+            raise TransitionRefused(
+                _(
+                    "A compound cannot go from “%(current)s” straight to “%(target)s”: "
+                    "step down one level at a time."
+                )
+                % {
+                    "current": ControlStatus(current).label,
+                    "target": ControlStatus(to_status).label,
+                }
+            )
+        stepping_down = SEVERITY[to_status] < SEVERITY[current]
+        if (
+            stepping_down
+            and current in (ControlStatus.SEALED, ControlStatus.CONTROLLED)
+            and not compound.quiet_enough_to_step_down()
+        ):
+            raise TransitionRefused(
+                _(
+                    "The last positive case was on %(date)s, %(days)d days ago. A sealed or "
+                    "controlled compound steps down only after %(quiet)d days without a new "
+                    "positive case."
+                )
+                % {
+                    "date": compound.last_positive_on.isoformat(),
+                    "days": compound.days_since_positive,
+                    "quiet": settings.WUYI_DOWNGRADE_QUIET_DAYS,
+                }
+            )
+
+        now = timezone.now()
+        compound.status = to_status
+        compound.status_changed_at = now
+        compound._change_reason = reason  # picked up by django-simple-history
+        compound._history_user = user
+        compound.save(update_fields=["status", "status_changed_at"])
+        return StatusChange.objects.create(
+            compound=compound,
+            from_status=current,
+            to_status=to_status,
+            reason=reason,
+            changed_by=user,
+            changed_at=now,
+        )

@@ -1,0 +1,84 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from accounts.access import may_change_status
+
+from . import selectors, services
+from .forms import StatusChangeForm
+from .models import Compound, ControlStatus
+
+PAGE_SIZE = 50
+
+
+@login_required
+def compound_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    query = request.GET.get("q", "")[:100]
+    compounds = selectors.compound_list(user=request.user, status=status, query=query)
+    page = Paginator(compounds, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "status": status,
+        "query": query,
+        "statuses": ControlStatus.choices,
+    }
+    template = "compounds/_compound_rows.html" if request.htmx else "compounds/compound_list.html"
+    return render(request, template, context)
+
+
+@login_required
+def compound_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        detail = selectors.compound_detail(user=request.user, compound_id=pk)
+    except Compound.DoesNotExist:
+        raise Http404 from None
+    return render(
+        request,
+        "compounds/compound_detail.html",
+        {
+            "compound": detail.compound,
+            "buildings": detail.buildings,
+            "changes": detail.changes,
+            "may_change_status": may_change_status(request.user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def compound_change_status(request: HttpRequest, pk: int) -> HttpResponse:
+    compound = get_object_or_404(Compound.objects.visible_to(request.user), pk=pk)
+    if not may_change_status(request.user):
+        raise PermissionDenied
+    form = StatusChangeForm(request.POST or None, current_status=compound.status)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.compound_change_status(
+                compound_id=compound.pk,
+                to_status=form.cleaned_data["to_status"],
+                reason=form.cleaned_data["reason"],
+                expected_from=form.cleaned_data["expected_from"],
+                user=request.user,
+            )
+        except services.TransitionRefused as refused:
+            form.add_error(None, refused.message)
+        else:
+            compound.refresh_from_db()
+            messages.success(
+                request,
+                _("%(name)s is now “%(status)s”.")
+                % {"name": compound.name, "status": compound.get_status_display()},
+            )
+            return redirect("compounds:detail", pk=compound.pk)
+    return render(
+        request,
+        "compounds/compound_status_form.html",
+        {"compound": compound, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )

@@ -1,0 +1,87 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from accounts.access import may_see_overview, scope_of
+from accounts.models import Level, Role
+from compounds.models import Community, ControlStatus, District, Subdistrict
+from compounds.selectors import status_overview
+
+_MODELS = {
+    Level.DISTRICT: District,
+    Level.SUBDISTRICT: Subdistrict,
+    Level.COMMUNITY: Community,
+}
+# What to join when loading a node, for its breadcrumbs.
+_PARENTS = {
+    Level.DISTRICT: (),
+    Level.SUBDISTRICT: ("district",),
+    Level.COMMUNITY: ("subdistrict__district",),
+}
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Staff land on the overview of their area; everyone else on their compounds."""
+    if request.user.is_superuser or request.user.role in (
+        Role.DISTRICT_STAFF,
+        Role.SUBDISTRICT_STAFF,
+    ):
+        return redirect("dashboards:overview")
+    return redirect("compounds:list")
+
+
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    if not may_see_overview(request.user):
+        raise PermissionDenied
+    scope = scope_of(request.user)
+    if scope.everything:
+        return _render_overview(request, level=None, node=None)
+    return redirect("dashboards:area", level=scope.level, pk=scope.place_id)
+
+
+@login_required
+def area(request: HttpRequest, level: str, pk: int) -> HttpResponse:
+    if not may_see_overview(request.user):
+        raise PermissionDenied
+    model = _MODELS.get(level)
+    if model is None:
+        raise Http404
+    nodes = model.objects.visible_to(request.user).select_related(*_PARENTS[level])
+    node = get_object_or_404(nodes, pk=pk)
+    return _render_overview(request, level=level, node=node)
+
+
+def _breadcrumbs(level: str | None, node) -> list[tuple[str, int, str]]:
+    """(level, id, name) from the district down to the node."""
+    if node is None:
+        return []
+    chain = []
+    if level == Level.COMMUNITY:
+        chain = [
+            (Level.DISTRICT, node.subdistrict.district),
+            (Level.SUBDISTRICT, node.subdistrict),
+            (Level.COMMUNITY, node),
+        ]
+    elif level == Level.SUBDISTRICT:
+        chain = [(Level.DISTRICT, node.district), (Level.SUBDISTRICT, node)]
+    elif level == Level.DISTRICT:
+        chain = [(Level.DISTRICT, node)]
+    return [(lvl, place.pk, place.name) for lvl, place in chain]
+
+
+def _render_overview(request: HttpRequest, *, level: str | None, node) -> HttpResponse:
+    data = status_overview(user=request.user, level=level, place_id=node.pk if node else None)
+    return render(
+        request,
+        "dashboards/overview.html",
+        {
+            "node": node,
+            "level": level,
+            "overview": data,
+            "statuses": ControlStatus.choices,
+            "breadcrumbs": _breadcrumbs(level, node),
+        },
+    )

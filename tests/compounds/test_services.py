@@ -1,0 +1,183 @@
+import datetime
+import itertools
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from compounds.models import Compound, ControlStatus, StatusChange
+from compounds.services import ALLOWED_TRANSITIONS, TransitionRefused, compound_change_status
+
+S = ControlStatus
+ALLOWED = {
+    (S.NORMAL, S.PRECAUTIONARY),
+    (S.NORMAL, S.CONTROLLED),
+    (S.NORMAL, S.SEALED),
+    (S.PRECAUTIONARY, S.NORMAL),
+    (S.PRECAUTIONARY, S.CONTROLLED),
+    (S.PRECAUTIONARY, S.SEALED),
+    (S.CONTROLLED, S.PRECAUTIONARY),
+    (S.CONTROLLED, S.SEALED),
+    (S.SEALED, S.CONTROLLED),
+}
+ALL_PAIRS = list(itertools.product(S.values, S.values))
+
+
+def test_the_table_is_the_one_the_tests_describe():
+    table = {(a, b) for a, targets in ALLOWED_TRANSITIONS.items() for b in targets}
+    assert table == ALLOWED
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), sorted(ALLOWED))
+def test_allowed_transition_moves_and_records(compound_a, secretary_a, from_status, to_status):
+    Compound.objects.filter(pk=compound_a.pk).update(status=from_status)
+    change = compound_change_status(
+        compound_id=compound_a.pk, to_status=to_status, reason="第3轮筛查", user=secretary_a
+    )
+    compound_a.refresh_from_db()
+    assert compound_a.status == to_status
+    assert compound_a.status_changed_at is not None
+    assert (change.from_status, change.to_status) == (from_status, to_status)
+    assert change.changed_by == secretary_a
+    assert change.reason == "第3轮筛查"
+    record = compound_a.history.latest()
+    assert record.status == to_status
+    assert record.history_change_reason == "第3轮筛查"
+    assert record.history_user == secretary_a
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), [p for p in ALL_PAIRS if p not in ALLOWED])
+def test_refused_transition_changes_nothing(compound_a, secretary_a, from_status, to_status):
+    Compound.objects.filter(pk=compound_a.pk).update(status=from_status)
+    with pytest.raises(TransitionRefused) as refused:
+        compound_change_status(
+            compound_id=compound_a.pk, to_status=to_status, reason="理由", user=secretary_a
+        )
+    assert refused.value.message
+    compound_a.refresh_from_db()
+    assert compound_a.status == from_status
+    assert not StatusChange.objects.exists()
+
+
+def test_sealed_to_normal_says_step_by_step(compound_a, secretary_a):
+    Compound.objects.filter(pk=compound_a.pk).update(status=S.SEALED)
+    with pytest.raises(TransitionRefused, match=r"one level at a time|逐级"):
+        compound_change_status(
+            compound_id=compound_a.pk, to_status=S.NORMAL, reason="解封", user=secretary_a
+        )
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "\n"])
+def test_reason_is_required(compound_a, secretary_a, reason):
+    with pytest.raises(TransitionRefused):
+        compound_change_status(
+            compound_id=compound_a.pk, to_status=S.SEALED, reason=reason, user=secretary_a
+        )
+    assert Compound.objects.get(pk=compound_a.pk).status == S.NORMAL
+
+
+def test_reason_too_long(compound_a, secretary_a):
+    with pytest.raises(TransitionRefused):
+        compound_change_status(
+            compound_id=compound_a.pk, to_status=S.SEALED, reason="长" * 501, user=secretary_a
+        )
+
+
+def test_unknown_status_refused(compound_a, secretary_a):
+    with pytest.raises(TransitionRefused):
+        compound_change_status(
+            compound_id=compound_a.pk, to_status="locked", reason="x", user=secretary_a
+        )
+
+
+def test_recent_positive_blocks_stepping_down(compound_a, secretary_a, settings):
+    settings.WUYI_DOWNGRADE_QUIET_DAYS = 7
+    today = timezone.localdate()
+    Compound.objects.filter(pk=compound_a.pk).update(
+        status=S.SEALED, last_positive_on=today - datetime.timedelta(days=3)
+    )
+    with pytest.raises(TransitionRefused, match="3"):
+        compound_change_status(
+            compound_id=compound_a.pk, to_status=S.CONTROLLED, reason="降级", user=secretary_a
+        )
+    Compound.objects.filter(pk=compound_a.pk).update(
+        last_positive_on=today - datetime.timedelta(days=7)
+    )
+    compound_change_status(
+        compound_id=compound_a.pk, to_status=S.CONTROLLED, reason="降级", user=secretary_a
+    )
+    assert Compound.objects.get(pk=compound_a.pk).status == S.CONTROLLED
+
+
+def test_recent_positive_does_not_block_tightening(compound_a, secretary_a):
+    Compound.objects.filter(pk=compound_a.pk).update(last_positive_on=timezone.localdate())
+    compound_change_status(
+        compound_id=compound_a.pk, to_status=S.SEALED, reason="新增阳性", user=secretary_a
+    )
+    assert Compound.objects.get(pk=compound_a.pk).status == S.SEALED
+
+
+def test_double_submit_is_idempotent(compound_a, secretary_a):
+    first = compound_change_status(
+        compound_id=compound_a.pk,
+        to_status=S.SEALED,
+        reason="阳性",
+        user=secretary_a,
+        expected_from=S.NORMAL,
+    )
+    second = compound_change_status(
+        compound_id=compound_a.pk,
+        to_status=S.SEALED,
+        reason="阳性",
+        user=secretary_a,
+        expected_from=S.NORMAL,
+    )
+    assert first.pk == second.pk
+    assert StatusChange.objects.count() == 1
+
+
+def test_conflicting_change_is_refused(compound_a, secretary_a, district_staff):
+    compound_change_status(
+        compound_id=compound_a.pk, to_status=S.SEALED, reason="区里封控", user=district_staff
+    )
+    with pytest.raises(TransitionRefused, match=r"Someone|有人"):
+        compound_change_status(
+            compound_id=compound_a.pk,
+            to_status=S.PRECAUTIONARY,
+            reason="社区判断",
+            user=secretary_a,
+            expected_from=S.NORMAL,
+        )
+    assert Compound.objects.get(pk=compound_a.pk).status == S.SEALED
+
+
+def test_outsider_cannot_reach_the_compound(compound_a, secretary_b):
+    with pytest.raises(Compound.DoesNotExist):
+        compound_change_status(
+            compound_id=compound_a.pk, to_status=S.SEALED, reason="x", user=secretary_b
+        )
+    assert Compound.objects.get(pk=compound_a.pk).status == S.NORMAL
+
+
+@pytest.mark.parametrize("role_fixture", ["volunteer", "medic"])
+def test_field_roles_may_not_change_status(request, compound_a, role_fixture):
+    user = request.getfixturevalue(role_fixture)
+    with pytest.raises(PermissionDenied):
+        compound_change_status(compound_id=compound_a.pk, to_status=S.SEALED, reason="x", user=user)
+
+
+def test_district_staff_may_change_any_compound_of_the_district(
+    compound_a, compound_b, district_staff
+):
+    for compound in (compound_a, compound_b):
+        compound_change_status(
+            compound_id=compound.pk, to_status=S.CONTROLLED, reason="区级管控", user=district_staff
+        )
+    assert set(Compound.objects.values_list("status", flat=True)) == {S.CONTROLLED}
+
+
+def test_days_since_positive(compound_a):
+    compound_a.last_positive_on = timezone.localdate() - datetime.timedelta(days=4)
+    assert compound_a.days_since_positive == 4
+    compound_a.last_positive_on = None
+    assert compound_a.days_since_positive is None

@@ -1,0 +1,105 @@
+"""Role fixtures in the Healthchecks manner: one user per role, bound to a small place tree.
+
+Community A and community B sit in the same sub-district of one district, so district staff
+see both and each secretary sees only their own. Everything in community A carries the marker
+ALPHA in its name: a page that shows ALPHA to an outsider leaks.
+"""
+
+import pytest
+
+from accounts.models import Role
+from tests.factories import (
+    BuildingFactory,
+    CommunityFactory,
+    CompoundFactory,
+    DistrictFactory,
+    SubdistrictFactory,
+    UserFactory,
+)
+
+MARKER = "ALPHA"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def district(db):
+    return DistrictFactory(code="620102", name="城关区")
+
+
+@pytest.fixture
+def subdistrict(district):
+    return SubdistrictFactory(district=district, code="620102001", name="团结新村街道")
+
+
+@pytest.fixture
+def community_a(subdistrict):
+    return CommunityFactory(subdistrict=subdistrict, code="620102001001", name=f"{MARKER}社区")
+
+
+@pytest.fixture
+def community_b(subdistrict):
+    return CommunityFactory(subdistrict=subdistrict, code="620102001002", name="民勤街社区")
+
+
+@pytest.fixture
+def compound_a(community_a):
+    compound = CompoundFactory(community=community_a, code="A-01", name=f"{MARKER}天庆丽舍")
+    BuildingFactory(compound=compound, number="1", name=f"{MARKER}1号楼")
+    BuildingFactory(compound=compound, number="2", name=f"{MARKER}2号楼")
+    return compound
+
+
+@pytest.fixture
+def compound_b(community_b):
+    compound = CompoundFactory(community=community_b, code="B-01", name="民勤街小区")
+    BuildingFactory(compound=compound, number="1", name="1号楼")
+    return compound
+
+
+@pytest.fixture
+def secretary_a(community_a):
+    return UserFactory(
+        username=f"{MARKER}_sec_a", role=Role.SECRETARY, place_id=community_a.pk, is_staff=True
+    )
+
+
+@pytest.fixture
+def secretary_b(community_b):
+    return UserFactory(
+        username="sec_b", role=Role.SECRETARY, place_id=community_b.pk, is_staff=True
+    )
+
+
+@pytest.fixture
+def district_staff(district):
+    return UserFactory(username="dist", role=Role.DISTRICT_STAFF, place_id=district.pk)
+
+
+@pytest.fixture
+def volunteer(compound_a):
+    return UserFactory(username="vol", role=Role.VOLUNTEER, place_id=compound_a.pk)
+
+
+@pytest.fixture
+def medic(compound_a):
+    return UserFactory(username="medic", role=Role.MEDIC, place_id=compound_a.pk)
+
+
+@pytest.fixture
+def anonymous(client):
+    return client
+
+
+@pytest.fixture
+def login(client):
+    """login(user) -> a client logged in as that user."""
+
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login

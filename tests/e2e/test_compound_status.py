@@ -1,0 +1,77 @@
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from compounds.models import Compound, StatusChange
+from tests.e2e.conftest import DESKTOP, PHONE
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo(transactional_db):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+def log_in(page, username):
+    page.goto("/accounts/login/")
+    expect(page.locator("h1")).to_have_text("登录")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "Wuyi@2026")
+    page.click("button[type=submit]")
+
+
+def test_secretary_changes_a_status_on_a_phone(new_page, demo, screenshot_dir):
+    page = new_page(PHONE)
+    log_in(page, "secretary")
+    expect(page.locator("h1")).to_have_text("小区")
+    # Her community's three compounds, and nothing of other communities.
+    expect(page.locator(".row")).to_have_count(3)
+    expect(page.get_by_text("黄河家园")).to_have_count(0)
+
+    page.get_by_role("link", name="明仁花苑").click()
+    expect(page.locator("h1")).to_contain_text("明仁花苑")
+    expect(page.locator("h1 .badge")).to_have_text("常态")
+    # The page fits the phone: nothing wider than the viewport.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    page.get_by_role("link", name="调整管控状态").click()
+    page.get_by_label("防范区").check()
+    page.fill("textarea[name=reason]", "毗邻封控小区天庆丽舍，划为防范区。")
+    page.get_by_role("button", name="保存调整").click()
+
+    expect(page.locator(".messages")).to_contain_text("已调整为“防范区”")
+    expect(page.locator("h1 .badge")).to_have_text("防范区")
+    expect(page.locator(".history")).to_contain_text("毗邻封控小区天庆丽舍")
+    compound = Compound.objects.get(name="明仁花苑")
+    assert compound.status == "precautionary"
+    assert StatusChange.objects.filter(compound=compound).count() == 1
+    if screenshot_dir:
+        page.screenshot(path=f"{screenshot_dir}/secretary-compound-phone.png", full_page=True)
+
+
+def test_refused_step_down_is_explained_and_changes_nothing(new_page, demo, screenshot_dir):
+    page = new_page(DESKTOP)
+    log_in(page, "secretary")
+    page.get_by_role("link", name="天庆丽舍").click()
+    if screenshot_dir:
+        page.screenshot(path=f"{screenshot_dir}/secretary-compound-desktop.png", full_page=True)
+    page.get_by_role("link", name="调整管控状态").click()
+    page.get_by_label("管控区").check()
+    page.fill("textarea[name=reason]", "想提前降级")
+    page.get_by_role("button", name="保存调整").click()
+    expect(page.locator("[role=alert]")).to_contain_text("无新增阳性才能降级")
+    assert Compound.objects.get(name="天庆丽舍").status == "sealed"
+
+
+def test_district_staff_drill_down(new_page, demo, screenshot_dir):
+    page = new_page(DESKTOP)
+    log_in(page, "district")
+    expect(page.locator("h1")).to_have_text("城关区")
+    page.get_by_role("link", name="团结新村街道").click()
+    page.get_by_role("link", name="天庆社区").click()
+    expect(page.locator("table")).to_contain_text("天庆丽舍")
+    if screenshot_dir:
+        page.screenshot(path=f"{screenshot_dir}/district-overview.png", full_page=True)
+    page.get_by_role("link", name="天庆丽舍").click()
+    expect(page.locator("h1")).to_contain_text("天庆丽舍")
