@@ -40,11 +40,7 @@ run: demo
 	@echo "    admin        superuser"
 	@echo "  Ctrl-C stops the web server, the worker and beat."
 	@echo ""
-	@trap 'kill 0' INT TERM; \
-	$(BIN)/celery -A wuyi worker --loglevel=INFO --concurrency=1 & \
-	$(BIN)/celery -A wuyi beat --loglevel=INFO & \
-	$(BIN)/python manage.py runserver $(HOST):$(PORT) & \
-	wait
+	@$(BIN)/python -m wuyi.devrun $(HOST):$(PORT)
 
 # The whole suite: SQLite unless DATABASE_URL says otherwise. Browser tests need Chromium
 # (Debian's chromium package); without it they are skipped with the reason printed.
