@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "compounds",
+    "residents",
     "dashboards",
 ]
 
@@ -116,7 +117,13 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Shared by the web server and the worker (import progress), so not per-process memory.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -263,3 +270,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("WUYI_LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Personal data: the key behind ID-number encryption and lookup hashes. Set it in production and
+# keep it safe; without it the stored ID numbers cannot be read. The default derives from
+# SECRET_KEY, which is fine for the embedded demo only.
+WUYI_PII_KEY = os.environ.get("WUYI_PII_KEY", "")
+
+# Resident imports: the largest file accepted, and the size above which the preview and the
+# commit run on the Celery worker with a progress bar instead of inside the request.
+WUYI_IMPORT_MAX_BYTES = int(os.environ.get("WUYI_IMPORT_MAX_BYTES", str(30 * 1024 * 1024)))
+WUYI_IMPORT_BACKGROUND_BYTES = int(os.environ.get("WUYI_IMPORT_BACKGROUND_BYTES", "262144"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

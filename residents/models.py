@@ -1,0 +1,338 @@
+"""Households, residents, the vulnerable-person ledger and the record of who saw what.
+
+A resident carries its compound and community ids (denormalised from the household) so that the
+jurisdiction filter and the search indexes work on one table. National ID numbers are stored
+only as ciphertext, a keyed hash (lookup, uniqueness) and the last four characters (search).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from accounts.access import ScopedQuerySet
+from accounts.models import Level
+from compounds.models import Building, Community, Compound
+
+from . import normalize, pii
+
+
+class Gender(models.TextChoices):
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
+
+
+class Quarantine(models.TextChoices):
+    NONE = "", _("None")
+    HOME = "home", _("Home isolation")
+    CLOSE_CONTACT = "close", _("Close contact")
+    SECONDARY_CONTACT = "secondary", _("Secondary close contact")
+
+
+class Category(models.TextChoices):
+    ELDERLY_ALONE = "elderly_alone", _("Elderly living alone")
+    ELDERLY = "elderly", _("Elderly")
+    PREGNANT = "pregnant", _("Pregnant or postpartum")
+    INFANT = "infant", _("Infant")
+    DISABLED = "disabled", _("Disabled")
+    CHRONIC = "chronic", _("Chronic illness")
+    BEDRIDDEN = "bedridden", _("Bedridden")
+    OTHER = "other", _("Other")
+
+
+class HouseholdQuerySet(ScopedQuerySet):
+    scope_lookups = {
+        Level.DISTRICT: "compound__district_id",
+        Level.SUBDISTRICT: "compound__subdistrict_id",
+        Level.COMMUNITY: "compound__community_id",
+        Level.COMPOUND: "compound_id",
+    }
+
+
+class ResidentQuerySet(ScopedQuerySet):
+    scope_lookups = {
+        Level.DISTRICT: "compound__district_id",
+        Level.SUBDISTRICT: "compound__subdistrict_id",
+        Level.COMMUNITY: "community_id",
+        Level.COMPOUND: "compound_id",
+    }
+
+
+class VulnerableTagQuerySet(ScopedQuerySet):
+    scope_lookups = {
+        Level.DISTRICT: "resident__compound__district_id",
+        Level.SUBDISTRICT: "resident__compound__subdistrict_id",
+        Level.COMMUNITY: "resident__community_id",
+        Level.COMPOUND: "resident__compound_id",
+    }
+
+
+class Household(models.Model):
+    compound = models.ForeignKey(
+        Compound, on_delete=models.PROTECT, related_name="households", verbose_name=_("compound")
+    )
+    building = models.ForeignKey(
+        Building, on_delete=models.PROTECT, related_name="households", verbose_name=_("building")
+    )
+    unit = models.CharField(_("unit"), max_length=10, blank=True)
+    room = models.CharField(_("room"), max_length=20)
+    notes = models.CharField(_("notes"), max_length=200, blank=True)
+
+    objects = HouseholdQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+        ordering = ["building_id", "unit", "room"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["building", "unit", "room"], name="household_unique_address"
+            )
+        ]
+        indexes = [models.Index(fields=["compound", "room"], name="household_compound_room_idx")]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def address(self) -> str:
+        return format_address(self.building.number, self.unit, self.room)
+
+
+def format_address(building: str, unit: str, room: str) -> str:
+    """'3号楼2单元501', as committees write it."""
+    parts = [f"{building}号楼"]
+    if unit:
+        parts.append(f"{unit}单元")
+    parts.append(room)
+    return "".join(parts)
+
+
+class Resident(models.Model):
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="residents", verbose_name=_("household")
+    )
+    # Denormalised from the household; set by save() and by the import.
+    compound = models.ForeignKey(
+        Compound, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    name = models.CharField(_("name"), max_length=50)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    id_cipher = models.TextField(_("ID number (encrypted)"), blank=True, editable=False)
+    id_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    id_last4 = models.CharField(_("ID number, last 4"), max_length=4, blank=True, editable=False)
+    relation = models.CharField(_("relation to the household head"), max_length=20, blank=True)
+    notes = models.CharField(_("notes"), max_length=500, blank=True)
+    quarantine = models.CharField(
+        _("quarantine"), max_length=10, choices=Quarantine.choices, blank=True, default=""
+    )
+    quarantine_from = models.DateField(_("quarantine from"), null=True, blank=True)
+    quarantine_until = models.DateField(_("quarantine until"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+
+    objects = ResidentQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["id_cipher", "compound", "community"])
+
+    class Meta:
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
+        ordering = ["household_id", "id"]
+        indexes = [
+            # Search by name prefix, phone and the ID's last digits inside a community. The
+            # pattern opclass lets PostgreSQL use the index for LIKE 'prefix%' in any collation
+            # (other databases ignore it).
+            models.Index(
+                fields=["community", "name"],
+                name="resident_community_name_idx",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(fields=["community", "phone"], name="resident_community_phone_idx"),
+            models.Index(fields=["community", "id_last4"], name="resident_community_id4_idx"),
+            models.Index(
+                fields=["compound", "name"],
+                name="resident_compound_name_idx",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if self.household_id is not None:
+            self.compound_id, self.community_id = Household.objects.values_list(
+                "compound_id", "compound__community_id"
+            ).get(pk=self.household_id)
+        self.updated_at = timezone.now()
+        super().save(*args, **kwargs)
+
+    def set_national_id(self, id18: str) -> None:
+        """Store a normalised ID number (or clear it with '')."""
+        if id18:
+            self.id_cipher = pii.encrypt(id18)
+            self.id_hash = pii.id_hash(id18)
+            self.id_last4 = id18[-4:]
+        else:
+            self.id_cipher, self.id_hash, self.id_last4 = "", None, ""
+
+    @property
+    def national_id(self) -> str:
+        """The full ID number. Callers show it only to roles that may see it, and record it."""
+        return pii.decrypt(self.id_cipher) if self.id_cipher else ""
+
+    @property
+    def masked_national_id(self) -> str:
+        if not self.id_cipher:
+            return ""
+        return normalize.mask_national_id(self.national_id)
+
+    @property
+    def masked_phone(self) -> str:
+        return normalize.mask_phone(self.phone)
+
+    @property
+    def age(self) -> int | None:
+        if self.birth_date is None:
+            return None
+        today = timezone.localdate()
+        born = self.birth_date
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+class VulnerableTag(models.Model):
+    """One line of the vulnerable-person ledger (特殊人群台账)."""
+
+    resident = models.ForeignKey(
+        Resident, on_delete=models.CASCADE, related_name="tags", verbose_name=_("resident")
+    )
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    details = models.CharField(_("details"), max_length=200, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    treatment = models.CharField(
+        _("treatment"), max_length=50, blank=True, help_text=_("For example: dialysis")
+    )
+    schedule = models.CharField(
+        _("schedule"), max_length=100, blank=True, help_text=_("For example: Mon/Wed/Fri 08:00")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    objects = VulnerableTagQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("vulnerable-person tag")
+        verbose_name_plural = _("vulnerable-person ledger")
+        ordering = ["resident_id", "category"]
+        constraints = [
+            models.UniqueConstraint(fields=["resident", "category"], name="tag_unique_category")
+        ]
+        indexes = [models.Index(fields=["category"], name="tag_category_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.resident}: {self.get_category_display()}"
+
+
+class CommunityScopedQuerySet(ScopedQuerySet):
+    """Rows that belong to a community as a whole (records of access, imports)."""
+
+    scope_lookups = {
+        Level.DISTRICT: "community__subdistrict__district_id",
+        Level.SUBDISTRICT: "community__subdistrict_id",
+        Level.COMMUNITY: "community_id",
+    }
+
+
+class PersonalDataAccess(models.Model):
+    """Each time someone saw a full ID number or phone, or exported a list."""
+
+    class Kind(models.TextChoices):
+        VIEW = "view", _("Full view")
+        EXPORT = "export", _("Export")
+        EXPORT_FULL = "export_full", _("Export with full values")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    community = models.ForeignKey(
+        Community,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("community"),
+    )
+    resident = models.ForeignKey(
+        Resident, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("resident")
+    )
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    objects = CommunityScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("personal-data access")
+        verbose_name_plural = _("personal-data accesses")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ImportJob(models.Model):
+    """One upload of a resident list: its preview, its commit and their progress."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Checked")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
+    )
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="+", verbose_name=_("community")
+    )
+    compound = models.ForeignKey(
+        Compound,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("compound"),
+    )
+    filename = models.CharField(_("file name"), max_length=200)
+    path = models.CharField(max_length=300, editable=False)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default="queued")
+    skip_bad_rows = models.BooleanField(_("skip bad rows"), default=False)
+    progress = models.PositiveIntegerField(_("rows done"), default=0)
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    report = models.JSONField(_("report"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = CommunityScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("resident import")
+        verbose_name_plural = _("resident imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(self.progress * 100 / self.total)) if self.total else 0

@@ -1,0 +1,368 @@
+"""Writes on the resident register: imports, full views and exports (each recorded)."""
+
+import logging
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from compounds.models import Community, Compound
+
+from . import importing, pii
+from .models import Household, ImportJob, PersonalDataAccess, Resident, VulnerableTag
+
+log = logging.getLogger(__name__)
+BATCH = 2000
+
+
+class ImportRefused(Exception):
+    """The import was not written. `report` lists the reasons (row, column, message)."""
+
+    def __init__(self, message: str, report: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.report = report or {}
+
+
+def _read_and_parse(path: Path, progress: Callable[[int], None] | None):
+    rows, _kind = importing.read_rows(path)
+    header_index, columns, labels = importing.find_header(rows)
+    parsed, errors, total = importing.parse_rows(
+        rows, header_index, columns, labels, progress=progress
+    )
+    return parsed, errors, total
+
+
+def resident_import(
+    *,
+    path: str | Path,
+    community: Community,
+    compound: Compound | None,
+    user: User | None,
+    dry_run: bool,
+    skip_bad_rows: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """Check, and unless dry_run write, one resident list for one community.
+
+    All or nothing: with any bad row and skip_bad_rows False nothing is written and
+    ImportRefused carries the report. Re-importing the same file changes nothing: residents are
+    matched on the ID number's hash, or on household and name when they have none, and empty
+    cells never erase registered values.
+
+    Raises importing.ImportFileError when the file itself cannot be read.
+    """
+    parsed, errors, total = _read_and_parse(Path(path), progress)
+    if dry_run:
+        plan = importing.plan_import(
+            rows=parsed,
+            errors=errors,
+            total_rows=total,
+            community_id=community.pk,
+            compound=compound,
+        )
+        return {**plan.report(), "committed": False}
+
+    try:
+        with transaction.atomic():
+            # One import per community at a time: the lock makes the plan, made inside the
+            # transaction, still true when it is written.
+            Community.objects.select_for_update().get(pk=community.pk)
+            plan = importing.plan_import(
+                rows=parsed,
+                errors=errors,
+                total_rows=total,
+                community_id=community.pk,
+                compound=compound,
+            )
+            report = plan.report()
+            if plan.errors and not skip_bad_rows:
+                raise ImportRefused(
+                    _("The list has %(n)d bad rows; nothing was imported.") % {"n": plan.bad_rows},
+                    report,
+                )
+            _write_plan(plan, community=community, user=user, progress=progress, total=total)
+    except IntegrityError as exc:
+        log.warning("resident import hit a constraint: %s", type(exc).__name__)
+        raise ImportRefused(
+            _("The register changed while importing; nothing was imported. Try again.")
+        ) from exc
+    return {**report, "committed": True}
+
+
+def _write_plan(
+    plan: importing.Plan,
+    *,
+    community: Community,
+    user: User | None,
+    progress: Callable[[int], None] | None,
+    total: int,
+) -> None:
+    now = timezone.now()
+    reason = _("Imported from a resident list")
+
+    new_households = [
+        Household(compound_id=compound_id, building_id=building_id, unit=key[1], room=key[2])
+        for key, (compound_id, building_id) in plan.new_households.items()
+    ]
+    if new_households:
+        Household.objects.bulk_create(new_households, batch_size=BATCH)
+        Household.history.bulk_history_create(
+            new_households, batch_size=BATCH, default_user=user, default_change_reason=reason
+        )
+    households = dict(plan.households)
+    household_compound = {}
+    for h in new_households:
+        households[(h.building_id, h.unit, h.room)] = h.pk
+        household_compound[h.pk] = h.compound_id
+    missing = {hid for hid in households.values() if hid not in household_compound}
+    if missing:
+        household_compound.update(
+            Household.objects.filter(pk__in=missing).values_list("id", "compound_id")
+        )
+
+    done = 0
+    created: list[Resident] = []
+    for item, key in plan.creates:
+        household_id = households[key]
+        resident = Resident(
+            household_id=household_id,
+            compound_id=household_compound[household_id],
+            community_id=community.pk,
+            name=item.name,
+            gender=item.gender or "",
+            birth_date=item.birth_date,
+            phone=item.phone,
+            relation=item.relation,
+            notes=item.notes,
+            created_at=now,
+            updated_at=now,
+        )
+        if item.national_id:
+            resident.set_national_id(item.national_id)
+        created.append(resident)
+        if len(created) >= BATCH:
+            _flush_created(created, user, reason)
+            done += len(created)
+            created = []
+            if progress:
+                progress(done)
+    if created:
+        _flush_created(created, user, reason)
+        done += len(created)
+    if progress:
+        progress(done)
+
+    _apply_updates(plan, households, household_compound, user=user, reason=reason, now=now)
+
+    tags = []
+    created_by_row = {}
+    if any(resident_id is None for resident_id, _item in plan.new_tags):
+        created_by_row = _created_ids_by_row(plan, community)
+    existing_tags = set(
+        VulnerableTag.objects.filter(
+            resident_id__in=[rid for rid, _i in plan.new_tags if rid is not None]
+        ).values_list("resident_id", "category")
+    )
+    for resident_id, item in plan.new_tags:
+        rid = resident_id if resident_id is not None else created_by_row[item.row]
+        for category in item.categories:
+            if (rid, category) in existing_tags:
+                continue
+            treatment = item.treatment if category == "chronic" else ""
+            tags.append(
+                VulnerableTag(
+                    resident_id=rid, category=category, treatment=treatment, created_at=now
+                )
+            )
+    if tags:
+        VulnerableTag.objects.bulk_create(tags, batch_size=BATCH)
+        VulnerableTag.history.bulk_history_create(
+            tags, batch_size=BATCH, default_user=user, default_change_reason=reason
+        )
+
+
+def _flush_created(created: list[Resident], user: User | None, reason: str) -> None:
+    Resident.objects.bulk_create(created, batch_size=BATCH)
+    Resident.history.bulk_history_create(
+        created, batch_size=BATCH, default_user=user, default_change_reason=reason
+    )
+
+
+def _created_ids_by_row(plan: importing.Plan, community: Community) -> dict[int, int]:
+    """Row number → new resident id, for the rows that brought vulnerable tags."""
+    wanted = {item.row: item for rid, item in plan.new_tags if rid is None}
+    by_hash = {pii.id_hash(i.national_id): row for row, i in wanted.items() if i.national_id}
+    result: dict[int, int] = {}
+    for chunk in importing._chunks(list(by_hash)):
+        for rid, h in Resident.objects.filter(id_hash__in=chunk).values_list("id", "id_hash"):
+            result[by_hash[h]] = rid
+    no_id = {
+        (i.name, i.building, i.unit, i.room): row for row, i in wanted.items() if not i.national_id
+    }
+    if no_id:
+        for rid, name, number, unit, room in Resident.objects.filter(
+            community_id=community.pk, id_hash__isnull=True, name__in={k[0] for k in no_id}
+        ).values_list(
+            "id", "name", "household__building__number", "household__unit", "household__room"
+        ):
+            row = no_id.get((name, number, unit, room))
+            if row is not None:
+                result[row] = rid
+    return result
+
+
+def _apply_updates(plan, households, household_compound, *, user, reason, now) -> None:
+    if not plan.updates:
+        return
+    fields = ["household", "compound", "name", "gender", "birth_date", "phone", "relation", "notes"]
+    fields.append("updated_at")
+    by_id = {rid: (item, key) for rid, item, key in plan.updates}
+    for chunk in importing._chunks(list(by_id), BATCH):
+        residents = list(Resident.objects.filter(pk__in=chunk))
+        for resident in residents:
+            item, key = by_id[resident.pk]
+            resident.household_id = households[key]
+            resident.compound_id = household_compound[resident.household_id]
+            for name in ("name", "gender", "birth_date", "phone", "relation", "notes"):
+                value = getattr(item, name)
+                if value not in ("", None):
+                    setattr(resident, name, value)
+            resident.updated_at = now
+        Resident.objects.bulk_update(residents, fields, batch_size=BATCH)
+        Resident.history.bulk_history_create(
+            residents,
+            batch_size=BATCH,
+            update=True,
+            default_user=user,
+            default_change_reason=reason,
+        )
+
+
+# ----------------------------------------------------------------------------- import jobs
+
+
+def import_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def progress_key(job_id: int) -> str:
+    return f"wuyi:import-progress:{job_id}"
+
+
+def import_job_create(
+    *, user: User, community: Community, compound: Compound | None, upload
+) -> ImportJob:
+    """Keep the uploaded file and record the job. Refuses files over the size limit."""
+    if upload.size > settings.WUYI_IMPORT_MAX_BYTES:
+        raise ImportRefused(
+            _("The file is %(size)d MB; the limit is %(limit)d MB. Split the list into parts.")
+            % {
+                "size": upload.size // (1024 * 1024),
+                "limit": settings.WUYI_IMPORT_MAX_BYTES // (1024 * 1024),
+            }
+        )
+    if upload.size == 0:
+        raise ImportRefused(_("The file is empty."))
+    suffix = Path(upload.name).suffix.lower()
+    if suffix not in (".xlsx", ".xls", ".csv", ".txt"):
+        raise ImportRefused(
+            _("“%(name)s” is not an Excel or csv file. Upload an xlsx or csv file.")
+            % {"name": upload.name}
+        )
+    target = import_dir() / f"{uuid.uuid4().hex}{suffix}"
+    with target.open("wb") as fh:
+        for chunk in upload.chunks():
+            fh.write(chunk)
+    return ImportJob.objects.create(
+        user=user,
+        community=community,
+        compound=compound,
+        filename=Path(upload.name).name[:200],
+        path=str(target),
+        size=upload.size,
+    )
+
+
+def _job_progress(job: ImportJob) -> Callable[[int], None]:
+    def report(done: int) -> None:
+        cache.set(progress_key(job.pk), done, timeout=3600)
+
+    return report
+
+
+def import_job_check(*, job_id: int) -> ImportJob:
+    """The preview: read, check and plan the job's file; store the report. Writes no resident."""
+    job = ImportJob.objects.select_related("community", "compound", "user").get(pk=job_id)
+    ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.CHECKING)
+    try:
+        report = resident_import(
+            path=job.path,
+            community=job.community,
+            compound=job.compound,
+            user=job.user,
+            dry_run=True,
+            progress=_job_progress(job),
+        )
+        state = ImportJob.State.CHECKED
+    except importing.ImportFileError as exc:
+        report, state = {"file_error": exc.message}, ImportJob.State.FAILED
+    job.report, job.state, job.total = report, state, report.get("total_rows", 0)
+    job.save(update_fields=["report", "state", "total"])
+    return job
+
+
+def import_job_commit(*, job_id: int, skip_bad_rows: bool) -> ImportJob:
+    """Write a checked job. Running it twice imports once: the second run finds the job done."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.state != ImportJob.State.CHECKED:
+            return job
+        job.state, job.skip_bad_rows = ImportJob.State.IMPORTING, skip_bad_rows
+        job.save(update_fields=["state", "skip_bad_rows"])
+    job = ImportJob.objects.select_related("community", "compound", "user").get(pk=job_id)
+    try:
+        report = resident_import(
+            path=job.path,
+            community=job.community,
+            compound=job.compound,
+            user=job.user,
+            dry_run=False,
+            skip_bad_rows=skip_bad_rows,
+            progress=_job_progress(job),
+        )
+        state = ImportJob.State.DONE
+    except ImportRefused as refused:
+        report = {**(refused.report or job.report), "refused": refused.message}
+        state = ImportJob.State.CHECKED
+    except importing.ImportFileError as exc:
+        report, state = {"file_error": exc.message}, ImportJob.State.FAILED
+    job.report, job.state = report, state
+    job.finished_at = timezone.now() if state == ImportJob.State.DONE else None
+    job.save(update_fields=["report", "state", "finished_at"])
+    if state == ImportJob.State.DONE:
+        Path(job.path).unlink(missing_ok=True)
+    return job
+
+
+# ----------------------------------------------------------------------------- personal data
+
+
+def resident_reveal(*, user: User, resident: Resident) -> dict[str, str]:
+    """The full ID number and phone, for a role that may see them; recorded."""
+    PersonalDataAccess.objects.create(
+        user=user,
+        kind=PersonalDataAccess.Kind.VIEW,
+        community_id=resident.community_id,
+        resident=resident,
+        detail={"fields": ["national_id", "phone"]},
+    )
+    return {"national_id": resident.national_id, "phone": resident.phone}
