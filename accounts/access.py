@@ -70,3 +70,22 @@ def may_change_status(user: Any) -> bool:
 def may_see_overview(user: Any) -> bool:
     """District and sub-district staff (and secretaries, for their own community)."""
     return may_change_status(user)
+
+
+# The resident register: secretaries keep it; staff above read it (masked); field roles see the
+# residents of their compound (masked) to serve them.
+REGISTER_KEEPERS = {Role.SECRETARY}
+FULL_PERSONAL_DATA = {Role.SECRETARY}
+
+
+def may_edit_register(user: Any) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or user.role in REGISTER_KEEPERS
+
+
+def may_see_full_personal_data(user: Any) -> bool:
+    """Full ID numbers and phones, on an explicit request that is recorded."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or user.role in FULL_PERSONAL_DATA

@@ -7,14 +7,16 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.access import may_edit_register
 from accounts.models import User
 from compounds.models import Community, Compound
 
-from . import importing, pii
+from . import importing, normalize, pii
 from .models import Household, ImportJob, PersonalDataAccess, Resident, VulnerableTag
 
 log = logging.getLogger(__name__)
@@ -320,34 +322,46 @@ def import_job_check(*, job_id: int) -> ImportJob:
     return job
 
 
-def import_job_commit(*, job_id: int, skip_bad_rows: bool) -> ImportJob:
-    """Write a checked job. Running it twice imports once: the second run finds the job done."""
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job_id)
-        if job.state != ImportJob.State.CHECKED:
-            return job
-        job.state, job.skip_bad_rows = ImportJob.State.IMPORTING, skip_bad_rows
-        job.save(update_fields=["state", "skip_bad_rows"])
-    job = ImportJob.objects.select_related("community", "compound", "user").get(pk=job_id)
-    try:
-        report = resident_import(
-            path=job.path,
-            community=job.community,
-            compound=job.compound,
-            user=job.user,
-            dry_run=False,
-            skip_bad_rows=skip_bad_rows,
-            progress=_job_progress(job),
+def import_job_claim_commit(*, job_id: int, skip_bad_rows: bool) -> bool:
+    """Mark a checked job for writing. False when it was not waiting (a double submit)."""
+    return bool(
+        ImportJob.objects.filter(pk=job_id, state=ImportJob.State.CHECKED).update(
+            state=ImportJob.State.IMPORTING, skip_bad_rows=skip_bad_rows
         )
-        state = ImportJob.State.DONE
-    except ImportRefused as refused:
-        report = {**(refused.report or job.report), "refused": refused.message}
-        state = ImportJob.State.CHECKED
-    except importing.ImportFileError as exc:
-        report, state = {"file_error": exc.message}, ImportJob.State.FAILED
-    job.report, job.state = report, state
-    job.finished_at = timezone.now() if state == ImportJob.State.DONE else None
-    job.save(update_fields=["report", "state", "finished_at"])
+    )
+
+
+def import_job_commit(*, job_id: int) -> ImportJob:
+    """Write a claimed job. The job row stays locked while the import runs, so a task that is
+    delivered twice writes once: the second run waits, then finds the job finished."""
+    with transaction.atomic():
+        job = (
+            ImportJob.objects.select_for_update()
+            .select_related("community", "compound", "user")
+            .get(pk=job_id)
+        )
+        if job.state != ImportJob.State.IMPORTING:
+            return job
+        try:
+            report = resident_import(
+                path=job.path,
+                community=job.community,
+                compound=job.compound,
+                user=job.user,
+                dry_run=False,
+                skip_bad_rows=job.skip_bad_rows,
+                progress=_job_progress(job),
+            )
+            state = ImportJob.State.DONE
+        except ImportRefused as refused:
+            report = {**(refused.report or job.report), "refused": refused.message}
+            state = ImportJob.State.CHECKED
+        except importing.ImportFileError as exc:
+            report, state = {"file_error": exc.message}, ImportJob.State.FAILED
+        job.report, job.state = report, state
+        job.progress = report.get("total_rows", 0) if state == ImportJob.State.DONE else 0
+        job.finished_at = timezone.now() if state == ImportJob.State.DONE else None
+        job.save(update_fields=["report", "state", "progress", "finished_at"])
     if state == ImportJob.State.DONE:
         Path(job.path).unlink(missing_ok=True)
     return job
@@ -366,3 +380,180 @@ def resident_reveal(*, user: User, resident: Resident) -> dict[str, str]:
         detail={"fields": ["national_id", "phone"]},
     )
     return {"national_id": resident.national_id, "phone": resident.phone}
+
+
+# ----------------------------------------------------------------------------- one resident
+
+RESIDENT_FIELDS = (
+    "name",
+    "gender",
+    "birth_date",
+    "phone",
+    "relation",
+    "notes",
+    "quarantine",
+    "quarantine_from",
+    "quarantine_until",
+)
+
+
+TEXT_FIELDS = {"name", "gender", "phone", "relation", "notes", "quarantine"}
+
+
+class RegisterError(Exception):
+    """A change to the register was refused; `errors` maps field names to messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def resident_save(
+    *,
+    user: User,
+    household: Household,
+    data: dict,
+    national_id: str | None = None,
+    resident: Resident | None = None,
+) -> Resident:
+    """Create (resident None) or update one resident; records history.
+
+    `national_id` is a normalised ID number, '' to clear it, or None to leave it unchanged. The
+    household must be one the user may see (callers load it through visible_to). Two residents
+    never share an ID number.
+    """
+    if not may_edit_register(user):
+        raise PermissionDenied(_("Your role may not change the resident register."))
+    errors: dict[str, str] = {}
+    name = (data.get("name") or "").strip()
+    if not name:
+        errors["name"] = _("The name is empty.")
+    if national_id:
+        taken = Resident.objects.filter(id_hash=pii.id_hash(national_id))
+        if resident is not None:
+            taken = taken.exclude(pk=resident.pk)
+        if taken.exists():
+            errors["national_id"] = _("Another resident is registered with this ID number.")
+    start, end = data.get("quarantine_from"), data.get("quarantine_until")
+    if start and end and end < start:
+        errors["quarantine_until"] = _("The quarantine cannot end before it starts.")
+    if errors:
+        raise RegisterError(errors)
+
+    with transaction.atomic():
+        resident = resident or Resident()
+        resident.household = household
+        for field in RESIDENT_FIELDS:
+            if field in data:
+                value = data[field]
+                if value is None and field in TEXT_FIELDS:
+                    value = ""
+                setattr(resident, field, value)
+        resident.name = name
+        if national_id is not None:
+            resident.set_national_id(national_id)
+            if national_id:
+                resident.birth_date = normalize.birth_date_from_id(national_id)
+                resident.gender = normalize.gender_from_id(national_id)
+        resident._history_user = user
+        try:
+            resident.save()
+        except IntegrityError:
+            raise RegisterError(
+                {"national_id": _("Another resident is registered with this ID number.")}
+            ) from None
+    return resident
+
+
+def resident_tag_set(
+    *,
+    user: User,
+    resident: Resident,
+    category: str,
+    details: str = "",
+    due_date=None,
+    treatment: str = "",
+    schedule: str = "",
+) -> VulnerableTag:
+    """Add a resident to the ledger under a category, or update that line."""
+    if not may_edit_register(user):
+        raise PermissionDenied(_("Your role may not change the resident register."))
+    tag, _created = VulnerableTag.objects.get_or_create(resident=resident, category=category)
+    tag.details, tag.due_date, tag.treatment, tag.schedule = details, due_date, treatment, schedule
+    tag._history_user = user
+    tag.save()
+    return tag
+
+
+def resident_tag_remove(*, user: User, tag: VulnerableTag) -> None:
+    if not may_edit_register(user):
+        raise PermissionDenied(_("Your role may not change the resident register."))
+    tag._history_user = user
+    tag.delete()
+
+
+# ----------------------------------------------------------------------------- export
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value) -> object:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def residents_export_xlsx(*, user: User, residents, full: bool, filters: dict, fh) -> int:
+    """Write the residents to an xlsx in `fh`, masked unless `full` (which needs the role);
+    record who exported what. Streams rows: memory stays flat whatever the count."""
+    from openpyxl import Workbook
+
+    from accounts.access import may_see_full_personal_data
+
+    if full and not may_see_full_personal_data(user):
+        raise PermissionDenied(_("Your role may not export full ID numbers and phones."))
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_("Residents"))
+    sheet.append(
+        [
+            _("Compound"),
+            _("Address"),
+            _("Name"),
+            _("Gender"),
+            _("Age"),
+            _("ID number"),
+            _("Phone"),
+            _("Relation to the household head"),
+            _("Vulnerable categories"),
+            _("Quarantine"),
+            _("Notes"),
+        ]
+    )
+    count = 0
+    for resident in residents.iterator(chunk_size=2000):
+        row = [
+            resident.compound.name,
+            resident.household.address,
+            resident.name,
+            resident.get_gender_display(),
+            resident.age,
+            resident.national_id if full else resident.masked_national_id,
+            resident.phone if full else resident.masked_phone,
+            resident.relation,
+            "、".join(str(tag.get_category_display()) for tag in resident.tags.all()),
+            resident.get_quarantine_display() if resident.quarantine else "",
+            resident.notes,
+        ]
+        sheet.append([spreadsheet_safe(v) for v in row])
+        count += 1
+    workbook.save(fh)
+    community_id = user.place_id if getattr(user, "level", None) == "community" else None
+    PersonalDataAccess.objects.create(
+        user=user,
+        kind=PersonalDataAccess.Kind.EXPORT_FULL if full else PersonalDataAccess.Kind.EXPORT,
+        community_id=community_id,
+        detail={"filters": filters},
+        row_count=count,
+    )
+    return count

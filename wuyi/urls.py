@@ -11,6 +11,7 @@ from rest_framework.routers import DefaultRouter
 
 from compounds.api import BuildingViewSet, CompoundViewSet
 from dashboards.views import home
+from residents.api import HouseholdViewSet, ResidentViewSet
 
 admin.site.site_header = _("Wuyi administration")
 admin.site.site_title = _("Wuyi")
@@ -18,6 +19,8 @@ admin.site.site_title = _("Wuyi")
 router = DefaultRouter()
 router.register("compounds", CompoundViewSet, basename="compound")
 router.register("buildings", BuildingViewSet, basename="building")
+router.register("households", HouseholdViewSet, basename="household")
+router.register("residents", ResidentViewSet, basename="resident")
 
 urlpatterns = [
     path("", home, name="home"),
@@ -35,6 +38,7 @@ urlpatterns = [
     ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("compounds/", include("compounds.urls")),
+    path("residents/", include("residents.urls")),
     path("overview/", include("dashboards.urls")),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,10 +1,8 @@
-"""A realistic Lanzhou data set and one demo account per role. Safe to run again."""
+"""The Lanzhou place tree and one demo account per role. Safe to run again (seed_demo)."""
 
 import datetime
 
 from django.contrib.auth.models import Group, Permission
-from django.core.management.base import BaseCommand
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -123,95 +121,92 @@ STAFF_PERMISSIONS = [
     "add_building",
     "change_building",
     "view_statuschange",
+    "view_household",
+    "view_resident",
+    "view_vulnerabletag",
 ]
 
 
-class Command(BaseCommand):
-    help = "Load the Lanzhou demo data and demo accounts (idempotent)."
-
-    @transaction.atomic
-    def handle(self, *args, **options) -> None:
-        today = timezone.localdate()
-        by_name: dict[str, object] = {}
-        for d_code, d_name, subdistricts in PLACES:
-            district, _ = District.objects.update_or_create(code=d_code, defaults={"name": d_name})
-            by_name[d_name] = district
-            for s_index, (s_name, communities) in enumerate(subdistricts, start=1):
-                s_code = f"{d_code}{s_index:03d}"
-                sub, _ = Subdistrict.objects.update_or_create(
-                    code=s_code, defaults={"name": s_name, "district": district}
+def seed_places() -> dict[str, object]:
+    """Create or refresh the demo places and accounts; returns places and users by name."""
+    today = timezone.localdate()
+    by_name: dict[str, object] = {}
+    for d_code, d_name, subdistricts in PLACES:
+        district, _ = District.objects.update_or_create(code=d_code, defaults={"name": d_name})
+        by_name[d_name] = district
+        for s_index, (s_name, communities) in enumerate(subdistricts, start=1):
+            s_code = f"{d_code}{s_index:03d}"
+            sub, _ = Subdistrict.objects.update_or_create(
+                code=s_code, defaults={"name": s_name, "district": district}
+            )
+            by_name[s_name] = sub
+            for c_index, (c_name, compounds) in enumerate(communities, start=1):
+                c_code = f"{s_code}{c_index:03d}"
+                community, _ = Community.objects.update_or_create(
+                    code=c_code, defaults={"name": c_name, "subdistrict": sub}
                 )
-                by_name[s_name] = sub
-                for c_index, (c_name, compounds) in enumerate(communities, start=1):
-                    c_code = f"{s_code}{c_index:03d}"
-                    community, _ = Community.objects.update_or_create(
-                        code=c_code, defaults={"name": c_name, "subdistrict": sub}
+                by_name[c_name] = community
+                for k_index, row in enumerate(compounds, start=1):
+                    name, address, n_buildings, units, floors, days = row
+                    compound, created = Compound.objects.get_or_create(
+                        code=f"{c_code}-{k_index:02d}",
+                        defaults={"name": name, "address": address, "community": community},
                     )
-                    by_name[c_name] = community
-                    for k_index, row in enumerate(compounds, start=1):
-                        name, address, n_buildings, units, floors, days = row
-                        compound, created = Compound.objects.get_or_create(
-                            code=f"{c_code}-{k_index:02d}",
-                            defaults={"name": name, "address": address, "community": community},
+                    if created:
+                        compound.last_positive_on = (
+                            today - datetime.timedelta(days=days) if days is not None else None
                         )
-                        if created:
-                            compound.last_positive_on = (
-                                today - datetime.timedelta(days=days) if days is not None else None
-                            )
-                            compound.save()
-                        by_name[name] = compound
-                        for number in range(1, n_buildings + 1):
-                            Building.objects.get_or_create(
-                                compound=compound,
-                                number=str(number),
-                                defaults={
-                                    "name": f"{number}号楼",
-                                    "unit_count": units,
-                                    "floor_count": floors,
-                                },
-                            )
+                        compound.save()
+                    by_name[name] = compound
+                    for number in range(1, n_buildings + 1):
+                        Building.objects.get_or_create(
+                            compound=compound,
+                            number=str(number),
+                            defaults={
+                                "name": f"{number}号楼",
+                                "unit_count": units,
+                                "floor_count": floors,
+                            },
+                        )
 
-        staff_group, _ = Group.objects.get_or_create(name="Wuyi staff")
-        staff_group.permissions.set(
-            Permission.objects.filter(
-                content_type__app_label="compounds", codename__in=STAFF_PERMISSIONS
+    staff_group, _ = Group.objects.get_or_create(name="Wuyi staff")
+    staff_group.permissions.set(
+        Permission.objects.filter(
+            content_type__app_label__in=("compounds", "residents"),
+            codename__in=STAFF_PERMISSIONS,
+        )
+    )
+
+    admin, _ = User.objects.get_or_create(
+        username="admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    admin.is_staff = admin.is_superuser = True
+    admin.last_name, admin.first_name = "系统", "管理员"
+    admin.set_password(DEMO_PASSWORD)
+    admin.save()
+
+    users = {}
+    for username, full_name, role, place_name in ACCOUNTS:
+        user, _ = User.objects.get_or_create(username=username)
+        user.last_name, user.first_name = full_name[0], full_name[1:]
+        user.role = role
+        user.place_id = by_name[place_name].pk
+        user.is_staff = role in (Role.DISTRICT_STAFF, Role.SUBDISTRICT_STAFF, Role.SECRETARY)
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        if user.is_staff:
+            user.groups.add(staff_group)
+        users[username] = user
+
+    for name, status, reason in STATUS_STORY:
+        compound = by_name[name]
+        if not compound.status_changes.exists():
+            services.compound_change_status(
+                compound_id=compound.pk,
+                to_status=status,
+                reason=reason,
+                user=users["district"] if compound.district.code == "620102" else admin,
             )
-        )
 
-        admin, _ = User.objects.get_or_create(
-            username="admin", defaults={"is_staff": True, "is_superuser": True}
-        )
-        admin.is_staff = admin.is_superuser = True
-        admin.last_name, admin.first_name = "系统", "管理员"
-        admin.set_password(DEMO_PASSWORD)
-        admin.save()
-
-        users = {}
-        for username, full_name, role, place_name in ACCOUNTS:
-            user, _ = User.objects.get_or_create(username=username)
-            user.last_name, user.first_name = full_name[0], full_name[1:]
-            user.role = role
-            user.place_id = by_name[place_name].pk
-            user.is_staff = role in (Role.DISTRICT_STAFF, Role.SUBDISTRICT_STAFF, Role.SECRETARY)
-            user.set_password(DEMO_PASSWORD)
-            user.save()
-            if user.is_staff:
-                user.groups.add(staff_group)
-            users[username] = user
-
-        for name, status, reason in STATUS_STORY:
-            compound = by_name[name]
-            if not compound.status_changes.exists():
-                services.compound_change_status(
-                    compound_id=compound.pk,
-                    to_status=status,
-                    reason=reason,
-                    user=users["district"] if compound.district.code == "620102" else admin,
-                )
-
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo data ready: {District.objects.count()} districts, "
-                f"{Compound.objects.count()} compounds, {Building.objects.count()} buildings."
-            )
-        )
+    by_name.update(users)
+    return by_name

@@ -1,0 +1,111 @@
+"""Reads on the register: search, the vulnerable ledger, households. Constant query counts."""
+
+import re
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from accounts.models import User
+
+from . import normalize, pii
+from .models import Household, Resident, VulnerableTag
+
+_ROOM_HINT = re.compile(r"(号楼|栋|幢|单元|室)|^\d+-\d+(-\d+)?$")
+_ID_CHARS = re.compile(r"^\d{3,17}[\dXx]$")
+
+
+def resident_search(
+    *,
+    user: User,
+    query: str = "",
+    compound_id: int | None = None,
+    category: str = "",
+) -> QuerySet[Resident]:
+    """Residents the user may see, found by name, phone, room or the ID number's last digits.
+
+    - "3号楼2单元501", "3-2-501": that household (building, unit, room);
+    - 18 or 15 characters of an ID number: that person (keyed-hash lookup);
+    - 11 digits: that mobile number;
+    - 4 digits (or 3 digits and X): the ID number's last four, or a room number;
+    - other digits: the start of a phone number;
+    - anything else: names starting with it (a surname finds the family).
+    Every branch is an indexed lookup inside the user's community.
+    """
+    qs = (
+        Resident.objects.visible_to(user)
+        .select_related("household__building", "compound")
+        .prefetch_related(Prefetch("tags", queryset=VulnerableTag.objects.order_by("category")))
+    )
+    if compound_id:
+        qs = qs.filter(compound_id=compound_id)
+    if category:
+        qs = qs.filter(tags__category=category)
+    q = normalize.to_halfwidth(query or "")[:60]
+    if not q:
+        return qs.order_by(
+            "household__building__number", "household__unit", "household__room", "id"
+        )
+    compact = q.replace(" ", "").replace("-", "") if not _ROOM_HINT.search(q) else q
+    if _ROOM_HINT.search(q):
+        try:
+            building, unit, room = normalize.parse_room(q)
+        except normalize.NormalizeError:
+            return qs.none()
+        if building:
+            qs = qs.filter(household__building__number=building)
+        if unit:
+            qs = qs.filter(household__unit=unit)
+        if room:
+            qs = qs.filter(household__room=room)
+        return qs.order_by("household__room", "id")
+    if _ID_CHARS.match(compact):
+        if len(compact) in (15, 18):
+            try:
+                id18 = normalize.normalize_national_id(compact)
+            except normalize.NormalizeError:
+                return qs.none()
+            return qs.filter(id_hash=pii.id_hash(id18))
+        if len(compact) == 11 and compact.isdigit():
+            return qs.filter(phone=compact).order_by("name")
+        if len(compact) == 4:
+            return qs.filter(Q(id_last4=compact.upper()) | Q(household__room=compact)).order_by(
+                "name"
+            )
+        if compact.isdigit():
+            return qs.filter(Q(phone__startswith=compact) | Q(household__room=compact)).order_by(
+                "name"
+            )
+    return qs.filter(name__startswith=q).order_by("name", "id")
+
+
+def vulnerable_ledger(
+    *, user: User, category: str = "", compound_id: int | None = None
+) -> QuerySet[VulnerableTag]:
+    """The ledger: one line per tag, with the resident and where they live."""
+    qs = VulnerableTag.objects.visible_to(user).select_related(
+        "resident__household__building", "resident__compound"
+    )
+    if category:
+        qs = qs.filter(category=category)
+    if compound_id:
+        qs = qs.filter(resident__compound_id=compound_id)
+    return qs.order_by(
+        "resident__compound__name",
+        "resident__household__building__number",
+        "resident__household__unit",
+        "resident__household__room",
+        "category",
+    )
+
+
+def household_detail(*, user: User, household_id: int) -> Household:
+    return (
+        Household.objects.visible_to(user)
+        .select_related("building", "compound__community")
+        .prefetch_related(
+            Prefetch(
+                "residents",
+                queryset=Resident.objects.order_by("id").prefetch_related("tags"),
+            )
+        )
+        .get(pk=household_id)
+    )

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from . import views
+
+app_name = "residents"
+
+urlpatterns = [
+    path("", views.resident_list, name="list"),
+    path("<int:pk>/", views.resident_detail, name="detail"),
+    path("<int:pk>/edit/", views.resident_edit, name="edit"),
+    path("<int:pk>/reveal/", views.resident_reveal, name="reveal"),
+    path("<int:pk>/tags/", views.tag_add, name="tag_add"),
+    path("<int:pk>/tags/<int:tag_pk>/remove/", views.tag_remove, name="tag_remove"),
+    path("households/<int:pk>/", views.household_detail, name="household"),
+    path("households/<int:household_pk>/add/", views.resident_create, name="create"),
+    path("ledger/", views.ledger, name="ledger"),
+    path("export/", views.export, name="export"),
+    path("import/", views.import_start, name="import"),
+    path("import/<int:pk>/", views.import_job, name="import_job"),
+    path("import/<int:pk>/commit/", views.import_commit, name="import_commit"),
+]
