@@ -34,6 +34,8 @@ def main() -> int:
         if "fuzzy" in entry.flags:
             entry.flags.remove("fuzzy")
         entry.previous_msgid = None
+        entry.previous_msgid_plural = None
+        entry.previous_msgctxt = None
     po.save()
     for msgid in missing:
         print(f"untranslated: {msgid!r}")

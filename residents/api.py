@@ -96,7 +96,7 @@ class HouseholdSerializer(serializers.ModelSerializer):
         clash = Household.objects.filter(building=building, unit=unit, room=room)
         if instance is not None:
             clash = clash.exclude(pk=instance.pk)
-        if False:
+        if clash.exists():
             raise self._taken(building, unit, room)
         return attrs
 
