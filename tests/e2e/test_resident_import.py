@@ -1,0 +1,104 @@
+import pytest
+from playwright.sync_api import expect
+
+from residents.models import PersonalDataAccess, Resident
+from tests.e2e.conftest import DESKTOP, PHONE
+from tests.e2e.test_compound_status import demo, log_in  # noqa: F401 - fixture
+from tests.residents.helpers import make_id, write_xlsx
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_secretary_previews_fixes_and_imports_an_xlsx(new_page, demo, tmp_path, screenshot_dir):  # noqa: F811
+    rows = [
+        [
+            1,
+            "欧阳秀英",
+            "女",
+            make_id(31, "19420315", area="620103", female=True),
+            "13893100001",
+            "5",
+            "1",
+            "1201",
+            "户主",
+            "独居老人",
+            "子女在外地",
+        ],
+        [
+            2,
+            "欧阳建军",
+            "男",
+            make_id(32, "19700101", area="620103"),
+            "1389310000",  # 10 digits
+            "5",
+            "1",
+            "1202",
+            "户主",
+            "",
+            "",
+        ],
+        [
+            3,
+            "欧阳小雨",
+            "女",
+            make_id(33, "20230601", area="620103", female=True),
+            "",
+            "5",
+            "1",
+            "1202",
+            "子女",
+            "婴幼儿",
+            "",
+        ],
+    ]
+    path = write_xlsx(tmp_path / "天庆丽舍5号楼.xlsx", rows)
+
+    page = new_page(DESKTOP)
+    log_in(page, "secretary")
+    page.get_by_role("link", name="居民", exact=True).click()
+    page.get_by_role("link", name="导入名单").click()
+    page.select_option("select[name=compound]", label="天庆丽舍")
+    page.set_input_files("input[name=file]", str(path))
+    page.get_by_role("button", name="检查名单").click()
+
+    # The preview names the row and the column, in Chinese, and nothing is saved yet.
+    errors = page.locator("table.errors")
+    expect(errors).to_contain_text("联系电话")
+    expect(errors).to_contain_text("手机号应为11位")
+    expect(errors.locator("td").first).to_have_text("4")
+    assert not Resident.objects.filter(name__startswith="欧阳").exists()
+    if screenshot_dir:
+        page.screenshot(path=f"{screenshot_dir}/import-preview.png", full_page=True)
+
+    # Importing without choosing to skip is refused; skipping imports the two good rows.
+    page.get_by_label("跳过1个错误行，导入其余数据").check()
+    page.get_by_role("button", name="导入", exact=True).click()
+    expect(page.locator(".badge.state-done")).to_have_text("已导入")
+    assert set(Resident.objects.filter(name__startswith="欧阳").values_list("name", flat=True)) == {
+        "欧阳秀英",
+        "欧阳小雨",
+    }
+
+    # She finds the new resident at once by room, and the phone is masked.
+    page.get_by_role("link", name="居民", exact=True).click()
+    page.fill("input[name=q]", "5-1-1201")
+    expect(page.locator("#resident-rows")).to_contain_text("欧阳秀英")
+    expect(page.locator("#resident-rows")).to_contain_text("138****0001")
+    page.get_by_role("link", name="欧阳秀英").click()
+    page.get_by_role("button", name="显示完整身份证号和电话（将被记录）").click()
+    expect(page.locator("dd.revealed").last).to_have_text("13893100001")
+    assert PersonalDataAccess.objects.filter(kind="view").count() == 1
+
+
+def test_volunteer_reads_the_ledger_on_a_phone(new_page, demo, screenshot_dir):  # noqa: F811
+    page = new_page(PHONE)
+    log_in(page, "volunteer")
+    page.get_by_role("link", name="特殊人群台账").click()
+    expect(page.locator("h1")).to_have_text("特殊人群台账")
+    expect(page.locator("table.ledger tbody tr").first).to_contain_text("天庆丽舍")
+    expect(page.locator("table.ledger thead th").nth(1)).to_have_text("人群类别")
+    # Nothing of the other compounds of the community, and no full numbers.
+    expect(page.locator("table.ledger")).not_to_contain_text("云祥小区")
+    expect(page.get_by_role("button", name="显示完整身份证号和电话（将被记录）")).to_have_count(0)
+    if screenshot_dir:
+        page.screenshot(path=f"{screenshot_dir}/volunteer-ledger-phone.png", full_page=True)
