@@ -44,7 +44,6 @@ def resident_search(
         return qs.order_by(
             "household__building__number", "household__unit", "household__room", "id"
         )
-    compact = q.replace(" ", "").replace("-", "") if not _ROOM_HINT.search(q) else q
     if _ROOM_HINT.search(q):
         try:
             building, unit, room = normalize.parse_room(q)
@@ -57,6 +56,7 @@ def resident_search(
         if room:
             qs = qs.filter(household__room=room)
         return qs.order_by("household__room", "id")
+    compact = q.replace(" ", "").replace("-", "")
     if _ID_CHARS.match(compact):
         if len(compact) in (15, 18):
             try:

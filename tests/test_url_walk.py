@@ -23,7 +23,10 @@ from rest_framework.authtoken.models import Token
 
 from compounds.models import Building, Compound, StatusChange
 from compounds.services import compound_change_status
+from residents.models import Household, ImportJob, Resident, VulnerableTag
+from residents.services import resident_reveal, resident_save, resident_tag_set
 from tests.conftest import MARKER
+from tests.residents.helpers import make_id
 
 # Named parameters that are not ids, and the values their views accept.
 NAMED_VALUES = {
@@ -100,8 +103,28 @@ def world(
         username=secretary_a.username, ip_address="10.0.0.1", failures_since_start=1
     )
     AccessLog.objects.create(username=secretary_a.username, ip_address="10.0.0.1")
+    household = Household.objects.create(
+        compound=compound_a, building=compound_a.buildings.first(), unit="1", room="101"
+    )
+    resident = resident_save(
+        user=secretary_a,
+        household=household,
+        data={"name": f"{MARKER}张桂兰", "phone": "13893112345", "notes": MARKER},
+        national_id=make_id(1, "19500312", female=True),
+    )
+    resident_tag_set(user=secretary_a, resident=resident, category="chronic", details=MARKER)
+    resident_reveal(user=secretary_a, resident=resident)
+    ImportJob.objects.create(
+        user=secretary_a,
+        community=compound_a.community,
+        compound=compound_a,
+        filename=f"{MARKER}.xlsx",
+        path="/nonexistent",
+        state="checked",
+        report={"total_rows": 1, "errors": [{"row": 3, "column": MARKER, "message": MARKER}]},
+    )
     secretary_b.user_permissions.set(Permission.objects.all())
-    return {"compound_a": compound_a}
+    return {"compound_a": compound_a, "resident_a": resident}
 
 
 def snapshot_of_a(compound_a) -> tuple:
@@ -111,6 +134,14 @@ def snapshot_of_a(compound_a) -> tuple:
         compound.name,
         sorted(Building.objects.filter(compound=compound).values_list("id", "name")),
         StatusChange.objects.filter(compound=compound).count(),
+        sorted(
+            Resident.objects.filter(compound=compound).values_list(
+                "id", "name", "phone", "id_hash", "household_id", "notes"
+            )
+        ),
+        sorted(VulnerableTag.objects.values_list("id", "category", "details")),
+        sorted(Household.objects.values_list("id", "building_id", "unit", "room")),
+        sorted(ImportJob.objects.values_list("id", "state")),
     )
 
 
@@ -146,11 +177,21 @@ def test_insider_walk_does_see_community_a(client, world, secretary_a):
     seen = [
         url
         for route in all_routes()
-        if route[2] in ("compounds:detail", "compound-detail", "compounds:list")
+        if route[2]
+        in (
+            "compounds:detail",
+            "compound-detail",
+            "compounds:list",
+            "residents:detail",
+            "resident-detail",
+            "residents:import_job",
+        )
         for url in urls_for(route, pks)
         if MARKER.encode() in client.get(url).content
     ]
-    assert seen
+    assert any(url.startswith("/compounds/") for url in seen)
+    assert any(url.startswith("/residents/") for url in seen)
+    assert any(url.startswith("/api/residents/") for url in seen)
 
 
 def test_anonymous_is_sent_to_login(client, world):
