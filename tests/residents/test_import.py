@@ -344,3 +344,13 @@ def test_command_reports_bad_rows(tmp_path, community_a, compound_a, capsys):
         )
     assert "row 3, 联系电话" in capsys.readouterr().out
     assert_nothing_written()
+
+
+def test_legacy_15_digit_id_is_upgraded(tmp_path, community_a, compound_a):
+    legacy = "620102500312002"  # born 1950-03-12, female
+    rows = [[1, "老住户", "女", legacy, "", "1", "1", "101", "户主", "", ""]]
+    run(write_xlsx(tmp_path / "l.xlsx", rows), community_a, compound_a, dry_run=False)
+    resident = Resident.objects.get()
+    assert len(resident.national_id) == 18
+    assert resident.national_id.startswith("62010219500312002")
+    assert resident.birth_date.isoformat() == "1950-03-12"

@@ -310,3 +310,21 @@ def test_import_status_polls_while_running(login, secretary_a, compound_a):
         .content.decode()
     )
     assert 'hx-trigger="every 1s"' in body and "<progress" in body
+
+
+def test_html_in_a_name_renders_escaped(login, secretary_a, household):
+    Resident.objects.create(household=household, name="<img src=x onerror=alert(1)>")
+    client = login(secretary_a)
+    for url in (reverse("residents:list"), reverse("residents:household", args=[household.pk])):
+        body = client.get(url).content.decode()
+        assert "<img src=x" not in body and "&lt;img src=x" in body
+
+
+def test_admin_export_is_masked_and_scoped(login, secretary_a, secretary_b, resident):
+    from residents.resources import ResidentResource
+
+    dataset = ResidentResource().export(queryset=Resident.objects.visible_to(secretary_a))
+    assert dataset.headers[:5] == ["id", "户号", "小区", "地址", "姓名"]
+    row = dict(zip(dataset.headers, dataset[0], strict=True))
+    assert row["身份证号"] == resident.masked_national_id and row["联系电话"] == "138****2345"
+    assert len(ResidentResource().export(queryset=Resident.objects.visible_to(secretary_b))) == 0
