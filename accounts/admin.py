@@ -31,6 +31,20 @@ class ScopedAdminMixin:
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
+class ReadOnlyAdminMixin:
+    """Records kept by the system (status changes, personal-data access): looked at, never
+    edited or deleted through the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ScopedHistoryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     """SimpleHistoryAdmin falls back to the history table when an object is not in
     get_queryset, and its version view reads the history table directly: both would show an

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.admin import ScopedAdminMixin, ScopedHistoryAdmin
+from accounts.admin import ReadOnlyAdminMixin, ScopedAdminMixin, ScopedHistoryAdmin
 
 from .models import Building, Community, Compound, District, StatusChange, Subdistrict
 
@@ -64,16 +64,7 @@ class BuildingAdmin(ScopedHistoryAdmin):
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class StatusChangeAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("compound", "from_status", "to_status", "changed_by", "changed_at")
     list_filter = ("to_status",)
     list_select_related = ("compound", "changed_by")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from import_export.admin import ImportExportMixin
 
-from accounts.admin import ScopedAdminMixin, ScopedHistoryAdmin
+from accounts.admin import ReadOnlyAdminMixin, ScopedAdminMixin, ScopedHistoryAdmin
 
 from .models import Household, ImportJob, PersonalDataAccess, Resident, VulnerableTag
 from .resources import ResidentResource
@@ -53,19 +53,10 @@ class VulnerableTagAdmin(ScopedHistoryAdmin):
 
 
 @admin.register(PersonalDataAccess)
-class PersonalDataAccessAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class PersonalDataAccessAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("at", "user", "kind", "resident", "row_count")
     list_filter = ("kind",)
     list_select_related = ("user", "resident")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ImportJob)

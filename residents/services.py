@@ -301,22 +301,33 @@ def _job_progress(job: ImportJob) -> Callable[[int], None]:
     return report
 
 
-def import_job_check(*, job_id: int) -> ImportJob:
-    """The preview: read, check and plan the job's file; store the report. Writes no resident."""
-    job = ImportJob.objects.select_related("community", "compound", "user").get(pk=job_id)
-    ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.CHECKING)
+def _run_job(job: ImportJob, *, dry_run: bool) -> tuple[dict, str]:
+    """Run the job's file through resident_import; the report and the job's next state."""
     try:
         report = resident_import(
             path=job.path,
             community=job.community,
             compound=job.compound,
             user=job.user,
-            dry_run=True,
+            dry_run=dry_run,
+            skip_bad_rows=job.skip_bad_rows,
             progress=_job_progress(job),
         )
-        state = ImportJob.State.CHECKED
+    except ImportRefused as refused:
+        return {
+            **(refused.report or job.report),
+            "refused": refused.message,
+        }, ImportJob.State.CHECKED
     except importing.ImportFileError as exc:
-        report, state = {"file_error": exc.message}, ImportJob.State.FAILED
+        return {"file_error": exc.message}, ImportJob.State.FAILED
+    return report, ImportJob.State.CHECKED if dry_run else ImportJob.State.DONE
+
+
+def import_job_check(*, job_id: int) -> ImportJob:
+    """The preview: read, check and plan the job's file; store the report. Writes no resident."""
+    job = ImportJob.objects.select_related("community", "compound", "user").get(pk=job_id)
+    ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.CHECKING)
+    report, state = _run_job(job, dry_run=True)
     job.report, job.state, job.total = report, state, report.get("total_rows", 0)
     job.save(update_fields=["report", "state", "total"])
     return job
@@ -342,22 +353,7 @@ def import_job_commit(*, job_id: int) -> ImportJob:
         )
         if job.state != ImportJob.State.IMPORTING:
             return job
-        try:
-            report = resident_import(
-                path=job.path,
-                community=job.community,
-                compound=job.compound,
-                user=job.user,
-                dry_run=False,
-                skip_bad_rows=job.skip_bad_rows,
-                progress=_job_progress(job),
-            )
-            state = ImportJob.State.DONE
-        except ImportRefused as refused:
-            report = {**(refused.report or job.report), "refused": refused.message}
-            state = ImportJob.State.CHECKED
-        except importing.ImportFileError as exc:
-            report, state = {"file_error": exc.message}, ImportJob.State.FAILED
+        report, state = _run_job(job, dry_run=False)
         job.report, job.state = report, state
         job.progress = report.get("total_rows", 0) if state == ImportJob.State.DONE else 0
         job.finished_at = timezone.now() if state == ImportJob.State.DONE else None
