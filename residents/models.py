@@ -8,6 +8,7 @@ only as ciphertext, a keyed hash (lookup, uniqueness) and the last four characte
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -16,6 +17,23 @@ from accounts.models import Level
 from compounds.models import Building, Community, Compound
 
 from . import normalize, pii
+
+
+@deconstructible(path="residents.models.ByteOrder")
+class ByteOrder(models.Func):
+    """A text column in byte order: COLLATE "C" on PostgreSQL, "BINARY" on SQLite.
+
+    An index on it serves both LIKE 'prefix%' and ORDER BY whatever the database's locale, so a
+    surname search walks the index in order and stops at the page size instead of sorting
+    every match.
+    """
+
+    template = '%(expressions)s COLLATE "C"'
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="%(expressions)s COLLATE BINARY", **extra_context
+        )
 
 
 class Gender(models.TextChoices):
@@ -91,7 +109,11 @@ class Household(models.Model):
                 fields=["building", "unit", "room"], name="household_unique_address"
             )
         ]
-        indexes = [models.Index(fields=["compound", "room"], name="household_compound_room_idx")]
+        indexes = [
+            models.Index(fields=["compound", "room"], name="household_compound_room_idx"),
+            # A bare room number ("501") across the user's area, in household order.
+            models.Index(fields=["room", "id"], name="household_room_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.address
@@ -115,18 +137,20 @@ class Resident(models.Model):
         Household, on_delete=models.PROTECT, related_name="residents", verbose_name=_("household")
     )
     # Denormalised from the household; set by save() and by the import.
+    # No index of their own: the composite indexes below start with them.
     compound = models.ForeignKey(
-        Compound, on_delete=models.PROTECT, related_name="+", editable=False
+        Compound, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False
     )
     community = models.ForeignKey(
-        Community, on_delete=models.PROTECT, related_name="+", editable=False
+        Community, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False
     )
     name = models.CharField(_("name"), max_length=50)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     id_cipher = models.TextField(_("ID number (encrypted)"), blank=True, editable=False)
-    id_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    # Unique through a constraint (below), not unique=True, which would add a LIKE index too.
+    id_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
     id_last4 = models.CharField(_("ID number, last 4"), max_length=4, blank=True, editable=False)
     relation = models.CharField(_("relation to the household head"), max_length=20, blank=True)
     notes = models.CharField(_("notes"), max_length=500, blank=True)
@@ -145,22 +169,23 @@ class Resident(models.Model):
         verbose_name = _("resident")
         verbose_name_plural = _("residents")
         ordering = ["household_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["id_hash"], name="resident_unique_id_hash"),
+        ]
         indexes = [
-            # Search by name prefix, phone and the ID's last digits inside a community. The
-            # pattern opclass lets PostgreSQL use the index for LIKE 'prefix%' in any collation
-            # (other databases ignore it).
+            # Search (selectors.resident_search). Names in byte order, so that a prefix search
+            # reads the index in order and stops at the page size: within a community for a
+            # secretary, across the city for district staff, within a compound for volunteers.
+            models.Index("community", ByteOrder("name"), "id", name="resident_community_name_idx"),
+            models.Index(ByteOrder("name"), "id", name="resident_name_idx"),
+            models.Index("compound", ByteOrder("name"), "id", name="resident_compound_name_idx"),
+            # Phone numbers and the ID's last four are nearly unique across the city: one
+            # global index each serves every scope. The pattern opclass serves LIKE 'prefix%'
+            # on PostgreSQL in any locale (other databases ignore it).
             models.Index(
-                fields=["community", "name"],
-                name="resident_community_name_idx",
-                opclasses=["int8_ops", "varchar_pattern_ops"],
+                fields=["phone"], name="resident_phone_idx", opclasses=["varchar_pattern_ops"]
             ),
-            models.Index(fields=["community", "phone"], name="resident_community_phone_idx"),
-            models.Index(fields=["community", "id_last4"], name="resident_community_id4_idx"),
-            models.Index(
-                fields=["compound", "name"],
-                name="resident_compound_name_idx",
-                opclasses=["int8_ops", "varchar_pattern_ops"],
-            ),
+            models.Index(fields=["id_last4"], name="resident_id4_idx"),
         ]
 
     def __str__(self) -> str:
