@@ -4,6 +4,7 @@ Nothing here touches Django settings or the database, so it can be imported befo
 """
 
 import datetime
+import itertools
 import random
 
 # The commonest surnames, roughly in order of frequency, with a weight each (王 and 李 cover
@@ -14,6 +15,7 @@ SURNAMES = (
     "龚邵万钱严覃武戴莫孔向汤"
 )
 SURNAME_WEIGHTS = [max(1.0, 70.0 / (1 + i * 0.35)) for i in range(len(SURNAMES))]
+_SURNAME_CUM = list(itertools.accumulate(SURNAME_WEIGHTS))
 COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "皇甫")
 GIVEN_CHARS = (
     "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬鹏飞宇浩然子轩梓涵"
@@ -48,7 +50,7 @@ def random_name(rng: random.Random) -> str:
     if rng.random() < 0.004:
         surname = rng.choice(COMPOUND_SURNAMES)
     else:
-        surname = rng.choices(SURNAMES, weights=SURNAME_WEIGHTS)[0]
+        surname = rng.choices(SURNAMES, cum_weights=_SURNAME_CUM)[0]
     given = rng.choice(GIVEN_CHARS)
     if rng.random() < 0.7:
         given += rng.choice(GIVEN_CHARS)
