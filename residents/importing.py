@@ -13,6 +13,7 @@ is opened only when there are some, to name them).
 import csv
 import datetime
 import io
+import operator
 import re
 import zipfile
 from collections.abc import Callable, Iterable
@@ -305,6 +306,7 @@ class ParsedRow:
     birth_date: datetime.date | None = None
     phone: str = ""
     national_id: str = ""
+    id_hash: str | None = None  # pii.id_hash(national_id), computed once here
     relation: str = ""
     notes: str = ""
     categories: tuple[str, ...] = ()
@@ -350,6 +352,16 @@ def _categories(text: str) -> tuple[tuple[str, ...], str, list[str]]:
     return tuple(found), treatment, unknown
 
 
+_BUILDING_SUFFIX = re.compile(r"(号楼|号|栋|幢|楼)$")
+_UNIT_SUFFIX = re.compile(r"(单元)$")
+_ROOM_SUFFIX = re.compile(r"(室|号)$")
+
+
+def _is_formula(value: str) -> bool:
+    """Text that a spreadsheet would run as a formula (after any leading white space)."""
+    return value.lstrip().startswith(_FORMULA_PREFIX)
+
+
 def parse_rows(
     rows: list[list[Any]],
     header_index: int,
@@ -358,7 +370,11 @@ def parse_rows(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[list[ParsedRow], list[RowError], int]:
-    """Clean every data row. Returns the good rows, the errors and the count of data rows."""
+    """Clean every data row. Returns the good rows, the errors and the count of data rows.
+
+    Runs once per row of lists of 100,000 rows: the column lookups are worked out once, before
+    the loop, and each cell is read once.
+    """
     errors: list[RowError] = []
     parsed: list[ParsedRow] = []
     seen_ids: dict[str, int] = {}
@@ -366,38 +382,89 @@ def parse_rows(
     get = columns
     today = datetime.date.today()
     data_rows = 0
+    mapped = list(get.items())
+    width = max(get.values()) + 1
+    # Column of each key, or None when the list has no such column (its cells read as "").
+    col = {key: get.get(key) for key in COLUMN_LABELS}
+    # The optional text cells: their column, or the padding cell (always "") after the others.
+    text_cells = operator.itemgetter(
+        *(
+            width if col[key] is None else col[key]
+            for key in ("building", "unit", "room", "compound", "relation", "notes", "categories")
+        )
+    )
+    room_label = label.get("room") or label.get("address")
+    building_label = label.get("building") or room_label
+    formula_message = _("The cell holds a formula; enter the value itself.")
+    id_hash = pii.id_hash
+
+    def clean(key: str, func: Callable[[Any], Any], value: Any, errs: list[RowError], at: int):
+        try:
+            return func(value)
+        except normalize.NormalizeError as exc:
+            errs.append(RowError(at, label[key], str(exc.message)))
+            return None
+
+    def national_id_of(value: Any) -> str:
+        return normalize.normalize_national_id(value, today=today)
+
+    # Buildings, units, rooms, genders, relations and categories repeat from row to row: each
+    # distinct cell is cleaned once. Keys carry the type (1, 1.0 and True are equal dict keys).
+    texts: dict[tuple[type, Any], str] = {}
+    free_texts: dict[tuple[type, Any], str] = {}
+    genders: dict[tuple[type, Any], str | None] = {}
+
+    def text(value: Any) -> str:
+        key = (type(value), value)
+        result = texts.get(key)
+        if result is None:
+            result = texts[key] = _text(value)
+        return result
+
+    def free_text(value: Any) -> str:
+        key = (type(value), value)
+        result = free_texts.get(key)
+        if result is None:
+            result = free_texts[key] = _free_text(value)
+        return result
+
+    def gender_of(value: Any) -> str | None:
+        key = (type(value), value)
+        if key not in genders:
+            genders[key] = normalize.normalize_gender(value)  # an error is not kept: raised
+        return genders[key]
 
     for offset, row in enumerate(rows[header_index + 1 :], start=header_index + 2):
-        if not any(cell not in ("", None) or isinstance(cell, FormulaCell) for cell in row):
+        for value in row:
+            if value is not None and (value != "" or isinstance(value, FormulaCell)):
+                break
+        else:
             continue  # blank row
         data_rows += 1
         if progress and data_rows % 5000 == 0:
             progress(data_rows)
+        cells = list(row[:width])  # the mapped columns, padded to width, then one "" for the rest
+        if len(cells) < width:
+            cells.extend([""] * (width - len(cells)))
+        cells.append("")
         row_errors: list[RowError] = []
 
-        def cell(key: str, row=row) -> Any:
-            col = get.get(key)
-            return row[col] if col is not None and col < len(row) else ""
-
         formula_in_row = False
-        for key, col in get.items():
-            value = row[col] if col < len(row) else ""
-            if isinstance(value, FormulaCell) or (
-                isinstance(value, str) and value.lstrip().startswith(_FORMULA_PREFIX)
+        for key, index in mapped:
+            value = cells[index]
+            # Inline first look (this runs for every cell): a formula cell, or text whose first
+            # character is = + @ or white space.
+            if isinstance(value, str) and (
+                isinstance(value, FormulaCell)
+                or (value and (value[0] in "=+@" or value[0].isspace()) and _is_formula(value))
             ):
-                row_errors.append(
-                    RowError(
-                        offset,
-                        label[key],
-                        _("The cell holds a formula; enter the value itself."),
-                    )
-                )
+                row_errors.append(RowError(offset, label[key], formula_message))
                 formula_in_row = True
         if formula_in_row:
             errors.extend(row_errors)
             continue
 
-        name = _free_text(cell("name"))
+        name = _free_text(cells[col["name"]])
         if not name:
             row_errors.append(RowError(offset, label["name"], _("The name is empty.")))
         elif len(name) > 50:
@@ -412,81 +479,91 @@ def parse_rows(
             )
         item = ParsedRow(row=offset, name=name)
 
-        def clean(key: str, func: Callable[[Any], Any], item=item, errs=row_errors, c=cell) -> Any:
-            if key not in get:
-                return None
-            try:
-                return func(c(key))
-            except normalize.NormalizeError as exc:
-                errs.append(RowError(item.row, label[key], str(exc.message)))
-                return None
-
-        national_id = clean(
-            "national_id", lambda v: normalize.normalize_national_id(v, today=today)
-        )
-        if national_id:
-            item.national_id = national_id
-            item.birth_date = normalize.birth_date_from_id(national_id)
-            item.gender = normalize.gender_from_id(national_id)
-            first = seen_ids.get(national_id)
-            if first is not None:
-                row_errors.append(
-                    RowError(
-                        offset,
-                        label["national_id"],
-                        _("The same ID number is already on row %(row)d.") % {"row": first},
+        if col["national_id"] is not None:
+            national_id = clean(
+                "national_id", national_id_of, cells[col["national_id"]], row_errors, offset
+            )
+            if national_id:
+                # Validated and 18 characters long: the birth date and the gender are read off
+                # it (birth_date_from_id and gender_from_id would validate it twice more).
+                item.national_id = national_id
+                item.id_hash = id_hash(national_id)
+                item.birth_date = datetime.date(
+                    int(national_id[6:10]), int(national_id[10:12]), int(national_id[12:14])
+                )
+                item.gender = "M" if int(national_id[16]) % 2 else "F"
+                first = seen_ids.get(national_id)
+                if first is not None:
+                    row_errors.append(
+                        RowError(
+                            offset,
+                            label["national_id"],
+                            _("The same ID number is already on row %(row)d.") % {"row": first},
+                        )
                     )
-                )
-            else:
-                seen_ids[national_id] = offset
-        gender = clean("gender", normalize.normalize_gender)
-        if gender:
-            if item.gender and gender != item.gender:
-                row_errors.append(
-                    RowError(offset, label["gender"], _("The gender does not match the ID number."))
-                )
-            item.gender = gender
-        if not item.birth_date:
-            item.birth_date = clean("birth_date", normalize.parse_date)
-        item.phone = clean("phone", normalize.normalize_phone) or ""
+                else:
+                    seen_ids[national_id] = offset
+        if col["gender"] is not None:
+            gender = clean("gender", gender_of, cells[col["gender"]], row_errors, offset)
+            if gender:
+                if item.gender and gender != item.gender:
+                    row_errors.append(
+                        RowError(
+                            offset, label["gender"], _("The gender does not match the ID number.")
+                        )
+                    )
+                item.gender = gender
+        if not item.birth_date and col["birth_date"] is not None:
+            item.birth_date = clean(
+                "birth_date", normalize.parse_date, cells[col["birth_date"]], row_errors, offset
+            )
+        if col["phone"] is not None:
+            item.phone = (
+                clean("phone", normalize.normalize_phone, cells[col["phone"]], row_errors, offset)
+                or ""
+            )
 
-        building = _text(cell("building"))
-        unit = _text(cell("unit"))
-        room = _text(cell("room"))
-        if "address" in get and not (building and room):
-            parsed_room = clean("address", normalize.parse_room)
+        c_building, c_unit, c_room, c_compound, c_relation, c_notes, c_categories = text_cells(
+            cells
+        )
+        building = text(c_building)
+        unit = text(c_unit)
+        room = text(c_room)
+        if col["address"] is not None and not (building and room):
+            parsed_room = clean(
+                "address", normalize.parse_room, cells[col["address"]], row_errors, offset
+            )
             if parsed_room:
                 building = building or (parsed_room[0] or "")
                 unit = unit or (parsed_room[1] or "")
                 room = room or (parsed_room[2] or "")
-        building = re.sub(r"(号楼|号|栋|幢|楼)$", "", building).lstrip("0") or building
-        unit = re.sub(r"(单元)$", "", unit).lstrip("0") or unit
-        room = re.sub(r"(室|号)$", "", room)
-        room_label = label.get("room") or label.get("address")
+        building = _BUILDING_SUFFIX.sub("", building).lstrip("0") or building
+        unit = _UNIT_SUFFIX.sub("", unit).lstrip("0") or unit
+        room = _ROOM_SUFFIX.sub("", room)
         if not room:
             row_errors.append(RowError(offset, room_label, _("The room number is empty.")))
         if not building:
-            row_errors.append(
-                RowError(offset, label.get("building") or room_label, _("The building is empty."))
-            )
+            row_errors.append(RowError(offset, building_label, _("The building is empty.")))
         item.building, item.unit, item.room = building, unit, room
-        item.compound = _free_text(cell("compound"))
-        item.relation = _free_text(cell("relation"))[:20]
-        item.notes = _free_text(cell("notes"))[:500]
-        categories, treatment, unknown = _categories(_text(cell("categories")))
-        if unknown:
-            row_errors.append(
-                RowError(
-                    offset,
-                    label["categories"],
-                    _("Unknown category “%(words)s”. Use: %(allowed)s.")
-                    % {
-                        "words": "、".join(unknown),
-                        "allowed": ALLOWED_CATEGORY_WORDS,
-                    },
+        item.compound = free_text(c_compound)
+        item.relation = free_text(c_relation)[:20]
+        item.notes = free_text(c_notes)[:500]
+        category_text = text(c_categories)
+        if category_text:
+            categories, treatment, unknown = _categories(category_text)
+            if unknown:
+                row_errors.append(
+                    RowError(
+                        offset,
+                        label["categories"],
+                        _("Unknown category “%(words)s”. Use: %(allowed)s.")
+                        % {
+                            "words": "、".join(unknown),
+                            "allowed": ALLOWED_CATEGORY_WORDS,
+                        },
+                    )
                 )
-            )
-        item.categories, item.treatment = categories, treatment
+            item.categories, item.treatment = categories, treatment
 
         if row_errors:
             errors.extend(row_errors)
@@ -605,7 +682,9 @@ def plan_import(
     by_hash: dict[str, ParsedRow] = {}
     for item, _c, _b in placed:
         if item.national_id:
-            by_hash[pii.id_hash(item.national_id)] = item
+            if item.id_hash is None:
+                item.id_hash = pii.id_hash(item.national_id)
+            by_hash[item.id_hash] = item
     existing: dict[str, dict] = {}
     fields = ("id", "id_hash", "community_id", "household_id", "name", "gender", "birth_date")
     fields += ("phone", "relation", "notes")
@@ -643,7 +722,7 @@ def plan_import(
         household_id = households.get(key)
         current = None
         if item.national_id:
-            current = existing.get(pii.id_hash(item.national_id))
+            current = existing.get(item.id_hash)
             if current is not None and current["community_id"] != community_id:
                 plan.errors.append(
                     RowError(

@@ -16,7 +16,7 @@ from accounts.access import may_edit_register
 from accounts.models import User
 from compounds.models import Community, Compound
 
-from . import importing, normalize, pii
+from . import importing, normalize, pgcopy, pii
 from .models import Household, ImportJob, PersonalDataAccess, Resident, VulnerableTag
 
 log = logging.getLogger(__name__)
@@ -106,9 +106,93 @@ def _write_plan(
     progress: Callable[[int], None] | None,
     total: int,
 ) -> None:
+    """Write the plan: new households, new residents, updates, new ledger lines, and a history
+    row for each, all at the time `now`. On PostgreSQL the creates go through COPY and the
+    updates through one UPDATE ... FROM VALUES per chunk (residents/pgcopy.py); elsewhere
+    through bulk_create and bulk_update. Both write the same rows."""
     now = timezone.now()
     reason = _("Imported from a resident list")
+    fast = pgcopy.available()
 
+    if fast:
+        households, household_compound, created_by_row = _copy_creates(
+            plan, community=community, user=user, reason=reason, now=now, progress=progress
+        )
+    else:
+        households, household_compound = _create_households(plan, user=user, reason=reason, now=now)
+        _create_residents(
+            plan,
+            households,
+            household_compound,
+            community=community,
+            user=user,
+            reason=reason,
+            now=now,
+            progress=progress,
+        )
+        created_by_row = None
+
+    _apply_updates(plan, households, household_compound, user=user, reason=reason, now=now)
+
+    if created_by_row is None and any(rid is None for rid, _item in plan.new_tags):
+        created_by_row = _created_ids_by_row(plan, community)
+    existing_tags = set()
+    for chunk in importing._chunks([rid for rid, _i in plan.new_tags if rid is not None]):
+        existing_tags.update(
+            VulnerableTag.objects.filter(resident_id__in=chunk).values_list(
+                "resident_id", "category"
+            )
+        )
+    tags: list[tuple[int, str, str]] = []
+    for resident_id, item in plan.new_tags:
+        rid = resident_id if resident_id is not None else created_by_row[item.row]
+        for category in item.categories:
+            if (rid, category) in existing_tags:
+                continue
+            treatment = item.treatment if category == "chronic" else ""
+            tags.append((rid, category, treatment))
+    if not tags:
+        return
+    if fast:
+        writer = pgcopy.CopyWriter(
+            VulnerableTag,
+            ("id", "resident_id", "category", "treatment"),
+            constants={"created_at": now},
+        )
+        tag_ids = pgcopy.reserve_ids(VulnerableTag, len(tags))
+        with pgcopy.Pipeline(user=user, reason=reason, date=now) as pipe:
+            for start in range(0, len(tags), pgcopy.CHUNK):
+                ids = tag_ids[start : start + pgcopy.CHUNK]
+                chunk = tags[start : start + pgcopy.CHUNK]
+                pipe.insert(writer, ids, [(tid, *tag) for tid, tag in zip(ids, chunk, strict=True)])
+    else:
+        objs = [
+            VulnerableTag(resident_id=rid, category=category, treatment=treatment, created_at=now)
+            for rid, category, treatment in tags
+        ]
+        VulnerableTag.objects.bulk_create(objs, batch_size=BATCH)
+        VulnerableTag.history.bulk_history_create(
+            objs,
+            batch_size=BATCH,
+            default_user=user,
+            default_change_reason=reason,
+            default_date=now,
+        )
+
+
+def _household_compounds(
+    plan: importing.Plan, households: dict, known: dict[int, int]
+) -> dict[int, int]:
+    """Household id → compound id for the households that residents are written into."""
+    result = dict(known)
+    keys = {key for _item, key in plan.creates} | {key for _r, _i, key in plan.updates}
+    missing = {households[key] for key in keys} - result.keys()
+    for chunk in importing._chunks(sorted(missing)):
+        result.update(Household.objects.filter(pk__in=chunk).values_list("id", "compound_id"))
+    return result
+
+
+def _create_households(plan: importing.Plan, *, user, reason, now) -> tuple[dict, dict]:
     new_households = [
         Household(compound_id=compound_id, building_id=building_id, unit=key[1], room=key[2])
         for key, (compound_id, building_id) in plan.new_households.items()
@@ -116,19 +200,23 @@ def _write_plan(
     if new_households:
         Household.objects.bulk_create(new_households, batch_size=BATCH)
         Household.history.bulk_history_create(
-            new_households, batch_size=BATCH, default_user=user, default_change_reason=reason
+            new_households,
+            batch_size=BATCH,
+            default_user=user,
+            default_change_reason=reason,
+            default_date=now,
         )
     households = dict(plan.households)
-    household_compound = {}
+    known = {}
     for h in new_households:
         households[(h.building_id, h.unit, h.room)] = h.pk
-        household_compound[h.pk] = h.compound_id
-    missing = {hid for hid in households.values() if hid not in household_compound}
-    if missing:
-        household_compound.update(
-            Household.objects.filter(pk__in=missing).values_list("id", "compound_id")
-        )
+        known[h.pk] = h.compound_id
+    return households, _household_compounds(plan, households, known)
 
+
+def _create_residents(
+    plan, households, household_compound, *, community, user, reason, now, progress
+) -> None:
     done = 0
     created: list[Resident] = []
     for item, key in plan.creates:
@@ -147,60 +235,130 @@ def _write_plan(
             updated_at=now,
         )
         if item.national_id:
-            resident.set_national_id(item.national_id)
+            # What set_national_id does, with the hash parse_rows already computed.
+            resident.id_cipher = pii.encrypt(item.national_id)
+            resident.id_hash = item.id_hash
+            resident.id_last4 = item.national_id[-4:]
         created.append(resident)
         if len(created) >= BATCH:
-            _flush_created(created, user, reason)
+            _flush_created(created, user, reason, now)
             done += len(created)
             created = []
             if progress:
                 progress(done)
     if created:
-        _flush_created(created, user, reason)
+        _flush_created(created, user, reason, now)
         done += len(created)
     if progress:
         progress(done)
 
-    _apply_updates(plan, households, household_compound, user=user, reason=reason, now=now)
 
-    tags = []
-    created_by_row = {}
-    if any(resident_id is None for resident_id, _item in plan.new_tags):
-        created_by_row = _created_ids_by_row(plan, community)
-    existing_tags = set(
-        VulnerableTag.objects.filter(
-            resident_id__in=[rid for rid, _i in plan.new_tags if rid is not None]
-        ).values_list("resident_id", "category")
-    )
-    for resident_id, item in plan.new_tags:
-        rid = resident_id if resident_id is not None else created_by_row[item.row]
-        for category in item.categories:
-            if (rid, category) in existing_tags:
-                continue
-            treatment = item.treatment if category == "chronic" else ""
-            tags.append(
-                VulnerableTag(
-                    resident_id=rid, category=category, treatment=treatment, created_at=now
+# The resident columns the import writes; every other field gets its default (pgcopy).
+_RESIDENT_COLUMNS = (
+    "id",
+    "household_id",
+    "compound_id",
+    "name",
+    "gender",
+    "birth_date",
+    "phone",
+    "id_cipher",
+    "id_hash",
+    "id_last4",
+    "relation",
+    "notes",
+)
+
+
+def _copy_creates(
+    plan: importing.Plan, *, community, user, reason, now, progress
+) -> tuple[dict, dict[int, int], dict[int, int]]:
+    """COPY the new households and residents with their history (PostgreSQL).
+
+    Returns the households ({(building, unit, room): id}), {household id: compound id} and
+    {row number: new resident id} for the rows that bring vulnerable-person categories. The
+    ids are reserved first and the reads done before the first COPY, so that the pipeline
+    never waits for the database while it prepares a chunk: encrypting the ID numbers of one
+    chunk overlaps with PostgreSQL writing the one before.
+    """
+    new_households = list(plan.new_households.items())
+    household_ids = pgcopy.reserve_ids(Household, len(new_households))
+    resident_ids = pgcopy.reserve_ids(Resident, len(plan.creates))
+    households = dict(plan.households)
+    known = {}
+    for hid, (key, (compound_id, _building_id)) in zip(household_ids, new_households, strict=True):
+        households[key] = hid
+        known[hid] = compound_id
+    household_compound = _household_compounds(plan, households, known)
+
+    chunk_size = pgcopy.CHUNK
+    created_by_row: dict[int, int] = {}
+    with pgcopy.Pipeline(user=user, reason=reason, date=now) as pipe:
+        writer = pgcopy.CopyWriter(Household, ("id", "compound_id", "building_id", "unit", "room"))
+        for start in range(0, len(new_households), chunk_size):
+            ids = household_ids[start : start + chunk_size]
+            rows = [
+                (hid, compound_id, building_id, key[1], key[2])
+                for hid, (key, (compound_id, building_id)) in zip(
+                    ids, new_households[start : start + chunk_size], strict=True
                 )
-            )
-    if tags:
-        VulnerableTag.objects.bulk_create(tags, batch_size=BATCH)
-        VulnerableTag.history.bulk_history_create(
-            tags, batch_size=BATCH, default_user=user, default_change_reason=reason
+            ]
+            pipe.insert(writer, ids, rows)
+
+        writer = pgcopy.CopyWriter(
+            Resident,
+            _RESIDENT_COLUMNS,
+            constants={"community_id": community.pk, "created_at": now, "updated_at": now},
         )
+        encrypt = pii.encrypt
+        for start in range(0, len(plan.creates), chunk_size):
+            ids = resident_ids[start : start + chunk_size]
+            rows = []
+            for rid, (item, key) in zip(ids, plan.creates[start : start + chunk_size], strict=True):
+                household_id = households[key]
+                national_id = item.national_id
+                rows.append(
+                    (
+                        rid,
+                        household_id,
+                        household_compound[household_id],
+                        item.name,
+                        item.gender or "",
+                        item.birth_date,
+                        item.phone,
+                        encrypt(national_id) if national_id else "",
+                        item.id_hash if national_id else None,
+                        national_id[-4:],
+                        item.relation,
+                        item.notes,
+                    )
+                )
+                if item.categories:
+                    created_by_row[item.row] = rid
+            pipe.insert(writer, ids, rows)
+            if progress:
+                progress(start + len(ids))
+    if progress and not plan.creates:
+        progress(0)
+    return households, household_compound, created_by_row
 
 
-def _flush_created(created: list[Resident], user: User | None, reason: str) -> None:
+def _flush_created(created: list[Resident], user: User | None, reason: str, now) -> None:
     Resident.objects.bulk_create(created, batch_size=BATCH)
     Resident.history.bulk_history_create(
-        created, batch_size=BATCH, default_user=user, default_change_reason=reason
+        created,
+        batch_size=BATCH,
+        default_user=user,
+        default_change_reason=reason,
+        default_date=now,
     )
 
 
 def _created_ids_by_row(plan: importing.Plan, community: Community) -> dict[int, int]:
-    """Row number → new resident id, for the rows that brought vulnerable tags."""
+    """Row number → new resident id, for the rows that brought vulnerable tags (bulk_create
+    path; the COPY path knows the ids it reserved)."""
     wanted = {item.row: item for rid, item in plan.new_tags if rid is None}
-    by_hash = {pii.id_hash(i.national_id): row for row, i in wanted.items() if i.national_id}
+    by_hash = {i.id_hash: row for row, i in wanted.items() if i.national_id}
     result: dict[int, int] = {}
     for chunk in importing._chunks(list(by_hash)):
         for rid, h in Resident.objects.filter(id_hash__in=chunk).values_list("id", "id_hash"):
@@ -220,11 +378,41 @@ def _created_ids_by_row(plan: importing.Plan, community: Community) -> dict[int,
     return result
 
 
+_UPDATED_FIELDS = ("name", "gender", "birth_date", "phone", "relation", "notes")
+
+
 def _apply_updates(plan, households, household_compound, *, user, reason, now) -> None:
+    """Move matched residents to the list's household and fill in what the list gives: an empty
+    cell never erases a registered value. One '~' history row each."""
     if not plan.updates:
         return
-    fields = ["household", "compound", "name", "gender", "birth_date", "phone", "relation", "notes"]
-    fields.append("updated_at")
+    if pgcopy.available():
+        rows, ids = [], []
+        for rid, item, key in plan.updates:
+            household_id = households[key]
+            values = [getattr(item, name) for name in _UPDATED_FIELDS]
+            rows.append(
+                (
+                    rid,
+                    household_id,
+                    household_compound[household_id],
+                    *(None if value in ("", None) else value for value in values),
+                    now,
+                )
+            )
+            ids.append(rid)
+        pgcopy.update(
+            Resident,
+            ("household_id", "compound_id", *_UPDATED_FIELDS, "updated_at"),
+            rows,
+            keep_when_null=_UPDATED_FIELDS,
+        )
+        for chunk in importing._chunks(sorted(ids), pgcopy.CHUNK):
+            pgcopy.write_history(
+                Resident, chunk, user=user, reason=reason, date=now, history_type="~"
+            )
+        return
+    fields = ["household", "compound", *_UPDATED_FIELDS, "updated_at"]
     by_id = {rid: (item, key) for rid, item, key in plan.updates}
     for chunk in importing._chunks(list(by_id), BATCH):
         residents = list(Resident.objects.filter(pk__in=chunk))
@@ -232,7 +420,7 @@ def _apply_updates(plan, households, household_compound, *, user, reason, now) -
             item, key = by_id[resident.pk]
             resident.household_id = households[key]
             resident.compound_id = household_compound[resident.household_id]
-            for name in ("name", "gender", "birth_date", "phone", "relation", "notes"):
+            for name in _UPDATED_FIELDS:
                 value = getattr(item, name)
                 if value not in ("", None):
                     setattr(resident, name, value)
@@ -244,6 +432,7 @@ def _apply_updates(plan, households, household_compound, *, user, reason, now) -
             update=True,
             default_user=user,
             default_change_reason=reason,
+            default_date=now,
         )
 
 
@@ -346,8 +535,10 @@ def import_job_commit(*, job_id: int) -> ImportJob:
     """Write a claimed job. The job row stays locked while the import runs, so a task that is
     delivered twice writes once: the second run waits, then finds the job finished."""
     with transaction.atomic():
+        # of=("self",): lock the job row only. The compound is nullable, so it is an outer join,
+        # and PostgreSQL refuses FOR UPDATE on the nullable side of one.
         job = (
-            ImportJob.objects.select_for_update()
+            ImportJob.objects.select_for_update(of=("self",))
             .select_related("community", "compound", "user")
             .get(pk=job_id)
         )
