@@ -170,14 +170,8 @@ def _write_plan(
             VulnerableTag(resident_id=rid, category=category, treatment=treatment, created_at=now)
             for rid, category, treatment in tags
         ]
-        VulnerableTag.objects.bulk_create(objs, batch_size=BATCH)
-        VulnerableTag.history.bulk_history_create(
-            objs,
-            batch_size=BATCH,
-            default_user=user,
-            default_change_reason=reason,
-            default_date=now,
-        )
+        if objs:
+            _bulk_create_with_history(objs, user=user, reason=reason, now=now)
 
 
 def _household_compounds(
@@ -198,14 +192,7 @@ def _create_households(plan: importing.Plan, *, user, reason, now) -> tuple[dict
         for key, (compound_id, building_id) in plan.new_households.items()
     ]
     if new_households:
-        Household.objects.bulk_create(new_households, batch_size=BATCH)
-        Household.history.bulk_history_create(
-            new_households,
-            batch_size=BATCH,
-            default_user=user,
-            default_change_reason=reason,
-            default_date=now,
-        )
+        _bulk_create_with_history(new_households, user=user, reason=reason, now=now)
     households = dict(plan.households)
     known = {}
     for h in new_households:
@@ -343,15 +330,17 @@ def _copy_creates(
     return households, household_compound, created_by_row
 
 
-def _flush_created(created: list[Resident], user: User | None, reason: str, now) -> None:
-    Resident.objects.bulk_create(created, batch_size=BATCH)
-    Resident.history.bulk_history_create(
-        created,
-        batch_size=BATCH,
-        default_user=user,
-        default_change_reason=reason,
-        default_date=now,
+def _bulk_create_with_history(objs: list, *, user: User | None, reason: str, now) -> None:
+    """The bulk_create path (SQLite): rows, then their '+' history rows, in batches."""
+    model = type(objs[0])
+    model.objects.bulk_create(objs, batch_size=BATCH)
+    model.history.bulk_history_create(
+        objs, batch_size=BATCH, default_user=user, default_change_reason=reason, default_date=now
     )
+
+
+def _flush_created(created: list[Resident], user: User | None, reason: str, now) -> None:
+    _bulk_create_with_history(created, user=user, reason=reason, now=now)
 
 
 def _created_ids_by_row(plan: importing.Plan, community: Community) -> dict[int, int]:
