@@ -199,11 +199,12 @@ class Resident(models.Model):
         self.updated_at = timezone.now()
         super().save(*args, **kwargs)
 
-    def set_national_id(self, id18: str) -> None:
-        """Store a normalised ID number (or clear it with '')."""
+    def set_national_id(self, id18: str, *, id_hash: str | None = None) -> None:
+        """Store a normalised ID number (or clear it with ''). `id_hash` saves recomputing a
+        hash the caller already has (the import computes it once per row)."""
         if id18:
             self.id_cipher = pii.encrypt(id18)
-            self.id_hash = pii.id_hash(id18)
+            self.id_hash = id_hash or pii.id_hash(id18)
             self.id_last4 = id18[-4:]
         else:
             self.id_cipher, self.id_hash, self.id_last4 = "", None, ""

@@ -222,19 +222,16 @@ def _create_residents(
             updated_at=now,
         )
         if item.national_id:
-            # What set_national_id does, with the hash parse_rows already computed.
-            resident.id_cipher = pii.encrypt(item.national_id)
-            resident.id_hash = item.id_hash
-            resident.id_last4 = item.national_id[-4:]
+            resident.set_national_id(item.national_id, id_hash=item.id_hash)
         created.append(resident)
         if len(created) >= BATCH:
-            _flush_created(created, user, reason, now)
+            _bulk_create_with_history(created, user=user, reason=reason, now=now)
             done += len(created)
             created = []
             if progress:
                 progress(done)
     if created:
-        _flush_created(created, user, reason, now)
+        _bulk_create_with_history(created, user=user, reason=reason, now=now)
         done += len(created)
     if progress:
         progress(done)
@@ -337,10 +334,6 @@ def _bulk_create_with_history(objs: list, *, user: User | None, reason: str, now
     model.history.bulk_history_create(
         objs, batch_size=BATCH, default_user=user, default_change_reason=reason, default_date=now
     )
-
-
-def _flush_created(created: list[Resident], user: User | None, reason: str, now) -> None:
-    _bulk_create_with_history(created, user=user, reason=reason, now=now)
 
 
 def _created_ids_by_row(plan: importing.Plan, community: Community) -> dict[int, int]:

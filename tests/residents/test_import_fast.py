@@ -333,13 +333,16 @@ def test_failure_after_households_leaves_nothing(
 
         monkeypatch.setattr(pgcopy.CopyWriter, "send", send)
     else:
+        real_create = services._bulk_create_with_history
 
-        def flush(*args, **kwargs):
-            with connection.cursor() as cursor:
-                count(cursor)
-            raise RuntimeError("the disk is full")
+        def create(objs, **kwargs):
+            if isinstance(objs[0], Resident):
+                with connection.cursor() as cursor:
+                    count(cursor)
+                raise RuntimeError("the disk is full")
+            return real_create(objs, **kwargs)
 
-        monkeypatch.setattr(services, "_flush_created", flush)
+        monkeypatch.setattr(services, "_bulk_create_with_history", create)
     with pytest.raises(RuntimeError, match="disk is full"):
         run(list_file, community_a, compound_a, user)
     assert seen == {"Household": 5, "HistoricalHousehold": 5}
