@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 install: $(VENV)/.installed
 
 vardirs:
-	@mkdir -p var/celery/broker var/celery/processed
+	@mkdir -p var/celery/broker var/celery/processed var/celery/control
 
 migrate: install vardirs
 	$(BIN)/python manage.py migrate --noinput

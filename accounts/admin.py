@@ -67,12 +67,20 @@ class ScopedHistoryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(User)
 class UserAdmin(ScopedAdminMixin, BaseUserAdmin):
-    list_display = ("username", "last_name", "first_name", "role", "place_id", "is_active")
+    list_display = ("username", "last_name", "first_name", "role", "is_active")
     list_filter = ("role", "is_active", "is_staff")
     fieldsets = (
         *BaseUserAdmin.fieldsets,
-        (_("Role and jurisdiction"), {"fields": ("role", "place_id", "phone")}),
+        (_("Role"), {"fields": ("role", "phone")}),
     )
+    inlines: list = []
+
+
+def register_user_inline(inline: type) -> None:
+    """An upper app shows its rows about a user on the user's admin page (compounds: the
+    postings). Called from the app's admin module."""
+    if inline not in UserAdmin.inlines:
+        UserAdmin.inlines.append(inline)
 
 
 class SuperuserOnlyAdmin:

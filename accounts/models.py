@@ -1,8 +1,9 @@
-"""Users, their role and the node of the place tree they answer for.
+"""Users and their role.
 
-accounts sits at the bottom of the import graph: it knows levels of the place tree, not the
-place models themselves (those live in compounds, which imports this app). A user's node is
-therefore stored as (level derived from the role, place_id); compounds maps it onto rows.
+accounts sits at the bottom of the import graph: it knows the levels of the place tree, not the
+place models themselves (those live in compounds, which imports this app). Where a user serves
+is a set of postings, rows of compounds.Posting with real foreign keys to the places;
+accounts.access reads them through the source compounds registers.
 """
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -25,7 +26,8 @@ class Role(models.TextChoices):
     MEDIC = "medic", _("Medical staff")
 
 
-# The level of the place tree each role is bound to.
+# The level of the place tree each role is usually posted at (a sensible default for forms;
+# a posting may name any level).
 ROLE_LEVEL: dict[str, Level] = {
     Role.DISTRICT_STAFF: Level.DISTRICT,
     Role.SUBDISTRICT_STAFF: Level.SUBDISTRICT,
@@ -51,12 +53,6 @@ class ScopedUserManager(UserManager.from_queryset(UserQuerySet)):
 
 class User(AbstractUser):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
-    place_id = models.PositiveBigIntegerField(
-        _("jurisdiction"),
-        null=True,
-        blank=True,
-        help_text=_("Id of the district, sub-district, community or compound the role covers."),
-    )
     phone = models.CharField(_("phone"), max_length=20, blank=True)
 
     objects = ScopedUserManager()
@@ -64,11 +60,6 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
-        indexes = [models.Index(fields=["role", "place_id"], name="user_role_place_idx")]
-
-    @property
-    def level(self) -> Level | None:
-        return ROLE_LEVEL.get(self.role)
 
     @property
     def display_name(self) -> str:

@@ -6,7 +6,7 @@
 Layout (defaults): one district, 5 sub-districts, 50 communities x 4 compounds x 20 buildings
 (3 units, 18 floors, 2 rooms a floor), residents spread evenly over the buildings (about 2.3
 a household). Places carry codes prefixed BENCHS-. Residents have unique valid ID numbers:
-id_hash from residents.pii.id_hash, id_cipher from residents.pii.encrypt (or, with
+id_hash from wuyi.lib.pii.keyed_hash, id_cipher from wuyi.lib.pii.encrypt (or, with
 --dummy-cipher, one real ciphertext repeated, same length, to save about 20 s), id_last4,
 and the denormalised compound_id/community_id. About 6% get a vulnerable-person tag. No
 history rows are written (the search does not read them).
@@ -198,8 +198,8 @@ def seed(n: int, layout: list, *, dummy_cipher: bool) -> dict:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from residents import pii
     from residents.models import Household, Resident
+    from wuyi.lib import pii
 
     rng = random.Random(19491001)
     now = timezone.now().isoformat()
@@ -253,7 +253,7 @@ def seed(n: int, layout: list, *, dummy_cipher: bool) -> dict:
                             born.isoformat(),
                             phone,
                             cipher or pii.encrypt(nid),
-                            pii.id_hash(nid),
+                            pii.keyed_hash(nid),
                             nid[-4:],
                             "户主" if j < len(ids) else rng.choice(benchdata.RELATIONS_AFTER_HEAD),
                             rng.choice(benchdata.NOTES),
@@ -457,7 +457,7 @@ def ensure_seed(
         + (
             "ONE real Fernet token repeated (--dummy-cipher)"
             if dummy_cipher
-            else "real Fernet (residents.pii.encrypt) per resident"
+            else "real Fernet (wuyi.lib.pii.encrypt) per resident"
         ),
         flush=True,
     )

@@ -1,8 +1,13 @@
 from django.contrib import admin
 
-from accounts.admin import ReadOnlyAdminMixin, ScopedAdminMixin, ScopedHistoryAdmin
+from accounts.admin import (
+    ReadOnlyAdminMixin,
+    ScopedAdminMixin,
+    ScopedHistoryAdmin,
+    register_user_inline,
+)
 
-from .models import Building, Community, Compound, District, StatusChange, Subdistrict
+from .models import Building, Community, Compound, District, Posting, StatusChange, Subdistrict
 
 
 class PlaceTreeAdmin(ScopedAdminMixin, admin.ModelAdmin):
@@ -68,3 +73,31 @@ class StatusChangeAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("compound", "from_status", "to_status", "changed_by", "changed_at")
     list_filter = ("to_status",)
     list_select_related = ("compound", "changed_by")
+
+
+class PostingInline(admin.TabularInline):
+    """Where a user serves, on the user's admin page (superusers manage accounts)."""
+
+    model = Posting
+    extra = 1
+    fields = ("district", "subdistrict", "community", "compound", "via")
+    autocomplete_fields = ("district", "subdistrict", "community", "compound")
+
+
+register_user_inline(PostingInline)
+
+
+@admin.register(Posting)
+class PostingAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("user", "district", "subdistrict", "community", "compound", "via")
+    list_select_related = ("user", "district", "subdistrict", "community", "compound")
+    search_fields = ("user__username",)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

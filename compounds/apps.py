@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class CompoundsConfig(AppConfig):
     name = "compounds"
     verbose_name = _("Places and compounds")
+
+    def ready(self) -> None:
+        from accounts.access import set_jurisdiction_source
+
+        from .selectors import postings_of
+
+        set_jurisdiction_source(postings_of)

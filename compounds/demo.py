@@ -190,12 +190,12 @@ def seed_places() -> dict[str, object]:
         user, _ = User.objects.get_or_create(username=username)
         user.last_name, user.first_name = full_name[0], full_name[1:]
         user.role = role
-        user.place_id = by_name[place_name].pk
         user.is_staff = role in (Role.DISTRICT_STAFF, Role.SUBDISTRICT_STAFF, Role.SECRETARY)
         user.set_password(DEMO_PASSWORD)
         user.save()
         if user.is_staff:
             user.groups.add(staff_group)
+        services.posting_add(user=user, place=by_name[place_name])
         users[username] = user
 
     for name, status, reason in STATUS_STORY:

@@ -83,6 +83,26 @@ class StatusChangeQuerySet(BuildingQuerySet):
     """Same path as buildings: through the compound."""
 
 
+class PostingQuerySet(ScopedQuerySet):
+    """A posting is seen by whoever sees the place it posts to."""
+
+    scope_lookups = {
+        Level.DISTRICT: (
+            "district_id",
+            "subdistrict__district_id",
+            "community__subdistrict__district_id",
+            "compound__district_id",
+        ),
+        Level.SUBDISTRICT: (
+            "subdistrict_id",
+            "community__subdistrict_id",
+            "compound__subdistrict_id",
+        ),
+        Level.COMMUNITY: ("community_id", "compound__community_id"),
+        Level.COMPOUND: "compound_id",
+    }
+
+
 class District(models.Model):
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=50)
@@ -278,3 +298,123 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.compound}: {self.get_from_status_display()} → {self.get_to_status_display()}"
+
+
+class Posting(models.Model):
+    """A user posted to one place of the tree: they see what lies under it.
+
+    A user's jurisdiction is the union of their postings (accounts.access reads them). Exactly
+    one of the four places is set. `via` says what wrote the posting: empty for a posting made
+    by hand, "team:12" for one the volunteers app writes when it assigns a team, so that
+    removing someone from one team leaves the postings their other teams give them.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="postings",
+        verbose_name=_("user"),
+    )
+    district = models.ForeignKey(
+        District,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("district"),
+    )
+    subdistrict = models.ForeignKey(
+        Subdistrict,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sub-district"),
+    )
+    community = models.ForeignKey(
+        Community,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("community"),
+    )
+    compound = models.ForeignKey(
+        Compound,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("compound"),
+    )
+    via = models.CharField(_("posted by"), max_length=40, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    objects = PostingQuerySet.as_manager()
+
+    PLACE_FIELDS = ("district", "subdistrict", "community", "compound")
+    PLACE_ID_FIELDS = ("district_id", "subdistrict_id", "community_id", "compound_id")
+
+    class Meta:
+        verbose_name = _("posting")
+        verbose_name_plural = _("postings")
+        ordering = ["user_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        district__isnull=False,
+                        subdistrict__isnull=True,
+                        community__isnull=True,
+                        compound__isnull=True,
+                    )
+                    | models.Q(
+                        district__isnull=True,
+                        subdistrict__isnull=False,
+                        community__isnull=True,
+                        compound__isnull=True,
+                    )
+                    | models.Q(
+                        district__isnull=True,
+                        subdistrict__isnull=True,
+                        community__isnull=False,
+                        compound__isnull=True,
+                    )
+                    | models.Q(
+                        district__isnull=True,
+                        subdistrict__isnull=True,
+                        community__isnull=True,
+                        compound__isnull=False,
+                    )
+                ),
+                name="posting_one_place",
+            ),
+            *(
+                models.UniqueConstraint(
+                    fields=["user", level, "via"],
+                    condition=models.Q(**{f"{level}__isnull": False}),
+                    name=f"posting_unique_{level}",
+                )
+                for level in ("district", "subdistrict", "community", "compound")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.place}"
+
+    @property
+    def level(self) -> Level | None:
+        for level in self.PLACE_FIELDS:
+            if getattr(self, f"{level}_id") is not None:
+                return Level(level)
+        return None
+
+    @property
+    def place_id(self) -> int | None:
+        level = self.level
+        return getattr(self, f"{level}_id") if level else None
+
+    @property
+    def place(self) -> models.Model | None:
+        level = self.level
+        return getattr(self, level) if level else None

@@ -12,9 +12,59 @@ from .models import (
     Compound,
     ControlStatus,
     District,
+    Posting,
     StatusChange,
     Subdistrict,
 )
+
+
+def postings_of(user: User) -> list[tuple[str, int]]:
+    """(level, place id) of every place the user is posted to: one indexed query. The
+    jurisdiction source accounts.access reads (registered in CompoundsConfig.ready)."""
+    places = []
+    for row in Posting.objects.filter(user_id=user.pk).values_list(*Posting.PLACE_ID_FIELDS):
+        for level, place_id in zip(Posting.PLACE_FIELDS, row, strict=True):
+            if place_id is not None:
+                places.append((level, place_id))
+    return places
+
+
+def place_chain(level: str, place_id: int) -> dict[str, int]:
+    """{level: id} of a place and its ancestors, from the district down: one query."""
+    if level == Level.DISTRICT:
+        return {Level.DISTRICT: place_id}
+    if level == Level.SUBDISTRICT:
+        district = Subdistrict.objects.values_list("district_id", flat=True).get(pk=place_id)
+        return {Level.DISTRICT: district, Level.SUBDISTRICT: place_id}
+    if level == Level.COMMUNITY:
+        subdistrict, district = Community.objects.values_list(
+            "subdistrict_id", "subdistrict__district_id"
+        ).get(pk=place_id)
+        return {Level.DISTRICT: district, Level.SUBDISTRICT: subdistrict, Level.COMMUNITY: place_id}
+    community, subdistrict, district = Compound.objects.values_list(
+        "community_id", "subdistrict_id", "district_id"
+    ).get(pk=place_id)
+    return {
+        Level.DISTRICT: district,
+        Level.SUBDISTRICT: subdistrict,
+        Level.COMMUNITY: community,
+        Level.COMPOUND: place_id,
+    }
+
+
+def common_place(places: list[tuple[str, int]]) -> dict[str, int]:
+    """The narrowest place that holds all of `places`, as {level: id} from the district down
+    ({} when they lie in different districts, or there are none)."""
+    chains = [place_chain(level, place_id) for level, place_id in places]
+    if not chains:
+        return {}
+    common: dict[str, int] = {}
+    for level in (Level.DISTRICT, Level.SUBDISTRICT, Level.COMMUNITY, Level.COMPOUND):
+        values = {chain.get(level) for chain in chains}
+        if len(values) != 1 or None in values:
+            break
+        common[level] = values.pop()
+    return common
 
 
 def compound_list(*, user: User, status: str = "", query: str = "") -> QuerySet[Compound]:

@@ -6,10 +6,21 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.access import may_change_status
+from accounts.access import forget_scope
 from accounts.models import User
+from wuyi.lib.errors import Refused
 
-from .models import SEVERITY, Compound, ControlStatus, StatusChange
+from .models import (
+    SEVERITY,
+    Community,
+    Compound,
+    ControlStatus,
+    District,
+    Posting,
+    StatusChange,
+    Subdistrict,
+)
+from .rules import may_change_status
 
 # Where a compound may go from each status. Tightening may jump any number of steps at once;
 # loosening goes one step at a time (sealed → controlled → precautionary → normal), because
@@ -28,12 +39,10 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 REASON_MAX_LENGTH = 500
 
 
-class TransitionRefused(Exception):
-    """The change was not made; the message says why, in words a secretary understands."""
+class TransitionRefused(Refused):
+    """The status change was not made; the message says why, in words a secretary understands."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    code = "transition"
 
 
 def allowed_targets(status: str) -> list[str]:
@@ -137,3 +146,29 @@ def compound_change_status(
             changed_by=user,
             changed_at=now,
         )
+
+
+# ----------------------------------------------------------------------------- postings
+
+Place = District | Subdistrict | Community | Compound
+_PLACE_FIELD = {District: "district", Subdistrict: "subdistrict", Community: "community"}
+_PLACE_FIELD[Compound] = "compound"
+
+
+def posting_add(*, user: User, place: Place, via: str = "") -> Posting:
+    """Post a user to a place: from now on they see what lies under it. Idempotent."""
+    posting, _created = Posting.objects.get_or_create(
+        user=user, via=via, **{_PLACE_FIELD[type(place)]: place}
+    )
+    forget_scope(user)
+    return posting
+
+
+def posting_remove(*, user: User, place: Place, via: str = "") -> int:
+    """Take back the posting `via` wrote; the user keeps what their other postings give.
+    Returns the count removed (0 when there was none)."""
+    deleted, _ = Posting.objects.filter(
+        user=user, via=via, **{_PLACE_FIELD[type(place)]: place}
+    ).delete()
+    forget_scope(user)
+    return deleted

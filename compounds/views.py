@@ -1,17 +1,18 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts.access import may_change_status
+from accounts.access import get_visible_or_404
+from wuyi.lib.errors import add_to_form
 
 from . import selectors, services
 from .forms import StatusChangeForm
 from .models import Compound, ControlStatus
+from .rules import may_change_status
 
 PAGE_SIZE = 50
 
@@ -53,9 +54,7 @@ def compound_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def compound_change_status(request: HttpRequest, pk: int) -> HttpResponse:
-    compound = get_object_or_404(Compound.objects.visible_to(request.user), pk=pk)
-    if not may_change_status(request.user):
-        raise PermissionDenied
+    compound = get_visible_or_404(Compound, request.user, pk=pk, may=may_change_status)
     form = StatusChangeForm(request.POST or None, current_status=compound.status)
     if request.method == "POST" and form.is_valid():
         try:
@@ -67,7 +66,7 @@ def compound_change_status(request: HttpRequest, pk: int) -> HttpResponse:
                 user=request.user,
             )
         except services.TransitionRefused as refused:
-            form.add_error(None, refused.message)
+            add_to_form(form, refused)
         else:
             compound.refresh_from_db()
             messages.success(

@@ -1,12 +1,14 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
-from accounts.access import may_see_overview, scope_of
+from accounts.access import get_visible_or_404, scope_of
 from accounts.models import Level, Role
 from compounds.models import Community, ControlStatus, District, Subdistrict
 from compounds.selectors import status_overview
+
+from .rules import may_see_overview
 
 _MODELS = {
     Level.DISTRICT: District,
@@ -36,10 +38,11 @@ def home(request: HttpRequest) -> HttpResponse:
 def overview(request: HttpRequest) -> HttpResponse:
     if not may_see_overview(request.user):
         raise PermissionDenied
-    scope = scope_of(request.user)
-    if scope.everything:
-        return _render_overview(request, level=None, node=None)
-    return redirect("dashboards:area", level=scope.level, pk=scope.place_id)
+    single = scope_of(request.user).single
+    if single is not None and single[0] in _MODELS:
+        return redirect("dashboards:area", level=single[0], pk=single[1])
+    # Everything (superusers), or several places: the districts they lie in, drilling down.
+    return _render_overview(request, level=None, node=None)
 
 
 @login_required
@@ -49,8 +52,8 @@ def area(request: HttpRequest, level: str, pk: int) -> HttpResponse:
     model = _MODELS.get(level)
     if model is None:
         raise Http404
-    nodes = model.objects.visible_to(request.user).select_related(*_PARENTS[level])
-    node = get_object_or_404(nodes, pk=pk)
+    nodes = model.objects.select_related(*_PARENTS[level])
+    node = get_visible_or_404(nodes, request.user, pk=pk)
     return _render_overview(request, level=level, node=node)
 
 

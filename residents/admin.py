@@ -1,17 +1,53 @@
+from django import forms
 from django.contrib import admin
 from import_export.admin import ImportExportMixin
 
 from accounts.admin import ReadOnlyAdminMixin, ScopedAdminMixin, ScopedHistoryAdmin
+from wuyi.lib import cn
+from wuyi.lib.errors import Refused
 
+from . import rules, services
 from .models import Household, ImportJob, PersonalDataAccess, Resident, VulnerableTag
 from .resources import ResidentResource
 
 
+class HouseholdAdminForm(forms.ModelForm):
+    """The address is checked by the same rule as the pages, the API and the import."""
+
+    class Meta:
+        model = Household
+        fields = ("building", "unit", "room", "notes")
+
+    def clean(self):
+        data = super().clean()
+        building = data.get("building")
+        if building is not None:
+            try:
+                address = rules.clean_address(building.number, data.get("unit"), data.get("room"))
+            except cn.NormalizeError as exc:
+                raise forms.ValidationError({exc.field or "room": exc.message}) from None
+            data["unit"], data["room"] = address.unit, address.room
+        return data
+
+
 @admin.register(Household)
 class HouseholdAdmin(ScopedHistoryAdmin):
+    form = HouseholdAdminForm
     list_display = ("compound", "building", "unit", "room")
     list_select_related = ("compound", "building")
     search_fields = ("room",)
+
+    def save_model(self, request, obj, form, change):
+        stored = Household.objects.get(pk=obj.pk) if change else None
+        saved = services.household_save(
+            user=request.user,
+            building=form.cleaned_data["building"],
+            unit=form.cleaned_data.get("unit", ""),
+            room=form.cleaned_data["room"],
+            notes=form.cleaned_data.get("notes", ""),
+            household=stored,
+        )
+        obj.pk = saved.pk
 
 
 class TagInline(admin.TabularInline):
@@ -19,15 +55,48 @@ class TagInline(admin.TabularInline):
     extra = 0
 
 
+class ResidentAdminForm(forms.ModelForm):
+    """The record is judged as a whole, by the same rule as resident_save."""
+
+    class Meta:
+        model = Resident
+        fields = ("household", *Resident.RECORD_FIELDS)
+
+    def clean(self):
+        data = super().clean()
+        national_id = self.instance.national_id if self.instance.pk else ""
+        try:
+            cleaned = rules.check_resident(
+                {field: data.get(field) for field in Resident.RECORD_FIELDS},
+                national_id=national_id,
+            )
+        except Refused as refused:
+            raise forms.ValidationError(
+                {f if f in self.fields else None: m for f, m in refused.errors.items()}
+            ) from None
+        data.update(cleaned)
+        return data
+
+
 @admin.register(Resident)
 class ResidentAdmin(ImportExportMixin, ScopedHistoryAdmin):
+    form = ResidentAdminForm
     resource_classes = [ResidentResource]
     list_display = ("name", "compound", "household", "gender", "masked_phone", "masked_national_id")
     list_select_related = ("compound", "household__building")
     search_fields = ("name",)
     readonly_fields = ("masked_national_id",)
-    exclude = ("id_cipher", "id_hash", "id_last4")
     inlines = [TagInline]
+
+    def save_model(self, request, obj, form, change):
+        stored = Resident.objects.get(pk=obj.pk) if change else None
+        saved = services.resident_save(
+            user=request.user,
+            household=form.cleaned_data["household"],
+            data={field: form.cleaned_data.get(field) for field in Resident.RECORD_FIELDS},
+            resident=stored,
+        )
+        obj.pk = saved.pk
 
     def get_resource_kwargs(self, request, *args, **kwargs):
         kwargs = super().get_resource_kwargs(request, *args, **kwargs)
@@ -54,9 +123,9 @@ class VulnerableTagAdmin(ScopedHistoryAdmin):
 
 @admin.register(PersonalDataAccess)
 class PersonalDataAccessAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("at", "user", "kind", "resident", "row_count")
+    list_display = ("at", "user", "kind", "community", "resident", "row_count")
     list_filter = ("kind",)
-    list_select_related = ("user", "resident")
+    list_select_related = ("user", "resident", "community")
 
 
 @admin.register(ImportJob)

@@ -1,35 +1,25 @@
 """API for the resident register: households and residents.
 
 Reads go through visible_to (or resident_search, which uses it); an id outside the user's reach
-answers 404. Changes are for the register keepers (may_edit_register) and residents are written
-only through services.resident_save. Full phone and ID numbers never leave through this API:
-the output carries masked values; the full ones are write-only.
+answers 404. Changes are for the register keepers (rules.may_edit_register) and are written
+only through services.household_save and services.resident_save, which check every rule; a
+refusal there is a 400 with the same message a page shows. Full phone and ID numbers never
+leave through this API: the output carries masked values; the full ones are write-only.
 """
 
-import re
-
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
-from rest_framework.settings import api_settings
 
-from accounts.access import may_edit_register
 from compounds.models import Building
+from wuyi.lib import cn
+from wuyi.lib.drf import as_validation_error
+from wuyi.lib.errors import Refused
 
-from . import normalize, selectors, services
-from .models import Category, Household, Resident, format_address
-
-MSG_HOUSEHOLD_TAKEN = _("%(address)s is already registered as a household.")
-MSG_HOUSEHOLD_MOVE = _("A household cannot move to a building of another compound.")
-MSG_ROOM_EMPTY = _("The room number is empty.")
-MSG_NAME_SYMBOLS = _("The name contains symbols such as < > that a name cannot have.")
-MSG_GENDER_MISMATCH = _("The gender does not match the ID number.")
-
-# The same characters the list import refuses in a name.
-_BAD_NAME = re.compile(r"[<>{}\[\]\\\"`=|\x00-\x1f]")
+from . import rules, selectors, services
+from .models import Category, Household, Resident
 
 
 class RegisterKeepersMayWrite(permissions.BasePermission):
@@ -38,7 +28,7 @@ class RegisterKeepersMayWrite(permissions.BasePermission):
     message = _("Your role may not change the resident register.")
 
     def has_permission(self, request, view) -> bool:
-        return request.method in permissions.SAFE_METHODS or may_edit_register(request.user)
+        return request.method in permissions.SAFE_METHODS or rules.may_edit_register(request.user)
 
 
 def _user(serializer: serializers.Serializer):
@@ -64,7 +54,7 @@ class HouseholdSerializer(serializers.ModelSerializer):
         model = Household
         fields = ["id", "compound", "building", "unit", "room", "address"]
         read_only_fields = ["compound"]
-        # The unique address is checked in validate(), with a message a secretary understands.
+        # The unique address is checked by services.household_save, in a secretary's words.
         validators = []
 
     def get_fields(self):
@@ -72,59 +62,27 @@ class HouseholdSerializer(serializers.ModelSerializer):
         fields["building"].queryset = Building.objects.visible_to(_user(self))
         return fields
 
-    # Units and rooms are written the way the list import writes them, so that the API and an
-    # import agree on which household "1号楼02单元５０１室" is.
-    def validate_unit(self, value: str) -> str:
-        unit = normalize.to_halfwidth(value).upper()
-        unit = re.sub(r"单元$", "", unit)
-        return unit.lstrip("0") or unit
-
-    def validate_room(self, value: str) -> str:
-        room = re.sub(r"(室|号)$", "", normalize.to_halfwidth(value).upper())
-        if not room:
-            raise serializers.ValidationError(MSG_ROOM_EMPTY)
-        return room
-
-    def validate(self, attrs: dict) -> dict:
-        instance: Household | None = self.instance
-        building = attrs.get("building", instance.building if instance else None)
-        unit = attrs.get("unit", instance.unit if instance else "")
-        room = attrs.get("room", instance.room if instance else "")
-        if instance is not None and building.compound_id != instance.compound_id:
-            # Residents carry their compound; moving the household would strand them.
-            raise serializers.ValidationError({"building": MSG_HOUSEHOLD_MOVE})
-        clash = Household.objects.filter(building=building, unit=unit, room=room)
-        if instance is not None:
-            clash = clash.exclude(pk=instance.pk)
-        if clash.exists():
-            raise self._taken(building, unit, room)
-        return attrs
-
-    @staticmethod
-    def _taken(building: Building, unit: str, room: str) -> serializers.ValidationError:
-        address = format_address(building.number, unit, room)
-        return serializers.ValidationError(
-            {api_settings.NON_FIELD_ERRORS_KEY: [MSG_HOUSEHOLD_TAKEN % {"address": address}]}
-        )
-
-    def _save(self, household: Household) -> Household:
-        household.compound_id = household.building.compound_id
-        household._history_user = _user(self)
+    # The address is checked and written by services.household_save, through the same rule
+    # as the list import and search: one flat is one household however it was typed.
+    def _save(self, household: Household | None, validated: dict) -> Household:
         try:
-            with transaction.atomic():
-                household.save()
-        except IntegrityError:
-            # Someone registered the same address between validate() and here.
-            raise self._taken(household.building, household.unit, household.room) from None
-        return household
+            return services.household_save(
+                user=_user(self),
+                building=validated.get("building", household.building if household else None),
+                unit=validated.get("unit", household.unit if household else ""),
+                room=validated.get("room", household.room if household else ""),
+                household=household,
+            )
+        except Refused as refused:
+            raise as_validation_error(refused) from None
+        except DjangoPermissionDenied as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
 
     def create(self, validated_data: dict) -> Household:
-        return self._save(Household(**validated_data))
+        return self._save(None, validated_data)
 
     def update(self, instance: Household, validated_data: dict) -> Household:
-        for field, value in validated_data.items():
-            setattr(instance, field, value)
-        return self._save(instance)
+        return self._save(instance, validated_data)
 
 
 @extend_schema_view(
@@ -211,29 +169,28 @@ class ResidentSerializer(serializers.ModelSerializer):
         )
         return fields
 
+    # Each field is checked as it comes, for an early message on the field; the record as a
+    # whole is judged again by services.resident_save against the stored row.
+    def _rule(self, func, value):
+        try:
+            return func(value)
+        except cn.NormalizeError as exc:
+            raise serializers.ValidationError(str(exc.message), code=exc.code) from None
+
     def validate_name(self, value: str) -> str:
-        name = " ".join(value.split())
-        if _BAD_NAME.search(name):
-            raise serializers.ValidationError(MSG_NAME_SYMBOLS)
-        return name
+        return self._rule(cn.clean_name, value)
 
     def validate_phone(self, value: str) -> str:
-        try:
-            return normalize.normalize_phone(value)
-        except normalize.NormalizeError as exc:
-            raise serializers.ValidationError(str(exc.message), code=exc.code) from None
+        return self._rule(cn.normalize_phone, value)
 
     def validate_national_id(self, value: str) -> str:
-        try:
-            return normalize.normalize_national_id(value)
-        except normalize.NormalizeError as exc:
-            raise serializers.ValidationError(str(exc.message), code=exc.code) from None
+        return self._rule(cn.normalize_national_id, value)
 
-    def validate(self, attrs: dict) -> dict:
-        national_id, gender = attrs.get("national_id"), attrs.get("gender")
-        if national_id and gender and gender != normalize.gender_from_id(national_id):
-            raise serializers.ValidationError({"gender": MSG_GENDER_MISMATCH})
-        return attrs
+    def validate_relation(self, value: str) -> str:
+        return self._rule(rules.clean_relation, value)
+
+    def validate_notes(self, value: str) -> str:
+        return self._rule(rules.clean_notes, value)
 
     def create(self, validated_data: dict) -> Resident:
         return self._save(validated_data, resident=None)
@@ -245,25 +202,17 @@ class ResidentSerializer(serializers.ModelSerializer):
         validated = dict(validated)
         national_id = validated.pop("national_id", None)  # None: leave it as it is
         household = validated.pop("household", None) or resident.household
-        if resident is None:
-            data = validated
-        else:
-            # resident_save checks the whole record (the name, the quarantine dates): a partial
-            # update sends it the current values with the changed ones on top.
-            data = {field: getattr(resident, field) for field in services.RESIDENT_FIELDS}
-            data.update(validated)
         try:
+            # resident_save judges the whole record: the stored values, with these on top.
             return services.resident_save(
                 user=_user(self),
                 household=household,
-                data=data,
+                data=validated,
                 national_id=national_id,
                 resident=resident,
             )
-        except services.RegisterError as exc:
-            raise serializers.ValidationError(
-                {field: [str(message)] for field, message in exc.errors.items()}
-            ) from None
+        except Refused as refused:
+            raise as_validation_error(refused) from None
         except DjangoPermissionDenied as exc:
             raise exceptions.PermissionDenied(str(exc)) from None
 
@@ -302,7 +251,12 @@ class ResidentViewSet(
     def get_queryset(self):
         user = self.request.user
         if self.action != "list":
-            return selectors.resident_search(user=user)
+            # One resident by id, also after they left the register (their record stays).
+            return (
+                Resident.objects.visible_to(user)
+                .select_related("household__building", "compound")
+                .prefetch_related("tags")
+            )
         params = self.request.query_params
         return selectors.resident_search(
             user=user,

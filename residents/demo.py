@@ -10,8 +10,8 @@ import random
 from django.utils import timezone
 
 from compounds.models import Compound
+from wuyi.lib import cn
 
-from . import normalize
 from .models import Category, Household, Resident, VulnerableTag
 
 DEMO_COMPOUNDS = ["天庆丽舍", "云祥小区", "明仁花苑", "黄河家园", "东湖小区"]
@@ -27,7 +27,7 @@ def _id(rng: random.Random, born: datetime.date, female: bool) -> str:
     serial = rng.randrange(0, 100)
     gender_digit = rng.choice([0, 2, 4, 6, 8]) if female else rng.choice([1, 3, 5, 7, 9])
     body = f"620102{born:%Y%m%d}{serial:02d}{gender_digit}"
-    return body + normalize.id_check_char(body)
+    return body + cn.id_check_char(body)
 
 
 def seed_residents() -> int:
@@ -76,8 +76,8 @@ def _household(rng: random.Random, household: Household, today: datetime.date) -
         )
         if rng.random() < 0.9:
             resident.set_national_id(_id(rng, born, female))
-            resident.birth_date = normalize.birth_date_from_id(resident.national_id)
-            resident.gender = normalize.gender_from_id(resident.national_id)
+            resident.birth_date = cn.birth_date_from_id(resident.national_id)
+            resident.gender = cn.gender_from_id(resident.national_id)
         else:
             resident.birth_date = born
             resident.gender = "F" if female else "M"

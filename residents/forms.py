@@ -1,8 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from . import normalize
-from .models import Category, Gender, Quarantine
+from wuyi.lib import cn
+
+from . import rules
+from .models import Category, Gender, LeftReason, Quarantine
 
 
 class ImportForm(forms.Form):
@@ -26,7 +28,37 @@ class ImportForm(forms.Form):
         self.fields["compound"].queryset = compounds
 
 
-class ResidentForm(forms.Form):
+class RuleForm(forms.Form):
+    """A form whose fields are cleaned by the register's rules: `rules` maps a field to the
+    function that cleans it (the same the API, the import and the services call)."""
+
+    rules: dict = {}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field, rule in self.rules.items():
+            setattr(self, f"clean_{field}", self._cleaner(field, rule))
+
+    def _cleaner(self, field: str, rule):
+        def clean():
+            try:
+                return rule(self.cleaned_data[field])
+            except cn.NormalizeError as exc:
+                raise forms.ValidationError(exc.message, code=exc.code) from None
+
+        return clean
+
+
+class ResidentForm(RuleForm):
+    rules = {
+        "name": cn.clean_name,
+        "national_id": cn.normalize_national_id,
+        "phone": cn.normalize_phone,
+        "relation": rules.clean_relation,
+        "notes": rules.clean_notes,
+        "birth_date": rules.clean_birth_date,
+    }
+
     name = forms.CharField(label=_("Name"), max_length=50)
     gender = forms.ChoiceField(
         label=_("Gender"), choices=[("", "—"), *Gender.choices], required=False
@@ -50,27 +82,40 @@ class ResidentForm(forms.Form):
         label=_("Notes"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError(_("The name is empty."))
-        if any(ch in name for ch in '<>{}[]\\"`=|'):
-            raise forms.ValidationError(
-                _("The name contains symbols such as < > that a name cannot have.")
-            )
-        return name
 
-    def clean_national_id(self) -> str:
-        try:
-            return normalize.normalize_national_id(self.cleaned_data["national_id"])
-        except normalize.NormalizeError as exc:
-            raise forms.ValidationError(exc.message) from None
+class HouseholdForm(RuleForm):
+    rules = {"unit": rules.clean_unit, "notes": rules.clean_notes}
 
-    def clean_phone(self) -> str:
-        try:
-            return normalize.normalize_phone(self.cleaned_data["phone"])
-        except normalize.NormalizeError as exc:
-            raise forms.ValidationError(exc.message) from None
+    building = forms.ModelChoiceField(label=_("Building"), queryset=None)
+    unit = forms.CharField(label=_("Unit"), max_length=10, required=False)
+    room = forms.CharField(
+        label=_("Room"),
+        max_length=20,
+        help_text=_("For example 501, or the whole address: 3-2-501, 3号楼2单元501室."),
+    )
+    notes = forms.CharField(label=_("Notes"), max_length=200, required=False)
+
+    def __init__(self, *args, buildings, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["building"].queryset = buildings
+
+
+class LeaveForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Reason"), choices=LeftReason.choices)
+    on = forms.DateField(label=_("Date"), required=False, help_text=_("Today when left empty."))
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class MergeForm(forms.Form):
+    target = forms.ModelChoiceField(
+        label=_("Merge into household"),
+        queryset=None,
+        help_text=_("Its residents move there and this household is removed."),
+    )
+
+    def __init__(self, *args, households, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = households
 
 
 class TagForm(forms.Form):

@@ -14,9 +14,8 @@ from simple_history.models import HistoricalRecords
 
 from accounts.access import ScopedQuerySet
 from accounts.models import Level
-from compounds.models import Building, Community, Compound
-
-from . import normalize, pii
+from compounds.models import Building, Community, Compound, District, Subdistrict
+from wuyi.lib import cn, pii
 
 
 @deconstructible(path="residents.models.ByteOrder")
@@ -68,6 +67,12 @@ class HouseholdQuerySet(ScopedQuerySet):
     }
 
 
+class LeftReason(models.TextChoices):
+    MOVED_OUT = "moved_out", _("Moved out")
+    DECEASED = "deceased", _("Deceased")
+    WRONG_ENTRY = "wrong_entry", _("Entered by mistake")
+
+
 class ResidentQuerySet(ScopedQuerySet):
     scope_lookups = {
         Level.DISTRICT: "compound__district_id",
@@ -75,6 +80,11 @@ class ResidentQuerySet(ScopedQuerySet):
         Level.COMMUNITY: "community_id",
         Level.COMPOUND: "compound_id",
     }
+
+    def current(self) -> "ResidentQuerySet":
+        """Residents still on the register (not left: moved out, deceased, entered by
+        mistake). Lists, counts and searches show only these."""
+        return self.filter(left_on__isnull=True)
 
 
 class VulnerableTagQuerySet(ScopedQuerySet):
@@ -125,14 +135,25 @@ class Household(models.Model):
 
 def format_address(building: str, unit: str, room: str) -> str:
     """'3号楼2单元501', as committees write it."""
-    parts = [f"{building}号楼"]
-    if unit:
-        parts.append(f"{unit}单元")
-    parts.append(room)
-    return "".join(parts)
+    return f"{building}号楼" + (f"{unit}单元" if unit else "") + room
 
 
 class Resident(models.Model):
+    # The fields of a person's record, declared once: the form, the API, the import, the admin
+    # and the services derive their lists from these two.
+    RECORD_FIELDS = (
+        "name",
+        "gender",
+        "birth_date",
+        "phone",
+        "relation",
+        "notes",
+        "quarantine",
+        "quarantine_from",
+        "quarantine_until",
+    )
+    LIST_FIELDS = RECORD_FIELDS[:6]  # what a resident list brings; the import writes these
+
     household = models.ForeignKey(
         Household, on_delete=models.PROTECT, related_name="residents", verbose_name=_("household")
     )
@@ -159,6 +180,15 @@ class Resident(models.Model):
     )
     quarantine_from = models.DateField(_("quarantine from"), null=True, blank=True)
     quarantine_until = models.DateField(_("quarantine until"), null=True, blank=True)
+    left_on = models.DateField(_("left the register on"), null=True, blank=True, editable=False)
+    left_reason = models.CharField(
+        _("reason for leaving"),
+        max_length=12,
+        choices=LeftReason.choices,
+        blank=True,
+        default="",
+        editable=False,
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
 
@@ -170,7 +200,12 @@ class Resident(models.Model):
         verbose_name_plural = _("residents")
         ordering = ["household_id", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["id_hash"], name="resident_unique_id_hash"),
+            # One current resident per ID number; those who left keep theirs in the record.
+            models.UniqueConstraint(
+                fields=["id_hash"],
+                condition=models.Q(left_on__isnull=True),
+                name="resident_unique_id_hash",
+            ),
         ]
         indexes = [
             # Search (selectors.resident_search). Names in byte order, so that a prefix search
@@ -199,15 +234,25 @@ class Resident(models.Model):
         self.updated_at = timezone.now()
         super().save(*args, **kwargs)
 
+    # Where an ID number is stored: ciphertext, keyed hash (lookup, uniqueness), last four.
+    NATIONAL_ID_COLUMNS = ("id_cipher", "id_hash", "id_last4")
+
+    @staticmethod
+    def national_id_columns(
+        id18: str, *, id_hash: str | None = None
+    ) -> tuple[str, str | None, str]:
+        """The stored columns (NATIONAL_ID_COLUMNS) of a normalised ID number ('' for none).
+        The one place an ID number is turned into what is stored; `id_hash` saves recomputing
+        a hash the caller already has (the import computes it once per row)."""
+        if not id18:
+            return "", None, ""
+        return pii.encrypt(id18), id_hash or pii.keyed_hash(id18), id18[-4:]
+
     def set_national_id(self, id18: str, *, id_hash: str | None = None) -> None:
-        """Store a normalised ID number (or clear it with ''). `id_hash` saves recomputing a
-        hash the caller already has (the import computes it once per row)."""
-        if id18:
-            self.id_cipher = pii.encrypt(id18)
-            self.id_hash = id_hash or pii.id_hash(id18)
-            self.id_last4 = id18[-4:]
-        else:
-            self.id_cipher, self.id_hash, self.id_last4 = "", None, ""
+        """Store a normalised ID number (or clear it with '')."""
+        self.id_cipher, self.id_hash, self.id_last4 = self.national_id_columns(
+            id18, id_hash=id_hash
+        )
 
     @property
     def national_id(self) -> str:
@@ -218,11 +263,15 @@ class Resident(models.Model):
     def masked_national_id(self) -> str:
         if not self.id_cipher:
             return ""
-        return normalize.mask_national_id(self.national_id)
+        return cn.mask_national_id(self.national_id)
 
     @property
     def masked_phone(self) -> str:
-        return normalize.mask_phone(self.phone)
+        return cn.mask_phone(self.phone)
+
+    @property
+    def is_current(self) -> bool:
+        return self.left_on is None
 
     @property
     def age(self) -> int | None:
@@ -267,11 +316,22 @@ class VulnerableTag(models.Model):
 
 
 class CommunityScopedQuerySet(ScopedQuerySet):
-    """Rows that belong to a community as a whole (records of access, imports)."""
+    """Rows that belong to a community as a whole (imports)."""
 
     scope_lookups = {
         Level.DISTRICT: "community__subdistrict__district_id",
         Level.SUBDISTRICT: "community__subdistrict_id",
+        Level.COMMUNITY: "community_id",
+    }
+
+
+class AccessQuerySet(ScopedQuerySet):
+    """Records of access name the place they concern, down to the level known: a district's
+    export is seen by that district's staff, a community's by everyone above it too."""
+
+    scope_lookups = {
+        Level.DISTRICT: "district_id",
+        Level.SUBDISTRICT: "subdistrict_id",
         Level.COMMUNITY: "community_id",
     }
 
@@ -288,6 +348,17 @@ class PersonalDataAccess(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
     )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    # The place the access concerns, filled from the district down as far as it is known.
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("district")
+    )
+    subdistrict = models.ForeignKey(
+        Subdistrict,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("sub-district"),
+    )
     community = models.ForeignKey(
         Community,
         on_delete=models.PROTECT,
@@ -302,7 +373,7 @@ class PersonalDataAccess(models.Model):
     row_count = models.PositiveIntegerField(_("rows"), default=0)
     at = models.DateTimeField(_("at"), default=timezone.now)
 
-    objects = CommunityScopedQuerySet.as_manager()
+    objects = AccessQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("personal-data access")
@@ -341,7 +412,7 @@ class ImportJob(models.Model):
     filename = models.CharField(_("file name"), max_length=200)
     path = models.CharField(max_length=300, editable=False)
     size = models.PositiveBigIntegerField(_("size"), default=0)
-    state = models.CharField(_("state"), max_length=10, choices=State.choices, default="queued")
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
     skip_bad_rows = models.BooleanField(_("skip bad rows"), default=False)
     progress = models.PositiveIntegerField(_("rows done"), default=0)
     total = models.PositiveIntegerField(_("rows"), default=0)
@@ -358,7 +429,3 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return self.filename
-
-    @property
-    def percent(self) -> int:
-        return min(100, int(self.progress * 100 / self.total)) if self.total else 0

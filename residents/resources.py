@@ -1,15 +1,18 @@
 """django-import-export resources behind the admin's import and export.
 
-Column names are the committees' Chinese headers. ID numbers and phones leave masked; on import
-they are normalised and the ID number goes through Resident.set_national_id (ciphertext, hash).
-Bulk lists from the committees use the secretary's import page (importing.py), which is faster
+Column names are the committees' Chinese headers. ID numbers and phones leave masked; a masked
+value coming back means "keep what is registered". Every row is written through
+services.resident_save, which checks the register's rules as the pages and the API do. Bulk
+lists from the committees use the secretary's import page (residents/importing), which is faster
 and explains every bad cell; this resource serves the admin's one-off corrections.
 """
 
+from django.core.exceptions import ValidationError
 from import_export import fields, resources
 from import_export.widgets import ForeignKeyWidget
 
-from . import normalize
+from wuyi.lib.errors import Refused
+
 from .models import Household, Resident
 
 
@@ -61,9 +64,23 @@ class ResidentResource(resources.ModelResource):
     def dehydrate_phone(self, resident: Resident) -> str:
         return resident.masked_phone
 
-    def before_save_instance(self, instance: Resident, row, **kwargs) -> None:
-        raw = row.get("身份证号") or ""
-        if raw and "*" not in str(raw):
-            instance.set_national_id(normalize.normalize_national_id(raw))
-        phone = row.get("联系电话") or ""
-        instance.phone = "" if "*" in str(phone) else normalize.normalize_phone(phone)
+    def save_instance(self, instance: Resident, is_create: bool, row, **kwargs) -> None:
+        from . import services
+
+        stored = None if is_create else Resident.objects.get(pk=instance.pk)
+        data = {field: getattr(instance, field) for field in Resident.RECORD_FIELDS}
+        if stored is not None and "*" in str(row.get("联系电话") or ""):
+            data["phone"] = stored.phone
+        raw_id = str(row.get("身份证号") or "")
+        national_id = raw_id if raw_id and "*" not in raw_id else None
+        try:
+            saved = services.resident_save(
+                user=kwargs.get("user"),
+                household=instance.household,
+                data=data,
+                national_id=national_id,
+                resident=stored,
+            )
+        except Refused as refused:
+            raise ValidationError(refused.errors) from None
+        instance.pk = saved.pk

@@ -5,12 +5,15 @@ import re
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
+from wuyi.lib import cn, pii
 
-from . import normalize, pii
+from . import rules
 from .models import ByteOrder, Household, Resident, VulnerableTag
 
-_ROOM_HINT = re.compile(r"(号楼|栋|幢|单元|室)|^\d+-\d+(-\d+)?$")
+_ROOM_HINT = re.compile(r"(号楼|栋|幢|单元|室)|^[0-9A-Za-z]+-[0-9A-Za-z]+(-[0-9A-Za-z]+)?$")
 _ID_CHARS = re.compile(r"^\d{1,17}[\dXx]$")
+# A room number with a letter (not X, which ends ID numbers): 501A, 1201b.
+_LETTERED_ROOM = re.compile(r"^\d{1,5}[A-WYZa-wyz]$")
 
 
 def resident_search(
@@ -34,6 +37,7 @@ def resident_search(
     """
     qs = (
         Resident.objects.visible_to(user)
+        .current()
         .select_related("household__building", "compound")
         .prefetch_related(Prefetch("tags", queryset=VulnerableTag.objects.order_by("category")))
     )
@@ -41,13 +45,15 @@ def resident_search(
         qs = qs.filter(compound_id=compound_id)
     if category:
         qs = qs.filter(tags__category=category)
-    q = normalize.to_halfwidth(query or "")[:60]
+    q = cn.to_halfwidth(query or "")[:60]
     if not q:
         return qs.order_by("household_id", "id")
+    if _LETTERED_ROOM.match(q):
+        return qs.filter(household__room=rules.clean_room(q)).order_by("household_id", "id")
     if _ROOM_HINT.search(q):
         try:
-            building, unit, room = normalize.parse_room(q)
-        except normalize.NormalizeError:
+            building, unit, room = rules.parse_room(q)
+        except cn.NormalizeError:
             return qs.none()
         if building:
             qs = qs.filter(household__building__number=building)
@@ -60,10 +66,10 @@ def resident_search(
     if _ID_CHARS.match(compact):
         if len(compact) in (15, 18):
             try:
-                id18 = normalize.normalize_national_id(compact)
-            except normalize.NormalizeError:
+                id18 = cn.normalize_national_id(compact)
+            except cn.NormalizeError:
                 return qs.none()
-            return qs.filter(id_hash=pii.id_hash(id18))
+            return qs.filter(id_hash=pii.keyed_hash(id18))
         if len(compact) == 11 and compact.isdigit():
             return qs.filter(phone=compact).order_by("id")
         if len(compact) == 4:
@@ -87,8 +93,10 @@ def vulnerable_ledger(
     *, user: User, category: str = "", compound_id: int | None = None
 ) -> QuerySet[VulnerableTag]:
     """The ledger: one line per tag, with the resident and where they live."""
-    qs = VulnerableTag.objects.visible_to(user).select_related(
-        "resident__household__building", "resident__compound"
+    qs = (
+        VulnerableTag.objects.visible_to(user)
+        .filter(resident__left_on__isnull=True)
+        .select_related("resident__household__building", "resident__compound")
     )
     if category:
         qs = qs.filter(category=category)
@@ -110,7 +118,7 @@ def household_detail(*, user: User, household_id: int) -> Household:
         .prefetch_related(
             Prefetch(
                 "residents",
-                queryset=Resident.objects.order_by("id").prefetch_related("tags"),
+                queryset=Resident.objects.current().order_by("id").prefetch_related("tags"),
             )
         )
         .get(pk=household_id)

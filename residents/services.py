@@ -1,51 +1,69 @@
-"""Writes on the resident register: imports, full views and exports (each recorded)."""
+"""Writes on the resident register: residents, households, the ledger, imports, full views
+and exports. Every write that checks a rule or records history is here; views, the API, the
+admin and the import command call these functions and nothing else writes."""
 
+import datetime
 import logging
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.access import may_edit_register
-from accounts.models import User
-from compounds.models import Community, Compound
+from accounts.access import scope_of
+from accounts.models import Level, User
+from compounds.models import Building, Community, Compound
+from compounds.selectors import common_place
+from wuyi.lib import cn, spreadsheets
+from wuyi.lib.errors import Refused
+from wuyi.lib.spreadsheets import ImportFileError
 
-from . import importing, normalize, pgcopy, pii
-from .models import Household, ImportJob, PersonalDataAccess, Resident, VulnerableTag
+from . import rules
+from .importing.parse import header_of, parse_rows
+from .importing.plan import plan_import
+from .importing.write import write_plan
+from .models import (
+    Household,
+    ImportJob,
+    LeftReason,
+    PersonalDataAccess,
+    Resident,
+    VulnerableTag,
+)
 
 log = logging.getLogger(__name__)
-BATCH = 2000
 
 
-class ImportRefused(Exception):
+def _require_keeper(user: Any) -> None:
+    if not rules.may_edit_register(user):
+        raise PermissionDenied(_("Your role may not change the resident register."))
+
+
+# ----------------------------------------------------------------------------- the import
+
+
+class ImportRefused(Refused):
     """The import was not written. `report` lists the reasons (row, column, message)."""
 
-    def __init__(self, message: str, report: dict | None = None) -> None:
+    code = "import"
+
+    def __init__(self, message: Any, report: dict | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.report = report or {}
-
-
-def _read_and_parse(path: Path, progress: Callable[[int], None] | None):
-    rows, _kind = importing.read_rows(path)
-    header_index, columns, labels = importing.find_header(rows)
-    parsed, errors, total = importing.parse_rows(
-        rows, header_index, columns, labels, progress=progress
-    )
-    return parsed, errors, total
 
 
 def resident_import(
     *,
     path: str | Path,
-    community: Community,
-    compound: Compound | None,
+    community_id: int,
+    compound_id: int | None,
     user: User | None,
     dry_run: bool,
     skip_bad_rows: bool = False,
@@ -53,369 +71,37 @@ def resident_import(
 ) -> dict:
     """Check, and unless dry_run write, one resident list for one community.
 
-    All or nothing: with any bad row and skip_bad_rows False nothing is written and
-    ImportRefused carries the report. Re-importing the same file changes nothing: residents are
-    matched on the ID number's hash, or on household and name when they have none, and empty
-    cells never erase registered values.
-
-    Raises importing.ImportFileError when the file itself cannot be read.
+    Read (wuyi.lib.spreadsheets), parse, plan, write: one direction. All or nothing: with any
+    bad row and skip_bad_rows False nothing is written and ImportRefused carries the report.
+    Re-importing the same file changes nothing: residents are matched on the ID number's hash,
+    or on household and name when they have none, and empty cells never erase registered
+    values. Raises ImportFileError when the file itself cannot be read.
     """
-    parsed, errors, total = _read_and_parse(Path(path), progress)
+    rows = spreadsheets.read_rows(path)
+    parsed = parse_rows(rows, header_of(rows), progress=progress)
+    del rows
     if dry_run:
-        plan = importing.plan_import(
-            rows=parsed,
-            errors=errors,
-            total_rows=total,
-            community_id=community.pk,
-            compound=compound,
-        )
+        plan = plan_import(parsed=parsed, community_id=community_id, compound_id=compound_id)
         return {**plan.report(), "committed": False}
-
     try:
         with transaction.atomic():
             # One import per community at a time: the lock makes the plan, made inside the
             # transaction, still true when it is written.
-            Community.objects.select_for_update().get(pk=community.pk)
-            plan = importing.plan_import(
-                rows=parsed,
-                errors=errors,
-                total_rows=total,
-                community_id=community.pk,
-                compound=compound,
-            )
+            Community.objects.select_for_update().get(pk=community_id)
+            plan = plan_import(parsed=parsed, community_id=community_id, compound_id=compound_id)
             report = plan.report()
             if plan.errors and not skip_bad_rows:
                 raise ImportRefused(
                     _("The list has %(n)d bad rows; nothing was imported.") % {"n": plan.bad_rows},
                     report,
                 )
-            _write_plan(plan, community=community, user=user, progress=progress, total=total)
+            write_plan(plan, user=user, progress=progress)
     except IntegrityError as exc:
         log.warning("resident import hit a constraint: %s", type(exc).__name__)
         raise ImportRefused(
             _("The register changed while importing; nothing was imported. Try again.")
         ) from exc
     return {**report, "committed": True}
-
-
-def _write_plan(
-    plan: importing.Plan,
-    *,
-    community: Community,
-    user: User | None,
-    progress: Callable[[int], None] | None,
-    total: int,
-) -> None:
-    """Write the plan: new households, new residents, updates, new ledger lines, and a history
-    row for each, all at the time `now`. On PostgreSQL the creates go through COPY and the
-    updates through one UPDATE ... FROM VALUES per chunk (residents/pgcopy.py); elsewhere
-    through bulk_create and bulk_update. Both write the same rows."""
-    now = timezone.now()
-    reason = _("Imported from a resident list")
-    fast = pgcopy.available()
-
-    if fast:
-        households, household_compound, created_by_row = _copy_creates(
-            plan, community=community, user=user, reason=reason, now=now, progress=progress
-        )
-    else:
-        households, household_compound = _create_households(plan, user=user, reason=reason, now=now)
-        _create_residents(
-            plan,
-            households,
-            household_compound,
-            community=community,
-            user=user,
-            reason=reason,
-            now=now,
-            progress=progress,
-        )
-        created_by_row = None
-
-    _apply_updates(plan, households, household_compound, user=user, reason=reason, now=now)
-
-    if created_by_row is None and any(rid is None for rid, _item in plan.new_tags):
-        created_by_row = _created_ids_by_row(plan, community)
-    existing_tags = set()
-    for chunk in importing._chunks([rid for rid, _i in plan.new_tags if rid is not None]):
-        existing_tags.update(
-            VulnerableTag.objects.filter(resident_id__in=chunk).values_list(
-                "resident_id", "category"
-            )
-        )
-    tags: list[tuple[int, str, str]] = []
-    for resident_id, item in plan.new_tags:
-        rid = resident_id if resident_id is not None else created_by_row[item.row]
-        for category in item.categories:
-            if (rid, category) in existing_tags:
-                continue
-            treatment = item.treatment if category == "chronic" else ""
-            tags.append((rid, category, treatment))
-    if not tags:
-        return
-    if fast:
-        writer = pgcopy.CopyWriter(
-            VulnerableTag,
-            ("id", "resident_id", "category", "treatment"),
-            constants={"created_at": now},
-        )
-        tag_ids = pgcopy.reserve_ids(VulnerableTag, len(tags))
-        with pgcopy.Pipeline(user=user, reason=reason, date=now) as pipe:
-            for start in range(0, len(tags), pgcopy.CHUNK):
-                ids = tag_ids[start : start + pgcopy.CHUNK]
-                chunk = tags[start : start + pgcopy.CHUNK]
-                pipe.insert(writer, ids, [(tid, *tag) for tid, tag in zip(ids, chunk, strict=True)])
-    else:
-        objs = [
-            VulnerableTag(resident_id=rid, category=category, treatment=treatment, created_at=now)
-            for rid, category, treatment in tags
-        ]
-        if objs:
-            _bulk_create_with_history(objs, user=user, reason=reason, now=now)
-
-
-def _household_compounds(
-    plan: importing.Plan, households: dict, known: dict[int, int]
-) -> dict[int, int]:
-    """Household id → compound id for the households that residents are written into."""
-    result = dict(known)
-    keys = {key for _item, key in plan.creates} | {key for _r, _i, key in plan.updates}
-    missing = {households[key] for key in keys} - result.keys()
-    for chunk in importing._chunks(sorted(missing)):
-        result.update(Household.objects.filter(pk__in=chunk).values_list("id", "compound_id"))
-    return result
-
-
-def _create_households(plan: importing.Plan, *, user, reason, now) -> tuple[dict, dict]:
-    new_households = [
-        Household(compound_id=compound_id, building_id=building_id, unit=key[1], room=key[2])
-        for key, (compound_id, building_id) in plan.new_households.items()
-    ]
-    if new_households:
-        _bulk_create_with_history(new_households, user=user, reason=reason, now=now)
-    households = dict(plan.households)
-    known = {}
-    for h in new_households:
-        households[(h.building_id, h.unit, h.room)] = h.pk
-        known[h.pk] = h.compound_id
-    return households, _household_compounds(plan, households, known)
-
-
-def _create_residents(
-    plan, households, household_compound, *, community, user, reason, now, progress
-) -> None:
-    done = 0
-    created: list[Resident] = []
-    for item, key in plan.creates:
-        household_id = households[key]
-        resident = Resident(
-            household_id=household_id,
-            compound_id=household_compound[household_id],
-            community_id=community.pk,
-            name=item.name,
-            gender=item.gender or "",
-            birth_date=item.birth_date,
-            phone=item.phone,
-            relation=item.relation,
-            notes=item.notes,
-            created_at=now,
-            updated_at=now,
-        )
-        if item.national_id:
-            resident.set_national_id(item.national_id, id_hash=item.id_hash)
-        created.append(resident)
-        if len(created) >= BATCH:
-            _bulk_create_with_history(created, user=user, reason=reason, now=now)
-            done += len(created)
-            created = []
-            if progress:
-                progress(done)
-    if created:
-        _bulk_create_with_history(created, user=user, reason=reason, now=now)
-        done += len(created)
-    if progress:
-        progress(done)
-
-
-# The resident columns the import writes; every other field gets its default (pgcopy).
-_RESIDENT_COLUMNS = (
-    "id",
-    "household_id",
-    "compound_id",
-    "name",
-    "gender",
-    "birth_date",
-    "phone",
-    "id_cipher",
-    "id_hash",
-    "id_last4",
-    "relation",
-    "notes",
-)
-
-
-def _copy_creates(
-    plan: importing.Plan, *, community, user, reason, now, progress
-) -> tuple[dict, dict[int, int], dict[int, int]]:
-    """COPY the new households and residents with their history (PostgreSQL).
-
-    Returns the households ({(building, unit, room): id}), {household id: compound id} and
-    {row number: new resident id} for the rows that bring vulnerable-person categories. The
-    ids are reserved first and the reads done before the first COPY, so that the pipeline
-    never waits for the database while it prepares a chunk: encrypting the ID numbers of one
-    chunk overlaps with PostgreSQL writing the one before.
-    """
-    new_households = list(plan.new_households.items())
-    household_ids = pgcopy.reserve_ids(Household, len(new_households))
-    resident_ids = pgcopy.reserve_ids(Resident, len(plan.creates))
-    households = dict(plan.households)
-    known = {}
-    for hid, (key, (compound_id, _building_id)) in zip(household_ids, new_households, strict=True):
-        households[key] = hid
-        known[hid] = compound_id
-    household_compound = _household_compounds(plan, households, known)
-
-    chunk_size = pgcopy.CHUNK
-    created_by_row: dict[int, int] = {}
-    with pgcopy.Pipeline(user=user, reason=reason, date=now) as pipe:
-        writer = pgcopy.CopyWriter(Household, ("id", "compound_id", "building_id", "unit", "room"))
-        for start in range(0, len(new_households), chunk_size):
-            ids = household_ids[start : start + chunk_size]
-            rows = [
-                (hid, compound_id, building_id, key[1], key[2])
-                for hid, (key, (compound_id, building_id)) in zip(
-                    ids, new_households[start : start + chunk_size], strict=True
-                )
-            ]
-            pipe.insert(writer, ids, rows)
-
-        writer = pgcopy.CopyWriter(
-            Resident,
-            _RESIDENT_COLUMNS,
-            constants={"community_id": community.pk, "created_at": now, "updated_at": now},
-        )
-        encrypt = pii.encrypt
-        for start in range(0, len(plan.creates), chunk_size):
-            ids = resident_ids[start : start + chunk_size]
-            rows = []
-            for rid, (item, key) in zip(ids, plan.creates[start : start + chunk_size], strict=True):
-                household_id = households[key]
-                national_id = item.national_id
-                rows.append(
-                    (
-                        rid,
-                        household_id,
-                        household_compound[household_id],
-                        item.name,
-                        item.gender or "",
-                        item.birth_date,
-                        item.phone,
-                        encrypt(national_id) if national_id else "",
-                        item.id_hash if national_id else None,
-                        national_id[-4:],
-                        item.relation,
-                        item.notes,
-                    )
-                )
-                if item.categories:
-                    created_by_row[item.row] = rid
-            pipe.insert(writer, ids, rows)
-            if progress:
-                progress(start + len(ids))
-    if progress and not plan.creates:
-        progress(0)
-    return households, household_compound, created_by_row
-
-
-def _bulk_create_with_history(objs: list, *, user: User | None, reason: str, now) -> None:
-    """The bulk_create path (SQLite): rows, then their '+' history rows, in batches."""
-    model = type(objs[0])
-    model.objects.bulk_create(objs, batch_size=BATCH)
-    model.history.bulk_history_create(
-        objs, batch_size=BATCH, default_user=user, default_change_reason=reason, default_date=now
-    )
-
-
-def _created_ids_by_row(plan: importing.Plan, community: Community) -> dict[int, int]:
-    """Row number → new resident id, for the rows that brought vulnerable tags (bulk_create
-    path; the COPY path knows the ids it reserved)."""
-    wanted = {item.row: item for rid, item in plan.new_tags if rid is None}
-    by_hash = {i.id_hash: row for row, i in wanted.items() if i.national_id}
-    result: dict[int, int] = {}
-    for chunk in importing._chunks(list(by_hash)):
-        for rid, h in Resident.objects.filter(id_hash__in=chunk).values_list("id", "id_hash"):
-            result[by_hash[h]] = rid
-    no_id = {
-        (i.name, i.building, i.unit, i.room): row for row, i in wanted.items() if not i.national_id
-    }
-    if no_id:
-        for rid, name, number, unit, room in Resident.objects.filter(
-            community_id=community.pk, id_hash__isnull=True, name__in={k[0] for k in no_id}
-        ).values_list(
-            "id", "name", "household__building__number", "household__unit", "household__room"
-        ):
-            row = no_id.get((name, number, unit, room))
-            if row is not None:
-                result[row] = rid
-    return result
-
-
-_UPDATED_FIELDS = ("name", "gender", "birth_date", "phone", "relation", "notes")
-
-
-def _apply_updates(plan, households, household_compound, *, user, reason, now) -> None:
-    """Move matched residents to the list's household and fill in what the list gives: an empty
-    cell never erases a registered value. One '~' history row each."""
-    if not plan.updates:
-        return
-    if pgcopy.available():
-        rows, ids = [], []
-        for rid, item, key in plan.updates:
-            household_id = households[key]
-            values = [getattr(item, name) for name in _UPDATED_FIELDS]
-            rows.append(
-                (
-                    rid,
-                    household_id,
-                    household_compound[household_id],
-                    *(None if value in ("", None) else value for value in values),
-                    now,
-                )
-            )
-            ids.append(rid)
-        pgcopy.update(
-            Resident,
-            ("household_id", "compound_id", *_UPDATED_FIELDS, "updated_at"),
-            rows,
-            keep_when_null=_UPDATED_FIELDS,
-        )
-        for chunk in importing._chunks(sorted(ids), pgcopy.CHUNK):
-            pgcopy.write_history(
-                Resident, chunk, user=user, reason=reason, date=now, history_type="~"
-            )
-        return
-    fields = ["household", "compound", *_UPDATED_FIELDS, "updated_at"]
-    by_id = {rid: (item, key) for rid, item, key in plan.updates}
-    for chunk in importing._chunks(list(by_id), BATCH):
-        residents = list(Resident.objects.filter(pk__in=chunk))
-        for resident in residents:
-            item, key = by_id[resident.pk]
-            resident.household_id = households[key]
-            resident.compound_id = household_compound[resident.household_id]
-            for name in _UPDATED_FIELDS:
-                value = getattr(item, name)
-                if value not in ("", None):
-                    setattr(resident, name, value)
-            resident.updated_at = now
-        Resident.objects.bulk_update(residents, fields, batch_size=BATCH)
-        Resident.history.bulk_history_create(
-            residents,
-            batch_size=BATCH,
-            update=True,
-            default_user=user,
-            default_change_reason=reason,
-            default_date=now,
-        )
 
 
 # ----------------------------------------------------------------------------- import jobs
@@ -477,8 +163,8 @@ def _run_job(job: ImportJob, *, dry_run: bool) -> tuple[dict, str]:
     try:
         report = resident_import(
             path=job.path,
-            community=job.community,
-            compound=job.compound,
+            community_id=job.community_id,
+            compound_id=job.compound_id,
             user=job.user,
             dry_run=dry_run,
             skip_bad_rows=job.skip_bad_rows,
@@ -487,10 +173,10 @@ def _run_job(job: ImportJob, *, dry_run: bool) -> tuple[dict, str]:
     except ImportRefused as refused:
         return {
             **(refused.report or job.report),
-            "refused": refused.message,
+            "refused": str(refused.message),
         }, ImportJob.State.CHECKED
-    except importing.ImportFileError as exc:
-        return {"file_error": exc.message}, ImportJob.State.FAILED
+    except ImportFileError as exc:
+        return {"file_error": str(exc.message)}, ImportJob.State.FAILED
     return report, ImportJob.State.CHECKED if dry_run else ImportJob.State.DONE
 
 
@@ -539,42 +225,121 @@ def import_job_commit(*, job_id: int) -> ImportJob:
 # ----------------------------------------------------------------------------- personal data
 
 
+def _record_access(
+    *,
+    user: User,
+    kind: str,
+    places: list[tuple[str, int]],
+    resident: Resident | None = None,
+    detail: dict | None = None,
+    row_count: int = 0,
+) -> PersonalDataAccess:
+    """One line of the personal-data log, naming the narrowest place that holds `places`."""
+    place = common_place(places)
+    return PersonalDataAccess.objects.create(
+        user=user,
+        kind=kind,
+        district_id=place.get(Level.DISTRICT),
+        subdistrict_id=place.get(Level.SUBDISTRICT),
+        community_id=place.get(Level.COMMUNITY),
+        resident=resident,
+        detail=detail or {},
+        row_count=row_count,
+    )
+
+
 def resident_reveal(*, user: User, resident: Resident) -> dict[str, str]:
     """The full ID number and phone, for a role that may see them; recorded."""
-    PersonalDataAccess.objects.create(
+    if not rules.may_see_full_personal_data(user):
+        raise PermissionDenied(_("Your role may not see full ID numbers and phones."))
+    _record_access(
         user=user,
         kind=PersonalDataAccess.Kind.VIEW,
-        community_id=resident.community_id,
+        places=[(Level.COMPOUND, resident.compound_id)],
         resident=resident,
         detail={"fields": ["national_id", "phone"]},
     )
     return {"national_id": resident.national_id, "phone": resident.phone}
 
 
+# ----------------------------------------------------------------------------- households
+
+
+def _unique_address(household: Household) -> None:
+    clash = Household.objects.filter(
+        building_id=household.building_id, unit=household.unit, room=household.room
+    )
+    if household.pk is not None:
+        clash = clash.exclude(pk=household.pk)
+    if clash.exists():
+        raise Refused(
+            _("%(address)s is already registered as a household.") % {"address": household.address}
+        )
+
+
+def household_save(
+    *,
+    user: User,
+    building: Building,
+    unit: Any = "",
+    room: Any,
+    notes: Any = "",
+    household: Household | None = None,
+) -> Household:
+    """Create (household None) or change a household's address; records history.
+
+    The address goes through rules.clean_address, as the import and search read it, so one flat
+    is one household however it was typed. A household stays in its compound (its residents
+    carry the compound). The building must be one the user may see (callers load it through
+    visible_to).
+    """
+    _require_keeper(user)
+    address = rules.clean_address(building.number, unit, room)
+    notes = cn.clean_text(notes, max_length=rules.HOUSEHOLD_NOTES_MAX, field="notes")
+    if household is not None and building.compound_id != household.compound_id:
+        raise Refused(
+            _("A household cannot move to a building of another compound."), field="building"
+        )
+    household = household or Household()
+    household.building = building
+    household.compound_id = building.compound_id
+    household.unit, household.room, household.notes = address.unit, address.room, notes
+    _unique_address(household)
+    household._history_user = user
+    try:
+        with transaction.atomic():
+            household.save()
+    except IntegrityError:
+        _unique_address(household)  # someone registered it meanwhile: say so
+        raise
+    return household
+
+
+def household_merge(*, user: User, source: Household, target: Household) -> Household:
+    """Move every resident of `source` into `target` and remove `source` (the same flat
+    registered twice). Both must be in one compound; history records each move."""
+    _require_keeper(user)
+    if source.pk == target.pk:
+        raise Refused(_("Choose another household to merge into."), field="target")
+    if source.compound_id != target.compound_id:
+        raise Refused(_("Households of different compounds cannot be merged."), field="target")
+    reason = _("Household %(source)s merged into %(target)s") % {
+        "source": source.address,
+        "target": target.address,
+    }
+    with transaction.atomic():
+        for resident in Resident.objects.select_for_update().filter(household=source):
+            resident.household = target
+            resident._history_user = user
+            resident._change_reason = reason
+            resident.save()
+        source._history_user = user
+        source._change_reason = reason
+        source.delete()
+    return target
+
+
 # ----------------------------------------------------------------------------- one resident
-
-RESIDENT_FIELDS = (
-    "name",
-    "gender",
-    "birth_date",
-    "phone",
-    "relation",
-    "notes",
-    "quarantine",
-    "quarantine_from",
-    "quarantine_until",
-)
-
-
-TEXT_FIELDS = {"name", "gender", "phone", "relation", "notes", "quarantine"}
-
-
-class RegisterError(Exception):
-    """A change to the register was refused; `errors` maps field names to messages."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 def resident_save(
@@ -587,50 +352,86 @@ def resident_save(
 ) -> Resident:
     """Create (resident None) or update one resident; records history.
 
-    `national_id` is a normalised ID number, '' to clear it, or None to leave it unchanged. The
-    household must be one the user may see (callers load it through visible_to). Two residents
-    never share an ID number.
+    The record is judged as a whole, as it will stand after the change (rules.check_resident):
+    the stored values with `data` on top, whichever fields `data` carries. `national_id` is an
+    ID number as typed ('' clears it, None leaves it as it is). The household must be one the
+    user may see (callers load it through visible_to). Two current residents never share an ID
+    number. Raises Refused naming every field at fault.
     """
-    if not may_edit_register(user):
-        raise PermissionDenied(_("Your role may not change the resident register."))
-    errors: dict[str, str] = {}
-    name = (data.get("name") or "").strip()
-    if not name:
-        errors["name"] = _("The name is empty.")
-    if national_id:
-        taken = Resident.objects.filter(id_hash=pii.id_hash(national_id))
+    _require_keeper(user)
+    if resident is not None and not resident.is_current:
+        raise Refused(_("This resident has left the register and cannot be changed."))
+    record = {field: getattr(resident, field) if resident else None for field in FIELDS}
+    record.update({field: value for field, value in data.items() if field in FIELDS})
+    if national_id is None:
+        id18 = resident.national_id if resident is not None else ""
+    else:
+        try:
+            id18 = cn.normalize_national_id(national_id)
+        except cn.NormalizeError as exc:
+            raise Refused(exc.message, field="national_id") from None
+    if national_id is not None:
+        # A new ID number brings its own gender and birth date, unless this very change gives
+        # them (then they must agree with it).
+        for field in ("gender", "birth_date"):
+            if field not in data:
+                record[field] = None
+    cleaned = rules.check_resident(record, national_id=id18)
+    taken = _("Another resident is registered with this ID number.")
+    if id18 and national_id is not None:
+        others = Resident.objects.current().filter(id_hash=Resident.national_id_columns(id18)[1])
         if resident is not None:
-            taken = taken.exclude(pk=resident.pk)
-        if taken.exists():
-            errors["national_id"] = _("Another resident is registered with this ID number.")
-    start, end = data.get("quarantine_from"), data.get("quarantine_until")
-    if start and end and end < start:
-        errors["quarantine_until"] = _("The quarantine cannot end before it starts.")
-    if errors:
-        raise RegisterError(errors)
+            others = others.exclude(pk=resident.pk)
+        if others.exists():
+            raise Refused(taken, field="national_id")
 
     with transaction.atomic():
         resident = resident or Resident()
         resident.household = household
-        for field in RESIDENT_FIELDS:
-            if field in data:
-                value = data[field]
-                if value is None and field in TEXT_FIELDS:
-                    value = ""
-                setattr(resident, field, value)
-        resident.name = name
+        for field in FIELDS:
+            setattr(resident, field, cleaned[field])
         if national_id is not None:
-            resident.set_national_id(national_id)
-            if national_id:
-                resident.birth_date = normalize.birth_date_from_id(national_id)
-                resident.gender = normalize.gender_from_id(national_id)
+            resident.set_national_id(id18)
         resident._history_user = user
         try:
-            resident.save()
+            with transaction.atomic():
+                resident.save()
         except IntegrityError:
-            raise RegisterError(
-                {"national_id": _("Another resident is registered with this ID number.")}
-            ) from None
+            raise Refused(taken, field="national_id") from None
+    return resident
+
+
+FIELDS = Resident.RECORD_FIELDS
+
+
+def resident_leave(
+    *,
+    user: User,
+    resident: Resident,
+    reason: str,
+    on: datetime.date | None = None,
+    note: str = "",
+) -> Resident:
+    """Take a resident off the register (moved out, deceased, entered by mistake). The row
+    stays, with its history; lists, counts and searches no longer show it, and the ID number
+    may be registered again (elsewhere, after a move)."""
+    _require_keeper(user)
+    if reason not in LeftReason.values:
+        raise Refused(_("Choose why the resident leaves the register."), field="reason")
+    on = on or timezone.localdate()
+    if on > timezone.localdate():
+        raise Refused(_("The date cannot be in the future."), field="on")
+    note = cn.clean_text(note, max_length=200, field="note")
+    with transaction.atomic():
+        resident = Resident.objects.select_for_update().get(pk=resident.pk)
+        if not resident.is_current:
+            return resident  # a double submit: already off the register
+        resident.left_on, resident.left_reason = on, reason
+        resident._history_user = user
+        resident._change_reason = " ".join(
+            part for part in (str(LeftReason(reason).label), note) if part
+        )
+        resident.save(update_fields=["left_on", "left_reason", "updated_at"])
     return resident
 
 
@@ -645,8 +446,7 @@ def resident_tag_set(
     schedule: str = "",
 ) -> VulnerableTag:
     """Add a resident to the ledger under a category, or update that line."""
-    if not may_edit_register(user):
-        raise PermissionDenied(_("Your role may not change the resident register."))
+    _require_keeper(user)
     tag, _created = VulnerableTag.objects.get_or_create(resident=resident, category=category)
     tag.details, tag.due_date, tag.treatment, tag.schedule = details, due_date, treatment, schedule
     tag._history_user = user
@@ -655,73 +455,71 @@ def resident_tag_set(
 
 
 def resident_tag_remove(*, user: User, tag: VulnerableTag) -> None:
-    if not may_edit_register(user):
-        raise PermissionDenied(_("Your role may not change the resident register."))
+    _require_keeper(user)
     tag._history_user = user
     tag.delete()
 
 
 # ----------------------------------------------------------------------------- export
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+def export_columns() -> list[str]:
+    return [
+        _("Compound"),
+        _("Address"),
+        _("Name"),
+        _("Gender"),
+        _("Age"),
+        _("ID number"),
+        _("Phone"),
+        _("Relation to the household head"),
+        _("Vulnerable categories"),
+        _("Quarantine"),
+        _("Notes"),
+    ]
 
 
-def spreadsheet_safe(value) -> object:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def residents_export_xlsx(*, user: User, residents, full: bool, filters: dict, fh) -> int:
-    """Write the residents to an xlsx in `fh`, masked unless `full` (which needs the role);
-    record who exported what. Streams rows: memory stays flat whatever the count."""
-    from openpyxl import Workbook
-
-    from accounts.access import may_see_full_personal_data
-
-    if full and not may_see_full_personal_data(user):
+def residents_export_xlsx(
+    *,
+    user: User,
+    residents: QuerySet[Resident],
+    full: bool,
+    filters: dict,
+    fh: IO[bytes],
+    compound_id: int | None = None,
+) -> int:
+    """Write the residents to an xlsx in `fh`, masked unless `full` (which needs the role),
+    and record who exported what, for which place. Rows stream from the database to the
+    workbook in chunks: memory stays flat whatever the count."""
+    if full and not rules.may_see_full_personal_data(user):
         raise PermissionDenied(_("Your role may not export full ID numbers and phones."))
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Residents"))
-    sheet.append(
-        [
-            _("Compound"),
-            _("Address"),
-            _("Name"),
-            _("Gender"),
-            _("Age"),
-            _("ID number"),
-            _("Phone"),
-            _("Relation to the household head"),
-            _("Vulnerable categories"),
-            _("Quarantine"),
-            _("Notes"),
-        ]
+
+    def rows():
+        for resident in residents.iterator(chunk_size=2000):
+            yield [
+                resident.compound.name,
+                resident.household.address,
+                resident.name,
+                resident.get_gender_display(),
+                resident.age,
+                resident.national_id if full else resident.masked_national_id,
+                resident.phone if full else resident.masked_phone,
+                resident.relation,
+                "、".join(str(tag.get_category_display()) for tag in resident.tags.all()),
+                resident.get_quarantine_display() if resident.quarantine else "",
+                resident.notes,
+            ]
+
+    count = spreadsheets.write_xlsx(fh, title=_("Residents"), header=export_columns(), rows=rows())
+    places = (
+        [(Level.COMPOUND, compound_id)]
+        if compound_id
+        else [(level, pk) for level, ids in scope_of(user).places for pk in ids]
     )
-    count = 0
-    for resident in residents.iterator(chunk_size=2000):
-        row = [
-            resident.compound.name,
-            resident.household.address,
-            resident.name,
-            resident.get_gender_display(),
-            resident.age,
-            resident.national_id if full else resident.masked_national_id,
-            resident.phone if full else resident.masked_phone,
-            resident.relation,
-            "、".join(str(tag.get_category_display()) for tag in resident.tags.all()),
-            resident.get_quarantine_display() if resident.quarantine else "",
-            resident.notes,
-        ]
-        sheet.append([spreadsheet_safe(v) for v in row])
-        count += 1
-    workbook.save(fh)
-    community_id = user.place_id if getattr(user, "level", None) == "community" else None
-    PersonalDataAccess.objects.create(
+    _record_access(
         user=user,
         kind=PersonalDataAccess.Kind.EXPORT_FULL if full else PersonalDataAccess.Kind.EXPORT,
-        community_id=community_id,
+        places=places,
         detail={"filters": filters},
         row_count=count,
     )

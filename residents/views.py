@@ -1,4 +1,4 @@
-import io
+import tempfile
 
 from django.conf import settings
 from django.contrib import messages
@@ -7,19 +7,22 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import may_edit_register, may_see_full_personal_data, scope_of
+from accounts.access import get_visible_or_404, scope_of
 from accounts.models import Level
-from compounds.models import Community, Compound
+from compounds.models import Building, Community, Compound
+from wuyi.lib.errors import Refused, add_to_form
+from wuyi.lib.pagination import CappedPaginator
 
 from . import selectors, services, tasks
-from .forms import ImportForm, ResidentForm, TagForm
+from .forms import HouseholdForm, ImportForm, LeaveForm, MergeForm, ResidentForm, TagForm
 from .models import Category, Household, ImportJob, Resident, VulnerableTag
+from .rules import may_edit_register, may_see_full_personal_data
 
 PAGE_SIZE = 50
 
@@ -43,7 +46,7 @@ def resident_list(request: HttpRequest) -> HttpResponse:
         compound_id=filters["compound"],
         category=filters["category"],
     )
-    page = Paginator(residents, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(residents, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "filters": filters,
@@ -59,10 +62,9 @@ def resident_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    resident = get_object_or_404(
-        Resident.objects.visible_to(request.user).select_related(
-            "household__building", "compound__community"
-        ),
+    resident = get_visible_or_404(
+        Resident.objects.select_related("household__building", "compound__community"),
+        request.user,
         pk=pk,
     )
     history = resident.history.select_related("history_user").order_by("-history_date")[:20]
@@ -76,6 +78,7 @@ def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_edit": may_edit_register(request.user),
             "may_full": may_see_full_personal_data(request.user),
             "tag_form": TagForm(),
+            "leave_form": LeaveForm(),
         },
     )
 
@@ -83,27 +86,15 @@ def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
-    resident = get_object_or_404(Resident.objects.visible_to(request.user), pk=pk)
-    if not may_see_full_personal_data(request.user):
-        raise PermissionDenied
+    resident = get_visible_or_404(Resident, request.user, pk=pk)
     full = services.resident_reveal(user=request.user, resident=resident)
     return render(request, "residents/_revealed.html", {"resident": resident, "full": full})
 
 
 def _resident_form_page(request, *, household: Household, resident: Resident | None):
-    if not may_edit_register(request.user):
-        raise PermissionDenied
     initial = {}
     if resident is not None:
-        initial = {
-            field: getattr(resident, field)
-            for field in ("name", "gender", "birth_date", "phone", "relation", "notes")
-        }
-        initial.update(
-            quarantine=resident.quarantine,
-            quarantine_from=resident.quarantine_from,
-            quarantine_until=resident.quarantine_until,
-        )
+        initial = {field: getattr(resident, field) for field in Resident.RECORD_FIELDS}
     form = ResidentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -118,9 +109,8 @@ def _resident_form_page(request, *, household: Household, resident: Resident | N
                 national_id=national_id,
                 resident=resident,
             )
-        except services.RegisterError as refused:
-            for field, message in refused.errors.items():
-                form.add_error(field if field in form.fields else None, message)
+        except Refused as refused:
+            add_to_form(form, refused)
         else:
             messages.success(request, _("Saved %(name)s.") % {"name": saved.name})
             return redirect("residents:detail", pk=saved.pk)
@@ -134,26 +124,50 @@ def _resident_form_page(request, *, household: Household, resident: Resident | N
 
 @login_required
 def resident_create(request: HttpRequest, household_pk: int) -> HttpResponse:
-    household = get_object_or_404(
-        Household.objects.visible_to(request.user).select_related("building"), pk=household_pk
+    household = get_visible_or_404(
+        Household.objects.select_related("building"),
+        request.user,
+        pk=household_pk,
+        may=may_edit_register,
     )
     return _resident_form_page(request, household=household, resident=None)
 
 
 @login_required
 def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    resident = get_object_or_404(
-        Resident.objects.visible_to(request.user).select_related("household__building"), pk=pk
+    resident = get_visible_or_404(
+        Resident.objects.select_related("household__building"),
+        request.user,
+        pk=pk,
+        may=may_edit_register,
     )
     return _resident_form_page(request, household=resident.household, resident=resident)
 
 
 @login_required
 @require_POST
+def resident_leave(request: HttpRequest, pk: int) -> HttpResponse:
+    resident = get_visible_or_404(Resident, request.user, pk=pk, may=may_edit_register)
+    form = LeaveForm(request.POST)
+    if form.is_valid():
+        try:
+            services.resident_leave(user=request.user, resident=resident, **form.cleaned_data)
+        except Refused as refused:
+            messages.error(request, str(refused.message))
+        else:
+            messages.success(
+                request, _("%(name)s has left the register.") % {"name": resident.name}
+            )
+            return redirect("residents:household", pk=resident.household_id)
+    else:
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
+    return redirect("residents:detail", pk=resident.pk)
+
+
+@login_required
+@require_POST
 def tag_add(request: HttpRequest, pk: int) -> HttpResponse:
-    resident = get_object_or_404(Resident.objects.visible_to(request.user), pk=pk)
-    if not may_edit_register(request.user):
-        raise PermissionDenied
+    resident = get_visible_or_404(Resident, request.user, pk=pk, may=may_edit_register)
     form = TagForm(request.POST)
     if form.is_valid():
         services.resident_tag_set(user=request.user, resident=resident, **form.cleaned_data)
@@ -166,11 +180,9 @@ def tag_add(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def tag_remove(request: HttpRequest, pk: int, tag_pk: int) -> HttpResponse:
-    tag = get_object_or_404(
-        VulnerableTag.objects.visible_to(request.user), pk=tag_pk, resident_id=pk
+    tag = get_visible_or_404(
+        VulnerableTag, request.user, pk=tag_pk, resident_id=pk, may=may_edit_register
     )
-    if not may_edit_register(request.user):
-        raise PermissionDenied
     services.resident_tag_remove(user=request.user, tag=tag)
     messages.success(request, _("Removed from the vulnerable-person ledger."))
     return redirect("residents:detail", pk=pk)
@@ -182,11 +194,70 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
         household = selectors.household_detail(user=request.user, household_id=pk)
     except Household.DoesNotExist:
         raise Http404 from None
+    may_edit = may_edit_register(request.user)
+    merge_form = None
+    if may_edit:
+        merge_form = MergeForm(households=_merge_targets(request.user, household))
     return render(
         request,
         "residents/household_detail.html",
-        {"household": household, "may_edit": may_edit_register(request.user)},
+        {"household": household, "may_edit": may_edit, "merge_form": merge_form},
     )
+
+
+def _merge_targets(user, household: Household):
+    return (
+        Household.objects.visible_to(user)
+        .filter(compound_id=household.compound_id)
+        .exclude(pk=household.pk)
+        .select_related("building")
+        .order_by("building__number", "unit", "room")
+    )
+
+
+@login_required
+def household_add(request: HttpRequest) -> HttpResponse:
+    if not may_edit_register(request.user):
+        raise PermissionDenied
+    buildings = (
+        Building.objects.visible_to(request.user)
+        .select_related("compound")
+        .order_by("compound__name", "number")
+    )
+    form = HouseholdForm(
+        request.POST or None, buildings=buildings, initial={"building": request.GET.get("building")}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            household = services.household_save(user=request.user, **form.cleaned_data)
+        except Refused as refused:
+            add_to_form(form, refused)
+        else:
+            messages.success(request, _("Added %(address)s.") % {"address": household.address})
+            return redirect("residents:household", pk=household.pk)
+    return render(
+        request,
+        "residents/household_form.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def household_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    household = get_visible_or_404(
+        Household.objects.select_related("building"), request.user, pk=pk, may=may_edit_register
+    )
+    form = MergeForm(request.POST, households=_merge_targets(request.user, household))
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
+        return redirect("residents:household", pk=household.pk)
+    target = services.household_merge(
+        user=request.user, source=household, target=form.cleaned_data["target"]
+    )
+    messages.success(request, _("Merged into %(address)s.") % {"address": target.address})
+    return redirect("residents:household", pk=target.pk)
 
 
 @login_required
@@ -215,22 +286,34 @@ def export(request: HttpRequest) -> HttpResponse:
     full = request.GET.get("full") == "1"
     if full and not may_see_full_personal_data(request.user):
         raise PermissionDenied
+    if filters["compound"] is not None:
+        get_visible_or_404(Compound, request.user, pk=filters["compound"])
     residents = selectors.resident_search(
         user=request.user,
         query=filters["q"],
         compound_id=filters["compound"],
         category=filters["category"],
     )
-    buffer = io.BytesIO()
+    # The workbook is written to a temporary file row by row and streamed from there: memory
+    # stays flat whatever the count. The file is gone when the response is closed.
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
     services.residents_export_xlsx(
-        user=request.user, residents=residents, full=full, filters=filters, fh=buffer
+        user=request.user,
+        residents=residents,
+        full=full,
+        filters=filters,
+        fh=spool,
+        compound_id=filters["compound"],
     )
+    spool.seek(0)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response = HttpResponse(
-        buffer.getvalue(),
+    response = FileResponse(
+        spool,
+        as_attachment=True,
+        filename=f"residents-{stamp}.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = f'attachment; filename="residents-{stamp}.xlsx"'
+    response["Cache-Control"] = "no-store"
     return response
 
 
@@ -238,11 +321,11 @@ def export(request: HttpRequest) -> HttpResponse:
 
 
 def _import_community(user, compound: Compound | None) -> Community | None:
-    scope = scope_of(user)
     if compound is not None:
         return compound.community
-    if scope.level == Level.COMMUNITY:
-        return Community.objects.filter(pk=scope.place_id).first()
+    single = scope_of(user).single
+    if single is not None and single[0] == Level.COMMUNITY:
+        return Community.objects.filter(pk=single[1]).first()
     return None
 
 
@@ -299,7 +382,7 @@ def _job_context(request, job: ImportJob) -> dict:
 
 @login_required
 def import_job(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(ImportJob.objects.visible_to(request.user), pk=pk)
+    job = get_visible_or_404(ImportJob, request.user, pk=pk)
     context = _job_context(request, job)
     if request.htmx:
         return render(request, "residents/_import_status.html", context)
@@ -309,9 +392,7 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def import_commit(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(ImportJob.objects.visible_to(request.user), pk=pk)
-    if not may_edit_register(request.user):
-        raise PermissionDenied
+    job = get_visible_or_404(ImportJob, request.user, pk=pk, may=may_edit_register)
     skip = request.POST.get("skip_bad_rows") == "1"
     if job.report.get("bad_rows") and not skip and job.state == ImportJob.State.CHECKED:
         messages.error(

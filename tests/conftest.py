@@ -63,30 +63,28 @@ def compound_b(community_b):
 @pytest.fixture
 def secretary_a(community_a):
     return UserFactory(
-        username=f"{MARKER}_sec_a", role=Role.SECRETARY, place_id=community_a.pk, is_staff=True
+        username=f"{MARKER}_sec_a", role=Role.SECRETARY, posted_to=community_a, is_staff=True
     )
 
 
 @pytest.fixture
 def secretary_b(community_b):
-    return UserFactory(
-        username="sec_b", role=Role.SECRETARY, place_id=community_b.pk, is_staff=True
-    )
+    return UserFactory(username="sec_b", role=Role.SECRETARY, posted_to=community_b, is_staff=True)
 
 
 @pytest.fixture
 def district_staff(district):
-    return UserFactory(username="dist", role=Role.DISTRICT_STAFF, place_id=district.pk)
+    return UserFactory(username="dist", role=Role.DISTRICT_STAFF, posted_to=district)
 
 
 @pytest.fixture
 def volunteer(compound_a):
-    return UserFactory(username="vol", role=Role.VOLUNTEER, place_id=compound_a.pk)
+    return UserFactory(username="vol", role=Role.VOLUNTEER, posted_to=compound_a)
 
 
 @pytest.fixture
 def medic(compound_a):
-    return UserFactory(username="medic", role=Role.MEDIC, place_id=compound_a.pk)
+    return UserFactory(username="medic", role=Role.MEDIC, posted_to=compound_a)
 
 
 @pytest.fixture

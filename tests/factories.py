@@ -1,15 +1,40 @@
-"""factory_boy factories for the place tree and users."""
+"""factory_boy factories, one per model that has visible_to.
+
+The convention the URL walk relies on (tests/test_url_walk.py): for every model whose manager
+has ``visible_to`` there is a ``<Model>Factory`` here, and calling it with ``compound=<a
+compound>`` makes a row that lies under that compound and carries the compound's name in a text
+the pages show (so community A's rows carry the marker ALPHA). Place-tree models are made by the
+fixtures themselves; their factories take ``compound`` as any other and make a fresh row.
+"""
 
 import factory
+from django.utils import timezone
 
 from accounts.models import Role, User
-from compounds.models import Building, Community, Compound, District, Subdistrict
+from compounds.models import (
+    Building,
+    Community,
+    Compound,
+    District,
+    Posting,
+    StatusChange,
+    Subdistrict,
+)
+from residents.models import (
+    Household,
+    ImportJob,
+    PersonalDataAccess,
+    Resident,
+    VulnerableTag,
+)
 
 
 class DistrictFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = District
+        exclude = ("compound",)
 
+    compound = None
     code = factory.Sequence(lambda n: f"62{n:04d}")
     name = factory.Sequence(lambda n: f"区{n}")
 
@@ -17,7 +42,9 @@ class DistrictFactory(factory.django.DjangoModelFactory):
 class SubdistrictFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Subdistrict
+        exclude = ("compound",)
 
+    compound = None
     district = factory.SubFactory(DistrictFactory)
     code = factory.Sequence(lambda n: f"S{n:06d}")
     name = factory.Sequence(lambda n: f"街道{n}")
@@ -26,7 +53,9 @@ class SubdistrictFactory(factory.django.DjangoModelFactory):
 class CommunityFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Community
+        exclude = ("compound",)
 
+    compound = None
     subdistrict = factory.SubFactory(SubdistrictFactory)
     code = factory.Sequence(lambda n: f"C{n:06d}")
     name = factory.Sequence(lambda n: f"社区{n}")
@@ -35,8 +64,12 @@ class CommunityFactory(factory.django.DjangoModelFactory):
 class CompoundFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Compound
+        exclude = ("compound",)
 
-    community = factory.SubFactory(CommunityFactory)
+    compound = None
+    community = factory.LazyAttribute(
+        lambda o: o.compound.community if o.compound else CommunityFactory()
+    )
     code = factory.Sequence(lambda n: f"K{n:06d}")
     name = factory.Sequence(lambda n: f"小区{n}")
 
@@ -53,9 +86,21 @@ class BuildingFactory(factory.django.DjangoModelFactory):
 
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """posted_to=<place> (or a list of places) posts the user there; compound=<compound> makes
+    a volunteer posted there, named after it."""
+
     class Meta:
         model = User
         skip_postgeneration_save = True
+
+    @classmethod
+    def create(cls, **kwargs):
+        compound = kwargs.pop("compound", None)
+        if compound is not None:
+            kwargs.setdefault("posted_to", compound)
+            kwargs.setdefault("role", Role.VOLUNTEER)
+            kwargs.setdefault("username", f"{compound.name}_{User.objects.count() + 1}")
+        return super().create(**kwargs)
 
     username = factory.Sequence(lambda n: f"user{n}")
     role = Role.SECRETARY
@@ -65,3 +110,99 @@ class UserFactory(factory.django.DjangoModelFactory):
     def save_password(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+    @factory.post_generation
+    def posted_to(obj, create, extracted, **kwargs):
+        if create and extracted is not None:
+            from compounds.services import posting_add
+
+            for place in extracted if isinstance(extracted, list | tuple) else [extracted]:
+                posting_add(user=obj, place=place)
+
+
+class PostingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Posting
+
+    compound = factory.SubFactory(CompoundFactory)
+    user = factory.LazyAttribute(
+        lambda o: UserFactory(username=f"{o.compound.name}_志愿者", role=Role.VOLUNTEER)
+    )
+
+
+class StatusChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StatusChange
+
+    compound = factory.SubFactory(CompoundFactory)
+    from_status = "normal"
+    to_status = "precautionary"
+    reason = factory.LazyAttribute(lambda o: f"{o.compound.name} 核酸检测")
+    changed_by = factory.LazyAttribute(lambda o: UserFactory(role=Role.DISTRICT_STAFF))
+
+
+class HouseholdFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Household
+
+    compound = factory.SubFactory(CompoundFactory)
+    building = factory.LazyAttribute(
+        lambda o: o.compound.buildings.first() or BuildingFactory(compound=o.compound)
+    )
+    unit = "1"
+    room = factory.Sequence(lambda n: str(9001 + n))
+    notes = factory.LazyAttribute(lambda o: f"{o.compound.name}")
+
+
+class ResidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Resident
+        exclude = ("compound",)
+
+    compound = factory.SubFactory(CompoundFactory)
+    household = factory.LazyAttribute(lambda o: HouseholdFactory(compound=o.compound))
+    name = factory.LazyAttribute(lambda o: f"{o.compound.name}居民")
+    phone = factory.Sequence(lambda n: f"139{n:08d}")
+    notes = factory.LazyAttribute(lambda o: o.compound.name)
+
+
+class VulnerableTagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = VulnerableTag
+        exclude = ("compound",)
+
+    compound = factory.SubFactory(CompoundFactory)
+    resident = factory.LazyAttribute(lambda o: ResidentFactory(compound=o.compound))
+    category = "disabled"
+    details = factory.LazyAttribute(lambda o: o.compound.name)
+
+
+class ImportJobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ImportJob
+
+    compound = factory.SubFactory(CompoundFactory)
+    community = factory.LazyAttribute(lambda o: o.compound.community)
+    user = factory.LazyAttribute(lambda o: UserFactory(posted_to=o.compound.community))
+    filename = factory.LazyAttribute(lambda o: f"{o.compound.name}.xlsx")
+    path = "/nonexistent"
+    state = ImportJob.State.CHECKED
+    report = factory.LazyAttribute(
+        lambda o: {"total_rows": 1, "errors": [{"row": 3, "column": "姓名", "message": o.filename}]}
+    )
+
+
+class PersonalDataAccessFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PersonalDataAccess
+        exclude = ("compound",)
+
+    compound = factory.SubFactory(CompoundFactory)
+    user = factory.LazyAttribute(lambda o: UserFactory(posted_to=o.compound.community))
+    kind = PersonalDataAccess.Kind.VIEW
+    district = factory.LazyAttribute(lambda o: o.compound.district)
+    subdistrict = factory.LazyAttribute(lambda o: o.compound.subdistrict)
+    community = factory.LazyAttribute(lambda o: o.compound.community)
+    resident = factory.LazyAttribute(lambda o: ResidentFactory(compound=o.compound))
+    detail = factory.LazyAttribute(lambda o: {"note": o.compound.name})
+    at = factory.LazyFunction(timezone.now)

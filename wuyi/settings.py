@@ -216,6 +216,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [],
+    # A Refused raised anywhere under an API view is a 400 with the page's message.
+    "EXCEPTION_HANDLER": "wuyi.lib.drf.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Wuyi API",
@@ -238,6 +240,8 @@ if not REDIS_URL:
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_processed_dir),
         "store_processed": False,
+        # Without this kombu writes its control exchange into the current directory.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -1,17 +1,101 @@
 import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.access import NOTHING, scope_of
-from accounts.models import Level, User
-from compounds.models import Building, Community, Compound, District, StatusChange, Subdistrict
+from accounts.access import NOTHING, get_visible_or_404, scope_of
+from accounts.models import Level, Role, User
+from compounds.models import (
+    Building,
+    Community,
+    Compound,
+    District,
+    Posting,
+    StatusChange,
+    Subdistrict,
+)
+from compounds.services import posting_add, posting_remove
+from tests.factories import CompoundFactory, UserFactory
 
 
 def test_scope_of_each_role(secretary_a, district_staff, volunteer, community_a, compound_a):
-    assert scope_of(secretary_a).level == Level.COMMUNITY
-    assert scope_of(secretary_a).place_id == community_a.pk
-    assert scope_of(district_staff).level == Level.DISTRICT
-    assert scope_of(volunteer).level == Level.COMPOUND
-    assert scope_of(volunteer).place_id == compound_a.pk
+    assert scope_of(secretary_a).single == (Level.COMMUNITY, community_a.pk)
+    assert scope_of(district_staff).single[0] == Level.DISTRICT
+    assert scope_of(volunteer).single == (Level.COMPOUND, compound_a.pk)
+
+
+def test_postings_are_rows_with_real_foreign_keys(secretary_a, community_a):
+    posting = Posting.objects.get(user=secretary_a)
+    assert posting.community == community_a
+    assert posting.level == Level.COMMUNITY and posting.place == community_a
+
+
+def test_jurisdiction_is_the_union_of_postings(db, community_a, compound_a, compound_b):
+    """A cadre sent down serves two communities; a volunteer two compounds of two teams."""
+    cadre = UserFactory(role=Role.SECRETARY, posted_to=[community_a, compound_b.community])
+    assert set(Compound.objects.visible_to(cadre)) == {compound_a, compound_b}
+    # Reached through two postings, an ancestor is still listed once (no DISTINCT).
+    assert list(District.objects.visible_to(cadre)) == [compound_a.district]
+    assert list(Subdistrict.objects.visible_to(cadre)) == [compound_a.subdistrict]
+    assert scope_of(cadre).single is None
+
+    helper = UserFactory(role=Role.VOLUNTEER, posted_to=[compound_a])
+    posting_add(user=helper, place=compound_b, via="team:1")
+    assert set(Compound.objects.visible_to(helper)) == {compound_a, compound_b}
+    assert set(Building.objects.visible_to(helper)) == set(
+        Building.objects.filter(compound__in=[compound_a, compound_b])
+    )
+    # Posted at two levels at once: a community and a compound elsewhere.
+    mixed = UserFactory(role=Role.SECRETARY, posted_to=[community_a, compound_b])
+    assert set(Compound.objects.visible_to(mixed)) == {compound_a, compound_b}
+    assert set(Community.objects.visible_to(mixed)) == {community_a, compound_b.community}
+
+
+def test_removing_a_posting_takes_its_places_away(db, compound_a, compound_b):
+    helper = UserFactory(role=Role.VOLUNTEER, posted_to=[compound_a])
+    posting_add(user=helper, place=compound_b, via="team:1")
+    posting_add(user=helper, place=compound_b, via="team:2")
+    posting_remove(user=helper, place=compound_b, via="team:1")
+    # Team 2 still serves compound B.
+    assert set(Compound.objects.visible_to(helper)) == {compound_a, compound_b}
+    posting_remove(user=helper, place=compound_b, via="team:2")
+    assert list(Compound.objects.visible_to(helper)) == [compound_a]
+
+
+def test_visible_to_is_one_query(db, community_a, compound_a, compound_b):
+    cadre = UserFactory(role=Role.SECRETARY, posted_to=[community_a, compound_b.community])
+    fresh = User.objects.get(pk=cadre.pk)
+    with CaptureQueriesContext(connection) as queries:
+        list(Building.objects.visible_to(fresh))
+        list(Compound.objects.visible_to(fresh))
+    # One read of the postings (then kept on the user object) and one query per list.
+    assert len(queries) == 3
+
+
+def test_posting_names_exactly_one_place(db, compound_a):
+    from django.db import IntegrityError, transaction
+
+    user = UserFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Posting.objects.create(user=user, compound=compound_a, community=compound_a.community)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Posting.objects.create(user=user)
+
+
+def test_get_visible_or_404_answers_404_outside_and_403_inside(
+    secretary_a, volunteer, compound_a, compound_b
+):
+    assert get_visible_or_404(Compound, secretary_a, pk=compound_a.pk) == compound_a
+    with pytest.raises(Http404):
+        get_visible_or_404(Compound, secretary_a, pk=compound_b.pk)
+    with pytest.raises(Http404):  # outside the jurisdiction: 404 even for a forbidden action
+        get_visible_or_404(Compound, volunteer, pk=compound_b.pk, may=lambda u: False)
+    with pytest.raises(PermissionDenied):
+        get_visible_or_404(Compound, volunteer, pk=compound_a.pk, may=lambda u: False)
+    with pytest.raises(Http404):
+        get_visible_or_404(Compound, secretary_a, pk="not-a-number")
 
 
 def test_user_without_node_sees_nothing(db, compound_a):
@@ -38,8 +122,6 @@ def test_district_staff_see_the_whole_district(district_staff, compound_a, compo
 
 
 def test_other_district_is_invisible(district_staff, compound_a):
-    from tests.factories import CompoundFactory
-
     elsewhere = CompoundFactory()
     assert elsewhere not in Compound.objects.visible_to(district_staff)
     assert elsewhere.district not in District.objects.visible_to(district_staff)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import openpyxl
 
-from residents.normalize import id_check_char
+from wuyi.lib.cn import id_check_char
 
 HEADER = [
     "序号",

@@ -1,4 +1,4 @@
-"""The resident import's bulk writes: COPY on PostgreSQL (residents/pgcopy.py), bulk_create
+"""The resident import's bulk writes: COPY on PostgreSQL (wuyi/lib/pgcopy.py), bulk_create
 elsewhere, the same rows either way.
 
 These run on whatever DATABASE_URL says: SQLite by default, PostgreSQL in CI, where the COPY
@@ -13,11 +13,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from residents import importing, pgcopy, pii, services
+from residents import services
+from residents.importing import write
 from residents.models import Household, Resident, VulnerableTag
 from residents.services import ImportRefused, resident_import
 from tests.factories import UserFactory
 from tests.residents.helpers import make_id, write_xlsx
+from wuyi.lib import cn, pgcopy, pii
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the COPY path exists on PostgreSQL only"
@@ -88,13 +90,24 @@ def list_file(tmp_path):
 
 @pytest.fixture
 def user(community_a):
-    return UserFactory(username="importer", place_id=community_a.pk)
+    return UserFactory(username="importer", posted_to=community_a)
 
 
 def run(path, community, compound, user, **kwargs):
     return resident_import(
-        path=path, community=community, compound=compound, user=user, dry_run=False, **kwargs
+        path=path,
+        community_id=community.pk,
+        compound_id=compound.pk if compound else None,
+        user=user,
+        dry_run=False,
+        **kwargs,
     )
+
+
+def copy_rows(writer, rows) -> None:
+    """COPY rows on the current thread (the Pipeline does it on its worker)."""
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        writer.send(cursor.cursor, writer.csv(rows))
 
 
 HISTORIES = [
@@ -165,7 +178,7 @@ def test_import_writes_exactly_the_expected_rows(list_file, community_a, compoun
         assert resident.quarantine_until is None
         assert resident.created_at == resident.updated_at >= before
         if nid:
-            assert resident.id_hash == pii.id_hash(nid)
+            assert resident.id_hash == pii.keyed_hash(nid)
             assert resident.id_last4 == nid[-4:]
             assert resident.national_id == nid and nid not in resident.id_cipher
             assert resident.birth_date == datetime.date(
@@ -216,7 +229,7 @@ def test_notes_round_trip_exactly(tmp_path, community_a, compound_a, user):
         "emoji 😷 口罩",
         "tab\there",
         "cr\rlf\r\n",
-        "x" * 600,  # cut to 500
+        "x" * 500,  # the longest notes a resident may have
     ]
     rows = [
         [n, f"居民{n}", "", "", "", "1", "1", str(100 + n), "", "", note]
@@ -225,7 +238,7 @@ def test_notes_round_trip_exactly(tmp_path, community_a, compound_a, user):
     run(write_xlsx(tmp_path / "notes.xlsx", rows), community_a, compound_a, user)
     stored = dict(Resident.objects.values_list("name", "notes"))
     for n, note in enumerate(notes, start=1):
-        assert stored[f"居民{n}"] == importing._free_text(note)[:500], repr(note)
+        assert stored[f"居民{n}"] == cn.free_text(note), repr(note)
     assert stored["居民10"] == ""
     assert stored["居民13"] == "tab here"
     assert len(stored["居民15"]) == 500
@@ -333,16 +346,16 @@ def test_failure_after_households_leaves_nothing(
 
         monkeypatch.setattr(pgcopy.CopyWriter, "send", send)
     else:
-        real_create = services._bulk_create_with_history
+        real_insert = write.OrmSink.insert
 
-        def create(objs, **kwargs):
-            if isinstance(objs[0], Resident):
+        def insert(self, model, *args, **kwargs):
+            if model is Resident:
                 with connection.cursor() as cursor:
                     count(cursor)
                 raise RuntimeError("the disk is full")
-            return real_create(objs, **kwargs)
+            return real_insert(self, model, *args, **kwargs)
 
-        monkeypatch.setattr(services, "_bulk_create_with_history", create)
+        monkeypatch.setattr(write.OrmSink, "insert", insert)
     with pytest.raises(RuntimeError, match="disk is full"):
         run(list_file, community_a, compound_a, user)
     assert seen == {"Household": 5, "HistoricalHousehold": 5}
@@ -374,7 +387,7 @@ def test_constraint_failure_while_writing_leaves_nothing(
 ):
     """Someone registers one of the ID numbers between the plan and the write: the insert
     fails on the unique hash, the import is refused and nothing (not even that) is left."""
-    real_plan = importing.plan_import
+    real_plan = services.plan_import
 
     def plan_then_race(**kwargs):
         plan = real_plan(**kwargs)
@@ -387,7 +400,7 @@ def test_constraint_failure_while_writing_leaves_nothing(
         rival.save()
         return plan
 
-    monkeypatch.setattr(importing, "plan_import", plan_then_race)
+    monkeypatch.setattr(services, "plan_import", plan_then_race)
     with pytest.raises(ImportRefused):
         run(list_file, community_a, compound_a, user)
     assert_nothing_written()
@@ -488,9 +501,12 @@ def test_copy_writes_csv_specials_exactly(compound_a):
     ]
     writer = pgcopy.CopyWriter(Household, ("id", "compound_id", "building_id", "room", "notes"))
     ids = pgcopy.reserve_ids(Household, len(notes))
-    writer.copy(
-        (hid, compound_a.pk, building.pk, f"R{n}", note)
-        for n, (hid, note) in enumerate(zip(ids, notes, strict=True))
+    copy_rows(
+        writer,
+        (
+            (hid, compound_a.pk, building.pk, f"R{n}", note)
+            for n, (hid, note) in enumerate(zip(ids, notes, strict=True))
+        ),
     )
     stored = dict(Household.objects.filter(pk__in=ids).values_list("room", "notes"))
     assert stored == {f"R{n}": note for n, note in enumerate(notes)}
@@ -499,11 +515,12 @@ def test_copy_writes_csv_specials_exactly(compound_a):
     household = Household.objects.get(room="R1")
     fields = ("id", "household_id", "compound_id", "community_id", "name", "id_hash")
     rid = pgcopy.reserve_ids(Resident, 2)
-    pgcopy.CopyWriter(Resident, fields).copy(
+    copy_rows(
+        pgcopy.CopyWriter(Resident, fields),
         [
             (rid[0], household.pk, compound_a.pk, compound_a.community_id, "无号", None),
             (rid[1], household.pk, compound_a.pk, compound_a.community_id, "空号", ""),
-        ]
+        ],
     )
     assert dict(Resident.objects.filter(pk__in=rid).values_list("name", "id_hash")) == {
         "无号": None,

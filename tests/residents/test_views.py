@@ -136,7 +136,7 @@ def test_ledger_filters_and_tags(login, secretary_a, resident):
 
 
 def read_export(response):
-    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     return [list(row) for row in workbook.active.iter_rows(values_only=True)]
 
 

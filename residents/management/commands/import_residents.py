@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from compounds.models import Community, Compound
-from residents import importing, services
+from residents import services
+from wuyi.lib.spreadsheets import ImportFileError
 
 
 class Command(BaseCommand):
@@ -38,17 +39,17 @@ class Command(BaseCommand):
         try:
             report = services.resident_import(
                 path=options["file"],
-                community=community,
-                compound=compound,
+                community_id=community.pk,
+                compound_id=compound.pk if compound else None,
                 user=user,
                 dry_run=options["dry_run"],
                 skip_bad_rows=options["skip_bad_rows"],
             )
-        except importing.ImportFileError as exc:
-            raise CommandError(exc.message) from None
+        except ImportFileError as exc:
+            raise CommandError(str(exc.message)) from None
         except services.ImportRefused as refused:
             self.print_report(refused.report)
-            raise CommandError(refused.message) from None
+            raise CommandError(str(refused.message)) from None
         self.print_report(report)
         if report.get("committed"):
             self.stdout.write(self.style.SUCCESS("Imported."))

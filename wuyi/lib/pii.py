@@ -1,8 +1,9 @@
-"""National ID numbers at rest: Fernet ciphertext plus a keyed hash for lookups and uniqueness.
+"""Personal data at rest: Fernet ciphertext plus a keyed hash for lookups and uniqueness.
 
-The keys come from WUYI_PII_KEY (production sets it; losing it loses the ID numbers) or, in the
-embedded default, are derived from SECRET_KEY. The encryption key and the hash key are derived
-separately so that neither can stand in for the other.
+The keys come from WUYI_PII_KEY (production sets it; losing it loses the encrypted values) or,
+in the embedded default, are derived from SECRET_KEY. The encryption key and the hash key are
+derived separately so that neither can stand in for the other. The keys are read once per
+process.
 """
 
 import base64
@@ -31,9 +32,10 @@ def _hash_key() -> bytes:
     return _derive(b"hmac")
 
 
-def id_hash(id18: str) -> str:
-    """Keyed hash of a normalised ID number: the same ID always gives the same 64 hex chars."""
-    return hmac.new(_hash_key(), id18.encode(), hashlib.sha256).hexdigest()
+def keyed_hash(value: str) -> str:
+    """Keyed hash of a normalised value (an ID number): the same value always gives the same
+    64 hex characters, and nobody without the key can compute it from a guess."""
+    return hmac.new(_hash_key(), value.encode(), hashlib.sha256).hexdigest()
 
 
 def encrypt(value: str) -> str:
@@ -42,9 +44,3 @@ def encrypt(value: str) -> str:
 
 def decrypt(token: str) -> str:
     return _fernet().decrypt(token.encode()).decode()
-
-
-def reset_key_cache() -> None:
-    """For tests that change the key settings."""
-    _fernet.cache_clear()
-    _hash_key.cache_clear()

@@ -1,8 +1,10 @@
-"""Pure helpers that clean values coming from committees' Excel/CSV resident lists.
+"""Chinese value rules that belong to no app: text, national ID numbers, phones, dates, names.
 
-Nothing here touches the database or Django models. Every invalid value raises
-:class:`NormalizeError`, whose ``message`` is a lazily translated string (English msgid),
-and whose ``code`` is a stable machine-readable identifier.
+Pure functions: nothing here touches the database. Every invalid value raises
+:class:`NormalizeError` (a :class:`~wuyi.lib.errors.Refused`), whose ``message`` is a lazily
+translated string and whose ``code`` is a stable identifier for callers and tests. The register,
+the volunteer list, messaging and the testing-result import all clean and mask through here, so
+a phone number or an ID number means the same thing everywhere.
 """
 
 from __future__ import annotations
@@ -13,38 +15,35 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from .errors import Refused
 
 __all__ = [
     "NormalizeError",
     "birth_date_from_id",
+    "clean_name",
+    "clean_text",
     "excel_number_text",
     "gender_from_id",
+    "id_check_char",
     "mask_national_id",
     "mask_phone",
     "normalize_gender",
     "normalize_national_id",
     "normalize_phone",
     "parse_date",
-    "parse_room",
     "to_halfwidth",
 ]
 
 
-class NormalizeError(ValueError):
-    """A value from an imported list could not be normalised.
+class NormalizeError(Refused, ValueError):
+    """A value could not be understood. ``message`` is lazy; ``code`` is stable."""
 
-    ``message`` is a lazy translatable string; ``code`` is a stable identifier for callers/tests.
-    """
+    code = "invalid"
 
-    def __init__(self, message: str | Promise, *, code: str = "invalid") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-    def __str__(self) -> str:
-        return str(self.message)
+    def __init__(self, message: Any, *, code: str = "invalid", field: str | None = None) -> None:
+        super().__init__(message, code=code, field=field)
 
 
 # --------------------------------------------------------------------------- text basics
@@ -436,74 +435,62 @@ def normalize_gender(value: Any) -> str | None:
         raise NormalizeError(MSG_GENDER_INVALID, code="gender_invalid") from None
 
 
-# --------------------------------------------------------------------------- rooms
+# --------------------------------------------------------------------------- names and text
 
-MSG_ROOM_INVALID = _("Could not understand the room address; write it like 3-2-501.")
+NAME_MAX_LENGTH = 50
+MSG_NAME_EMPTY = _("The name is empty.")
+MSG_NAME_LONG = _("The name is too long.")
+MSG_NAME_SYMBOLS = _("The name contains symbols such as < > that a name cannot have.")
+MSG_CONTROL_CHARS = _("The text contains control characters; type it again.")
+MSG_TEXT_LONG = _("The text is too long: at most %(max)d characters.")
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4}
-_CN_DIGITS.update({"五": 5, "六": 6, "七": 7, "八": 8, "九": 9})
-_CN_NUMBER_RE = re.compile(r"[零〇一二两三四五六七八九十]+(?=号楼|号|栋|幢|座|单元|#)")
-
-_PART = r"[0-9A-Z]+"
-_ROOM_DASH_RE = re.compile(rf"({_PART})-({_PART})(?:-({_PART}))?(?:室|号)?")
-_ROOM_CN_RE = re.compile(
-    rf"(?:(?P<building>{_PART})(?:号楼|#楼|栋|幢|座|#|号(?=.))-?)?"
-    rf"(?:(?P<unit>{_PART})单元-?)?"
-    rf"(?:(?P<room>{_PART})(?:室|号|房)?)?"
-)
-
-
-def _chinese_to_int(numeral: str) -> int | None:
-    """Convert a Chinese numeral between 1 and 99 (一, 十二, 二十, 九十九) to an int."""
-    if "十" not in numeral:
-        if len(numeral) == 1 and _CN_DIGITS.get(numeral):
-            return _CN_DIGITS[numeral]
-        return None
-    tens_text, _sep, ones_text = numeral.partition("十")
-    if len(tens_text) > 1 or len(ones_text) > 1:
-        return None
-    tens = _CN_DIGITS.get(tens_text) if tens_text else 1
-    ones = _CN_DIGITS.get(ones_text) if ones_text else 0
-    if not tens or ones is None:
-        return None
-    return tens * 10 + ones
+# Characters no name has: markup, formula and shell symbols, control characters.
+_BAD_NAME = re.compile(r"[<>{}\[\]\\\"`=|\x00-\x1f\x7f-\x9f]")
+_SPACES = re.compile(r"[\s\u3000]+")
+# Control characters a stored text may not hold (a spreadsheet export refuses them): C0 except
+# tab and line breaks, DEL and C1. Single-line fields refuse tab and line breaks too.
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def _replace_chinese_number(match: re.Match[str]) -> str:
-    number = _chinese_to_int(match.group(0))
-    return str(number) if number is not None else match.group(0)
+def free_text(value: Any) -> str:
+    """A cell or field as typed: zero-width characters dropped, runs of white space collapsed
+    to one space, trimmed; Chinese punctuation kept as written."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _SPACES.sub(" ", str(value).translate(_ZERO_WIDTH)).strip()
 
 
-def _strip_zeros(part: str | None) -> str | None:
-    if part is None:
-        return None
-    return str(int(part)) if part.isdigit() else part
+def clean_name(value: Any, *, max_length: int = NAME_MAX_LENGTH) -> str:
+    """A person's name: trimmed, not empty, not too long, no symbols a name cannot have."""
+    name = free_text(value)
+    if not name:
+        raise NormalizeError(MSG_NAME_EMPTY, code="name_empty", field="name")
+    if len(name) > max_length:
+        raise NormalizeError(MSG_NAME_LONG, code="name_long", field="name")
+    if _BAD_NAME.search(name):
+        raise NormalizeError(MSG_NAME_SYMBOLS, code="name_symbols", field="name")
+    return name
 
 
-def parse_room(value: Any) -> tuple[str | None, str | None, str | None]:
-    """Split a room address into ``(building, unit, room)`` strings (missing parts are None).
-
-    "3号楼2单元501", "3栋2单元501室", "3-2-501" -> ("3", "2", "501"); "3号楼501" ->
-    ("3", None, "501"); "501" -> (None, None, "501"); "三号楼" -> ("3", None, None).
-    """
-    text = excel_number_text(value)
-    text = re.sub(r"\s+", "", text).upper()
-    text = re.sub(r"[\u2010\u2011\u2012\u2013\u2014\u2212_]", "-", text)
-    if not text:
-        return None, None, None
-    text = _CN_NUMBER_RE.sub(_replace_chinese_number, text)
-
-    match = _ROOM_DASH_RE.fullmatch(text)
-    if match:
-        first, second, third = match.groups()
-        if third is None:
-            return _strip_zeros(first), None, second
-        return _strip_zeros(first), _strip_zeros(second), third
-    match = _ROOM_CN_RE.fullmatch(text)
-    if match and any(match.groups()):
-        return (
-            _strip_zeros(match.group("building")),
-            _strip_zeros(match.group("unit")),
-            match.group("room"),
-        )
-    raise NormalizeError(MSG_ROOM_INVALID, code="room_invalid")
+def clean_text(
+    value: Any, *, max_length: int, multiline: bool = False, field: str | None = None
+) -> str:
+    """Free text for storage: trimmed, within `max_length`, no control characters (a
+    multi-line text keeps its tabs and line breaks, with Windows line ends made plain)."""
+    if value is None:
+        return ""
+    text = str(value).translate(_ZERO_WIDTH)
+    if multiline:
+        text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+        bad = _CONTROL_MULTILINE
+    else:
+        text = _SPACES.sub(" ", text).strip()  # tabs and line breaks become spaces
+        bad = _CONTROL
+    if bad.search(text):
+        raise NormalizeError(MSG_CONTROL_CHARS, code="control_chars", field=field)
+    if len(text) > max_length:
+        raise NormalizeError(MSG_TEXT_LONG % {"max": max_length}, code="text_long", field=field)
+    return text

@@ -1,0 +1,366 @@
+"""Parsing a resident list: from the rows of a spreadsheet to checked rows, naming each bad
+cell by row and column.
+
+The first of the import's three steps (parse, plan, write), after wuyi.lib.spreadsheets has
+read the file. Every cell goes through the register's rules (residents.rules, wuyi.lib.cn), the
+same functions the form, the API and the services call. Nothing here reads the database.
+"""
+
+import datetime
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from wuyi.lib import cn, pii
+from wuyi.lib.spreadsheets import (
+    FormulaCell,
+    Header,
+    ImportFileError,
+    RowError,
+    find_header,
+    is_blank,
+    is_formula,
+)
+
+from .. import rules
+from ..models import Category
+
+# Column keys and the headers committees use for them (compared after removing spaces,
+# punctuation and case).
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "name": ("姓名", "名字", "居民姓名", "name", "fullname"),
+    "gender": ("性别", "gender", "sex"),
+    "national_id": (
+        "身份证号",
+        "身份证号码",
+        "身份证",
+        "证件号码",
+        "公民身份号码",
+        "idnumber",
+        "nationalid",
+        "id",
+    ),
+    "phone": ("手机", "手机号", "手机号码", "联系电话", "电话", "联系方式", "phone", "mobile"),
+    "building": ("楼栋", "楼号", "楼栋号", "栋", "building"),
+    "unit": ("单元", "单元号", "unit"),
+    "room": ("房号", "门牌号", "房间号", "户号", "room"),
+    "address": ("地址", "住址", "家庭住址", "详细地址", "address"),
+    "compound": ("小区", "小区名称", "所在小区", "compound"),
+    "relation": ("与户主关系", "户主关系", "关系", "relation", "relationship"),
+    "categories": ("特殊人群", "人群类别", "人员类别", "特殊人群类别", "category", "categories"),
+    "birth_date": ("出生日期", "出生年月", "生日", "birthdate", "dateofbirth"),
+    "notes": ("备注", "说明", "notes", "note", "remarks"),
+}
+
+# Column names as shown in messages when the file's own header is not known.
+COLUMN_LABELS = {
+    "name": "姓名",
+    "gender": "性别",
+    "national_id": "身份证号",
+    "phone": "联系电话",
+    "building": "楼栋",
+    "unit": "单元",
+    "room": "房号",
+    "address": "地址",
+    "compound": "小区",
+    "relation": "与户主关系",
+    "categories": "特殊人群",
+    "birth_date": "出生日期",
+    "notes": "备注",
+}
+
+CATEGORY_WORDS: dict[str, str] = {
+    "独居老人": Category.ELDERLY_ALONE,
+    "空巢老人": Category.ELDERLY_ALONE,
+    "独居": Category.ELDERLY_ALONE,
+    "老人": Category.ELDERLY,
+    "老年人": Category.ELDERLY,
+    "高龄老人": Category.ELDERLY,
+    "孕妇": Category.PREGNANT,
+    "孕产妇": Category.PREGNANT,
+    "产妇": Category.PREGNANT,
+    "婴幼儿": Category.INFANT,
+    "婴儿": Category.INFANT,
+    "残疾人": Category.DISABLED,
+    "残疾": Category.DISABLED,
+    "慢性病": Category.CHRONIC,
+    "慢病": Category.CHRONIC,
+    "基础疾病": Category.CHRONIC,
+    "透析": Category.CHRONIC,
+    "透析患者": Category.CHRONIC,
+    "卧床": Category.BEDRIDDEN,
+    "长期卧床": Category.BEDRIDDEN,
+    "其他": Category.OTHER,
+}
+for _value, _label in Category.choices:
+    CATEGORY_WORDS.setdefault(_value, _value)
+ALLOWED_CATEGORY_WORDS = "独居老人、老人、孕产妇、婴幼儿、残疾人、慢性病、透析、卧床、其他"
+_CATEGORY_SPLIT = re.compile(r"[、,，;；/\s]+")
+
+
+def header_of(rows: list[list[Any]]) -> Header:
+    """The list's header: at least the name and the room (a room or an address column)."""
+    header = find_header(rows, HEADER_ALIASES, required="name")
+    if header is None:
+        raise ImportFileError(
+            _(
+                "No header row found in the first %(n)d rows. The list needs a header with at "
+                "least 姓名 and the room (房号 or 地址)."
+            )
+            % {"n": 30}
+        )
+    if "room" not in header.columns and "address" not in header.columns:
+        raise ImportFileError(_("The header has no room column (房号, 门牌号 or 地址)."))
+    return header
+
+
+@dataclass(slots=True)
+class ParsedRow:
+    row: int
+    name: str
+    compound: str = ""
+    building: str = ""
+    unit: str = ""
+    room: str = ""
+    gender: str = ""
+    birth_date: datetime.date | None = None
+    phone: str = ""
+    national_id: str = ""
+    id_hash: str | None = None  # pii.keyed_hash(national_id), computed once here
+    relation: str = ""
+    notes: str = ""
+    categories: tuple[str, ...] = ()
+    treatment: str = ""
+
+
+@dataclass
+class Parsed:
+    """The good rows, the errors, and the count of data rows (blank rows not counted)."""
+
+    rows: list[ParsedRow]
+    errors: list[RowError]
+    total: int
+
+
+def _categories(text: str) -> tuple[tuple[str, ...], str, list[str]]:
+    found: list[str] = []
+    unknown: list[str] = []
+    treatment = ""
+    for word in _CATEGORY_SPLIT.split(text):
+        if not word:
+            continue
+        category = CATEGORY_WORDS.get(word)
+        if category is None:
+            unknown.append(word)
+            continue
+        if word.startswith("透析"):
+            treatment = "透析"
+        if category not in found:
+            found.append(category)
+    return tuple(found), treatment, unknown
+
+
+def _cached(func: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`func` over cell values that repeat from row to row (buildings, units, genders,
+    relations, categories): each distinct cell is cleaned once, and an error is raised again
+    for each row that has it. Keys carry the type (1, 1.0 and True are equal dict keys)."""
+    results: dict[tuple[type, Any], Any] = {}
+
+    def cached(value: Any) -> Any:
+        key = (type(value), value)
+        try:
+            result = results[key]
+        except KeyError:
+            try:
+                result = func(value)
+            except cn.NormalizeError as exc:
+                result = exc
+            results[key] = result
+        except TypeError:  # an unhashable cell value
+            return func(value)
+        if isinstance(result, cn.NormalizeError):
+            raise result
+        return result
+
+    return cached
+
+
+def parse_rows(
+    rows: list[list[Any]],
+    header: Header,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> Parsed:
+    """Clean every data row.
+
+    Runs once per row of lists of 100,000 rows: the column lookups are worked out once, before
+    the loop, and each cell is read once.
+    """
+    errors: list[RowError] = []
+    parsed: list[ParsedRow] = []
+    seen_ids: dict[str, int] = {}
+    columns = header.columns
+    label = {key: header.label(key, COLUMN_LABELS[key]) for key in COLUMN_LABELS}
+    today = datetime.date.today()
+    data_rows = 0
+    mapped = list(columns.items())
+    width = max(columns.values()) + 1
+    # Column of each key, or None when the list has no such column (its cells read as "").
+    col = {key: columns.get(key) for key in COLUMN_LABELS}
+    # The optional text cells: their column, or the padding cell (always "") after the others.
+    text_cells = operator.itemgetter(
+        *(
+            width if col[key] is None else col[key]
+            for key in ("building", "unit", "room", "compound", "relation", "notes", "categories")
+        )
+    )
+    has_address = col["address"] is not None
+    # Where an address error is shown: the part's own column, or the one the part came from.
+    address_label = {key: label[key] for key in ("building", "unit", "room")}
+    address_column_label = {
+        key: label[key] if col[key] is not None else label["address"]
+        for key in ("building", "unit")
+    }
+    address_column_label["room"] = label["address"]
+    formula_message = _("The cell holds a formula; enter the value itself.")
+    keyed_hash = pii.keyed_hash
+
+    def national_id_of(value: Any) -> str:
+        return cn.normalize_national_id(value, today=today)
+
+    gender_of = _cached(cn.normalize_gender)
+    free_text = _cached(cn.free_text)
+    relation_of = _cached(rules.clean_relation)
+    address_of = _cached(lambda cells: rules.clean_address(*cells))
+    categories_of = _cached(lambda v: _categories(cn.to_halfwidth(str(v))) if v else ((), "", []))
+
+    def clean(key: str, func: Callable[[Any], Any], value: Any, errs: list[RowError], at: int):
+        try:
+            return func(value)
+        except cn.NormalizeError as exc:
+            shown = _shown(value, masked=key in ("national_id", "phone"))
+            errs.append(RowError(at, label[key], str(exc.message), shown))
+            return None
+
+    for offset, row in enumerate(rows[header.index + 1 :], start=header.index + 2):
+        if is_blank(row):
+            continue
+        data_rows += 1
+        if progress and data_rows % 5000 == 0:
+            progress(data_rows)
+        cells = list(row[:width])  # the mapped columns, padded to width, then one "" for the rest
+        if len(cells) < width:
+            cells.extend([""] * (width - len(cells)))
+        cells.append("")
+        row_errors: list[RowError] = []
+
+        formula_in_row = False
+        for key, index in mapped:
+            value = cells[index]
+            # Inline first look (this runs for every cell): a formula cell, or text whose first
+            # character is = + @ or white space.
+            if isinstance(value, str) and (
+                isinstance(value, FormulaCell)
+                or (value and (value[0] in "=+@" or value[0].isspace()) and is_formula(value))
+            ):
+                row_errors.append(RowError(offset, label[key], formula_message))
+                formula_in_row = True
+        if formula_in_row:
+            errors.extend(row_errors)
+            continue
+
+        name = clean("name", cn.clean_name, cells[col["name"]], row_errors, offset) or ""
+        item = ParsedRow(row=offset, name=name)
+
+        if col["national_id"] is not None:
+            national_id = clean(
+                "national_id", national_id_of, cells[col["national_id"]], row_errors, offset
+            )
+            if national_id:
+                # Validated and 18 characters long: the birth date and the gender are read off
+                # it (birth_date_from_id and gender_from_id would validate it twice more).
+                item.national_id = national_id
+                item.id_hash = keyed_hash(national_id)
+                item.birth_date = datetime.date(
+                    int(national_id[6:10]), int(national_id[10:12]), int(national_id[12:14])
+                )
+                item.gender = "M" if int(national_id[16]) % 2 else "F"
+                first = seen_ids.get(national_id)
+                if first is not None:
+                    row_errors.append(
+                        RowError(
+                            offset,
+                            label["national_id"],
+                            _("The same ID number is already on row %(row)d.") % {"row": first},
+                        )
+                    )
+                else:
+                    seen_ids[national_id] = offset
+        if col["gender"] is not None:
+            gender = clean("gender", gender_of, cells[col["gender"]], row_errors, offset)
+            if gender:
+                if item.gender and gender != item.gender:
+                    row_errors.append(
+                        RowError(offset, label["gender"], str(rules.MSG_GENDER_MISMATCH))
+                    )
+                item.gender = gender
+        if not item.birth_date and col["birth_date"] is not None:
+            item.birth_date = clean(
+                "birth_date", rules.clean_birth_date, cells[col["birth_date"]], row_errors, offset
+            )
+        if col["phone"] is not None:
+            item.phone = (
+                clean("phone", cn.normalize_phone, cells[col["phone"]], row_errors, offset) or ""
+            )
+
+        c_building, c_unit, c_room, c_compound, c_relation, c_notes, c_categories = text_cells(
+            cells
+        )
+        room_cell, labels = c_room, address_label
+        if has_address and (c_room in (None, "") or c_building in (None, "")):
+            # The address column carries the room, and the building and unit it names.
+            room_cell, labels = cells[col["address"]], address_column_label
+        try:
+            address = address_of((c_building, c_unit, room_cell))
+        except cn.NormalizeError as exc:
+            row_errors.append(
+                RowError(offset, labels[exc.field or "room"], str(exc.message), _shown(room_cell))
+            )
+        else:
+            item.building, item.unit, item.room = address.building, address.unit, address.room
+        item.compound = free_text(c_compound)
+        item.relation = clean("relation", relation_of, c_relation, row_errors, offset) or ""
+        item.notes = clean("notes", rules.clean_notes, c_notes, row_errors, offset) or ""
+        if c_categories not in (None, ""):
+            categories, treatment, unknown = categories_of(c_categories)
+            if unknown:
+                row_errors.append(
+                    RowError(
+                        offset,
+                        label["categories"],
+                        _("Unknown category “%(words)s”. Use: %(allowed)s.")
+                        % {"words": "、".join(unknown), "allowed": ALLOWED_CATEGORY_WORDS},
+                    )
+                )
+            item.categories, item.treatment = categories, treatment
+
+        if row_errors:
+            errors.extend(row_errors)
+        else:
+            parsed.append(item)
+    if data_rows == 0:
+        raise ImportFileError(_("The list has a header but no rows of residents."))
+    return Parsed(parsed, errors, data_rows)
+
+
+def _shown(value: Any, *, masked: bool = False) -> str:
+    """A bad cell's value as the error list shows it beside the message: shortened, and an ID
+    number or a phone masked (the report is kept with the job)."""
+    text = cn.excel_number_text(value)
+    if masked and text:
+        return text[:3] + "…" + text[-2:] if len(text) > 6 else "*" * len(text)
+    return text if len(text) <= 40 else text[:39] + "…"

@@ -1,0 +1,205 @@
+"""Planning a resident import: what the parsed rows would do to one community's register.
+
+The second of the import's three steps (parse, plan, write). Places each row in its compound,
+building and household, matches it with a registered resident (on the ID number's hash, or on
+household and name without one) and counts what would be new, updated or unchanged. Reads the
+database, writes nothing; the plan carries the community it was made for.
+"""
+
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+from compounds.models import Building, Compound
+from wuyi.lib import pii
+from wuyi.lib.iters import chunks
+from wuyi.lib.spreadsheets import RowError
+
+from .. import rules
+from ..models import Household, Resident, VulnerableTag
+from .parse import COLUMN_LABELS, Parsed, ParsedRow
+
+MAX_ERRORS_KEPT = 1000
+
+
+@dataclass
+class Plan:
+    """What an import would do in one community: made by plan_import, written by write."""
+
+    community_id: int
+    total_rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    new_households: dict[tuple[int, str, str], tuple[int, int]] = field(default_factory=dict)
+    households: dict[tuple[int, str, str], int] = field(default_factory=dict)
+    creates: list[tuple[ParsedRow, tuple[int, str, str]]] = field(default_factory=list)
+    updates: list[tuple[int, ParsedRow, tuple[int, str, str]]] = field(default_factory=list)
+    unchanged: int = 0
+    new_tags: list[tuple[int | None, ParsedRow]] = field(default_factory=list)
+
+    @property
+    def bad_rows(self) -> int:
+        return len({e.row for e in self.errors})
+
+    def report(self) -> dict:
+        errors = sorted(self.errors, key=lambda e: e.row)
+        return {
+            "total_rows": self.total_rows,
+            "new": len(self.creates),
+            "updated": len(self.updates),
+            "unchanged": self.unchanged,
+            "new_households": len(self.new_households),
+            "bad_rows": self.bad_rows,
+            "error_count": len(errors),
+            "errors": [e.as_dict() for e in errors[:MAX_ERRORS_KEPT]],
+        }
+
+
+def plan_import(*, parsed: Parsed, community_id: int, compound_id: int | None) -> Plan:
+    """Match the parsed rows against the register of one community. Reads only."""
+    plan = Plan(community_id=community_id, total_rows=parsed.total, errors=list(parsed.errors))
+    compounds = {c.name: c for c in Compound.objects.filter(community_id=community_id)}
+    compound = next((c for c in compounds.values() if c.pk == compound_id), None)
+    buildings: dict[tuple[int, str], int] = {
+        (b.compound_id, rules.clean_building(b.number)): b.pk
+        for b in Building.objects.filter(compound__community_id=community_id).only(
+            "id", "compound_id", "number"
+        )
+    }
+    households: dict[tuple[int, str, str], int] = {
+        (h.building_id, h.unit, h.room): h.pk
+        for h in Household.objects.filter(compound__community_id=community_id).only(
+            "id", "building_id", "unit", "room"
+        )
+    }
+    plan.households = households
+
+    # Which compound and building each row lives in.
+    placed: list[tuple[ParsedRow, int, int]] = []
+    for item in parsed.rows:
+        target = compound
+        if item.compound:
+            target = compounds.get(item.compound)
+            if target is None:
+                plan.errors.append(
+                    RowError(
+                        item.row,
+                        COLUMN_LABELS["compound"],
+                        _("There is no compound “%(name)s” in this community.")
+                        % {"name": item.compound},
+                    )
+                )
+                continue
+        if target is None:
+            plan.errors.append(
+                RowError(
+                    item.row,
+                    COLUMN_LABELS["compound"],
+                    _("Choose the compound on the import page, or add a 小区 column."),
+                )
+            )
+            continue
+        building_id = buildings.get((target.pk, item.building))
+        if building_id is None:
+            plan.errors.append(
+                RowError(
+                    item.row,
+                    COLUMN_LABELS["building"],
+                    _("%(compound)s has no building %(building)s.")
+                    % {"compound": target.name, "building": item.building},
+                )
+            )
+            continue
+        placed.append((item, target.pk, building_id))
+
+    # Residents already registered under these ID numbers, anywhere in the city.
+    by_hash: dict[str, ParsedRow] = {}
+    for item, _c, _b in placed:
+        if item.national_id:
+            if item.id_hash is None:
+                item.id_hash = pii.keyed_hash(item.national_id)
+            by_hash[item.id_hash] = item
+    existing: dict[str, dict] = {}
+    fields = ("id", "id_hash", "community_id", "household_id", *Resident.LIST_FIELDS)
+    current = Resident.objects.current()
+    for chunk in chunks(list(by_hash)):
+        for values in current.filter(id_hash__in=chunk).values(*fields):
+            existing[values["id_hash"]] = values
+    # Residents without an ID number are matched on household and name.
+    by_household_name: dict[tuple[int, str], dict] = {}
+    household_ids = [
+        households[(b, item.unit, item.room)]
+        for item, _c, b in placed
+        if not item.national_id and (b, item.unit, item.room) in households
+    ]
+    for chunk in chunks(sorted(set(household_ids))):
+        for values in current.filter(household_id__in=chunk, id_hash__isnull=True).values(*fields):
+            by_household_name[(values["household_id"], values["name"])] = values
+
+    tags: dict[int, set[str]] = {}
+    matched_ids = [v["id"] for v in existing.values()] + [
+        v["id"] for v in by_household_name.values()
+    ]
+    for chunk in chunks(matched_ids):
+        for resident_id, category in VulnerableTag.objects.filter(
+            resident_id__in=chunk
+        ).values_list("resident_id", "category"):
+            tags.setdefault(resident_id, set()).add(category)
+
+    seen_no_id: set[tuple[int, str, str, str]] = set()
+    for item, compound_id, building_id in placed:
+        key = (building_id, item.unit, item.room)
+        if key not in households and key not in plan.new_households:
+            plan.new_households[key] = (compound_id, building_id)
+        household_id = households.get(key)
+        current = None
+        if item.national_id:
+            current = existing.get(item.id_hash)
+            if current is not None and current["community_id"] != community_id:
+                plan.errors.append(
+                    RowError(
+                        item.row,
+                        COLUMN_LABELS["national_id"],
+                        _(
+                            "This ID number is registered in another community. Ask that "
+                            "community to remove the resident first."
+                        ),
+                    )
+                )
+                continue
+        else:
+            no_id_key = (*key, item.name)
+            if no_id_key in seen_no_id:
+                plan.errors.append(
+                    RowError(
+                        item.row,
+                        COLUMN_LABELS["name"],
+                        _("The same name appears twice in this household without ID numbers."),
+                    )
+                )
+                continue
+            seen_no_id.add(no_id_key)
+            if household_id is not None:
+                current = by_household_name.get((household_id, item.name))
+        if current is None:
+            plan.creates.append((item, key))
+            if item.categories:
+                plan.new_tags.append((None, item))
+            continue
+        if _changes(current, item, household_id):
+            plan.updates.append((current["id"], item, key))
+        else:
+            plan.unchanged += 1
+        if set(item.categories) - tags.get(current["id"], set()):
+            plan.new_tags.append((current["id"], item))
+    return plan
+
+
+def _changes(current: dict, item: ParsedRow, household_id: int | None) -> bool:
+    """Would the row change the resident? Empty cells never erase what is registered."""
+    if current["household_id"] != household_id:
+        return True
+    for name in Resident.LIST_FIELDS:
+        value = getattr(item, name)
+        if value not in ("", None) and value != current[name]:
+            return True
+    return False

@@ -1,0 +1,310 @@
+"""The register's rules, in one home: what a resident record and a household address may hold.
+
+The resident form, the API serializers, the list import, the admin and the services all call
+these functions, so that "501a" means the same flat whether it was typed, imported or sent by
+the API, and a record is judged as a whole (the ID number, the gender and the birth date agree)
+whichever fields one request carries. Value rules with no app of their own (phones, ID numbers,
+names, full-width text) live in wuyi.lib.cn; what is the register's own lives here, with who
+may keep the register.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from wuyi.lib import cn
+from wuyi.lib.cn import NormalizeError
+from wuyi.lib.errors import Refused
+
+from .models import Gender, Household, Quarantine, Resident
+
+# ----------------------------------------------------------------------------- who may
+
+
+def _active(user: Any) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+# The register: secretaries keep it; staff above read it (masked); field roles see the
+# residents of their compounds (masked) to serve them.
+REGISTER_KEEPERS = {"secretary"}
+FULL_PERSONAL_DATA = {"secretary"}
+
+
+def may_edit_register(user: Any) -> bool:
+    return _active(user) and (user.is_superuser or user.role in REGISTER_KEEPERS)
+
+
+def may_see_full_personal_data(user: Any) -> bool:
+    """Full ID numbers and phones, on an explicit request that is recorded."""
+    return _active(user) and (user.is_superuser or user.role in FULL_PERSONAL_DATA)
+
+
+# ----------------------------------------------------------------------------- addresses
+
+MSG_ROOM_INVALID = _("Could not understand the room address; write it like 3-2-501.")
+MSG_ROOM_EMPTY = _("The room number is empty.")
+MSG_BUILDING_EMPTY = _("The building is empty.")
+MSG_ADDRESS_DISAGREES = _(
+    "The room “%(room)s” names %(part)s %(named)s, but the %(part)s given is %(given)s."
+)
+PART_LABELS = {"building": _("building"), "unit": _("unit")}
+_PART_CHARS = re.compile(r"[0-9A-Z]+")
+_ADDRESS_HINT = re.compile(r"号楼|#|栋|幢|座|单元|-")
+_BUILDING_SUFFIX = re.compile(r"(号楼|#楼|号|栋|幢|座|楼|#)$")
+_UNIT_SUFFIX = re.compile(r"单元$")
+_ROOM_SUFFIX = re.compile(r"(室|号|房)$")
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4}
+_CN_DIGITS.update({"五": 5, "六": 6, "七": 7, "八": 8, "九": 9})
+_CN_NUMBER_RE = re.compile(r"[零〇一二两三四五六七八九十]+(?=号楼|号|栋|幢|座|单元|#)")
+
+_PART = r"[0-9A-Z]+"
+_ROOM_DASH_RE = re.compile(rf"({_PART})-({_PART})(?:-({_PART}))?(?:室|号)?")
+_ROOM_CN_RE = re.compile(
+    rf"(?:(?P<building>{_PART})(?:号楼|#楼|栋|幢|座|#|号(?=.))-?)?"
+    rf"(?:(?P<unit>{_PART})单元-?)?"
+    rf"(?:(?P<room>{_PART})(?:室|号|房)?)?"
+)
+
+
+def _chinese_to_int(numeral: str) -> int | None:
+    """Convert a Chinese numeral between 1 and 99 (一, 十二, 二十, 九十九) to an int."""
+    if "十" not in numeral:
+        if len(numeral) == 1 and _CN_DIGITS.get(numeral):
+            return _CN_DIGITS[numeral]
+        return None
+    tens_text, _sep, ones_text = numeral.partition("十")
+    if len(tens_text) > 1 or len(ones_text) > 1:
+        return None
+    tens = _CN_DIGITS.get(tens_text) if tens_text else 1
+    ones = _CN_DIGITS.get(ones_text) if ones_text else 0
+    if not tens or ones is None:
+        return None
+    return tens * 10 + ones
+
+
+def _replace_chinese_number(match: re.Match[str]) -> str:
+    number = _chinese_to_int(match.group(0))
+    return str(number) if number is not None else match.group(0)
+
+
+def _strip_zeros(part: str | None) -> str | None:
+    if part is None:
+        return None
+    return str(int(part)) if part.isdigit() else part
+
+
+def _compact(value: Any) -> str:
+    """A cell or field as one upper-case token: Excel's numbers recovered, full-width made
+    half-width, spaces removed, dashes made plain, Chinese numerals before 号楼/单元 made digits."""
+    text = re.sub(r"\s+", "", cn.excel_number_text(value)).upper()
+    text = re.sub(r"[\u2010\u2011\u2012\u2013\u2014\u2212_]", "-", text)
+    return _CN_NUMBER_RE.sub(_replace_chinese_number, text)
+
+
+def parse_room(value: Any) -> tuple[str | None, str | None, str | None]:
+    """Split a room address into ``(building, unit, room)`` strings (missing parts are None).
+
+    "3号楼2单元501", "3栋2单元501室", "3-2-501" -> ("3", "2", "501"); "3号楼501" ->
+    ("3", None, "501"); "501" -> (None, None, "501"); "三号楼" -> ("3", None, None).
+    """
+    text = _compact(value)
+    if not text:
+        return None, None, None
+
+    match = _ROOM_DASH_RE.fullmatch(text)
+    if match:
+        first, second, third = match.groups()
+        if third is None:
+            return _strip_zeros(first), None, second
+        return _strip_zeros(first), _strip_zeros(second), third
+    match = _ROOM_CN_RE.fullmatch(text)
+    if match and any(match.groups()):
+        return (
+            _strip_zeros(match.group("building")),
+            _strip_zeros(match.group("unit")),
+            match.group("room"),
+        )
+    raise NormalizeError(MSG_ROOM_INVALID, code="room_invalid", field="room")
+
+
+def _numbered(text: str, suffix: re.Pattern[str]) -> str:
+    text = suffix.sub("", text)
+    return _strip_zeros(text) or ""
+
+
+def clean_building(value: Any) -> str:
+    """'3', '3号楼', '03栋', '三号楼' -> '3'."""
+    return _numbered(_compact(value), _BUILDING_SUFFIX)
+
+
+def clean_unit(value: Any) -> str:
+    """'2', '2单元', '02', '二单元' -> '2'; '' when there is no unit."""
+    return _numbered(_compact(value), _UNIT_SUFFIX)
+
+
+def clean_room(value: Any) -> str:
+    """'501', '501室', '５０１', '501a' -> '501' / '501A' (the room alone, no building)."""
+    return _ROOM_SUFFIX.sub("", _compact(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    building: str
+    unit: str
+    room: str
+
+
+def clean_address(building: Any = "", unit: Any = "", room: Any = "") -> Address:
+    """The household address as the register stores it, from what a person or a list gives.
+
+    The room may carry the whole address ("3-2-501", "3号楼2单元501室"): the parts it names fill
+    the empty building and unit, and must agree with the ones given. Raises NormalizeError
+    (field building, unit or room) for an empty room or building, or parts that disagree.
+    """
+    b, u, r = clean_building(building), clean_unit(unit), _compact(room)
+    if r and _ADDRESS_HINT.search(r):
+        named_b, named_u, named_r = parse_room(r)
+        for part, named, given in (("building", named_b, b), ("unit", named_u, u)):
+            if named and given and named != given:
+                raise NormalizeError(
+                    MSG_ADDRESS_DISAGREES
+                    % {"room": r, "part": PART_LABELS[part], "named": named, "given": given},
+                    code="address_disagrees",
+                    field="room",
+                )
+        b, u, r = b or named_b or "", u or named_u or "", named_r or ""
+    r = _ROOM_SUFFIX.sub("", r)
+    if not r:
+        raise NormalizeError(MSG_ROOM_EMPTY, code="room_empty", field="room")
+    if not _PART_CHARS.fullmatch(r):
+        raise NormalizeError(MSG_ROOM_INVALID, code="room_invalid", field="room")
+    if not b:
+        raise NormalizeError(MSG_BUILDING_EMPTY, code="building_empty", field="building")
+    return Address(b, u, r)
+
+
+# ----------------------------------------------------------------------------- a resident
+
+RELATION_MAX = Resident._meta.get_field("relation").max_length
+HOUSEHOLD_NOTES_MAX = Household._meta.get_field("notes").max_length
+NOTES_MAX = Resident._meta.get_field("notes").max_length
+EARLIEST_BIRTH = datetime.date(1880, 1, 1)
+# Quarantines of this outbreak: not before the first cases, not more than a year ahead.
+EARLIEST_QUARANTINE = datetime.date(2019, 12, 1)
+
+MSG_GENDER_MISMATCH = _("The gender does not match the ID number.")
+MSG_BIRTH_MISMATCH = _("The birth date does not match the ID number (%(date)s).")
+MSG_BIRTH_FUTURE = _("The birth date is in the future.")
+MSG_BIRTH_PAST = _("The birth date is before 1880.")
+MSG_GENDER_CHOICE = _("Gender must be male or female.")
+MSG_QUARANTINE_CHOICE = _("Choose one of the listed quarantine kinds.")
+MSG_QUARANTINE_ORDER = _("The quarantine cannot end before it starts.")
+MSG_QUARANTINE_RANGE = _("The date must lie between %(start)s and %(end)s.")
+
+
+def _date(value: Any) -> datetime.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    return cn.parse_date(value)
+
+
+def clean_relation(value: Any) -> str:
+    return cn.clean_text(value, max_length=RELATION_MAX, field="relation")
+
+
+def clean_notes(value: Any) -> str:
+    """Notes are one line: line breaks and tabs become spaces, as a list's cells are read."""
+    return cn.clean_text(value, max_length=NOTES_MAX, field="notes")
+
+
+def clean_birth_date(value: Any) -> datetime.date | None:
+    """A birth date as typed or imported: a date, not in the future, not before 1880."""
+    born = _date(value)
+    if born is not None:
+        if born > timezone.localdate():
+            raise NormalizeError(MSG_BIRTH_FUTURE, code="birth_future", field="birth_date")
+        if born < EARLIEST_BIRTH:
+            raise NormalizeError(MSG_BIRTH_PAST, code="birth_past", field="birth_date")
+    return born
+
+
+def check_resident(record: dict[str, Any], *, national_id: str = "") -> dict[str, Any]:
+    """A resident record judged as a whole; the cleaned record, or Refused naming every field
+    at fault.
+
+    `record` holds the register fields (Resident.RECORD_FIELDS) as they will stand after the
+    change: the stored values with the request's on top. `national_id` is the normalised ID
+    number the resident will have ('' for none). With an ID number the gender and the birth
+    date are read off it; a different one given is refused, not silently replaced.
+    """
+    errors: dict[str, Any] = {}
+    out = dict(record)
+
+    def check(field: str, func, *args, **kwargs) -> None:
+        try:
+            out[field] = func(*args, **kwargs)
+        except NormalizeError as exc:
+            errors[field] = exc.message
+
+    check("name", cn.clean_name, record.get("name"))
+    check("phone", cn.normalize_phone, record.get("phone") or "")
+    check("relation", clean_relation, record.get("relation"))
+    check("notes", clean_notes, record.get("notes"))
+
+    gender = record.get("gender") or ""
+    if gender not in Gender.values and gender != "":
+        errors["gender"] = MSG_GENDER_CHOICE
+    try:
+        birth = _date(record.get("birth_date"))
+    except NormalizeError as exc:
+        errors["birth_date"], birth = exc.message, None
+    if national_id:
+        id_gender = cn.gender_from_id(national_id)
+        id_birth = cn.birth_date_from_id(national_id)
+        if gender and gender != id_gender:
+            errors["gender"] = MSG_GENDER_MISMATCH
+        if birth and birth != id_birth:
+            errors["birth_date"] = MSG_BIRTH_MISMATCH % {"date": id_birth.isoformat()}
+        gender, birth = id_gender, id_birth
+    elif birth is not None and "birth_date" not in errors:
+        try:
+            clean_birth_date(birth)
+        except NormalizeError as exc:
+            errors["birth_date"] = exc.message
+    out["gender"], out["birth_date"] = gender, birth
+
+    kind = record.get("quarantine") or ""
+    if kind not in Quarantine.values:
+        errors["quarantine"] = MSG_QUARANTINE_CHOICE
+    out["quarantine"] = kind
+    latest = timezone.localdate() + datetime.timedelta(days=366)
+    dates = {}
+    for field in ("quarantine_from", "quarantine_until"):
+        try:
+            value = _date(record.get(field))
+        except NormalizeError as exc:
+            errors[field], value = exc.message, None
+        if value is not None and not EARLIEST_QUARANTINE <= value <= latest:
+            errors[field] = MSG_QUARANTINE_RANGE % {
+                "start": EARLIEST_QUARANTINE.isoformat(),
+                "end": latest.isoformat(),
+            }
+        dates[field] = out[field] = value
+    start, end = dates["quarantine_from"], dates["quarantine_until"]
+    if start and end and end < start and "quarantine_until" not in errors:
+        errors["quarantine_until"] = MSG_QUARANTINE_ORDER
+    if errors:
+        raise Refused.of_fields(errors)
+    return out
