@@ -13,7 +13,7 @@ answers 404 outside the jurisdiction and 403 when a rule forbids the action on a
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import models
@@ -37,7 +37,8 @@ class Scope:
         return not self.everything and not self.places
 
     def ids(self, level: str) -> tuple[int, ...]:
-        return dict(self.places).get(level, ())
+        by_level: dict[str, tuple[int, ...]] = dict(self.places)
+        return by_level.get(level, ())
 
     @property
     def single(self) -> tuple[Level, int] | None:
@@ -104,7 +105,8 @@ def _single_valued(model: type[models.Model], lookup: str) -> bool:
             return False
         if not (field.many_to_one or field.one_to_one) or field.auto_created:
             return False
-        opts = field.related_model._meta
+        # A forward relation (checked above) always has a related model.
+        opts = cast("type[models.Model]", field.related_model)._meta
     return True
 
 
@@ -114,7 +116,7 @@ class ScopedQuerySet(models.QuerySet):
 
     scope_lookups: ClassVar[dict[Level, str | tuple[str, ...]]] = {}
 
-    def visible_to(self, user: Any) -> "ScopedQuerySet":
+    def visible_to(self, user: Any) -> Self:
         scope = scope_of(user)
         if scope.everything:
             return self.all()
@@ -156,8 +158,10 @@ def get_visible_or_404(
     if isinstance(queryset, type):
         queryset = queryset._default_manager.all()
     try:
-        obj = queryset.visible_to(user).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        # Every model loaded here has a manager built from ScopedQuerySet; the stubs know
+        # neither that nor the DoesNotExist each concrete model gets.
+        obj = queryset.visible_to(user).get(**lookup)  # type: ignore[attr-defined]
+    except (queryset.model.DoesNotExist, ValueError, TypeError):  # type: ignore[attr-defined]
         raise Http404 from None
     if may is not None and not may(user):
         raise PermissionDenied

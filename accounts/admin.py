@@ -1,5 +1,8 @@
+from typing import ClassVar
+
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
@@ -70,13 +73,14 @@ class UserAdmin(ScopedAdminMixin, BaseUserAdmin):
     list_display = ("username", "last_name", "first_name", "role", "is_active")
     list_filter = ("role", "is_active", "is_staff")
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        # django-stubs types ModelAdmin.fieldsets as optional; the auth UserAdmin sets it.
+        *BaseUserAdmin.fieldsets,  # type: ignore[misc]
         (_("Role"), {"fields": ("role", "phone")}),
     )
-    inlines: list = []
+    inlines: ClassVar[list[type[InlineModelAdmin]]] = []
 
 
-def register_user_inline(inline: type) -> None:
+def register_user_inline(inline: type[InlineModelAdmin]) -> None:
     """An upper app shows its rows about a user on the user's admin page (compounds: the
     postings). Called from the app's admin module."""
     if inline not in UserAdmin.inlines:

@@ -6,6 +6,8 @@ is a set of postings, rows of compounds.Posting with real foreign keys to the pl
 accounts.access reads them through the source compounds registers.
 """
 
+from typing import Any, ClassVar, Self
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -38,7 +40,7 @@ ROLE_LEVEL: dict[str, Level] = {
 
 
 class UserQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "UserQuerySet":
+    def visible_to(self, user: Any) -> Self:
         """Accounts are managed by superusers; everyone else sees only their own."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
@@ -47,7 +49,8 @@ class UserQuerySet(models.QuerySet):
         return self.filter(pk=user.pk)
 
 
-class ScopedUserManager(UserManager.from_queryset(UserQuerySet)):
+# django-stubs resolves from_queryset() on a plain Manager, not on the generic UserManager.
+class ScopedUserManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     pass
 
 
@@ -55,7 +58,7 @@ class User(AbstractUser):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
 
-    objects = ScopedUserManager()
+    objects: ClassVar[ScopedUserManager] = ScopedUserManager()
 
     class Meta:
         verbose_name = _("user")

@@ -20,7 +20,6 @@ against a Django bulk_create baseline of --baseline-rows residents measured in t
 
 import argparse
 import datetime
-import io
 import os
 import random
 import sys
@@ -180,18 +179,16 @@ def reserve_ids(table: str, n: int) -> int:
     return last - n + 1
 
 
-def copy_rows(table: str, columns: list[str], rows) -> None:
+def copy_rows(model, columns: list[str], rows) -> None:
+    """COPY rows (tuples in `columns` order) through wuyi.lib.pgcopy, which fills every other
+    column with the field's default, as the import does."""
     from django.db import connection
 
-    buffer = io.StringIO()
-    buffer.writelines(rows)
-    buffer.seek(0)
+    from wuyi.lib import pgcopy
+
+    writer = pgcopy.CopyWriter(model, columns)
     with connection.cursor() as cur:
-        cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
-
-
-def _tsv(values) -> str:
-    return "\t".join(r"\N" if v is None else str(v) for v in values) + "\n"
+        writer.send(cur.cursor, writer.csv(rows))
 
 
 def seed(n: int, layout: list, *, dummy_cipher: bool) -> dict:
@@ -231,7 +228,7 @@ def seed(n: int, layout: list, *, dummy_cipher: bool) -> dict:
                 unit = h // (FLOORS * ROOMS_PER_FLOOR) + 1
                 floor = h % (FLOORS * ROOMS_PER_FLOOR) // ROOMS_PER_FLOOR + 1
                 room = f"{floor}{h % ROOMS_PER_FLOOR + 1:02d}"
-                hh_rows.append(_tsv((hh_id, compound.pk, building_id, unit, room, "")))
+                hh_rows.append((hh_id, compound.pk, building_id, str(unit), room, ""))
                 ids.append(hh_id)
                 hh_id += 1
             for j in range(count):
@@ -242,31 +239,29 @@ def seed(n: int, layout: list, *, dummy_cipher: bool) -> dict:
                 phone = "" if roll < 0.06 else benchdata.random_mobile(rng)
                 rid = first_resident + i
                 res_rows.append(
-                    _tsv(
-                        (
-                            rid,
-                            ids[j % len(ids)],
-                            compound.pk,
-                            compound.community_id,
-                            benchdata.random_name(rng),
-                            "F" if female else "M",
-                            born.isoformat(),
-                            phone,
-                            cipher or pii.encrypt(nid),
-                            pii.keyed_hash(nid),
-                            nid[-4:],
-                            "户主" if j < len(ids) else rng.choice(benchdata.RELATIONS_AFTER_HEAD),
-                            rng.choice(benchdata.NOTES),
-                            "",
-                            now,
-                            now,
-                        )
+                    (
+                        rid,
+                        ids[j % len(ids)],
+                        compound.pk,
+                        compound.community_id,
+                        benchdata.random_name(rng),
+                        "F" if female else "M",
+                        born.isoformat(),
+                        phone,
+                        cipher or pii.encrypt(nid),
+                        pii.keyed_hash(nid),
+                        nid[-4:],
+                        "户主" if j < len(ids) else rng.choice(benchdata.RELATIONS_AFTER_HEAD),
+                        rng.choice(benchdata.NOTES),
+                        "",
+                        now,
+                        now,
                     )
                 )
                 age = (today - born).days // 365
                 categories = benchdata.categories_for(rng, age, female)
                 for word in filter(None, categories.split("、")):
-                    tag_rows.append(_tsv((rid, _CATEGORY[word], "", "", "", now)))
+                    tag_rows.append((rid, _CATEGORY[word], "", "", "", now))
                 i += 1
             timings["python"] += time.perf_counter() - started
             if len(res_rows) >= CHUNK:
@@ -334,12 +329,12 @@ def _flush(hh_rows, res_rows, tag_rows) -> float:
 
     started = time.perf_counter()
     copy_rows(
-        Household._meta.db_table,
+        Household,
         ["id", "compound_id", "building_id", "unit", "room", "notes"],
         hh_rows,
     )
     copy_rows(
-        Resident._meta.db_table,
+        Resident,
         [
             "id",
             "household_id",
@@ -363,7 +358,7 @@ def _flush(hh_rows, res_rows, tag_rows) -> float:
     # "透析" and "慢性病" both map to chronic: keep one tag per (resident, category).
     unique = list(dict.fromkeys(tag_rows))
     copy_rows(
-        VulnerableTag._meta.db_table,
+        VulnerableTag,
         ["resident_id", "category", "details", "treatment", "schedule", "created_at"],
         unique,
     )

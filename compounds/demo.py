@@ -1,6 +1,7 @@
 """The Lanzhou place tree and one demo account per role. Safe to run again (seed_demo)."""
 
 import datetime
+from typing import cast
 
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
@@ -13,7 +14,8 @@ DEMO_PASSWORD = "Wuyi@2026"  # noqa: S105 - documented demo password, demo data 
 
 # district code, name → sub-districts → communities → compounds (name, address, buildings,
 # units per building, floors, days since the last positive case or None)
-PLACES = [
+_CompoundRow = tuple[str, str, int, int, int, int | None]
+PLACES: list[tuple[str, str, list[tuple[str, list[tuple[str, list[_CompoundRow]]]]]]] = [
     (
         "620102",
         "城关区",
@@ -195,11 +197,11 @@ def seed_places() -> dict[str, object]:
         user.save()
         if user.is_staff:
             user.groups.add(staff_group)
-        services.posting_add(user=user, place=by_name[place_name])
+        services.posting_add(user=user, place=cast(services.Place, by_name[place_name]))
         users[username] = user
 
     for name, status, reason in STATUS_STORY:
-        compound = by_name[name]
+        compound = cast(Compound, by_name[name])
         if not compound.status_changes.exists():
             services.compound_change_status(
                 compound_id=compound.pk,

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -29,7 +31,7 @@ class StatusChangeForm(forms.Form):
 
     def __init__(self, *args, current_status: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to_status"].choices = [
+        cast(forms.ChoiceField, self.fields["to_status"]).choices = [
             (value, ControlStatus(value).label) for value in allowed_targets(current_status)
         ]
         self.fields["expected_from"].initial = current_status

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.access import ScopedQuerySet
-from accounts.models import Level
+from accounts.models import Level, User
 
 
 class ControlStatus(models.TextChoices):
@@ -206,6 +206,10 @@ class Compound(models.Model):
 
     objects = CompoundQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["subdistrict", "district"])
+
+    # Set before save() or delete(); django-simple-history records them on the history row.
+    _history_user: User | None
+    _change_reason: str
 
     class Meta:
         verbose_name = _("compound")

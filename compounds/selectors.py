@@ -1,6 +1,8 @@
 """Reads on the place tree that are more than a filter: lists, counts per area, drill-down."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.db.models import Count, Q, QuerySet
 
@@ -52,7 +54,7 @@ def place_chain(level: str, place_id: int) -> dict[str, int]:
     }
 
 
-def common_place(places: list[tuple[str, int]]) -> dict[str, int]:
+def common_place(places: Sequence[tuple[str, int]]) -> dict[str, int]:
     """The narrowest place that holds all of `places`, as {level: id} from the district down
     ({} when they lie in different districts, or there are none)."""
     chains = [place_chain(level, place_id) for level, place_id in places]
@@ -63,7 +65,7 @@ def common_place(places: list[tuple[str, int]]) -> dict[str, int]:
         values = {chain.get(level) for chain in chains}
         if len(values) != 1 or None in values:
             break
-        common[level] = values.pop()
+        common[level] = cast(int, values.pop())  # the one value, not None (checked above)
     return common
 
 
@@ -151,17 +153,17 @@ class Overview:
 
 
 # For an overview rooted at a level: the level of its rows and the compound column they group by.
-_CHILD = {
+_CHILD: dict[str | None, tuple[Level, str]] = {
     None: (Level.DISTRICT, "district_id"),
     Level.DISTRICT: (Level.SUBDISTRICT, "subdistrict_id"),
     Level.SUBDISTRICT: (Level.COMMUNITY, "community_id"),
 }
-_ROOT_FILTER = {
+_ROOT_FILTER: dict[str, str] = {
     Level.DISTRICT: "district_id",
     Level.SUBDISTRICT: "subdistrict_id",
     Level.COMMUNITY: "community_id",
 }
-_NAMES = {
+_NAMES: dict[str, type[District] | type[Subdistrict] | type[Community]] = {
     Level.DISTRICT: District,
     Level.SUBDISTRICT: Subdistrict,
     Level.COMMUNITY: Community,

@@ -1,5 +1,8 @@
 """Writes on compounds. Every control-status change goes through compound_change_status."""
 
+import datetime
+from typing import Any, cast
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -126,7 +129,8 @@ def compound_change_status(
                     "positive case."
                 )
                 % {
-                    "date": compound.last_positive_on.isoformat(),
+                    # Not quiet enough: there was a positive case.
+                    "date": cast(datetime.date, compound.last_positive_on).isoformat(),
                     "days": compound.days_since_positive,
                     "quiet": settings.WUYI_DOWNGRADE_QUIET_DAYS,
                 }
@@ -157,9 +161,8 @@ _PLACE_FIELD[Compound] = "compound"
 
 def posting_add(*, user: User, place: Place, via: str = "") -> Posting:
     """Post a user to a place: from now on they see what lies under it. Idempotent."""
-    posting, _created = Posting.objects.get_or_create(
-        user=user, via=via, **{_PLACE_FIELD[type(place)]: place}
-    )
+    place_lookup: dict[str, Any] = {_PLACE_FIELD[type(place)]: place}
+    posting, _created = Posting.objects.get_or_create(user=user, via=via, **place_lookup)
     forget_scope(user)
     return posting
 

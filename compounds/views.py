@@ -1,12 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import get_visible_or_404
+from accounts.http import AuthedHttpRequest
 from wuyi.lib.errors import add_to_form
 
 from . import selectors, services
@@ -18,7 +19,7 @@ PAGE_SIZE = 50
 
 
 @login_required
-def compound_list(request: HttpRequest) -> HttpResponse:
+def compound_list(request: AuthedHttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     query = request.GET.get("q", "")[:100]
     compounds = selectors.compound_list(user=request.user, status=status, query=query)
@@ -34,7 +35,7 @@ def compound_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def compound_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def compound_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     try:
         detail = selectors.compound_detail(user=request.user, compound_id=pk)
     except Compound.DoesNotExist:
@@ -53,7 +54,7 @@ def compound_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def compound_change_status(request: HttpRequest, pk: int) -> HttpResponse:
+def compound_change_status(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     compound = get_visible_or_404(Compound, request.user, pk=pk, may=may_change_status)
     form = StatusChangeForm(request.POST or None, current_status=compound.status)
     if request.method == "POST" and form.is_valid():

@@ -1,22 +1,23 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
 from accounts.access import get_visible_or_404, scope_of
+from accounts.http import AuthedHttpRequest
 from accounts.models import Level, Role
 from compounds.models import Community, ControlStatus, District, Subdistrict
 from compounds.selectors import status_overview
 
 from .rules import may_see_overview
 
-_MODELS = {
+_MODELS: dict[str, type[District] | type[Subdistrict] | type[Community]] = {
     Level.DISTRICT: District,
     Level.SUBDISTRICT: Subdistrict,
     Level.COMMUNITY: Community,
 }
 # What to join when loading a node, for its breadcrumbs.
-_PARENTS = {
+_PARENTS: dict[str, tuple[str, ...]] = {
     Level.DISTRICT: (),
     Level.SUBDISTRICT: ("district",),
     Level.COMMUNITY: ("subdistrict__district",),
@@ -24,7 +25,7 @@ _PARENTS = {
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedHttpRequest) -> HttpResponse:
     """Staff land on the overview of their area; everyone else on their compounds."""
     if request.user.is_superuser or request.user.role in (
         Role.DISTRICT_STAFF,
@@ -35,7 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: AuthedHttpRequest) -> HttpResponse:
     if not may_see_overview(request.user):
         raise PermissionDenied
     single = scope_of(request.user).single
@@ -46,7 +47,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def area(request: HttpRequest, level: str, pk: int) -> HttpResponse:
+def area(request: AuthedHttpRequest, level: str, pk: int) -> HttpResponse:
     if not may_see_overview(request.user):
         raise PermissionDenied
     model = _MODELS.get(level)
@@ -75,7 +76,7 @@ def _breadcrumbs(level: str | None, node) -> list[tuple[str, int, str]]:
     return [(lvl, place.pk, place.name) for lvl, place in chain]
 
 
-def _render_overview(request: HttpRequest, *, level: str | None, node) -> HttpResponse:
+def _render_overview(request: AuthedHttpRequest, *, level: str | None, node) -> HttpResponse:
     data = status_overview(user=request.user, level=level, place_id=node.pk if node else None)
     return render(
         request,

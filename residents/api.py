@@ -7,6 +7,8 @@ refusal there is a 400 with the same message a page shows. Full phone and ID num
 leave through this API: the output carries masked values; the full ones are write-only.
 """
 
+from typing import cast
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -19,7 +21,7 @@ from wuyi.lib.drf import as_validation_error
 from wuyi.lib.errors import Refused
 
 from . import rules, selectors, services
-from .models import Category, Household, Resident
+from .models import Category, Household, Resident, VulnerableTag
 
 
 class RegisterKeepersMayWrite(permissions.BasePermission):
@@ -55,7 +57,7 @@ class HouseholdSerializer(serializers.ModelSerializer):
         fields = ["id", "compound", "building", "unit", "room", "address"]
         read_only_fields = ["compound"]
         # The unique address is checked by services.household_save, in a secretary's words.
-        validators = []
+        validators: list = []
 
     def get_fields(self):
         fields = super().get_fields()
@@ -68,7 +70,11 @@ class HouseholdSerializer(serializers.ModelSerializer):
         try:
             return services.household_save(
                 user=_user(self),
-                building=validated.get("building", household.building if household else None),
+                # Required on create; a change without it keeps the household's building.
+                building=cast(
+                    Building,
+                    validated.get("building", household.building if household else None),
+                ),
                 unit=validated.get("unit", household.unit if household else ""),
                 room=validated.get("room", household.room if household else ""),
                 household=household,
@@ -133,7 +139,7 @@ class ResidentSerializer(serializers.ModelSerializer):
         help_text=_("18 characters (15-digit legacy numbers are upgraded); '' clears it."),
     )
     national_id_masked = serializers.CharField(source="masked_national_id", read_only=True)
-    categories = serializers.SlugRelatedField(
+    categories: "serializers.SlugRelatedField[VulnerableTag]" = serializers.SlugRelatedField(
         source="tags", slug_field="category", many=True, read_only=True
     )
 
@@ -201,7 +207,8 @@ class ResidentSerializer(serializers.ModelSerializer):
     def _save(self, validated: dict, *, resident: Resident | None) -> Resident:
         validated = dict(validated)
         national_id = validated.pop("national_id", None)  # None: leave it as it is
-        household = validated.pop("household", None) or resident.household
+        # Required on create (resident None); a change without it keeps the household.
+        household = validated.pop("household", None) or cast(Resident, resident).household
         try:
             # resident_save judges the whole record: the stored values, with these on top.
             return services.resident_save(

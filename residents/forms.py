@@ -1,10 +1,13 @@
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from compounds.models import Building, Compound
 from wuyi.lib import cn
 
 from . import rules
-from .models import Category, Gender, LeftReason, Quarantine
+from .models import Category, Gender, Household, LeftReason, Quarantine
 
 
 class ImportForm(forms.Form):
@@ -15,7 +18,7 @@ class ImportForm(forms.Form):
             "empty": _("The file is empty."),
         },
     )
-    compound = forms.ModelChoiceField(
+    compound: "forms.ModelChoiceField[Compound]" = forms.ModelChoiceField(
         label=_("Compound"),
         queryset=None,
         required=False,
@@ -25,7 +28,7 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args, compounds, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["compound"].queryset = compounds
+        cast(forms.ModelChoiceField, self.fields["compound"]).queryset = compounds
 
 
 class RuleForm(forms.Form):
@@ -86,7 +89,9 @@ class ResidentForm(RuleForm):
 class HouseholdForm(RuleForm):
     rules = {"unit": rules.clean_unit, "notes": rules.clean_notes}
 
-    building = forms.ModelChoiceField(label=_("Building"), queryset=None)
+    building: "forms.ModelChoiceField[Building]" = forms.ModelChoiceField(
+        label=_("Building"), queryset=None
+    )
     unit = forms.CharField(label=_("Unit"), max_length=10, required=False)
     room = forms.CharField(
         label=_("Room"),
@@ -97,7 +102,7 @@ class HouseholdForm(RuleForm):
 
     def __init__(self, *args, buildings, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["building"].queryset = buildings
+        cast(forms.ModelChoiceField, self.fields["building"]).queryset = buildings
 
 
 class LeaveForm(forms.Form):
@@ -107,7 +112,7 @@ class LeaveForm(forms.Form):
 
 
 class MergeForm(forms.Form):
-    target = forms.ModelChoiceField(
+    target: "forms.ModelChoiceField[Household]" = forms.ModelChoiceField(
         label=_("Merge into household"),
         queryset=None,
         help_text=_("Its residents move there and this household is removed."),
@@ -115,7 +120,7 @@ class MergeForm(forms.Form):
 
     def __init__(self, *args, households, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["target"].queryset = households
+        cast(forms.ModelChoiceField, self.fields["target"]).queryset = households
 
 
 class TagForm(forms.Form):

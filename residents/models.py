@@ -5,6 +5,8 @@ jurisdiction filter and the search indexes work on one table. National ID number
 only as ciphertext, a keyed hash (lookup, uniqueness) and the last four characters (search).
 """
 
+from typing import Self
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -13,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.access import ScopedQuerySet
-from accounts.models import Level
+from accounts.models import Level, User
 from compounds.models import Building, Community, Compound, District, Subdistrict
 from wuyi.lib import cn, pii
 
@@ -81,7 +83,7 @@ class ResidentQuerySet(ScopedQuerySet):
         Level.COMPOUND: "compound_id",
     }
 
-    def current(self) -> "ResidentQuerySet":
+    def current(self) -> Self:
         """Residents still on the register (not left: moved out, deceased, entered by
         mistake). Lists, counts and searches show only these."""
         return self.filter(left_on__isnull=True)
@@ -109,6 +111,10 @@ class Household(models.Model):
 
     objects = HouseholdQuerySet.as_manager()
     history = HistoricalRecords()
+
+    # Set before save() or delete(); django-simple-history records them on the history row.
+    _history_user: User | None
+    _change_reason: str
 
     class Meta:
         verbose_name = _("household")
@@ -194,6 +200,10 @@ class Resident(models.Model):
 
     objects = ResidentQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["id_cipher", "compound", "community"])
+
+    # Set before save() or delete(); django-simple-history records them on the history row.
+    _history_user: User | None
+    _change_reason: str
 
     class Meta:
         verbose_name = _("resident")
@@ -301,6 +311,10 @@ class VulnerableTag(models.Model):
 
     objects = VulnerableTagQuerySet.as_manager()
     history = HistoricalRecords()
+
+    # Set before save() or delete(); django-simple-history records them on the history row.
+    _history_user: User | None
+    _change_reason: str
 
     class Meta:
         verbose_name = _("vulnerable-person tag")

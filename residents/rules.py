@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -193,9 +193,10 @@ def clean_address(building: Any = "", unit: Any = "", room: Any = "") -> Address
 
 # ----------------------------------------------------------------------------- a resident
 
-RELATION_MAX = Resident._meta.get_field("relation").max_length
-HOUSEHOLD_NOTES_MAX = Household._meta.get_field("notes").max_length
-NOTES_MAX = Resident._meta.get_field("notes").max_length
+# CharFields: their max_length is set.
+RELATION_MAX = cast(int, Resident._meta.get_field("relation").max_length)
+HOUSEHOLD_NOTES_MAX = cast(int, Household._meta.get_field("notes").max_length)
+NOTES_MAX = cast(int, Resident._meta.get_field("notes").max_length)
 EARLIEST_BIRTH = datetime.date(1880, 1, 1)
 # Quarantines of this outbreak: not before the first cases, not more than a year ahead.
 EARLIEST_QUARANTINE = datetime.date(2019, 12, 1)

@@ -5,7 +5,7 @@ admin and the import command call these functions and nothing else writes."""
 import datetime
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -229,7 +229,7 @@ def _record_access(
     *,
     user: User,
     kind: str,
-    places: list[tuple[str, int]],
+    places: Sequence[tuple[str, int]],
     resident: Resident | None = None,
     detail: dict | None = None,
     row_count: int = 0,
@@ -344,7 +344,7 @@ def household_merge(*, user: User, source: Household, target: Household) -> Hous
 
 def resident_save(
     *,
-    user: User,
+    user: User | None,  # None (an admin import run without a user) is refused like any non-keeper
     household: Household,
     data: dict,
     national_id: str | None = None,

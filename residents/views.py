@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_visible_or_404, scope_of
+from accounts.http import AuthedHttpRequest
 from accounts.models import Level
 from compounds.models import Building, Community, Compound
 from wuyi.lib.errors import Refused, add_to_form
@@ -38,7 +39,7 @@ def _filters(request: HttpRequest) -> dict:
 
 
 @login_required
-def resident_list(request: HttpRequest) -> HttpResponse:
+def resident_list(request: AuthedHttpRequest) -> HttpResponse:
     filters = _filters(request)
     residents = selectors.resident_search(
         user=request.user,
@@ -61,7 +62,7 @@ def resident_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def resident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(
         Resident.objects.select_related("household__building", "compound__community"),
         request.user,
@@ -85,7 +86,7 @@ def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+def resident_reveal(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(Resident, request.user, pk=pk)
     full = services.resident_reveal(user=request.user, resident=resident)
     return render(request, "residents/_revealed.html", {"resident": resident, "full": full})
@@ -123,7 +124,7 @@ def _resident_form_page(request, *, household: Household, resident: Resident | N
 
 
 @login_required
-def resident_create(request: HttpRequest, household_pk: int) -> HttpResponse:
+def resident_create(request: AuthedHttpRequest, household_pk: int) -> HttpResponse:
     household = get_visible_or_404(
         Household.objects.select_related("building"),
         request.user,
@@ -134,7 +135,7 @@ def resident_create(request: HttpRequest, household_pk: int) -> HttpResponse:
 
 
 @login_required
-def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def resident_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(
         Resident.objects.select_related("household__building"),
         request.user,
@@ -146,7 +147,7 @@ def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def resident_leave(request: HttpRequest, pk: int) -> HttpResponse:
+def resident_leave(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(Resident, request.user, pk=pk, may=may_edit_register)
     form = LeaveForm(request.POST)
     if form.is_valid():
@@ -166,7 +167,7 @@ def resident_leave(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def tag_add(request: HttpRequest, pk: int) -> HttpResponse:
+def tag_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(Resident, request.user, pk=pk, may=may_edit_register)
     form = TagForm(request.POST)
     if form.is_valid():
@@ -179,7 +180,7 @@ def tag_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def tag_remove(request: HttpRequest, pk: int, tag_pk: int) -> HttpResponse:
+def tag_remove(request: AuthedHttpRequest, pk: int, tag_pk: int) -> HttpResponse:
     tag = get_visible_or_404(
         VulnerableTag, request.user, pk=tag_pk, resident_id=pk, may=may_edit_register
     )
@@ -189,7 +190,7 @@ def tag_remove(request: HttpRequest, pk: int, tag_pk: int) -> HttpResponse:
 
 
 @login_required
-def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def household_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     try:
         household = selectors.household_detail(user=request.user, household_id=pk)
     except Household.DoesNotExist:
@@ -216,7 +217,7 @@ def _merge_targets(user, household: Household):
 
 
 @login_required
-def household_add(request: HttpRequest) -> HttpResponse:
+def household_add(request: AuthedHttpRequest) -> HttpResponse:
     if not may_edit_register(request.user):
         raise PermissionDenied
     buildings = (
@@ -245,7 +246,7 @@ def household_add(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def household_merge(request: HttpRequest, pk: int) -> HttpResponse:
+def household_merge(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     household = get_visible_or_404(
         Household.objects.select_related("building"), request.user, pk=pk, may=may_edit_register
     )
@@ -261,7 +262,7 @@ def household_merge(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def ledger(request: HttpRequest) -> HttpResponse:
+def ledger(request: AuthedHttpRequest) -> HttpResponse:
     filters = _filters(request)
     lines = selectors.vulnerable_ledger(
         user=request.user, category=filters["category"], compound_id=filters["compound"]
@@ -281,7 +282,7 @@ def ledger(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def export(request: HttpRequest) -> HttpResponse:
+def export(request: AuthedHttpRequest) -> FileResponse:
     filters = _filters(request)
     full = request.GET.get("full") == "1"
     if full and not may_see_full_personal_data(request.user):
@@ -330,7 +331,7 @@ def _import_community(user, compound: Compound | None) -> Community | None:
 
 
 @login_required
-def import_start(request: HttpRequest) -> HttpResponse:
+def import_start(request: AuthedHttpRequest) -> HttpResponse:
     if not may_edit_register(request.user):
         raise PermissionDenied
     compounds = Compound.objects.visible_to(request.user).order_by("name")
@@ -381,7 +382,7 @@ def _job_context(request, job: ImportJob) -> dict:
 
 
 @login_required
-def import_job(request: HttpRequest, pk: int) -> HttpResponse:
+def import_job(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     job = get_visible_or_404(ImportJob, request.user, pk=pk)
     context = _job_context(request, job)
     if request.htmx:
@@ -391,7 +392,7 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def import_commit(request: HttpRequest, pk: int) -> HttpResponse:
+def import_commit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     job = get_visible_or_404(ImportJob, request.user, pk=pk, may=may_edit_register)
     skip = request.POST.get("skip_bad_rows") == "1"
     if job.report.get("bad_rows") and not skip and job.state == ImportJob.State.CHECKED:

@@ -151,7 +151,7 @@ AXES_SENSITIVE_PARAMETERS = ["password"]
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "locale"]  # the .po files are the source (make messages)
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

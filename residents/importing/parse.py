@@ -11,7 +11,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.utils.translation import gettext as _
 
@@ -273,7 +273,8 @@ def parse_rows(
             errors.extend(row_errors)
             continue
 
-        name = clean("name", cn.clean_name, cells[col["name"]], row_errors, offset) or ""
+        # The name column is required (header_of): its index is never None.
+        name = clean("name", cn.clean_name, cells[cast(int, col["name"])], row_errors, offset) or ""
         item = ParsedRow(row=offset, name=name)
 
         if col["national_id"] is not None:
@@ -323,7 +324,7 @@ def parse_rows(
         room_cell, labels = c_room, address_label
         if has_address and (c_room in (None, "") or c_building in (None, "")):
             # The address column carries the room, and the building and unit it names.
-            room_cell, labels = cells[col["address"]], address_column_label
+            room_cell, labels = cells[cast(int, col["address"])], address_column_label
         try:
             address = address_of((c_building, c_unit, room_cell))
         except cn.NormalizeError as exc:

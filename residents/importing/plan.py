@@ -6,7 +6,9 @@ household and name without one) and counts what would be new, updated or unchang
 database, writes nothing; the plan carries the community it was made for.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.utils.translation import gettext as _
 
@@ -120,9 +122,10 @@ def plan_import(*, parsed: Parsed, community_id: int, compound_id: int | None) -
             by_hash[item.id_hash] = item
     existing: dict[str, dict] = {}
     fields = ("id", "id_hash", "community_id", "household_id", *Resident.LIST_FIELDS)
-    current = Resident.objects.current()
+    on_register = Resident.objects.current()
+    chunk: Sequence[str | int]  # of ID hashes, then of household ids, then of resident ids
     for chunk in chunks(list(by_hash)):
-        for values in current.filter(id_hash__in=chunk).values(*fields):
+        for values in on_register.filter(id_hash__in=chunk).values(*fields):
             existing[values["id_hash"]] = values
     # Residents without an ID number are matched on household and name.
     by_household_name: dict[tuple[int, str], dict] = {}
@@ -132,7 +135,9 @@ def plan_import(*, parsed: Parsed, community_id: int, compound_id: int | None) -
         if not item.national_id and (b, item.unit, item.room) in households
     ]
     for chunk in chunks(sorted(set(household_ids))):
-        for values in current.filter(household_id__in=chunk, id_hash__isnull=True).values(*fields):
+        for values in on_register.filter(household_id__in=chunk, id_hash__isnull=True).values(
+            *fields
+        ):
             by_household_name[(values["household_id"], values["name"])] = values
 
     tags: dict[int, set[str]] = {}
@@ -151,9 +156,9 @@ def plan_import(*, parsed: Parsed, community_id: int, compound_id: int | None) -
         if key not in households and key not in plan.new_households:
             plan.new_households[key] = (compound_id, building_id)
         household_id = households.get(key)
-        current = None
+        current: dict | None = None
         if item.national_id:
-            current = existing.get(item.id_hash)
+            current = existing.get(cast(str, item.id_hash))  # hashed above
             if current is not None and current["community_id"] != community_id:
                 plan.errors.append(
                     RowError(

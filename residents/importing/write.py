@@ -70,7 +70,16 @@ class CopySink(Sink):
     """PostgreSQL: COPY in chunks on a pipeline, so that building (and encrypting) the next
     chunk overlaps with the server writing this one."""
 
-    def insert(self, model, fields, rows, *, count, constants=None, progress=None):
+    def insert(
+        self,
+        model: type[models.Model],
+        fields: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        count: int,
+        constants: dict[str, Any] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[int]:
         if not count:
             return []
         ids = pgcopy.reserve_ids(model, count)
@@ -85,7 +94,14 @@ class CopySink(Sink):
                     progress(done)
         return ids
 
-    def update(self, model, fields, rows, *, keep_when_null):
+    def update(
+        self,
+        model: type[models.Model],
+        fields: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        keep_when_null: Iterable[str],
+    ) -> None:
         pgcopy.update(model, fields, rows, keep_when_null=keep_when_null)
         for block in chunks(sorted(row[0] for row in rows), pgcopy.CHUNK):
             pgcopy.write_history(
@@ -106,30 +122,46 @@ class OrmSink(Sink):
             default_date=self.now,
         )
 
-    def insert(self, model, fields, rows, *, count, constants=None, progress=None):
+    def insert(
+        self,
+        model: type[models.Model],
+        fields: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        count: int,
+        constants: dict[str, Any] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[int]:
         ids: list[int] = []
         for batch in batched(rows, BATCH):
             objs = [
                 model(**dict(zip(fields, row, strict=True)), **(constants or {})) for row in batch
             ]
-            model.objects.bulk_create(objs, batch_size=BATCH)
+            model._default_manager.bulk_create(objs, batch_size=BATCH)
             self._history(objs)
             ids.extend(obj.pk for obj in objs)
             if progress:
                 progress(len(ids))
         return ids
 
-    def update(self, model, fields, rows, *, keep_when_null):
+    def update(
+        self,
+        model: type[models.Model],
+        fields: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        keep_when_null: Iterable[str],
+    ) -> None:
         keep = set(keep_when_null)
         by_id = {row[0]: row[1:] for row in rows}
         for block in chunks(list(by_id), BATCH):
-            objs = list(model.objects.filter(pk__in=block))
+            objs = list(model._default_manager.filter(pk__in=block))
             for obj in objs:
                 for name, value in zip(fields, by_id[obj.pk], strict=True):
                     if value is None and name in keep:
                         continue
                     setattr(obj, name, value)
-            model.objects.bulk_update(objs, fields, batch_size=BATCH)
+            model._default_manager.bulk_update(objs, fields, batch_size=BATCH)
             self._history(objs, update=True)
 
 

@@ -3,6 +3,7 @@
 from functools import cached_property
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 
 COUNT_CAP = 10_000
 
@@ -14,6 +15,8 @@ class CappedPaginator(Paginator):
     to know whether there is a next page. ``capped`` is true when there are more than `cap`
     rows: the page then says "10,000+" and the last pages are reached by narrowing the search.
     """
+
+    object_list: QuerySet  # a queryset: only its rows up to the cap are counted
 
     def __init__(self, object_list, per_page, *, cap: int = COUNT_CAP, **kwargs) -> None:
         super().__init__(object_list, per_page, **kwargs)

@@ -45,7 +45,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connections, models
@@ -64,7 +64,7 @@ def _cast_type(field: models.Field, connection: Any) -> str:
     would cut a long value silently; the column itself refuses it), else the column type."""
     if isinstance(field, models.CharField | models.TextField):
         return "text"
-    return field.db_type(connection)
+    return cast(str, field.db_type(connection))  # a concrete column has a type
 
 
 def available(using: str = "default") -> bool:
@@ -149,6 +149,8 @@ class CopyWriter:
         for attname, field in concrete.items():
             if attname in fields:
                 continue
+            if field.primary_key and attname not in constants:
+                continue  # left to the table's sequence (give "id" to know the new ids)
             value = constants[attname] if attname in constants else field.get_default()
             if isinstance(value, DatabaseDefault):
                 continue  # left out of the column list: the database fills it in
@@ -266,8 +268,10 @@ def history_statement(
         return None
     connection = connections[using]
     opts, hopts = model._meta, history._meta
+    # get_default_history_user and tracked_fields are set by simple-history on the class it
+    # generates; the stubs see a plain Model.
     if user is None:
-        user = history.get_default_history_user(model())
+        user = history.get_default_history_user(model())  # type: ignore[attr-defined]
     values = {
         "history_date": date,
         "history_change_reason": reason,
@@ -277,10 +281,11 @@ def history_statement(
     targets: list[sql.Composable] = []
     sources: list[sql.Composable] = []
     params: list[Any] = []
-    tracked = {f.name for f in history.tracked_fields}
-    for field in history.tracked_fields:
-        targets.append(sql.Identifier(hopts.get_field(field.name).column))
-        sources.append(sql.Identifier(opts.get_field(field.name).column))
+    tracked = {f.name for f in history.tracked_fields}  # type: ignore[attr-defined]
+    for field in history.tracked_fields:  # type: ignore[attr-defined]
+        # Tracked fields are concrete fields (with a column) of both models.
+        targets.append(sql.Identifier(cast(models.Field, hopts.get_field(field.name)).column))
+        sources.append(sql.Identifier(cast(models.Field, opts.get_field(field.name)).column))
     for field in hopts.concrete_fields:
         if field.name in tracked or field.primary_key:
             continue
