@@ -21,15 +21,22 @@ vardirs:
 	@mkdir -p var/celery/broker var/celery/processed var/celery/control
 
 migrate: install vardirs
-	$(BIN)/python manage.py migrate --noinput
+	@$(BIN)/python manage.py migrate --check >/dev/null 2>&1 || $(BIN)/python manage.py migrate --noinput
+
+# The demo data once (var/.demo-seeded remembers it); `make demo` loads it again.
+var/.demo-seeded:
+	$(BIN)/python manage.py seed_demo
+	@touch $@
 
 demo: migrate
 	$(BIN)/python manage.py seed_demo
+	@touch var/.demo-seeded
 
-# Web server, Celery worker and Celery beat together; Ctrl-C stops all three.
-run: demo
+# Web server, Celery worker and Celery beat together; Ctrl-C stops all three. A later start
+# skips what is already done (install, migrations, demo data).
+run: migrate
+	@$(MAKE) --no-print-directory var/.demo-seeded
 	@echo ""
-	@echo "  Wuyi is starting on http://$(HOST):$(PORT)/"
 	@echo "  Demo accounts (password Wuyi@2026):"
 	@echo "    secretary    community secretary of 天庆社区 (城关区 团结新村街道)"
 	@echo "    secretary2   community secretary of 西园社区 (七里河区)"
@@ -38,7 +45,8 @@ run: demo
 	@echo "    volunteer    volunteer at 天庆丽舍"
 	@echo "    medic        on-site medical worker at 天庆丽舍"
 	@echo "    admin        superuser"
-	@echo "  Ctrl-C stops the web server, the worker and beat."
+	@echo "  Starting on $(HOST):$(PORT) (set HOST= and PORT= to change); the address is printed"
+	@echo "  when the server answers. Ctrl-C stops the web server, the worker and beat."
 	@echo ""
 	@$(BIN)/python -m wuyi.devrun $(HOST):$(PORT)
 

@@ -428,6 +428,7 @@ class ImportJob(models.Model):
     size = models.PositiveBigIntegerField(_("size"), default=0)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
     skip_bad_rows = models.BooleanField(_("skip bad rows"), default=False)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, editable=False)
     progress = models.PositiveIntegerField(_("rows done"), default=0)
     total = models.PositiveIntegerField(_("rows"), default=0)
     report = models.JSONField(_("report"), default=dict, blank=True)

@@ -3,6 +3,7 @@ and exports. Every write that checks a rule or records history is here; views, t
 admin and the import command call these functions and nothing else writes."""
 
 import datetime
+import itertools
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -78,8 +79,8 @@ def resident_import(
     values. Raises ImportFileError when the file itself cannot be read.
     """
     rows = spreadsheets.read_rows(path)
-    parsed = parse_rows(rows, header_of(rows), progress=progress)
-    del rows
+    first = list(itertools.islice(rows, spreadsheets.HEADER_SCAN_ROWS))
+    parsed = parse_rows(itertools.chain(first, rows), header_of(first), progress=progress)
     if dry_run:
         plan = plan_import(parsed=parsed, community_id=community_id, compound_id=compound_id)
         return {**plan.report(), "committed": False}
@@ -158,8 +159,15 @@ def _job_progress(job: ImportJob) -> Callable[[int], None]:
     return report
 
 
+# A job whose run killed the worker is delivered again (acks_late); after this many starts it
+# is failed instead, so that a file that crashes the reader is not retried forever.
+MAX_JOB_ATTEMPTS = 3
+
+
 def _run_job(job: ImportJob, *, dry_run: bool) -> tuple[dict, str]:
-    """Run the job's file through resident_import; the report and the job's next state."""
+    """Run the job's file through resident_import; the report and the job's next state. Any
+    error ends the job with a message: a page polling it stops, and nothing is half-written
+    (the import is one transaction)."""
     try:
         report = resident_import(
             path=job.path,
@@ -177,16 +185,62 @@ def _run_job(job: ImportJob, *, dry_run: bool) -> tuple[dict, str]:
         }, ImportJob.State.CHECKED
     except ImportFileError as exc:
         return {"file_error": str(exc.message)}, ImportJob.State.FAILED
+    except Exception as exc:
+        # Not the user's fault and not theirs to read: logged by type only (the file holds
+        # personal data), answered with a message that says what to do.
+        log.error("import job %s failed: %s", job.pk, type(exc).__name__)
+        return {"file_error": str(MSG_JOB_BROKE)}, ImportJob.State.FAILED
     return report, ImportJob.State.CHECKED if dry_run else ImportJob.State.DONE
 
 
-def import_job_check(*, job_id: int) -> ImportJob:
-    """The preview: read, check and plan the job's file; store the report. Writes no resident."""
+MSG_JOB_BROKE = _(
+    "The list could not be read: the check stopped with an error. Save the file again from "
+    "Excel, or split it into parts, and upload it again."
+)
+MSG_JOB_CRASHED = _(
+    "The list could not be read: the worker stopped %(n)d times while reading it. Save the "
+    "file again from Excel, or split it into parts, and upload it again."
+)
+ENDED = (ImportJob.State.DONE, ImportJob.State.FAILED)
+
+
+def _start_attempt(job_id: int, *, state: str) -> ImportJob | None:
+    """Count a start of the job (committed at once, so a run that kills the worker still
+    counts). None, with the job failed, when it has been started too often."""
+    ImportJob.objects.filter(pk=job_id).update(attempts=F("attempts") + 1)
     job = ImportJob.objects.select_related("community", "compound", "user").get(pk=job_id)
-    ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.CHECKING)
+    if job.attempts > MAX_JOB_ATTEMPTS and job.state == state:
+        _end_job(job, report={"file_error": str(MSG_JOB_CRASHED % {"n": MAX_JOB_ATTEMPTS})})
+        return None
+    return job
+
+
+def _end_job(job: ImportJob, *, report: dict, state: str = ImportJob.State.FAILED) -> None:
+    """A job ends (done or failed): its report is kept, its uploaded file deleted."""
+    job.report, job.state = report, state
+    job.finished_at = timezone.now()
+    job.save(update_fields=["report", "state", "finished_at"])
+    Path(job.path).unlink(missing_ok=True)
+
+
+def import_job_check(*, job_id: int) -> ImportJob:
+    """The preview: read, check and plan the job's file; store the report. Writes no resident.
+    A job already past its check (a task delivered twice) is left as it is."""
+    current = ImportJob.objects.values_list("state", flat=True).get(pk=job_id)
+    if current not in (ImportJob.State.QUEUED, ImportJob.State.CHECKING):
+        return ImportJob.objects.get(pk=job_id)
+    ImportJob.objects.filter(pk=job_id).update(state=ImportJob.State.CHECKING)
+    job = _start_attempt(job_id, state=ImportJob.State.CHECKING)
+    if job is None:
+        return ImportJob.objects.get(pk=job_id)
     report, state = _run_job(job, dry_run=True)
-    job.report, job.state, job.total = report, state, report.get("total_rows", 0)
-    job.save(update_fields=["report", "state", "total"])
+    job.total = report.get("total_rows", 0)
+    job.save(update_fields=["total"])
+    if state == ImportJob.State.FAILED:
+        _end_job(job, report=report)
+    else:
+        job.report, job.state = report, state
+        job.save(update_fields=["report", "state"])
     return job
 
 
@@ -202,6 +256,8 @@ def import_job_claim_commit(*, job_id: int, skip_bad_rows: bool) -> bool:
 def import_job_commit(*, job_id: int) -> ImportJob:
     """Write a claimed job. The job row stays locked while the import runs, so a task that is
     delivered twice writes once: the second run waits, then finds the job finished."""
+    if _start_attempt(job_id, state=ImportJob.State.IMPORTING) is None:
+        return ImportJob.objects.get(pk=job_id)
     with transaction.atomic():
         # of=("self",): lock the job row only. The compound is nullable, so it is an outer join,
         # and PostgreSQL refuses FOR UPDATE on the nullable side of one.
@@ -213,13 +269,41 @@ def import_job_commit(*, job_id: int) -> ImportJob:
         if job.state != ImportJob.State.IMPORTING:
             return job
         report, state = _run_job(job, dry_run=False)
+        if state == ImportJob.State.DONE:
+            job.progress = report.get("total_rows", 0)
+            job.save(update_fields=["progress"])
+    if state in ENDED:
+        _end_job(job, report=report, state=state)
+    else:
         job.report, job.state = report, state
-        job.progress = report.get("total_rows", 0) if state == ImportJob.State.DONE else 0
-        job.finished_at = timezone.now() if state == ImportJob.State.DONE else None
-        job.save(update_fields=["report", "state", "progress", "finished_at"])
-    if state == ImportJob.State.DONE:
-        Path(job.path).unlink(missing_ok=True)
+        job.save(update_fields=["report", "state"])
     return job
+
+
+def import_files_purge(*, older_than: datetime.timedelta) -> tuple[int, int]:
+    """Uploaded lists hold plaintext ID numbers and phones: a job not finished within
+    `older_than` is ended and its file deleted; files no job knows are deleted too.
+    Idempotent. Returns (files deleted, jobs ended)."""
+    cutoff = timezone.now() - older_than
+    ended = 0
+    for job in ImportJob.objects.filter(created_at__lt=cutoff).exclude(state__in=ENDED):
+        _end_job(job, report={**job.report, "file_error": str(MSG_JOB_EXPIRED)})
+        ended += 1
+    known = set(ImportJob.objects.exclude(state__in=ENDED).values_list("path", flat=True))
+    deleted = 0
+    for path in import_dir().iterdir():
+        if str(path) in known or not path.is_file():
+            continue
+        modified = datetime.datetime.fromtimestamp(path.stat().st_mtime, tz=datetime.UTC)
+        if modified < cutoff:
+            path.unlink(missing_ok=True)
+            deleted += 1
+    return deleted, ended
+
+
+MSG_JOB_EXPIRED = _(
+    "The list was not imported within a day; its file was deleted. Upload it again."
+)
 
 
 # ----------------------------------------------------------------------------- personal data

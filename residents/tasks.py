@@ -1,13 +1,26 @@
+import datetime
+
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 
+# A run that outlives this is stopped (the job's attempts then end it after a few tries).
+_LIMIT = int(getattr(settings, "WUYI_IMPORT_MAX_SECONDS", 600)) + 120
 
-@shared_task(name="residents.import_check")
+
+@shared_task(name="residents.import_check", time_limit=_LIMIT)
 def import_check(job_id: int) -> None:
     services.import_job_check(job_id=job_id)
 
 
-@shared_task(name="residents.import_commit")
+@shared_task(name="residents.import_commit", time_limit=_LIMIT)
 def import_commit(job_id: int) -> None:
     services.import_job_commit(job_id=job_id)
+
+
+@shared_task(name="residents.purge_import_files")
+def purge_import_files() -> str:
+    """Hourly: uploaded lists left behind for more than a day are deleted. Idempotent."""
+    deleted, ended = services.import_files_purge(older_than=datetime.timedelta(days=1))
+    return f"deleted {deleted} files, ended {ended} jobs"

@@ -257,6 +257,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.purge_access_logs",
         "schedule": crontab(hour=3, minute=17),
     },
+    # Uploaded lists hold plaintext personal data: what a job left behind goes within the day.
+    "purge-import-files": {
+        "task": "residents.purge_import_files",
+        "schedule": crontab(minute=41),
+    },
 }
 
 # Domain rules.
@@ -284,6 +289,10 @@ WUYI_PII_KEY = os.environ.get("WUYI_PII_KEY", "")
 # commit run on the Celery worker with a progress bar instead of inside the request.
 WUYI_IMPORT_MAX_BYTES = int(os.environ.get("WUYI_IMPORT_MAX_BYTES", str(30 * 1024 * 1024)))
 WUYI_IMPORT_BACKGROUND_BYTES = int(os.environ.get("WUYI_IMPORT_BACKGROUND_BYTES", "262144"))
+# Bounds on what a list may hold, checked before and while it is read (wuyi.lib.spreadsheets).
+WUYI_IMPORT_MAX_UNPACKED = int(os.environ.get("WUYI_IMPORT_MAX_UNPACKED", str(400 * 1024 * 1024)))
+WUYI_IMPORT_MAX_ROWS = int(os.environ.get("WUYI_IMPORT_MAX_ROWS", "200000"))
+WUYI_IMPORT_MAX_SECONDS = int(os.environ.get("WUYI_IMPORT_MAX_SECONDS", "600"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True

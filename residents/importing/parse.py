@@ -9,7 +9,7 @@ same functions the form, the API and the services call. Nothing here reads the d
 import datetime
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -103,7 +103,8 @@ _CATEGORY_SPLIT = re.compile(r"[、,，;；/\s]+")
 
 
 def header_of(rows: list[list[Any]]) -> Header:
-    """The list's header: at least the name and the room (a room or an address column)."""
+    """The list's header, among its first rows: at least the name and the room (a room or an
+    address column)."""
     header = find_header(rows, HEADER_ALIASES, required="name")
     if header is None:
         raise ImportFileError(
@@ -190,12 +191,13 @@ def _cached(func: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def parse_rows(
-    rows: list[list[Any]],
+    rows: Iterable[list[Any]],
     header: Header,
     *,
     progress: Callable[[int], None] | None = None,
 ) -> Parsed:
-    """Clean every data row.
+    """Clean every data row of `rows` (all the sheet's rows, from its first: those down to the
+    header are skipped).
 
     Runs once per row of lists of 100,000 rows: the column lookups are worked out once, before
     the loop, and each cell is read once.
@@ -246,8 +248,8 @@ def parse_rows(
             errs.append(RowError(at, label[key], str(exc.message), shown))
             return None
 
-    for offset, row in enumerate(rows[header.index + 1 :], start=header.index + 2):
-        if is_blank(row):
+    for offset, row in enumerate(rows, start=1):
+        if offset <= header.index + 1 or is_blank(row):
             continue
         data_rows += 1
         if progress and data_rows % 5000 == 0:
