@@ -32,7 +32,7 @@ def _announce_when_up(address: str, process: subprocess.Popen, deadline: float =
     started = time.monotonic()
     while time.monotonic() - started < deadline and process.poll() is None:
         try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback URL
+            with urllib.request.urlopen(url, timeout=2):
                 print(f"\n  Wuyi is ready: http://{address}/\n", flush=True)
                 return
         except OSError:
