@@ -22,7 +22,7 @@ from accounts.access import scope_of
 from accounts.models import Level, User
 from compounds.models import Building, Community, Compound
 from compounds.selectors import common_place
-from wuyi.lib import cn, spreadsheets
+from wuyi.lib import cn, pgcopy, spreadsheets
 from wuyi.lib.errors import Refused
 from wuyi.lib.spreadsheets import ImportFileError
 
@@ -97,6 +97,11 @@ def resident_import(
                     report,
                 )
             write_plan(plan, user=user, progress=progress)
+            # The foreign keys of the rows just written are checked at COMMIT, against the new
+            # households and residents: give the planner their real size first.
+            pgcopy.analyze_if_stale(
+                {Household: len(plan.new_households), Resident: len(plan.creates)}
+            )
     except IntegrityError as exc:
         log.warning("resident import hit a constraint: %s", type(exc).__name__)
         raise ImportRefused(
