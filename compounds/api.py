@@ -4,6 +4,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
+from wuyi.lib.params import choice_param, int_param, text_param
+
 from . import selectors
 from .models import Building, Compound, ControlStatus
 
@@ -48,10 +50,11 @@ class CompoundViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CompoundSerializer
 
     def get_queryset(self):
+        params = self.request.query_params
         return selectors.compound_list(
             user=self.request.user,
-            status=self.request.query_params.get("status", ""),
-            query=self.request.query_params.get("q", "")[:100],
+            status=choice_param(params, "status", ControlStatus.values),
+            query=text_param(params, "q", max_length=100),
         )
 
 
@@ -61,7 +64,7 @@ class BuildingViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         qs = Building.objects.visible_to(self.request.user).order_by("compound_id", "number")
-        compound = self.request.query_params.get("compound", "")
-        if compound.isdigit():
-            qs = qs.filter(compound_id=int(compound))
+        compound = int_param(self.request.query_params, "compound")
+        if compound is not None:
+            qs = qs.filter(compound_id=compound)
         return qs

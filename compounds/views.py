@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.access import get_visible_or_404
 from accounts.http import AuthedHttpRequest
 from wuyi.lib.errors import add_to_form
+from wuyi.lib.params import choice_param, text_param
 
 from . import selectors, services
 from .forms import StatusChangeForm
@@ -20,8 +21,8 @@ PAGE_SIZE = 50
 
 @login_required
 def compound_list(request: AuthedHttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    query = request.GET.get("q", "")[:100]
+    status = choice_param(request.GET, "status", ControlStatus.values)
+    query = text_param(request.GET, "q", max_length=100)
     compounds = selectors.compound_list(user=request.user, status=status, query=query)
     page = Paginator(compounds, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {

@@ -19,6 +19,7 @@ from compounds.models import Building
 from wuyi.lib import cn
 from wuyi.lib.drf import as_validation_error
 from wuyi.lib.errors import Refused
+from wuyi.lib.params import choice_param, int_param, text_param
 
 from . import rules, selectors, services
 from .models import Category, Household, Resident, VulnerableTag
@@ -36,11 +37,6 @@ class RegisterKeepersMayWrite(permissions.BasePermission):
 def _user(serializer: serializers.Serializer):
     request = serializer.context.get("request")
     return getattr(request, "user", None)
-
-
-def _int_param(request, name: str) -> int | None:
-    value = request.query_params.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 # ----------------------------------------------------------------------------- households
@@ -112,10 +108,10 @@ class HouseholdViewSet(
     def get_queryset(self):
         qs = Household.objects.visible_to(self.request.user).select_related("building")
         if self.action == "list":
-            compound = _int_param(self.request, "compound")
+            compound = int_param(self.request.query_params, "compound")
             if compound is not None:
                 qs = qs.filter(compound_id=compound)
-            building = _int_param(self.request, "building")
+            building = int_param(self.request.query_params, "building")
             if building is not None:
                 qs = qs.filter(building_id=building)
         return qs
@@ -129,6 +125,9 @@ class ResidentSerializer(serializers.ModelSerializer):
     household = serializers.PrimaryKeyRelatedField(queryset=Household.objects.none())
     address = serializers.CharField(source="household.address", read_only=True)
     age = serializers.IntegerField(read_only=True, allow_null=True)
+    # Written, never shown: beside the ID number's last four a birth date would give the
+    # number away. The output carries the age.
+    birth_date = serializers.DateField(write_only=True, required=False, allow_null=True)
     phone = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=40)
     phone_masked = serializers.CharField(source="masked_phone", read_only=True)
     national_id = serializers.CharField(
@@ -267,7 +266,7 @@ class ResidentViewSet(
         params = self.request.query_params
         return selectors.resident_search(
             user=user,
-            query=params.get("q", "")[:100],
-            compound_id=_int_param(self.request, "compound"),
-            category=params.get("category", ""),
+            query=text_param(params, "q", max_length=100),
+            compound_id=int_param(params, "compound"),
+            category=choice_param(params, "category", Category.values),
         )

@@ -56,11 +56,11 @@ class ResidentForm(RuleForm):
     rules = {
         "name": cn.clean_name,
         "national_id": cn.normalize_national_id,
-        "phone": cn.normalize_phone,
         "relation": rules.clean_relation,
         "notes": rules.clean_notes,
         "birth_date": rules.clean_birth_date,
     }
+    KEEP = object()  # a field left as it was shown: keep the registered value
 
     name = forms.CharField(label=_("Name"), max_length=50)
     gender = forms.ChoiceField(
@@ -84,6 +84,22 @@ class ResidentForm(RuleForm):
     notes = forms.CharField(
         label=_("Notes"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+    def __init__(self, *args, masked_phone: str = "", with_id: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.masked_phone = masked_phone
+        if with_id:
+            # Read off the registered ID number; shown only with the recorded full view.
+            del self.fields["birth_date"]
+
+    def clean_phone(self):
+        value = self.cleaned_data["phone"]
+        if self.masked_phone and value.strip() == self.masked_phone:
+            return self.KEEP  # still the mask: the user did not change the phone
+        try:
+            return cn.normalize_phone(value)
+        except cn.NormalizeError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
 
 
 class HouseholdForm(RuleForm):

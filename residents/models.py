@@ -271,9 +271,8 @@ class Resident(models.Model):
 
     @property
     def masked_national_id(self) -> str:
-        if not self.id_cipher:
-            return ""
-        return cn.mask_national_id(self.national_id)
+        """The last four only (from the stored column: nothing is decrypted to mask)."""
+        return cn.mask_id_last4(self.id_last4) if self.id_cipher else ""
 
     @property
     def masked_phone(self) -> str:
@@ -357,6 +356,7 @@ class PersonalDataAccess(models.Model):
         VIEW = "view", _("Full view")
         EXPORT = "export", _("Export")
         EXPORT_FULL = "export_full", _("Export with full values")
+        ID_CONFLICT = "id_conflict", _("ID number registered elsewhere")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")

@@ -202,6 +202,12 @@ EARLIEST_BIRTH = datetime.date(1880, 1, 1)
 EARLIEST_QUARANTINE = datetime.date(2019, 12, 1)
 
 MSG_GENDER_MISMATCH = _("The gender does not match the ID number.")
+# Said the same whether the number is registered in this community or another: a message
+# that told them apart would confirm where a person lives.
+MSG_ID_TAKEN = _(
+    "This ID number cannot be registered: it is already on the register. If the person "
+    "lives in your community, ask the sub-district to check it."
+)
 MSG_BIRTH_MISMATCH = _("The birth date does not match the ID number (%(date)s).")
 MSG_BIRTH_FUTURE = _("The birth date is in the future.")
 MSG_BIRTH_PAST = _("The birth date is before 1880.")

@@ -3,15 +3,22 @@
 import re
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from wuyi.lib import cn, pii
+from wuyi.lib.errors import Refused
 
 from . import rules
 from .models import ByteOrder, Household, Resident, VulnerableTag
 
 _ROOM_HINT = re.compile(r"(号楼|栋|幢|单元|室)|^[0-9A-Za-z]+-[0-9A-Za-z]+(-[0-9A-Za-z]+)?$")
 _ID_CHARS = re.compile(r"^\d{1,17}[\dXx]$")
+MSG_SEARCH_FULL_ID = _(
+    "Searching by the whole ID number is for the community secretary: search by its last "
+    "four characters."
+)
+MSG_SEARCH_PHONE_PREFIX = _("Search by the whole mobile number, or by its last four digits.")
 # A room number with a letter (not X, which ends ID numbers): 501A, 1201b.
 _LETTERED_ROOM = re.compile(r"^\d{1,5}[A-WYZa-wyz]$")
 
@@ -26,11 +33,12 @@ def resident_search(
     """Residents the user may see, found by name, phone, room or the ID number's last digits.
 
     - "3号楼2单元501", "3-2-501": that household (building, unit, room);
-    - 18 or 15 characters of an ID number: that person (keyed-hash lookup);
+    - 18 or 15 characters of an ID number: that person (keyed-hash lookup), for roles that
+      see full numbers (Refused for the others: a search would confirm a guess);
     - 11 digits: that mobile number;
     - 4 characters (digits, or 3 digits and X): the ID number's last four, or a room number;
     - 1 to 3 digits: a room number;
-    - 5 to 10 digits: the start of a phone number;
+    - 5 to 10 digits: the start of a phone number, for roles that see full numbers;
     - anything else: names starting with it (a surname finds the family).
     Each branch reads one index in the order it returns rows, so a page costs about the same in
     a community of 20,000 and in a district of a million (bench/search_residents.py).
@@ -63,8 +71,12 @@ def resident_search(
             qs = qs.filter(household__room=room)
         return qs.order_by("household_id", "id")
     compact = q.replace(" ", "").replace("-", "")
+    full_access = rules.may_see_full_personal_data(user)
     if _ID_CHARS.match(compact):
         if len(compact) in (15, 18):
+            if not full_access:
+                # A search by a guessed number would confirm it: the mask says the last four.
+                raise Refused(MSG_SEARCH_FULL_ID, field="q")
             try:
                 id18 = cn.normalize_national_id(compact)
             except cn.NormalizeError:
@@ -81,6 +93,9 @@ def resident_search(
         if compact.isdigit() and len(compact) <= 3:
             return qs.filter(household__room=compact).order_by("household_id", "id")
         if compact.isdigit():
+            if not full_access:
+                # Prefix after prefix would walk a masked 138****5678 back to the number.
+                raise Refused(MSG_SEARCH_PHONE_PREFIX, field="q")
             return qs.filter(phone__startswith=compact).order_by("phone", "id")
     return (
         qs.alias(name_bytes=ByteOrder("name"))

@@ -28,7 +28,7 @@ from wuyi.lib.spreadsheets import ImportFileError
 
 from . import rules
 from .importing.parse import header_of, parse_rows
-from .importing.plan import plan_import
+from .importing.plan import Plan, plan_import
 from .importing.write import write_plan
 from .models import (
     Household,
@@ -82,8 +82,10 @@ def resident_import(
     first = list(itertools.islice(rows, spreadsheets.HEADER_SCAN_ROWS))
     parsed = parse_rows(itertools.chain(first, rows), header_of(first), progress=progress)
     if dry_run:
-        plan = plan_import(parsed=parsed, community_id=community_id, compound_id=compound_id)
-        return {**plan.report(), "committed": False}
+        preview = plan_import(parsed=parsed, community_id=community_id, compound_id=compound_id)
+        _record_conflicts(preview, user=user, compound_id=compound_id, community_id=community_id)
+        return {**preview.report(), "committed": False}
+    plan: Plan | None = None
     try:
         with transaction.atomic():
             # One import per community at a time: the lock makes the plan, made inside the
@@ -102,12 +104,34 @@ def resident_import(
             pgcopy.analyze_if_stale(
                 {Household: len(plan.new_households), Resident: len(plan.creates)}
             )
+    except ImportRefused:
+        # Outside the transaction the refusal rolled back.
+        _record_conflicts(plan, user=user, compound_id=compound_id, community_id=community_id)
+        raise
     except IntegrityError as exc:
         log.warning("resident import hit a constraint: %s", type(exc).__name__)
         raise ImportRefused(
             _("The register changed while importing; nothing was imported. Try again.")
         ) from exc
+    _record_conflicts(plan, user=user, compound_id=compound_id, community_id=community_id)
     return {**report, "committed": True}
+
+
+def _record_conflicts(
+    plan: Plan | None, *, user: User | None, compound_id: int | None, community_id: int
+) -> None:
+    """Rows whose ID number is registered elsewhere: one record of the attempt."""
+    if plan is not None and plan.id_conflicts and user is not None:
+        places = (
+            [(Level.COMPOUND, compound_id)] if compound_id else [(Level.COMMUNITY, community_id)]
+        )
+        _record_access(
+            user=user,
+            kind=PersonalDataAccess.Kind.ID_CONFLICT,
+            places=places,
+            detail={"via": "import"},
+            row_count=plan.id_conflicts,
+        )
 
 
 # ----------------------------------------------------------------------------- import jobs
@@ -346,7 +370,7 @@ def resident_reveal(*, user: User, resident: Resident) -> dict[str, str]:
         kind=PersonalDataAccess.Kind.VIEW,
         places=[(Level.COMPOUND, resident.compound_id)],
         resident=resident,
-        detail={"fields": ["national_id", "phone"]},
+        detail={"fields": ["national_id", "phone", "birth_date"]},
     )
     return {"national_id": resident.national_id, "phone": resident.phone}
 
@@ -466,13 +490,12 @@ def resident_save(
             if field not in data:
                 record[field] = None
     cleaned = rules.check_resident(record, national_id=id18)
-    taken = _("Another resident is registered with this ID number.")
     if id18 and national_id is not None:
         others = Resident.objects.current().filter(id_hash=Resident.national_id_columns(id18)[1])
         if resident is not None:
             others = others.exclude(pk=resident.pk)
         if others.exists():
-            raise Refused(taken, field="national_id")
+            _id_conflict(user=user, compound_id=household.compound_id, via="form")
 
     with transaction.atomic():
         resident = resident or Resident()
@@ -486,8 +509,23 @@ def resident_save(
             with transaction.atomic():
                 resident.save()
         except IntegrityError:
-            raise Refused(taken, field="national_id") from None
+            raise Refused(rules.MSG_ID_TAKEN, field="national_id") from None
     return resident
+
+
+def _id_conflict(*, user: User | None, compound_id: int, via: str, rows: int = 1) -> None:
+    """Someone tried to register ID numbers that are registered already (here or in another
+    community): recorded, and refused in words that do not say where."""
+    if user is not None:
+        _record_access(
+            user=user,
+            kind=PersonalDataAccess.Kind.ID_CONFLICT,
+            places=[(Level.COMPOUND, compound_id)],
+            detail={"via": via},
+            row_count=rows,
+        )
+    if via == "form":
+        raise Refused(rules.MSG_ID_TAKEN, field="national_id")
 
 
 FIELDS = Resident.RECORD_FIELDS

@@ -19,6 +19,7 @@ from accounts.models import Level
 from compounds.models import Building, Community, Compound
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
+from wuyi.lib.params import choice_param, int_param, text_param
 
 from . import selectors, services, tasks
 from .forms import HouseholdForm, ImportForm, LeaveForm, MergeForm, ResidentForm, TagForm
@@ -29,26 +30,30 @@ PAGE_SIZE = 50
 
 
 def _filters(request: HttpRequest) -> dict:
-    compound = request.GET.get("compound", "")
-    category = request.GET.get("category", "")
+    params = request.GET
     return {
-        "q": request.GET.get("q", "")[:60],
-        "compound": int(compound) if compound.isdigit() else None,
-        "category": category if category in Category.values else "",
+        "q": text_param(params, "q", max_length=60),
+        "compound": int_param(params, "compound"),
+        "category": choice_param(params, "category", Category.values),
     }
 
 
 @login_required
 def resident_list(request: AuthedHttpRequest) -> HttpResponse:
     filters = _filters(request)
-    residents = selectors.resident_search(
-        user=request.user,
-        query=filters["q"],
-        compound_id=filters["compound"],
-        category=filters["category"],
-    )
+    refused = None
+    try:
+        residents = selectors.resident_search(
+            user=request.user,
+            query=filters["q"],
+            compound_id=filters["compound"],
+            category=filters["category"],
+        )
+    except Refused as refusal:  # a search this role may not make: say so beside the form
+        refused, residents = refusal, Resident.objects.none()
     page = CappedPaginator(residents, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
+        "refused": refused,
         "page": page,
         "filters": filters,
         "compounds": Compound.objects.visible_to(request.user).order_by("name"),
@@ -89,16 +94,27 @@ def resident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 def resident_reveal(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(Resident, request.user, pk=pk)
     full = services.resident_reveal(user=request.user, resident=resident)
+    if request.POST.get("into") == "form":  # the edit form's phone field, filled in
+        return render(request, "residents/_phone_input.html", {"phone": full["phone"]})
     return render(request, "residents/_revealed.html", {"resident": resident, "full": full})
 
 
 def _resident_form_page(request, *, household: Household, resident: Resident | None):
     initial = {}
+    masked_phone = ""
+    with_id = resident is not None and bool(resident.id_cipher)
     if resident is not None:
         initial = {field: getattr(resident, field) for field in Resident.RECORD_FIELDS}
-    form = ResidentForm(request.POST or None, initial=initial)
+        # The form shows what the pages show: the phone masked until the user reveals it
+        # (recorded) or types a new one; no birth date beside a registered ID number.
+        masked_phone = initial["phone"] = resident.masked_phone
+        if with_id:
+            initial.pop("birth_date")
+    form = ResidentForm(
+        request.POST or None, initial=initial, masked_phone=masked_phone, with_id=with_id
+    )
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+        data = {k: v for k, v in form.cleaned_data.items() if v is not ResidentForm.KEEP}
         national_id = data.pop("national_id")
         if resident is not None and not national_id:
             national_id = None  # left blank on edit: keep the registered number
@@ -118,7 +134,12 @@ def _resident_form_page(request, *, household: Household, resident: Resident | N
     return render(
         request,
         "residents/resident_form.html",
-        {"form": form, "household": household, "resident": resident},
+        {
+            "form": form,
+            "household": household,
+            "resident": resident,
+            "may_full": may_see_full_personal_data(request.user),
+        },
         status=400 if request.method == "POST" else 200,
     )
 
@@ -226,7 +247,9 @@ def household_add(request: AuthedHttpRequest) -> HttpResponse:
         .order_by("compound__name", "number")
     )
     form = HouseholdForm(
-        request.POST or None, buildings=buildings, initial={"building": request.GET.get("building")}
+        request.POST or None,
+        buildings=buildings,
+        initial={"building": int_param(request.GET, "building")},
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -284,7 +307,7 @@ def ledger(request: AuthedHttpRequest) -> HttpResponse:
 @login_required
 def export(request: AuthedHttpRequest) -> FileResponse:
     filters = _filters(request)
-    full = request.GET.get("full") == "1"
+    full = choice_param(request.GET, "full", ["0", "1"]) == "1"
     if full and not may_see_full_personal_data(request.user):
         raise PermissionDenied
     if filters["compound"] is not None:

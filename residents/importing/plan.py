@@ -37,6 +37,7 @@ class Plan:
     updates: list[tuple[int, ParsedRow, tuple[int, str, str]]] = field(default_factory=list)
     unchanged: int = 0
     new_tags: list[tuple[int | None, ParsedRow]] = field(default_factory=list)
+    id_conflicts: int = 0  # rows whose ID number another community has registered
 
     @property
     def bad_rows(self) -> int:
@@ -160,14 +161,12 @@ def plan_import(*, parsed: Parsed, community_id: int, compound_id: int | None) -
         if item.national_id:
             current = existing.get(cast(str, item.id_hash))  # hashed above
             if current is not None and current["community_id"] != community_id:
+                plan.id_conflicts += 1
                 plan.errors.append(
                     RowError(
                         item.row,
                         COLUMN_LABELS["national_id"],
-                        _(
-                            "This ID number is registered in another community. Ask that "
-                            "community to remove the resident first."
-                        ),
+                        str(rules.MSG_ID_TAKEN),
                     )
                 )
                 continue

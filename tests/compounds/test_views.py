@@ -24,9 +24,12 @@ def test_list_filters_by_status_and_search(login, secretary_a, compound_a, commu
     assert other.name in sealed and compound_a.name not in sealed
     found = client.get(reverse("compounds:list"), {"q": "云祥"}).content.decode()
     assert other.name in found and compound_a.name not in found
-    # A bogus status filter is ignored rather than failing.
-    everything = client.get(reverse("compounds:list"), {"status": "<b>"}).content.decode()
-    assert other.name in everything and compound_a.name in everything
+    # A bogus status filter is a 400 that names it, not a list of everything.
+    response = client.get(reverse("compounds:list"), {"status": "<b>"})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "status" in body and other.name not in body
+    assert "&lt;b&gt;" not in body or "<b>" not in body
 
 
 def test_list_htmx_request_returns_rows_only(login, secretary_a, compound_a):

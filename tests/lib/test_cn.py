@@ -14,6 +14,7 @@ from wuyi.lib.cn import (
     birth_date_from_id,
     excel_number_text,
     gender_from_id,
+    mask_id_last4,
     mask_national_id,
     mask_phone,
     normalize_gender,
@@ -366,14 +367,18 @@ def test_birth_date_and_gender_reject_invalid(func):
 # --------------------------------------------------------------------------- mask_national_id
 
 
-def test_mask_national_id():
-    assert mask_national_id("620102198506121234") == "620102********1234"
-    assert mask_national_id(SAMPLE_ID) == "110105********002X"
-    assert mask_national_id("11010519491231002x") == "110105********002X"
-    assert mask_national_id(" 110105 19491231 002X ") == "110105********002X"
+def test_mask_national_id_shows_the_last_four_only():
+    """Neither the area nor the birth date shows: with an age beside it, the month and day
+    stay unknown, so a mask cannot be combined into the number."""
+    assert mask_national_id("620102198506121234") == "**************1234"
+    assert mask_national_id(SAMPLE_ID) == "**************002X"
+    assert mask_national_id("11010519491231002x") == "**************002X"
+    assert mask_national_id(" 110105 19491231 002X ") == "**************002X"
     assert mask_national_id("") == ""
     assert mask_national_id("12345") == "*****"
-    assert mask_national_id("110105491231002") == "110105*****1002"
+    assert mask_national_id("110105491231002") == "***********1002"
+    assert mask_id_last4("002X") == mask_national_id(SAMPLE_ID)
+    assert mask_id_last4("") == ""
 
 
 # --------------------------------------------------------------------------- phones

@@ -209,13 +209,23 @@ def gender_from_id(id18: str) -> str:
 
 
 def mask_national_id(id18: str) -> str:
-    """Mask an ID for display: first 6 + ``********`` + last 4; empty -> ``""``."""
+    """Mask an ID for display: only the last 4 characters show, ``**************9376``.
+
+    The area code and the birth date stay hidden: with the age a masked page shows (never the
+    birth date), at least the month and day (4 digits) and usually the area remain unknown, so
+    no mask can be combined with what else a role sees to rebuild the number. Empty -> ``""``.
+    """
     text = _SEPARATORS_RE.sub("", to_halfwidth(id18 or "")).upper()
     if not text:
         return ""
-    if len(text) <= 10:
+    if len(text) <= 8:
         return "*" * len(text)
-    return text[:6] + "*" * (len(text) - 10) + text[-4:]
+    return "*" * (len(text) - 4) + text[-4:]
+
+
+def mask_id_last4(last4: str) -> str:
+    """The mask of an 18-character ID number from its stored last four (no decryption)."""
+    return "*" * 14 + last4 if last4 else ""
 
 
 # --------------------------------------------------------------------------- phone numbers
