@@ -63,6 +63,11 @@ def setup(*, migrate: bool = True) -> str:
     """Guard, create and migrate the bench database, then set Django up. Returns the db name."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wuyi.settings")
     os.environ.setdefault("DJANGO_DEBUG", "0")
+    # DEBUG off needs a personal-data key: the one the embedded default derives its keys from,
+    # so that a register seeded before this line existed still decrypts.
+    os.environ.setdefault(
+        "WUYI_PII_KEY", "django-insecure-wuyi-embedded-default-do-not-use-in-production"
+    )
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     config = _guard()

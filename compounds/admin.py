@@ -7,6 +7,7 @@ from accounts.admin import (
     register_user_inline,
 )
 
+from . import services
 from .models import Building, Community, Compound, District, Posting, StatusChange, Subdistrict
 
 
@@ -56,9 +57,25 @@ class CompoundAdmin(ScopedHistoryAdmin):
     list_filter = ("status",)
     search_fields = ("code", "name", "address")
     list_select_related = ("community",)
-    # The status moves only through compound_change_status, which checks and records it.
-    readonly_fields = ("status", "status_changed_at")
     inlines = [BuildingInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The status moves only through compound_change_status, which checks and records it;
+        # the last positive case through the status page (it restarts the quiet period); the
+        # community through compound_move, for the city's administrators only.
+        fields = ["status", "status_changed_at"]
+        if not request.user.is_superuser:
+            fields += ["last_positive_on", "community"]
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        if change and "community" in form.changed_data:
+            services.compound_move(
+                user=request.user, compound_id=obj.pk, community=form.cleaned_data["community"]
+            )
+            obj.refresh_from_db(fields=["community", "subdistrict", "district"])
+            form.changed_data.remove("community")
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Building)

@@ -24,6 +24,7 @@ from .models import (
     Subdistrict,
 )
 from .rules import may_change_status
+from .signals import compound_moved
 
 # Where a compound may go from each status. Tightening may jump any number of steps at once;
 # loosening goes one step at a time (sealed → controlled → precautionary → normal), because
@@ -175,3 +176,31 @@ def posting_remove(*, user: User, place: Place, via: str = "") -> int:
     ).delete()
     forget_scope(user)
     return deleted
+
+
+# ----------------------------------------------------------------------------- moving
+
+
+def compound_move(*, user: User, compound_id: int, community: Community) -> Compound:
+    """Move a compound to another community (a boundary redrawn). Only the city's
+    administrators may. Every copy of the compound's community moves with it in one
+    transaction: the compound's own sub-district and district, and whatever upper apps keep
+    (compound_moved), so the old community's secretary loses its residents at once."""
+    if not (user.is_active and user.is_superuser):
+        raise PermissionDenied(_("Only the city's administrators may move a compound."))
+    with transaction.atomic():
+        compound = Compound.objects.select_for_update().get(pk=compound_id)
+        previous = compound.community_id
+        if previous == community.pk:
+            return compound
+        compound.community = community
+        compound._history_user = user
+        compound._change_reason = _("Moved to %(community)s") % {"community": community.name}
+        compound.save()
+        compound_moved.send(
+            sender=Compound,
+            compound=compound,
+            from_community_id=previous,
+            to_community_id=community.pk,
+        )
+    return compound

@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 
 from accounts.admin import ReadOnlyAdminMixin, ScopedAdminMixin, ScopedHistoryAdmin
@@ -55,48 +57,84 @@ class TagInline(admin.TabularInline):
     extra = 0
 
 
+# Shown by the pages only in the recorded full view: never in the admin, for any role (the
+# admin records nothing). The phone is edited on the resident's own page.
+UNMASKED_FIELDS = ("phone", "birth_date")
+
+
+ADMIN_FIELDS = ("household", *(f for f in Resident.RECORD_FIELDS if f not in UNMASKED_FIELDS))
+
+
 class ResidentAdminForm(forms.ModelForm):
     """The record is judged as a whole, by the same rule as resident_save."""
 
     class Meta:
         model = Resident
-        fields = ("household", *Resident.RECORD_FIELDS)
+        fields = ADMIN_FIELDS
 
     def clean(self):
         data = super().clean()
         national_id = self.instance.national_id if self.instance.pk else ""
+        record = {field: getattr(self.instance, field) for field in Resident.RECORD_FIELDS}
+        record.update({field: data.get(field) for field in ADMIN_FIELDS if field in record})
         try:
-            cleaned = rules.check_resident(
-                {field: data.get(field) for field in Resident.RECORD_FIELDS},
-                national_id=national_id,
-            )
+            cleaned = rules.check_resident(record, national_id=national_id)
         except Refused as refused:
             raise forms.ValidationError(
                 {f if f in self.fields else None: m for f, m in refused.errors.items()}
             ) from None
-        data.update(cleaned)
+        data.update({field: cleaned[field] for field in ADMIN_FIELDS if field in cleaned})
         return data
 
 
 @admin.register(Resident)
 class ResidentAdmin(ImportExportMixin, ScopedHistoryAdmin):
+    """Masked exactly as the pages mask: the last four of the ID number, the phone masked, an
+    age instead of the birth date. The full values are seen (and recorded) on the pages."""
+
     form = ResidentAdminForm
     resource_classes = [ResidentResource]
-    list_display = ("name", "compound", "household", "gender", "masked_phone", "masked_national_id")
+    list_display = ("name", "compound", "household", "gender", "age", "phone_masked")
     list_select_related = ("compound", "household__building")
     search_fields = ("name",)
-    readonly_fields = ("masked_national_id",)
+    readonly_fields = ("national_id_masked", "phone_masked", "age")
     inlines = [TagInline]
+
+    @admin.display(description=_("Age"))
+    def age(self, obj: Resident) -> int | None:
+        return obj.age
+
+    @admin.display(description=_("Phone"))
+    def phone_masked(self, obj: Resident) -> str:
+        return obj.masked_phone
+
+    @admin.display(description=_("ID number"))
+    def national_id_masked(self, obj: Resident) -> str:
+        return obj.masked_national_id
 
     def save_model(self, request, obj, form, change):
         stored = Resident.objects.get(pk=obj.pk) if change else None
         saved = services.resident_save(
             user=request.user,
             household=form.cleaned_data["household"],
-            data={field: form.cleaned_data.get(field) for field in Resident.RECORD_FIELDS},
+            data={f: form.cleaned_data[f] for f in ADMIN_FIELDS if f in Resident.RECORD_FIELDS},
             resident=stored,
         )
         obj.pk = saved.pk
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """A past version's form shows every field as it was: no role sees that unmasked."""
+        raise PermissionDenied
+
+    def has_export_permission(self, request):
+        # The committees export from the resident list (masked, or full on a recorded request);
+        # the admin's export is for the city's administrators, and recorded as well.
+        return request.user.is_active and request.user.is_superuser
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        data = super().get_data_for_export(request, queryset, **kwargs)
+        services.record_admin_export(user=request.user, row_count=len(data))
+        return data
 
     def get_resource_kwargs(self, request, *args, **kwargs):
         kwargs = super().get_resource_kwargs(request, *args, **kwargs)

@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class ResidentsConfig(AppConfig):
     name = "residents"
     verbose_name = _("Residents")
+
+    def ready(self) -> None:
+        from compounds.signals import compound_moved
+        from wuyi.lib import pii  # noqa: F401 - registers its deploy check
+
+        from . import services
+
+        compound_moved.connect(services.on_compound_moved, dispatch_uid="residents.moved")

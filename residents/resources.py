@@ -12,6 +12,7 @@ from import_export import fields, resources
 from import_export.widgets import ForeignKeyWidget
 
 from wuyi.lib.errors import Refused
+from wuyi.lib.spreadsheets import spreadsheet_safe
 
 from .models import Household, Resident
 
@@ -63,6 +64,10 @@ class ResidentResource(resources.ModelResource):
 
     def dehydrate_phone(self, resident: Resident) -> str:
         return resident.masked_phone
+
+    def export_field(self, field, instance, **kwargs):
+        """Every cell through the same safe export as the app's own (= + - @ tab CR)."""
+        return spreadsheet_safe(super().export_field(field, instance, **kwargs))
 
     def save_instance(self, instance: Resident, is_create: bool, row, **kwargs) -> None:
         from . import services

@@ -361,6 +361,17 @@ def _record_access(
     )
 
 
+def record_admin_export(*, user: User, row_count: int) -> None:
+    """The admin's export (administrators only), recorded like the list's."""
+    _record_access(
+        user=user,
+        kind=PersonalDataAccess.Kind.EXPORT,
+        places=[(level, pk) for level, ids in scope_of(user).places for pk in ids],
+        detail={"via": "admin"},
+        row_count=row_count,
+    )
+
+
 def resident_reveal(*, user: User, resident: Resident) -> dict[str, str]:
     """The full ID number and phone, for a role that may see them; recorded."""
     if not rules.may_see_full_personal_data(user):
@@ -450,6 +461,13 @@ def household_merge(*, user: User, source: Household, target: Household) -> Hous
         source._change_reason = reason
         source.delete()
     return target
+
+
+def on_compound_moved(*, compound, to_community_id: int, **kwargs) -> int:
+    """A compound moved to another community: its residents carry the community (the scope
+    filter and the search indexes sit on the resident row), so they move in the same
+    transaction. One UPDATE, whatever the count."""
+    return Resident.objects.filter(compound_id=compound.pk).update(community_id=to_community_id)
 
 
 # ----------------------------------------------------------------------------- one resident

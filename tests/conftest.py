@@ -5,7 +5,12 @@ see both and each secretary sees only their own. Everything in community A carri
 ALPHA in its name: a page that shows ALPHA to an outsider leaks.
 """
 
+import os
+
 import pytest
+
+# Tests run with DEBUG off, where personal data needs its own key (wuyi.lib.pii).
+os.environ.setdefault("WUYI_PII_KEY", "wuyi-tests-only-not-a-real-key")
 
 from accounts.models import Role
 from tests.factories import (

@@ -1,9 +1,16 @@
 """Personal data at rest: Fernet ciphertext plus a keyed hash for lookups and uniqueness.
 
-The keys come from WUYI_PII_KEY (production sets it; losing it loses the encrypted values) or,
-in the embedded default, are derived from SECRET_KEY. The encryption key and the hash key are
-derived separately so that neither can stand in for the other. The keys are read once per
-process.
+The keys come from WUYI_PII_KEY. Production must set it (``check --deploy`` fails without it,
+and nothing is derived from SECRET_KEY once DEBUG is off); losing it loses the encrypted
+values. The embedded default (DEBUG on) derives a key from SECRET_KEY so the demo runs.
+
+Rotation: set WUYI_PII_KEY to "new-key,old-key". Values are encrypted and hashed with the first
+key and decrypted with any of them; ``manage.py rotate_pii_key`` re-encrypts and re-hashes what
+was stored under an older key, then the old key can be dropped. Until it has run, a search by
+a whole ID number finds only the residents already rotated.
+
+The encryption key and the hash key are derived separately (HKDF) so that neither can stand in
+for the other. The keys are read once per process.
 """
 
 import base64
@@ -11,25 +18,40 @@ import functools
 import hashlib
 import hmac
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
 
-def _derive(info: bytes) -> bytes:
-    master = (settings.WUYI_PII_KEY or settings.SECRET_KEY).encode()
+def _masters() -> list[bytes]:
+    keys = [k.strip() for k in (settings.WUYI_PII_KEY or "").split(",") if k.strip()]
+    if keys:
+        return [k.encode() for k in keys]
+    if not settings.DEBUG:
+        raise ImproperlyConfigured("WUYI_PII_KEY must be set when DEBUG is off.")
+    return [settings.SECRET_KEY.encode()]
+
+
+def _derive(master: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"wuyi-pii", info=info).derive(master)
 
 
 @functools.cache
-def _fernet() -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(_derive(b"fernet")))
+def _fernets() -> tuple[Fernet, ...]:
+    return tuple(Fernet(base64.urlsafe_b64encode(_derive(m, b"fernet"))) for m in _masters())
+
+
+@functools.cache
+def _multi() -> MultiFernet:
+    return MultiFernet(list(_fernets()))
 
 
 @functools.cache
 def _hash_key() -> bytes:
-    return _derive(b"hmac")
+    return _derive(_masters()[0], b"hmac")
 
 
 def keyed_hash(value: str) -> str:
@@ -39,8 +61,31 @@ def keyed_hash(value: str) -> str:
 
 
 def encrypt(value: str) -> str:
-    return _fernet().encrypt(value.encode()).decode()
+    return _fernets()[0].encrypt(value.encode()).decode()
 
 
 def decrypt(token: str) -> str:
-    return _fernet().decrypt(token.encode()).decode()
+    return _multi().decrypt(token.encode()).decode()
+
+
+def is_current(token: str) -> bool:
+    """True when `token` was encrypted with the first (current) key."""
+    try:
+        _fernets()[0].decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_key(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """check --deploy: production sets its own personal-data key."""
+    if settings.WUYI_PII_KEY.strip():
+        return []
+    return [
+        checks.Error(
+            "WUYI_PII_KEY is not set: ID numbers would be encrypted with a key derived from "
+            "SECRET_KEY. Set WUYI_PII_KEY (and keep it safe) before going live.",
+            id="wuyi.E001",
+        )
+    ]

@@ -1,0 +1,11 @@
+"""Signals the place tree sends from its own services, for upper apps to keep their copies.
+
+compound_moved(compound, from_community_id, to_community_id) is sent inside the transaction
+of compounds.services.compound_move: a receiver that updates a denormalised copy of the
+compound's community does it in the same transaction, so no moment exists where the old
+community still sees the compound's rows.
+"""
+
+from django.dispatch import Signal
+
+compound_moved = Signal()
