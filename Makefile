@@ -5,17 +5,24 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check install vardirs migrate demo lint typecheck format messages screenshots clean
+.PHONY: run test check install install-dev vardirs migrate demo lint typecheck format messages screenshots clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Wuyi needs Python 3.11 or newer, found " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 
+# make run installs what the app needs; make test and make check add the tools.
 $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 vardirs:
 	@mkdir -p var/celery/broker var/celery/processed var/celery/control
@@ -54,7 +61,7 @@ run: migrate
 # pytest-xdist (TEST_WORKERS=0 runs it in one process). Browser tests need Chromium (Debian's
 # chromium package); without it they are skipped with the reason printed.
 TEST_WORKERS ?= auto
-test: install
+test: install-dev
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # What CI refuses besides the tests: lint, types, migrations, the floors of DESIGN.md.
@@ -62,26 +69,26 @@ check: lint typecheck
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	@if [ -f ../shared/tools/check_floors.py ]; then python3 ../shared/tools/check_floors.py .; fi
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: install
-	$(BIN)/mypy accounts compounds residents dashboards wuyi
+typecheck: install-dev
+	$(BIN)/mypy .
 
-format: install
+format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 # Re-extract the catalogues (the .po files are the source: existing translations are kept; new
 # messages arrive empty, to be translated in locale/zh_Hans/LC_MESSAGES/django.po), compile.
 # tests/test_translations.py fails while a message has no Chinese.
-messages: install
+messages: install-dev
 	$(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore=.venv --ignore=var --ignore=tests --ignore=bench
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 # Refresh docs/screenshots from the browser tests.
-screenshots: install
+screenshots: install-dev
 	WUYI_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/e2e
 
 clean:

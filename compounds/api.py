@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
+from wuyi.lib.drf import ApiView
 from wuyi.lib.params import choice_param, int_param, text_param
 
 from . import selectors
@@ -46,7 +47,7 @@ class BuildingSerializer(serializers.ModelSerializer):
         ]
     )
 )
-class CompoundViewSet(viewsets.ReadOnlyModelViewSet):
+class CompoundViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
     serializer_class = CompoundSerializer
 
     def get_queryset(self):
@@ -59,7 +60,7 @@ class CompoundViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("compound", OpenApiTypes.INT)]))
-class BuildingViewSet(viewsets.ReadOnlyModelViewSet):
+class BuildingViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
     serializer_class = BuildingSerializer
 
     def get_queryset(self):

@@ -83,6 +83,10 @@ class StatusChangeQuerySet(BuildingQuerySet):
     """Same path as buildings: through the compound."""
 
 
+class PositiveCaseQuerySet(BuildingQuerySet):
+    """Same path as buildings: through the compound."""
+
+
 class PostingQuerySet(ScopedQuerySet):
     """A posting is seen by whoever sees the place it posts to."""
 
@@ -203,6 +207,11 @@ class Compound(models.Model):
     )
     status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
     last_positive_on = models.DateField(_("last positive case on"), null=True, blank=True)
+    # When the compound was registered here (empty for those registered before this existed):
+    # no positive case can be recorded before it.
+    created_at = models.DateTimeField(
+        _("registered at"), null=True, blank=True, default=timezone.now, editable=False
+    )
 
     objects = CompoundQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["subdistrict", "district"])
@@ -302,6 +311,52 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.compound}: {self.get_from_status_display()} → {self.get_to_status_display()}"
+
+
+class PositiveCase(models.Model):
+    """A new positive case found in a compound: it restarts the days without a case."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Reported on the status page")
+        SCREENING = "screening", _("A positive test result")
+
+    compound = models.ForeignKey(
+        Compound,
+        on_delete=models.CASCADE,
+        related_name="positive_cases",
+        verbose_name=_("compound"),
+    )
+    building = models.ForeignKey(
+        Building,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("building"),
+    )
+    found_on = models.DateField(_("found on"))
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    source = models.CharField(
+        _("source"), max_length=12, choices=Source.choices, default=Source.MANUAL
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    objects = PositiveCaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("positive case")
+        verbose_name_plural = _("positive cases")
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["compound", "-found_on"], name="positivecase_compound_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.compound} {self.found_on:%Y-%m-%d}"
 
 
 class Posting(models.Model):

@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from django.db.models import Count, Q, QuerySet
 
@@ -14,6 +14,7 @@ from .models import (
     Compound,
     ControlStatus,
     District,
+    PositiveCase,
     Posting,
     StatusChange,
     Subdistrict,
@@ -96,10 +97,20 @@ class CompoundDetail:
     compound: Compound
     buildings: list[Building]
     changes: list[StatusChange]
+    cases: list[PositiveCase] = field(default_factory=list)
+
+    @property
+    def history(self) -> list[tuple[str, Any]]:
+        """Status changes and positive cases, newest first: ("change" | "case", row)."""
+        entries: list[tuple[str, Any, Any]] = [("change", c, c.changed_at) for c in self.changes]
+        entries += [("case", c, c.recorded_at) for c in self.cases]
+        entries.sort(key=lambda entry: entry[2], reverse=True)
+        return [(kind, row) for kind, row, _at in entries]
 
 
 def compound_detail(*, user: User, compound_id: int, history_limit: int = 50) -> CompoundDetail:
-    """A compound with its buildings and its latest status changes. Three queries."""
+    """A compound with its buildings, its latest status changes and positive cases. Four
+    queries."""
     compound = (
         Compound.objects.visible_to(user)
         .select_related("community", "subdistrict", "district")
@@ -111,7 +122,12 @@ def compound_detail(*, user: User, compound_id: int, history_limit: int = 50) ->
             :history_limit
         ]
     )
-    return CompoundDetail(compound=compound, buildings=buildings, changes=changes)
+    cases = list(
+        compound.positive_cases.select_related("recorded_by", "building").order_by(
+            "-recorded_at", "-id"
+        )[:history_limit]
+    )
+    return CompoundDetail(compound=compound, buildings=buildings, changes=changes, cases=cases)
 
 
 def _status_aggregates() -> dict:

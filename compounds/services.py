@@ -1,6 +1,7 @@
 """Writes on compounds. Every control-status change goes through compound_change_status."""
 
 import datetime
+from dataclasses import dataclass
 from typing import Any, cast
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from .models import (
     Compound,
     ControlStatus,
     District,
+    PositiveCase,
     Posting,
     StatusChange,
     Subdistrict,
@@ -55,6 +57,87 @@ def allowed_targets(status: str) -> list[str]:
     return [value for value in ControlStatus.values if value in targets]
 
 
+@dataclass(frozen=True)
+class NewCase:
+    """A new positive case reported with a status change: found on, and where if known."""
+
+    found_on: datetime.date
+    building_id: int | None = None
+    note: str = ""
+
+
+EARLIEST_CASE = datetime.date(2019, 12, 1)
+
+
+def _check_case(compound: Compound, case: NewCase) -> None:
+    today = timezone.localdate()
+    if case.found_on > today:
+        raise TransitionRefused(
+            _("A positive case cannot be found in the future (today is %(today)s).")
+            % {"today": today.isoformat()},
+            field="case_date",
+        )
+    existed = compound.created_at.date() if compound.created_at else EARLIEST_CASE
+    earliest = max(EARLIEST_CASE, existed)
+    if case.found_on < earliest:
+        raise TransitionRefused(
+            _("The date is before %(date)s, when this compound was registered.")
+            % {"date": earliest.isoformat()},
+            field="case_date",
+        )
+    if case.building_id is not None and not compound.buildings.filter(pk=case.building_id).exists():
+        raise TransitionRefused(
+            _("Choose one of this compound's buildings."), field="case_building"
+        )
+    if len(case.note) > REASON_MAX_LENGTH:
+        raise TransitionRefused(
+            _("The note is too long: at most %(max)d characters.") % {"max": REASON_MAX_LENGTH},
+            field="case_note",
+        )
+
+
+def _record_case(compound: Compound, case: NewCase, *, user: User, source: str) -> PositiveCase:
+    """On a locked compound: the case, and the last positive date moved forward (never back)."""
+    _check_case(compound, case)
+    recorded = PositiveCase.objects.create(
+        compound=compound,
+        building_id=case.building_id,
+        found_on=case.found_on,
+        note=case.note,
+        source=source,
+        recorded_by=user,
+    )
+    if compound.last_positive_on is None or case.found_on > compound.last_positive_on:
+        compound.last_positive_on = case.found_on
+        compound._change_reason = _("New positive case found on %(date)s") % {
+            "date": case.found_on.isoformat()
+        }
+        compound._history_user = user
+        compound.save(update_fields=["last_positive_on"])
+    return recorded
+
+
+def step_down_date(compound: Compound) -> datetime.date | None:
+    """The first day a sealed or controlled compound may step down (None: any day)."""
+    if compound.last_positive_on is None:
+        return None
+    return compound.last_positive_on + datetime.timedelta(days=settings.WUYI_DOWNGRADE_QUIET_DAYS)
+
+
+def compound_record_positive(
+    *, compound_id: int, case: NewCase, user: User, source: str = "manual"
+) -> PositiveCase:
+    """Record a new positive case: it restarts the compound's days without a case, so a step
+    down is refused until the quiet period has passed again. It never lowers the status. The
+    status page calls it with a status change; the screening app calls it from a positive
+    result."""
+    if not may_change_status(user):
+        raise PermissionDenied(_("Your role may not change the control status of a compound."))
+    with transaction.atomic():
+        compound = Compound.objects.visible_to(user).select_for_update().get(pk=compound_id)
+        return _record_case(compound, case, user=user, source=source)
+
+
 def compound_change_status(
     *,
     compound_id: int,
@@ -62,8 +145,11 @@ def compound_change_status(
     reason: str,
     user: User,
     expected_from: str | None = None,
-) -> StatusChange:
-    """Move a compound to another control status and record who, when and why.
+    new_case: NewCase | None = None,
+) -> StatusChange | PositiveCase:
+    """Move a compound to another control status and record who, when and why; with
+    `new_case`, record a new positive case first, in the same transaction (to_status may then
+    be "" to keep the status). Returns the status change, or the case when the status stays.
 
     `expected_from` is the status the user saw when filling in the form. If the compound has
     moved since, the change is refused, unless it already stands where the user wanted it to
@@ -74,14 +160,19 @@ def compound_change_status(
     """
     if not may_change_status(user):
         raise PermissionDenied(_("Your role may not change the control status of a compound."))
+    if to_status == "" and new_case is not None:
+        with transaction.atomic():
+            compound = Compound.objects.visible_to(user).select_for_update().get(pk=compound_id)
+            return _record_case(compound, new_case, user=user, source="manual")
     if to_status not in ControlStatus.values:
         raise TransitionRefused(_("Choose one of the listed control statuses."))
     reason = (reason or "").strip()
     if not reason:
-        raise TransitionRefused(_("Give a reason for the change."))
+        raise TransitionRefused(_("Give a reason for the change."), field="reason")
     if len(reason) > REASON_MAX_LENGTH:
         raise TransitionRefused(
-            _("The reason is too long: at most %(max)d characters.") % {"max": REASON_MAX_LENGTH}
+            _("The reason is too long: at most %(max)d characters.") % {"max": REASON_MAX_LENGTH},
+            field="reason",
         )
 
     with transaction.atomic():
@@ -101,6 +192,8 @@ def compound_change_status(
                 )
                 % {"current": ControlStatus(current).label}
             )
+        if new_case is not None:
+            _record_case(compound, new_case, user=user, source="manual")
         if to_status == current:
             raise TransitionRefused(
                 _("The compound is already “%(status)s”.")
@@ -127,13 +220,14 @@ def compound_change_status(
                 _(
                     "The last positive case was on %(date)s, %(days)d days ago. A sealed or "
                     "controlled compound steps down only after %(quiet)d days without a new "
-                    "positive case."
+                    "positive case: it may step down from %(when)s."
                 )
                 % {
                     # Not quiet enough: there was a positive case.
                     "date": cast(datetime.date, compound.last_positive_on).isoformat(),
                     "days": compound.days_since_positive,
                     "quiet": settings.WUYI_DOWNGRADE_QUIET_DAYS,
+                    "when": cast(datetime.date, step_down_date(compound)).isoformat(),
                 }
             )
 

@@ -14,6 +14,7 @@ from wuyi.lib.params import choice_param, text_param
 from . import selectors, services
 from .forms import StatusChangeForm
 from .models import Compound, ControlStatus
+from .registry import compound_panels
 from .rules import may_change_status
 
 PAGE_SIZE = 50
@@ -41,13 +42,16 @@ def compound_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         detail = selectors.compound_detail(user=request.user, compound_id=pk)
     except Compound.DoesNotExist:
         raise Http404 from None
+    panels = compound_panels(request.user, detail.compound)
+    building_urls = {pk: url for panel in panels for pk, url in panel.building_urls.items()}
     return render(
         request,
         "compounds/compound_detail.html",
         {
             "compound": detail.compound,
-            "buildings": detail.buildings,
-            "changes": detail.changes,
+            "buildings": [(b, building_urls.get(b.pk)) for b in detail.buildings],
+            "history": detail.history,
+            "panels": panels,
             "may_change_status": may_change_status(request.user),
         },
     )
@@ -57,15 +61,25 @@ def compound_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def compound_change_status(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     compound = get_visible_or_404(Compound, request.user, pk=pk, may=may_change_status)
-    form = StatusChangeForm(request.POST or None, current_status=compound.status)
+    form = StatusChangeForm(request.POST or None, compound=compound)
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        new_case = None
+        if data["new_case"]:
+            building = data["case_building"]
+            new_case = services.NewCase(
+                found_on=data["case_date"],
+                building_id=building.pk if building else None,
+                note=data["reason"],
+            )
         try:
             services.compound_change_status(
                 compound_id=compound.pk,
-                to_status=form.cleaned_data["to_status"],
-                reason=form.cleaned_data["reason"],
-                expected_from=form.cleaned_data["expected_from"],
+                to_status=data["to_status"],
+                reason=data["reason"],
+                expected_from=data["expected_from"],
                 user=request.user,
+                new_case=new_case,
             )
         except services.TransitionRefused as refused:
             add_to_form(form, refused)
@@ -80,6 +94,10 @@ def compound_change_status(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "compounds/compound_status_form.html",
-        {"compound": compound, "form": form},
+        {
+            "compound": compound,
+            "form": form,
+            "step_down_from": services.step_down_date(compound),
+        },
         status=400 if request.method == "POST" else 200,
     )

@@ -8,6 +8,7 @@ from accounts.http import AuthedHttpRequest
 from accounts.models import Level, Role
 from compounds.models import Community, ControlStatus, District, Subdistrict
 from compounds.selectors import status_overview
+from volunteers.rules import works_in_the_field
 
 from .rules import may_see_overview
 
@@ -26,12 +27,15 @@ _PARENTS: dict[str, tuple[str, ...]] = {
 
 @login_required
 def home(request: AuthedHttpRequest) -> HttpResponse:
-    """Staff land on the overview of their area; everyone else on their compounds."""
+    """Staff land on the overview of their area, those in the field on today's tasks, the
+    secretaries on their compounds."""
     if request.user.is_superuser or request.user.role in (
         Role.DISTRICT_STAFF,
         Role.SUBDISTRICT_STAFF,
     ):
         return redirect("dashboards:overview")
+    if works_in_the_field(request.user):
+        return redirect("volunteers:today")
     return redirect("compounds:list")
 
 

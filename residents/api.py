@@ -17,7 +17,7 @@ from rest_framework import exceptions, mixins, permissions, serializers, viewset
 
 from compounds.models import Building
 from wuyi.lib import cn
-from wuyi.lib.drf import as_validation_error
+from wuyi.lib.drf import ApiView, ModelSerializer, StrictCharField, as_validation_error
 from wuyi.lib.errors import Refused
 from wuyi.lib.params import choice_param, int_param, text_param
 
@@ -42,7 +42,7 @@ def _user(serializer: serializers.Serializer):
 # ----------------------------------------------------------------------------- households
 
 
-class HouseholdSerializer(serializers.ModelSerializer):
+class HouseholdSerializer(ModelSerializer):
     # The queryset is set per request in get_fields: a building the user cannot see answers
     # exactly like one that does not exist.
     building = serializers.PrimaryKeyRelatedField(queryset=Building.objects.none())
@@ -63,17 +63,15 @@ class HouseholdSerializer(serializers.ModelSerializer):
     # The address is checked and written by services.household_save, through the same rule
     # as the list import and search: one flat is one household however it was typed.
     def _save(self, household: Household | None, validated: dict) -> Household:
+        # Required on create; a change without it keeps the household's building.
+        building = cast(
+            Building, validated.get("building", household.building if household else None)
+        )
+        unit = validated.get("unit", household.unit if household else "")
+        room = validated.get("room", household.room if household else "")
         try:
             return services.household_save(
-                user=_user(self),
-                # Required on create; a change without it keeps the household's building.
-                building=cast(
-                    Building,
-                    validated.get("building", household.building if household else None),
-                ),
-                unit=validated.get("unit", household.unit if household else ""),
-                room=validated.get("room", household.room if household else ""),
-                household=household,
+                user=_user(self), building=building, unit=unit, room=room, household=household
             )
         except Refused as refused:
             raise as_validation_error(refused) from None
@@ -96,6 +94,7 @@ class HouseholdSerializer(serializers.ModelSerializer):
     )
 )
 class HouseholdViewSet(
+    ApiView,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -120,7 +119,7 @@ class HouseholdViewSet(
 # ----------------------------------------------------------------------------- residents
 
 
-class ResidentSerializer(serializers.ModelSerializer):
+class ResidentSerializer(ModelSerializer):
     # Per request, like the household's building: only households the user may see.
     household = serializers.PrimaryKeyRelatedField(queryset=Household.objects.none())
     address = serializers.CharField(source="household.address", read_only=True)
@@ -128,9 +127,9 @@ class ResidentSerializer(serializers.ModelSerializer):
     # Written, never shown: beside the ID number's last four a birth date would give the
     # number away. The output carries the age.
     birth_date = serializers.DateField(write_only=True, required=False, allow_null=True)
-    phone = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=40)
+    phone = StrictCharField(write_only=True, required=False, allow_blank=True, max_length=40)
     phone_masked = serializers.CharField(source="masked_phone", read_only=True)
-    national_id = serializers.CharField(
+    national_id = StrictCharField(
         write_only=True,
         required=False,
         allow_blank=True,
@@ -245,6 +244,7 @@ class ResidentSerializer(serializers.ModelSerializer):
     )
 )
 class ResidentViewSet(
+    ApiView,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

@@ -13,3 +13,9 @@ class ResidentsConfig(AppConfig):
         from . import services
 
         compound_moved.connect(services.on_compound_moved, dispatch_uid="residents.moved")
+
+        from compounds.registry import register_compound_panel
+
+        from .views import compound_panel
+
+        register_compound_panel(compound_panel)

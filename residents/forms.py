@@ -28,7 +28,15 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args, compounds, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ModelChoiceField, self.fields["compound"]).queryset = compounds
+        field = cast(forms.ModelChoiceField, self.fields["compound"])
+        field.queryset = compounds
+        only = list(compounds[:2])
+        # One compound: nothing to choose, every resident on the list lives there. Several:
+        # the choice is made before the upload (or left to the file's 小区 column).
+        self.only_compound = only[0] if len(only) == 1 else None
+        if self.only_compound is not None:
+            field.initial = self.only_compound.pk
+            field.widget = forms.HiddenInput()
 
 
 class RuleForm(forms.Form):
@@ -145,3 +153,22 @@ class TagForm(forms.Form):
     due_date = forms.DateField(label=_("Due date"), required=False)
     treatment = forms.CharField(label=_("Treatment"), max_length=50, required=False)
     schedule = forms.CharField(label=_("Schedule"), max_length=100, required=False)
+
+
+class FullExportForm(forms.Form):
+    purpose = forms.CharField(
+        label=_("Purpose"),
+        max_length=200,
+        help_text=_("Why the full numbers are needed, e.g. 核酸采样登记, 上报疾控中心."),
+        error_messages={"required": _("Say why the full numbers are needed.")},
+    )
+    confirm = forms.BooleanField(
+        label=_("I will keep the file safe and delete it when the task is done."),
+        error_messages={"required": _("Confirm that you will keep the file safe.")},
+    )
+
+    def clean_purpose(self) -> str:
+        try:
+            return cn.clean_text(self.cleaned_data["purpose"], max_length=200, field="purpose")
+        except cn.NormalizeError as exc:
+            raise forms.ValidationError(exc.message) from None

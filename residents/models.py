@@ -9,6 +9,7 @@ from typing import Self
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Right
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +36,11 @@ class ByteOrder(models.Func):
         return self.as_sql(
             compiler, connection, template="%(expressions)s COLLATE BINARY", **extra_context
         )
+
+
+# A phone number's last four digits, as the lists show them ("198****0765"): indexed, so that
+# a search by them reads one index whatever the scope.
+PHONE_TAIL = Right("phone", 4)
 
 
 class Gender(models.TextChoices):
@@ -231,6 +237,7 @@ class Resident(models.Model):
                 fields=["phone"], name="resident_phone_idx", opclasses=["varchar_pattern_ops"]
             ),
             models.Index(fields=["id_last4"], name="resident_id4_idx"),
+            models.Index(PHONE_TAIL, name="resident_phone4_idx"),
         ]
 
     def __str__(self) -> str:
@@ -357,6 +364,7 @@ class PersonalDataAccess(models.Model):
         EXPORT = "export", _("Export")
         EXPORT_FULL = "export_full", _("Export with full values")
         ID_CONFLICT = "id_conflict", _("ID number registered elsewhere")
+        CALL = "call", _("Phone call")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
@@ -444,3 +452,30 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class CategoryMapping(models.Model):
+    """A word a community writes for a ledger category ("低保户" → other), mapped once on the
+    import preview and used for its later lists."""
+
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="+", verbose_name=_("community")
+    )
+    word = models.CharField(_("word"), max_length=40)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = CommunityScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("category word")
+        verbose_name_plural = _("category words")
+        constraints = [
+            models.UniqueConstraint(fields=["community", "word"], name="mapping_unique_word")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.word} → {self.get_category_display()}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django.utils import timezone
@@ -22,7 +22,7 @@ from wuyi.lib import cn
 from wuyi.lib.cn import NormalizeError
 from wuyi.lib.errors import Refused
 
-from .models import Gender, Household, Quarantine, Resident
+from .models import Category, Gender, Household, Quarantine, Resident
 
 # ----------------------------------------------------------------------------- who may
 
@@ -41,6 +41,15 @@ def may_edit_register(user: Any) -> bool:
     return _active(user) and (user.is_superuser or user.role in REGISTER_KEEPERS)
 
 
+# Those who serve a household at its door call it: the full number is shown for that call
+# only, and recorded (residents.services.resident_call).
+CALLERS = {"secretary", "volunteer", "medic"}
+
+
+def may_call(user: Any) -> bool:
+    return _active(user) and (user.is_superuser or user.role in CALLERS)
+
+
 def may_see_full_personal_data(user: Any) -> bool:
     """Full ID numbers and phones, on an explicit request that is recorded."""
     return _active(user) and (user.is_superuser or user.role in FULL_PERSONAL_DATA)
@@ -56,6 +65,15 @@ MSG_ADDRESS_DISAGREES = _(
 )
 PART_LABELS = {"building": _("building"), "unit": _("unit")}
 _PART_CHARS = re.compile(r"[0-9A-Z]+")
+# What the household's columns hold, after cleaning ("ß" upper-cases to "SS").
+_PART_MAX = {
+    "unit": cast(int, Household._meta.get_field("unit").max_length),
+    "room": cast(int, Household._meta.get_field("room").max_length),
+}
+MSG_PART_INVALID = {
+    "room": MSG_ROOM_INVALID,
+    "unit": _("Write the unit as a number or letters, like 2 or 2单元."),
+}
 _ADDRESS_HINT = re.compile(r"号楼|#|栋|幢|座|单元|-")
 _BUILDING_SUFFIX = re.compile(r"(号楼|#楼|号|栋|幢|座|楼|#)$")
 _UNIT_SUFFIX = re.compile(r"单元$")
@@ -160,16 +178,35 @@ class Address:
     building: str
     unit: str
     room: str
+    compound: str = ""  # a compound's name written before the building, if any
+
+
+# "云祥小区5号楼3单元601": the name before the building number (digits or Chinese numerals).
+_COMPOUND_PREFIX = re.compile(
+    r"^(?P<name>.*?[^0-9A-Z#\-])"
+    r"(?=[0-9一二三四五六七八九十两]+(?:号楼|号|栋|幢|座|#)|[0-9A-Z]+-[0-9A-Z]+(?:-[0-9A-Z]+)?$)"
+)
+
+
+def split_compound(text: str) -> tuple[str, str]:
+    """("云祥小区", "5号楼3单元601") from "云祥小区5号楼3单元601"; ("", text) without a name."""
+    match = _COMPOUND_PREFIX.match(text)
+    if not match or not match["name"].strip("-"):
+        return "", text
+    return match["name"], text[match.end() :]
 
 
 def clean_address(building: Any = "", unit: Any = "", room: Any = "") -> Address:
     """The household address as the register stores it, from what a person or a list gives.
 
-    The room may carry the whole address ("3-2-501", "3号楼2单元501室"): the parts it names fill
-    the empty building and unit, and must agree with the ones given. Raises NormalizeError
-    (field building, unit or room) for an empty room or building, or parts that disagree.
+    The room may carry the whole address ("3-2-501", "3号楼2单元501室"), even after the
+    compound's name ("云祥小区5号楼3单元601"): the parts it names fill the empty building and
+    unit, and must agree with the ones given; the name is returned for the caller to match.
+    Raises NormalizeError (field building, unit or room) for an empty room or building, or
+    parts that disagree.
     """
     b, u, r = clean_building(building), clean_unit(unit), _compact(room)
+    compound, r = split_compound(r)
     if r and _ADDRESS_HINT.search(r):
         named_b, named_u, named_r = parse_room(r)
         for part, named, given in (("building", named_b, b), ("unit", named_u, u)):
@@ -184,11 +221,138 @@ def clean_address(building: Any = "", unit: Any = "", room: Any = "") -> Address
     r = _ROOM_SUFFIX.sub("", r)
     if not r:
         raise NormalizeError(MSG_ROOM_EMPTY, code="room_empty", field="room")
-    if not _PART_CHARS.fullmatch(r):
-        raise NormalizeError(MSG_ROOM_INVALID, code="room_invalid", field="room")
+    for part, value in (("room", r), ("unit", u)):
+        if value and (not _PART_CHARS.fullmatch(value) or len(value) > _PART_MAX[part]):
+            raise NormalizeError(MSG_PART_INVALID[part], code=f"{part}_invalid", field=part)
     if not b:
         raise NormalizeError(MSG_BUILDING_EMPTY, code="building_empty", field="building")
-    return Address(b, u, r)
+    return Address(b, u, r, compound)
+
+
+MSG_ROOM_FLOOR = _(
+    "Building %(building)s has %(floors)d floors; room %(room)s would be on floor %(floor)d."
+)
+
+
+def room_floor(room: str) -> int | None:
+    """The floor a room number says: 1201 and 1201A are on floor 12, 501 on 5; None for rooms
+    that are not numbered so (A1, 12)."""
+    digits = re.match(r"\d+", room)
+    if digits is None or len(digits[0]) < 3:
+        return None
+    return int(digits[0][:-2])
+
+
+def check_room_floor(room: str, *, building: str, floors: int) -> None:
+    """Refuse a room above the building's top floor (99901 in a 7-floor building)."""
+    floor = room_floor(room)
+    if floor is not None and floors and floor > floors:
+        raise NormalizeError(
+            MSG_ROOM_FLOOR % {"building": building, "floors": floors, "room": room, "floor": floor},
+            code="room_floor",
+            field="room",
+        )
+
+
+# ----------------------------------------------------------------------------- categories
+
+# The words committees write for the ledger's categories, synonyms and abbreviations included.
+# A word a community uses otherwise is mapped once on the import preview and remembered
+# (CategoryMapping); a word followed by brackets keeps what they say as the line's details.
+CATEGORY_WORDS: dict[str, str] = {
+    **dict.fromkeys(("独居老人", "空巢老人", "独居", "空巢", "孤寡老人"), Category.ELDERLY_ALONE),
+    **dict.fromkeys(("老人", "老年人", "高龄", "高龄老人", "80岁以上"), Category.ELDERLY),
+    **dict.fromkeys(
+        ("孕妇", "孕产妇", "产妇", "孕期", "哺乳期", "待产", "怀孕"), Category.PREGNANT
+    ),
+    **dict.fromkeys(("婴幼儿", "婴儿", "幼儿", "新生儿"), Category.INFANT),
+    **dict.fromkeys(
+        ("残疾人", "残疾", "残障", "肢体残疾", "视力残疾", "听力残疾", "智力残疾", "精神残疾"),
+        Category.DISABLED,
+    ),
+    **dict.fromkeys(
+        (
+            "慢性病",
+            "慢病",
+            "基础病",
+            "基础疾病",
+            "透析",
+            "透析患者",
+            "血透",
+            "血液透析",
+            "腹透",
+            "化疗",
+            "放疗",
+            "肿瘤",
+            "癌症",
+            "糖尿病",
+            "高血压",
+            "心脏病",
+            "尿毒症",
+        ),
+        Category.CHRONIC,
+    ),
+    **dict.fromkeys(("卧床", "长期卧床", "失能", "半失能", "瘫痪"), Category.BEDRIDDEN),
+    "其他": Category.OTHER,
+}
+for _value, _label in Category.choices:
+    CATEGORY_WORDS.setdefault(_value, _value)
+    CATEGORY_WORDS.setdefault(str(_label), _value)
+# Treatments a word names: the ledger line keeps it (the escort app books by it).
+TREATMENT_WORDS = {
+    "透析": "透析",
+    "透析患者": "透析",
+    "血透": "透析",
+    "血液透析": "透析",
+    "腹透": "腹透",
+    "化疗": "化疗",
+    "放疗": "放疗",
+}
+# Words that name the illness itself: kept as the line's detail.
+ILLNESS_WORDS = {"肿瘤", "癌症", "糖尿病", "高血压", "心脏病", "尿毒症"}
+ALLOWED_WORDS = "独居老人、高龄、孕产妇、婴幼儿、残疾人、慢性病、透析、卧床、其他"
+MSG_CATEGORY_UNKNOWN = _("Unknown category “%(words)s”. Use: %(allowed)s.")
+_CATEGORY_TOKEN = re.compile(
+    r"(?P<word>[^、,，;；/\s(（)）]+)\s*(?:[(（](?P<detail>[^)）]*)[)）])?"
+)
+
+
+@dataclass(frozen=True)
+class Categories:
+    categories: tuple[str, ...] = ()
+    treatment: str = ""
+    details: dict[str, str] = field(default_factory=dict)
+    unknown: tuple[str, ...] = ()
+
+
+def parse_categories(text: str, *, mappings: dict[str, str] | None = None) -> Categories:
+    """ "残疾(肢体)、血透" -> disabled (details 肢体), chronic (treatment 透析). Words neither
+    known nor mapped by the community are returned in `unknown`."""
+    found: list[str] = []
+    details: dict[str, str] = {}
+    unknown: list[str] = []
+    treatment = ""
+    for match in _CATEGORY_TOKEN.finditer(text or ""):
+        word, detail = match["word"], (match["detail"] or "").strip()
+        category = (mappings or {}).get(word) or CATEGORY_WORDS.get(word)
+        if category is None:
+            if word not in unknown:
+                unknown.append(word)
+            continue
+        treatment = treatment or TREATMENT_WORDS.get(word, "")
+        if (
+            category == Category.CHRONIC
+            and word not in CATEGORY_WORDS.get("慢性病", "")
+            and (
+                word not in ("慢性病", "慢病", "基础病", "基础疾病") and word not in TREATMENT_WORDS
+            )
+        ):
+            detail = detail or word  # "糖尿病": the illness is the detail
+        if detail:
+            details[category] = "、".join(filter(None, (details.get(category), detail)))
+        if category not in found:
+            found.append(category)
+    return Categories(tuple(found), treatment, details, tuple(unknown))
 
 
 # ----------------------------------------------------------------------------- a resident
@@ -298,17 +462,17 @@ def check_resident(record: dict[str, Any], *, national_id: str = "") -> dict[str
     out["quarantine"] = kind
     latest = timezone.localdate() + datetime.timedelta(days=366)
     dates = {}
-    for field in ("quarantine_from", "quarantine_until"):
+    for name in ("quarantine_from", "quarantine_until"):
         try:
-            value = _date(record.get(field))
+            value = _date(record.get(name))
         except NormalizeError as exc:
-            errors[field], value = exc.message, None
+            errors[name], value = exc.message, None
         if value is not None and not EARLIEST_QUARANTINE <= value <= latest:
-            errors[field] = MSG_QUARANTINE_RANGE % {
+            errors[name] = MSG_QUARANTINE_RANGE % {
                 "start": EARLIEST_QUARANTINE.isoformat(),
                 "end": latest.isoformat(),
             }
-        dates[field] = out[field] = value
+        dates[name] = out[name] = value
     start, end = dates["quarantine_from"], dates["quarantine_until"]
     if start and end and end < start and "quarantine_until" not in errors:
         errors["quarantine_until"] = MSG_QUARANTINE_ORDER

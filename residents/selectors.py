@@ -1,16 +1,18 @@
 """Reads on the register: search, the vulnerable ledger, households. Constant query counts."""
 
 import re
+from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from compounds.models import Building, Compound
 from wuyi.lib import cn, pii
 from wuyi.lib.errors import Refused
 
 from . import rules
-from .models import ByteOrder, Household, Resident, VulnerableTag
+from .models import PHONE_TAIL, ByteOrder, Category, Household, Resident, VulnerableTag
 
 _ROOM_HINT = re.compile(r"(号楼|栋|幢|单元|室)|^[0-9A-Za-z]+-[0-9A-Za-z]+(-[0-9A-Za-z]+)?$")
 _ID_CHARS = re.compile(r"^\d{1,17}[\dXx]$")
@@ -36,7 +38,9 @@ def resident_search(
     - 18 or 15 characters of an ID number: that person (keyed-hash lookup), for roles that
       see full numbers (Refused for the others: a search would confirm a guess);
     - 11 digits: that mobile number;
-    - 4 characters (digits, or 3 digits and X): the ID number's last four, or a room number;
+    - 4 characters (digits, or 3 digits and X): the ID number's or a phone's last four, or a
+      room number;
+    - a compound's name before a room address ("天庆丽舍1号楼1单元101"): that household;
     - 1 to 3 digits: a room number;
     - 5 to 10 digits: the start of a phone number, for roles that see full numbers;
     - anything else: names starting with it (a surname finds the family).
@@ -58,9 +62,14 @@ def resident_search(
         return qs.order_by("household_id", "id")
     if _LETTERED_ROOM.match(q):
         return qs.filter(household__room=rules.clean_room(q)).order_by("household_id", "id")
-    if _ROOM_HINT.search(q):
+    name, address = rules.split_compound(q.replace(" ", ""))
+    if _ROOM_HINT.search(q) or (name and _ROOM_HINT.search(address)):
+        # "天庆丽舍1号楼1单元101": a compound's name before the address narrows to it.
+        if name:
+            named = Compound.objects.visible_to(user).filter(name=name).values("id")
+            qs = qs.filter(compound_id__in=named)
         try:
-            building, unit, room = rules.parse_room(q)
+            building, unit, room = rules.parse_room(address)
         except cn.NormalizeError:
             return qs.none()
         if building:
@@ -85,11 +94,16 @@ def resident_search(
         if len(compact) == 11 and compact.isdigit():
             return qs.filter(phone=compact).order_by("id")
         if len(compact) == 4:
-            # Two indexed lookups joined by id: an OR across the household join would make the
-            # database scan every household instead.
+            # The ID number's last four, a phone's last four (the lists show both tails), or
+            # a room: indexed lookups joined by id. An OR across the household join would make
+            # the database scan every household instead.
             by_id = Resident.objects.filter(id_last4=compact.upper()).order_by().values("id")
             by_room = Resident.objects.filter(household__room=compact).order_by().values("id")
-            return qs.filter(pk__in=by_id.union(by_room)).order_by("household_id", "id")
+            by_phone = (
+                Resident.objects.alias(tail=PHONE_TAIL).filter(tail=compact).order_by().values("id")
+            )
+            ids = by_id.union(by_room, by_phone)
+            return qs.filter(pk__in=ids).order_by("household_id", "id")
         if compact.isdigit() and len(compact) <= 3:
             return qs.filter(household__room=compact).order_by("household_id", "id")
         if compact.isdigit():
@@ -138,3 +152,79 @@ def household_detail(*, user: User, household_id: int) -> Household:
         )
         .get(pk=household_id)
     )
+
+
+@dataclass
+class CompoundCounts:
+    households: int
+    residents: int
+    in_quarantine: int
+    vulnerable: list[tuple[str, str, int]]  # (category, label, count)
+
+
+def compound_counts(*, user: User, compound_id: int) -> CompoundCounts:
+    """The register of one compound in figures, as the compound page shows them. Three
+    queries, each one aggregate."""
+    residents = Resident.objects.visible_to(user).current().filter(compound_id=compound_id)
+    figures = residents.aggregate(
+        total=Count("id"), quarantined=Count("id", filter=~Q(quarantine=""))
+    )
+    households = Household.objects.visible_to(user).filter(compound_id=compound_id).count()
+    by_category = dict(
+        VulnerableTag.objects.visible_to(user)
+        .filter(resident__compound_id=compound_id, resident__left_on__isnull=True)
+        .order_by()
+        .values_list("category")
+        .annotate(n=Count("id"))
+    )
+    return CompoundCounts(
+        households=households,
+        residents=figures["total"],
+        in_quarantine=figures["quarantined"],
+        vulnerable=[
+            (value, str(label), by_category[value])
+            for value, label in Category.choices
+            if by_category.get(value)
+        ],
+    )
+
+
+@dataclass
+class Floor:
+    number: int | None
+    households: list[Household] = field(default_factory=list)
+
+
+@dataclass
+class Unit:
+    name: str
+    floors: list[Floor] = field(default_factory=list)
+
+
+def building_register(*, user: User, building_id: int) -> tuple[Building, list[Unit]]:
+    """A building's households by unit and floor (from the room number: 1201 is on floor 12),
+    with their current residents and ledger lines. Three queries."""
+    building = Building.objects.visible_to(user).select_related("compound").get(pk=building_id)
+    households = (
+        Household.objects.visible_to(user)
+        .filter(building_id=building.pk)
+        .prefetch_related(
+            Prefetch(
+                "residents",
+                queryset=Resident.objects.current().order_by("id").prefetch_related("tags"),
+            )
+        )
+    )
+    units: dict[str, dict[int | None, Floor]] = {}
+    for household in households:
+        floor = int(household.room[:-2]) if household.room[:-2].isdigit() else None
+        units.setdefault(household.unit, {}).setdefault(floor, Floor(floor)).households.append(
+            household
+        )
+    ordered = []
+    for unit in sorted(units, key=lambda u: (len(u), u)):
+        floors = sorted(units[unit].values(), key=lambda f: (f.number is None, -(f.number or 0)))
+        for level in floors:
+            level.households.sort(key=lambda h: (len(h.room), h.room))
+        ordered.append(Unit(unit, floors))
+    return building, ordered

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts.access import scope_of
 from accounts.models import Level, User
-from compounds.models import Building, Community, Compound
+from compounds.models import Building, Community, Compound, District, Subdistrict
 from compounds.selectors import common_place
 from wuyi.lib import cn, pgcopy, spreadsheets
 from wuyi.lib.errors import Refused
@@ -31,6 +31,8 @@ from .importing.parse import header_of, parse_rows
 from .importing.plan import Plan, plan_import
 from .importing.write import write_plan
 from .models import (
+    Category,
+    CategoryMapping,
     Household,
     ImportJob,
     LeftReason,
@@ -80,7 +82,12 @@ def resident_import(
     """
     rows = spreadsheets.read_rows(path)
     first = list(itertools.islice(rows, spreadsheets.HEADER_SCAN_ROWS))
-    parsed = parse_rows(itertools.chain(first, rows), header_of(first), progress=progress)
+    mappings = dict(
+        CategoryMapping.objects.filter(community_id=community_id).values_list("word", "category")
+    )
+    parsed = parse_rows(
+        itertools.chain(first, rows), header_of(first), mappings=mappings, progress=progress
+    )
     if dry_run:
         preview = plan_import(parsed=parsed, community_id=community_id, compound_id=compound_id)
         _record_conflicts(preview, user=user, compound_id=compound_id, community_id=community_id)
@@ -273,6 +280,72 @@ def import_job_check(*, job_id: int) -> ImportJob:
     return job
 
 
+TEMPLATE_EXAMPLE = [
+    1,
+    "张桂兰",
+    "女",
+    "620102195003120021",
+    "13893112345",
+    "1",
+    "1",
+    "101",
+    "户主",
+    "独居老人、慢性病(糖尿病)",
+    "",
+]
+
+
+def import_template_xlsx(*, fh: IO[bytes]) -> None:
+    """The list committees fill in: the header the import reads, one example row, and a second
+    sheet with the category words it understands."""
+    from openpyxl import Workbook
+
+    from .importing.parse import TEMPLATE_HEADER
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("Residents")
+    sheet.append(TEMPLATE_HEADER)
+    sheet.append(TEMPLATE_EXAMPLE)
+    for column in "DE":
+        for cell in sheet[column]:
+            cell.number_format = "@"  # ID numbers and phones as text: Excel keeps every digit
+    words = workbook.create_sheet(_("Categories"))
+    words.append([_("Category"), _("Words the import understands")])
+    by_category: dict[str, list[str]] = {}
+    for word, category in rules.CATEGORY_WORDS.items():
+        if word not in Category.values:
+            by_category.setdefault(category, []).append(word)
+    for value, label in Category.choices:
+        words.append([str(label), "、".join(by_category.get(value, []))])
+    workbook.save(fh)
+
+
+def category_words_map(*, user: User, job: ImportJob, words: dict[str, str]) -> ImportJob:
+    """Map words the list used for categories ({word: category}) for the job's community,
+    remembered for its later lists, and check the list again with them. Words mapped to ""
+    stay unknown."""
+    _require_keeper(user)
+    with transaction.atomic():
+        for word, category in words.items():
+            if not category:
+                continue
+            if category not in Category.values:
+                raise Refused(_("Choose one of the listed categories."), field=word)
+            word = cn.free_text(word)[:40]
+            CategoryMapping.objects.update_or_create(
+                community_id=job.community_id,
+                word=word,
+                defaults={"category": category, "created_by": user},
+            )
+        updated = ImportJob.objects.filter(pk=job.pk, state=ImportJob.State.CHECKED).update(
+            state=ImportJob.State.QUEUED, attempts=0
+        )
+    if not updated:
+        raise Refused(_("This list is no longer waiting to be imported; upload it again."))
+    return import_job_check(job_id=job.pk)
+
+
 def import_job_claim_commit(*, job_id: int, skip_bad_rows: bool) -> bool:
     """Mark a checked job for writing. False when it was not waiting (a double submit)."""
     return bool(
@@ -372,6 +445,22 @@ def record_admin_export(*, user: User, row_count: int) -> None:
     )
 
 
+def resident_call(*, user: User, resident: Resident) -> str:
+    """The full phone number for one call, for those who serve the household; recorded."""
+    if not rules.may_call(user):
+        raise PermissionDenied(_("Your role may not call residents."))
+    if not resident.phone:
+        raise Refused(_("No phone number is registered for this resident."))
+    _record_access(
+        user=user,
+        kind=PersonalDataAccess.Kind.CALL,
+        places=[(Level.COMPOUND, resident.compound_id)],
+        resident=resident,
+        detail={"fields": ["phone"]},
+    )
+    return resident.phone
+
+
 def resident_reveal(*, user: User, resident: Resident) -> dict[str, str]:
     """The full ID number and phone, for a role that may see them; recorded."""
     if not rules.may_see_full_personal_data(user):
@@ -419,6 +508,7 @@ def household_save(
     """
     _require_keeper(user)
     address = rules.clean_address(building.number, unit, room)
+    rules.check_room_floor(address.room, building=building.number, floors=building.floor_count)
     notes = cn.clean_text(notes, max_length=rules.HOUSEHOLD_NOTES_MAX, field="notes")
     if household is not None and building.compound_id != household.compound_id:
         raise Refused(
@@ -632,12 +722,15 @@ def residents_export_xlsx(
     filters: dict,
     fh: IO[bytes],
     compound_id: int | None = None,
+    purpose: str = "",
 ) -> int:
     """Write the residents to an xlsx in `fh`, masked unless `full` (which needs the role),
     and record who exported what, for which place. Rows stream from the database to the
     workbook in chunks: memory stays flat whatever the count."""
     if full and not rules.may_see_full_personal_data(user):
         raise PermissionDenied(_("Your role may not export full ID numbers and phones."))
+    if full and not purpose:
+        raise Refused(_("Say why the full numbers are needed."), field="purpose")
 
     def rows():
         for resident in residents.iterator(chunk_size=2000):
@@ -665,7 +758,22 @@ def residents_export_xlsx(
         user=user,
         kind=PersonalDataAccess.Kind.EXPORT_FULL if full else PersonalDataAccess.Kind.EXPORT,
         places=places,
-        detail={"filters": filters},
+        detail={"filters": filters, **({"purpose": purpose} if purpose else {})},
         row_count=count,
     )
     return count
+
+
+def place_name(*, user: User) -> str:
+    """The name of the one place a user serves ("天庆社区"), or "" when several."""
+    single = scope_of(user).single
+    if single is None:
+        return ""
+    model = {
+        Level.DISTRICT: District,
+        Level.SUBDISTRICT: Subdistrict,
+        Level.COMMUNITY: Community,
+        Level.COMPOUND: Compound,
+    }[single[0]]
+    names = model._default_manager.filter(pk=single[1]).values_list("name", flat=True)
+    return str(names.first() or "")

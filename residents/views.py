@@ -7,8 +7,9 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,20 +18,29 @@ from accounts.access import get_visible_or_404, scope_of
 from accounts.http import AuthedHttpRequest
 from accounts.models import Level
 from compounds.models import Building, Community, Compound
+from compounds.registry import CompoundPanel
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
 from wuyi.lib.params import choice_param, int_param, text_param
 
 from . import selectors, services, tasks
-from .forms import HouseholdForm, ImportForm, LeaveForm, MergeForm, ResidentForm, TagForm
+from .forms import (
+    FullExportForm,
+    HouseholdForm,
+    ImportForm,
+    LeaveForm,
+    MergeForm,
+    ResidentForm,
+    TagForm,
+)
 from .models import Category, Household, ImportJob, Resident, VulnerableTag
-from .rules import may_edit_register, may_see_full_personal_data
+from .rules import may_call, may_edit_register, may_see_full_personal_data
 
 PAGE_SIZE = 50
 
 
-def _filters(request: HttpRequest) -> dict:
-    params = request.GET
+def _filters(params) -> dict:
+    """The list's filters from a query (or a form posting the same fields)."""
     return {
         "q": text_param(params, "q", max_length=60),
         "compound": int_param(params, "compound"),
@@ -40,7 +50,7 @@ def _filters(request: HttpRequest) -> dict:
 
 @login_required
 def resident_list(request: AuthedHttpRequest) -> HttpResponse:
-    filters = _filters(request)
+    filters = _filters(request.GET)
     refused = None
     try:
         residents = selectors.resident_search(
@@ -60,6 +70,7 @@ def resident_list(request: AuthedHttpRequest) -> HttpResponse:
         "categories": Category.choices,
         "may_edit": may_edit_register(request.user),
         "may_full": may_see_full_personal_data(request.user),
+        "may_call": may_call(request.user),
         "querystring": request.GET.urlencode(),
     }
     template = "residents/_resident_rows.html" if request.htmx else "residents/resident_list.html"
@@ -97,6 +108,18 @@ def resident_reveal(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     if request.POST.get("into") == "form":  # the edit form's phone field, filled in
         return render(request, "residents/_phone_input.html", {"phone": full["phone"]})
     return render(request, "residents/_revealed.html", {"resident": resident, "full": full})
+
+
+@login_required
+@require_POST
+def resident_call(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """One tap: the call is recorded and the phone dials (a tel: link the phone opens). The
+    number appears nowhere on the page."""
+    resident = get_visible_or_404(Resident, request.user, pk=pk, may=may_call)
+    phone = services.resident_call(user=request.user, resident=resident)
+    response = HttpResponse(status=303)
+    response["Location"] = "tel:" + phone.replace("-", "")
+    return response
 
 
 def _resident_form_page(request, *, household: Household, resident: Resident | None):
@@ -223,7 +246,12 @@ def household_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "residents/household_detail.html",
-        {"household": household, "may_edit": may_edit, "merge_form": merge_form},
+        {
+            "household": household,
+            "may_edit": may_edit,
+            "merge_form": merge_form,
+            "may_call": may_call(request.user),
+        },
     )
 
 
@@ -285,8 +313,37 @@ def household_merge(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+def building_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    try:
+        building, units = selectors.building_register(user=request.user, building_id=pk)
+    except Building.DoesNotExist:
+        raise Http404 from None
+    return render(
+        request,
+        "residents/building_detail.html",
+        {"building": building, "units": units, "may_edit": may_edit_register(request.user)},
+    )
+
+
+def compound_panel(user, compound) -> CompoundPanel | None:
+    """The register's part of the compound page (registered in ResidentsConfig.ready): the
+    compound in figures, links to its residents and ledger, and each building's page."""
+    counts = selectors.compound_counts(user=user, compound_id=compound.pk)
+    building_urls = {
+        pk: reverse("residents:building", args=[pk])
+        for pk in compound.buildings.values_list("pk", flat=True)
+    }
+    return CompoundPanel(
+        template="residents/_compound_panel.html",
+        context={"counts": counts, "compound": compound, "may_edit": may_edit_register(user)},
+        building_urls=building_urls,
+        order=10,
+    )
+
+
+@login_required
 def ledger(request: AuthedHttpRequest) -> HttpResponse:
-    filters = _filters(request)
+    filters = _filters(request.GET)
     lines = selectors.vulnerable_ledger(
         user=request.user, category=filters["category"], compound_id=filters["compound"]
     )
@@ -300,18 +357,48 @@ def ledger(request: AuthedHttpRequest) -> HttpResponse:
             "compounds": Compound.objects.visible_to(request.user).order_by("name"),
             "categories": Category.choices,
             "printed_at": timezone.localtime(),
+            "may_call": may_call(request.user),
         },
     )
 
 
 @login_required
 def export(request: AuthedHttpRequest) -> FileResponse:
-    filters = _filters(request)
-    full = choice_param(request.GET, "full", ["0", "1"]) == "1"
-    if full and not may_see_full_personal_data(request.user):
+    """The list as the user filtered it, masked. (The full list asks for a purpose first:
+    export_full.)"""
+    filters = _filters(request.GET)
+    if choice_param(request.GET, "full", ["0", "1"]) == "1":
+        raise Refused(
+            _(
+                "An export with full numbers needs its purpose: use “Export with full "
+                "numbers” on the resident list."
+            )
+        )
+    return _export(request, filters, purpose="")
+
+
+@login_required
+def export_full(request: AuthedHttpRequest) -> HttpResponse | FileResponse:
+    """The list with full ID numbers and phones: the user says why and confirms, and the
+    purpose is kept in the personal-data log."""
+    if not may_see_full_personal_data(request.user):
         raise PermissionDenied
+    filters = _filters(request.POST if request.method == "POST" else request.GET)
+    form = FullExportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        return _export(request, filters, purpose=form.cleaned_data["purpose"])
+    return render(
+        request,
+        "residents/export_full.html",
+        {"form": form, "filters": filters},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _export(request: AuthedHttpRequest, filters: dict, *, purpose: str) -> FileResponse:
+    compound = None
     if filters["compound"] is not None:
-        get_visible_or_404(Compound, request.user, pk=filters["compound"])
+        compound = get_visible_or_404(Compound, request.user, pk=filters["compound"])
     residents = selectors.resident_search(
         user=request.user,
         query=filters["q"],
@@ -324,17 +411,21 @@ def export(request: AuthedHttpRequest) -> FileResponse:
     services.residents_export_xlsx(
         user=request.user,
         residents=residents,
-        full=full,
+        full=bool(purpose),
         filters=filters,
         fh=spool,
         compound_id=filters["compound"],
+        purpose=purpose,
     )
     spool.seek(0)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    # "天庆社区-居民名单-脱敏-20261201.xlsx": what it is, whose, masked or full, when.
+    place = compound.name if compound else services.place_name(user=request.user)
+    kind = _("full") if purpose else _("masked")
+    parts = [place, _("resident list"), kind, timezone.localdate().strftime("%Y%m%d")]
     response = FileResponse(
         spool,
         as_attachment=True,
-        filename=f"residents-{stamp}.xlsx",
+        filename="-".join(str(p) for p in parts if p) + ".xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Cache-Control"] = "no-store"
@@ -401,7 +492,14 @@ def _job_context(request, job: ImportJob) -> dict:
     done = cache.get(services.progress_key(job.pk), 0) if running else job.progress
     total = job.total or job.report.get("total_rows") or 0
     percent = min(99, int(done * 100 / total)) if running and total else (0 if running else 100)
-    return {"job": job, "running": running, "done": done, "percent": percent, "report": job.report}
+    return {
+        "job": job,
+        "running": running,
+        "done": done,
+        "percent": percent,
+        "report": job.report,
+        "categories": Category.choices,
+    }
 
 
 @login_required
@@ -411,6 +509,37 @@ def import_job(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "residents/_import_status.html", context)
     return render(request, "residents/import_job.html", context)
+
+
+@login_required
+@require_POST
+def import_map(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Category words mapped on the preview: remembered for the community, list checked again."""
+    job = get_visible_or_404(ImportJob, request.user, pk=pk, may=may_edit_register)
+    words = {
+        key.removeprefix("word:"): str(value)
+        for key, value in request.POST.items()
+        if key.startswith("word:")
+    }
+    try:
+        services.category_words_map(user=request.user, job=job, words=words)
+    except Refused as refused:
+        messages.error(request, str(refused.message))
+    return redirect("residents:import_job", pk=job.pk)
+
+
+@login_required
+def import_template(request: AuthedHttpRequest) -> FileResponse:
+    """An xlsx to fill in: the headers, one example row, and the category words."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
+    services.import_template_xlsx(fh=spool)
+    spool.seek(0)
+    return FileResponse(
+        spool,
+        as_attachment=True,
+        filename=_("resident-list-template.xlsx"),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 @login_required

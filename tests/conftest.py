@@ -25,6 +25,20 @@ from tests.factories import (
 MARKER = "ALPHA"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _personal_data_key():
+    """The settings were read before this module (pytest-django sets Django up first): give
+    them the tests' key too, before anything is encrypted."""
+    from django.conf import settings
+
+    from wuyi.lib import pii
+
+    if not settings.WUYI_PII_KEY:
+        settings.WUYI_PII_KEY = os.environ["WUYI_PII_KEY"]
+        for cached in (pii._fernets, pii._multi, pii._hash_key):
+            cached.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

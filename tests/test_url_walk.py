@@ -45,7 +45,16 @@ NAMED_VALUES = {
     "app_label": ["compounds", "residents"],
 }
 # Pages an anonymous visitor may open: the ways in.
-PUBLIC = {"login", "set_language", "admin:login", "admin:jsi18n", "logout", "admin:logout"}
+# The ways in (a one-time link is one: it shows a button, only its POST spends it).
+PUBLIC = {
+    "login",
+    "set_language",
+    "admin:login",
+    "admin:jsi18n",
+    "logout",
+    "admin:logout",
+    "volunteers:link",
+}
 # The place tree is made by the fixtures (community A under the sub-district A and B share).
 PLACE_TREE = {District, Subdistrict, Community, Compound, Building}
 MAX_IDS = 24  # values tried per id parameter

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "accounts",
     "compounds",
     "residents",
+    "volunteers",
     "dashboards",
 ]
 
@@ -202,7 +203,8 @@ CONTENT_SECURITY_POLICY = {
         "font-src": [SELF],
         "connect-src": [SELF],
         "frame-ancestors": [NONE],
-        "form-action": [SELF],
+        # tel: for the one-tap call, which answers a form with a redirect to the number.
+        "form-action": [SELF, "tel:"],
         "base-uri": [SELF],
         "object-src": [NONE],
     }
@@ -215,7 +217,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # A bad ?page= is a 400 naming it; a page past the last a 404 (documented in the schema).
+    "DEFAULT_PAGINATION_CLASS": "wuyi.lib.pagination.Pagination",
+    # JSON in: a form encoding would turn null into the text "null".
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [],
@@ -231,6 +236,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request bodies get components of their own (HouseholdRequest...), without the read-only
+    # fields, so that what a client must send is what the schema requires.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The enum hook is drf-spectacular's default; ours documents each operation's errors.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "wuyi.lib.drf.document_errors",
+    ],
 }
 
 # Celery. The database is the source of truth; Celery only executes.

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -12,6 +12,14 @@ from rest_framework.routers import DefaultRouter
 from compounds.api import BuildingViewSet, CompoundViewSet
 from dashboards.views import home
 from residents.api import HouseholdViewSet, ResidentViewSet
+from volunteers.api import (
+    AssignmentViewSet,
+    ShiftViewSet,
+    TeamViewSet,
+    TodayView,
+    VolunteerViewSet,
+)
+from wuyi.lib.drf import api_not_found
 
 admin.site.site_header = _("Wuyi administration")
 admin.site.site_title = _("Wuyi")
@@ -21,6 +29,10 @@ router.register("compounds", CompoundViewSet, basename="compound")
 router.register("buildings", BuildingViewSet, basename="building")
 router.register("households", HouseholdViewSet, basename="household")
 router.register("residents", ResidentViewSet, basename="resident")
+router.register("teams", TeamViewSet, basename="team")
+router.register("volunteers", VolunteerViewSet, basename="volunteer")
+router.register("shifts", ShiftViewSet, basename="shift")
+router.register("assignments", AssignmentViewSet, basename="assignment")
 
 urlpatterns = [
     path("", home, name="home"),
@@ -39,10 +51,14 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("compounds/", include("compounds.urls")),
     path("residents/", include("residents.urls")),
+    path("volunteers/", include("volunteers.urls")),
     path("overview/", include("dashboards.urls")),
     path("api/", include(router.urls)),
+    path("api/today/", TodayView.as_view(), name="today"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # Anything else under /api/ answers in JSON, as the API does.
+    re_path(r"^api/", api_not_found, name="api-not-found"),
     path("admin/", admin.site.urls),
 ]

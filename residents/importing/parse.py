@@ -8,9 +8,9 @@ same functions the form, the API and the services call. Nothing here reads the d
 
 import datetime
 import operator
-import re
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django.utils.translation import gettext as _
@@ -27,7 +27,6 @@ from wuyi.lib.spreadsheets import (
 )
 
 from .. import rules
-from ..models import Category
 
 # Column keys and the headers committees use for them (compared after removing spaces,
 # punctuation and case).
@@ -56,6 +55,21 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "notes": ("备注", "说明", "notes", "note", "remarks"),
 }
 
+# The header of the template committees download (residents.services.import_template_xlsx).
+TEMPLATE_HEADER = [
+    "序号",
+    "姓名",
+    "性别",
+    "身份证号码",
+    "联系电话",
+    "楼栋",
+    "单元",
+    "房号",
+    "与户主关系",
+    "特殊人群",
+    "备注",
+]
+
 # Column names as shown in messages when the file's own header is not known.
 COLUMN_LABELS = {
     "name": "姓名",
@@ -72,34 +86,6 @@ COLUMN_LABELS = {
     "birth_date": "出生日期",
     "notes": "备注",
 }
-
-CATEGORY_WORDS: dict[str, str] = {
-    "独居老人": Category.ELDERLY_ALONE,
-    "空巢老人": Category.ELDERLY_ALONE,
-    "独居": Category.ELDERLY_ALONE,
-    "老人": Category.ELDERLY,
-    "老年人": Category.ELDERLY,
-    "高龄老人": Category.ELDERLY,
-    "孕妇": Category.PREGNANT,
-    "孕产妇": Category.PREGNANT,
-    "产妇": Category.PREGNANT,
-    "婴幼儿": Category.INFANT,
-    "婴儿": Category.INFANT,
-    "残疾人": Category.DISABLED,
-    "残疾": Category.DISABLED,
-    "慢性病": Category.CHRONIC,
-    "慢病": Category.CHRONIC,
-    "基础疾病": Category.CHRONIC,
-    "透析": Category.CHRONIC,
-    "透析患者": Category.CHRONIC,
-    "卧床": Category.BEDRIDDEN,
-    "长期卧床": Category.BEDRIDDEN,
-    "其他": Category.OTHER,
-}
-for _value, _label in Category.choices:
-    CATEGORY_WORDS.setdefault(_value, _value)
-ALLOWED_CATEGORY_WORDS = "独居老人、老人、孕产妇、婴幼儿、残疾人、慢性病、透析、卧床、其他"
-_CATEGORY_SPLIT = re.compile(r"[、,，;；/\s]+")
 
 
 def header_of(rows: list[list[Any]]) -> Header:
@@ -136,33 +122,20 @@ class ParsedRow:
     notes: str = ""
     categories: tuple[str, ...] = ()
     treatment: str = ""
+    details: dict[str, str] = field(
+        default_factory=dict
+    )  # category -> "糖尿病" from "慢性病(糖尿病)"
 
 
 @dataclass
 class Parsed:
-    """The good rows, the errors, and the count of data rows (blank rows not counted)."""
+    """The good rows, the errors, the count of data rows (blank rows not counted), and each
+    category word not understood with the count of rows that use it."""
 
     rows: list[ParsedRow]
     errors: list[RowError]
     total: int
-
-
-def _categories(text: str) -> tuple[tuple[str, ...], str, list[str]]:
-    found: list[str] = []
-    unknown: list[str] = []
-    treatment = ""
-    for word in _CATEGORY_SPLIT.split(text):
-        if not word:
-            continue
-        category = CATEGORY_WORDS.get(word)
-        if category is None:
-            unknown.append(word)
-            continue
-        if word.startswith("透析"):
-            treatment = "透析"
-        if category not in found:
-            found.append(category)
-    return tuple(found), treatment, unknown
+    unknown_words: dict[str, int] = field(default_factory=dict)
 
 
 def _cached(func: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -194,6 +167,7 @@ def parse_rows(
     rows: Iterable[list[Any]],
     header: Header,
     *,
+    mappings: dict[str, str] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Parsed:
     """Clean every data row of `rows` (all the sheet's rows, from its first: those down to the
@@ -238,7 +212,10 @@ def parse_rows(
     free_text = _cached(cn.free_text)
     relation_of = _cached(rules.clean_relation)
     address_of = _cached(lambda cells: rules.clean_address(*cells))
-    categories_of = _cached(lambda v: _categories(cn.to_halfwidth(str(v))) if v else ((), "", []))
+    categories_of = _cached(
+        lambda v: rules.parse_categories(cn.to_halfwidth(str(v)), mappings=mappings)
+    )
+    unknown_words: Counter[str] = Counter()
 
     def clean(key: str, func: Callable[[Any], Any], value: Any, errs: list[RowError], at: int):
         try:
@@ -327,6 +304,7 @@ def parse_rows(
         if has_address and (c_room in (None, "") or c_building in (None, "")):
             # The address column carries the room, and the building and unit it names.
             room_cell, labels = cells[cast(int, col["address"])], address_column_label
+        named_compound = ""  # "云祥小区5号楼3单元601" names its compound
         try:
             address = address_of((c_building, c_unit, room_cell))
         except cn.NormalizeError as exc:
@@ -335,21 +313,27 @@ def parse_rows(
             )
         else:
             item.building, item.unit, item.room = address.building, address.unit, address.room
-        item.compound = free_text(c_compound)
+            named_compound = address.compound
+        item.compound = free_text(c_compound) or named_compound
         item.relation = clean("relation", relation_of, c_relation, row_errors, offset) or ""
         item.notes = clean("notes", rules.clean_notes, c_notes, row_errors, offset) or ""
         if c_categories not in (None, ""):
-            categories, treatment, unknown = categories_of(c_categories)
-            if unknown:
+            found = categories_of(c_categories)
+            if found.unknown:
+                unknown_words.update(found.unknown)
                 row_errors.append(
                     RowError(
                         offset,
                         label["categories"],
-                        _("Unknown category “%(words)s”. Use: %(allowed)s.")
-                        % {"words": "、".join(unknown), "allowed": ALLOWED_CATEGORY_WORDS},
+                        str(
+                            rules.MSG_CATEGORY_UNKNOWN
+                            % {"words": "、".join(found.unknown), "allowed": rules.ALLOWED_WORDS}
+                        ),
+                        _shown(c_categories),
                     )
                 )
-            item.categories, item.treatment = categories, treatment
+            item.categories, item.treatment = found.categories, found.treatment
+            item.details = found.details
 
         if row_errors:
             errors.extend(row_errors)
@@ -357,7 +341,7 @@ def parse_rows(
             parsed.append(item)
     if data_rows == 0:
         raise ImportFileError(_("The list has a header but no rows of residents."))
-    return Parsed(parsed, errors, data_rows)
+    return Parsed(parsed, errors, data_rows, dict(unknown_words))
 
 
 def _shown(value: Any, *, masked: bool = False) -> str:

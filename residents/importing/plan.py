@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from compounds.models import Building, Compound
 from wuyi.lib import pii
+from wuyi.lib.cn import NormalizeError
 from wuyi.lib.iters import chunks
 from wuyi.lib.spreadsheets import RowError
 
@@ -38,6 +39,7 @@ class Plan:
     unchanged: int = 0
     new_tags: list[tuple[int | None, ParsedRow]] = field(default_factory=list)
     id_conflicts: int = 0  # rows whose ID number another community has registered
+    unknown_words: dict[str, int] = field(default_factory=dict)  # category words, row counts
 
     @property
     def bad_rows(self) -> int:
@@ -54,20 +56,29 @@ class Plan:
             "bad_rows": self.bad_rows,
             "error_count": len(errors),
             "errors": [e.as_dict() for e in errors[:MAX_ERRORS_KEPT]],
+            "unknown_words": [
+                [w, n] for w, n in sorted(self.unknown_words.items(), key=lambda x: -x[1])
+            ],
         }
 
 
 def plan_import(*, parsed: Parsed, community_id: int, compound_id: int | None) -> Plan:
     """Match the parsed rows against the register of one community. Reads only."""
-    plan = Plan(community_id=community_id, total_rows=parsed.total, errors=list(parsed.errors))
+    plan = Plan(
+        community_id=community_id,
+        total_rows=parsed.total,
+        errors=list(parsed.errors),
+        unknown_words=dict(parsed.unknown_words),
+    )
     compounds = {c.name: c for c in Compound.objects.filter(community_id=community_id)}
     compound = next((c for c in compounds.values() if c.pk == compound_id), None)
-    buildings: dict[tuple[int, str], int] = {
-        (b.compound_id, rules.clean_building(b.number)): b.pk
-        for b in Building.objects.filter(compound__community_id=community_id).only(
-            "id", "compound_id", "number"
-        )
-    }
+    buildings: dict[tuple[int, str], int] = {}
+    floors: dict[int, int] = {}
+    for b in Building.objects.filter(compound__community_id=community_id).only(
+        "id", "compound_id", "number", "floor_count"
+    ):
+        buildings[(b.compound_id, rules.clean_building(b.number))] = b.pk
+        floors[b.pk] = b.floor_count
     households: dict[tuple[int, str, str], int] = {
         (h.building_id, h.unit, h.room): h.pk
         for h in Household.objects.filter(compound__community_id=community_id).only(
@@ -111,6 +122,11 @@ def plan_import(*, parsed: Parsed, community_id: int, compound_id: int | None) -
                     % {"compound": target.name, "building": item.building},
                 )
             )
+            continue
+        try:
+            rules.check_room_floor(item.room, building=item.building, floors=floors[building_id])
+        except NormalizeError as exc:
+            plan.errors.append(RowError(item.row, COLUMN_LABELS["room"], str(exc.message)))
             continue
         placed.append((item, target.pk, building_id))
 

@@ -252,16 +252,17 @@ def write_plan(plan: Plan, *, user: Any, progress: Callable[[int], None] | None 
                 "resident_id", "category"
             )
         )
-    tags: list[tuple[int, str, str]] = []
+    tags: list[tuple[int, str, str, str]] = []
     for resident_id, item in plan.new_tags:
         rid = resident_id if resident_id is not None else created_by_row[item.row]
         for category in item.categories:
             if (rid, category) not in existing_tags:
                 treatment = item.treatment if category == Category.CHRONIC else ""
-                tags.append((rid, category, treatment))
+                details = item.details.get(category, "")[:200]
+                tags.append((rid, category, treatment, details))
     sink.insert(
         VulnerableTag,
-        ("resident_id", "category", "treatment"),
+        ("resident_id", "category", "treatment", "details"),
         tags,
         count=len(tags),
         constants={"created_at": now},

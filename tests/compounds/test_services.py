@@ -181,3 +181,118 @@ def test_days_since_positive(compound_a):
     assert compound_a.days_since_positive == 4
     compound_a.last_positive_on = None
     assert compound_a.days_since_positive is None
+
+
+# ----------------------------------------------------------------------------- positive cases
+
+
+def test_a_new_case_restarts_the_quiet_period(compound_a, secretary_a):
+    from compounds.models import PositiveCase
+    from compounds.services import NewCase, compound_record_positive
+
+    today = timezone.localdate()
+    Compound.objects.filter(pk=compound_a.pk).update(
+        status=S.CONTROLLED,
+        last_positive_on=today - datetime.timedelta(days=12),
+        created_at=timezone.now() - datetime.timedelta(days=60),
+    )
+    building = compound_a.buildings.get(number="2")
+    case = compound_record_positive(
+        compound_id=compound_a.pk,
+        case=NewCase(found_on=today, building_id=building.pk),
+        user=secretary_a,
+    )
+    compound_a.refresh_from_db()
+    assert compound_a.last_positive_on == today and compound_a.days_since_positive == 0
+    assert compound_a.status == S.CONTROLLED  # never lowered, never raised by itself
+    assert case.building == building and case.recorded_by == secretary_a
+    with pytest.raises(TransitionRefused) as refused:
+        compound_change_status(
+            compound_id=compound_a.pk, to_status=S.PRECAUTIONARY, reason="x", user=secretary_a
+        )
+    assert (today + datetime.timedelta(days=7)).isoformat() in str(refused.value)
+    # An older case found later does not move the date back.
+    compound_record_positive(
+        compound_id=compound_a.pk,
+        case=NewCase(found_on=today - datetime.timedelta(days=3)),
+        user=secretary_a,
+    )
+    compound_a.refresh_from_db()
+    assert compound_a.last_positive_on == today
+    assert PositiveCase.objects.filter(compound=compound_a).count() == 2
+    assert compound_a.history.filter(history_change_reason__contains=today.isoformat()).exists()
+
+
+def test_a_case_with_an_escalation_is_one_change(compound_a, secretary_a):
+    from compounds.services import NewCase
+
+    change = compound_change_status(
+        compound_id=compound_a.pk,
+        to_status=S.SEALED,
+        reason="2号楼发现1例阳性",
+        user=secretary_a,
+        new_case=NewCase(found_on=timezone.localdate()),
+    )
+    compound_a.refresh_from_db()
+    assert change.to_status == S.SEALED and compound_a.last_positive_on == timezone.localdate()
+
+
+def test_a_refused_step_down_keeps_no_half_of_the_change(compound_a, secretary_a):
+    """Reporting a case and stepping down at once: the case makes the step down impossible,
+    so neither is kept."""
+    from compounds.models import PositiveCase
+    from compounds.services import NewCase
+
+    Compound.objects.filter(pk=compound_a.pk).update(status=S.SEALED, last_positive_on=None)
+    with pytest.raises(TransitionRefused):
+        compound_change_status(
+            compound_id=compound_a.pk,
+            to_status=S.CONTROLLED,
+            reason="降级",
+            user=secretary_a,
+            new_case=NewCase(found_on=timezone.localdate()),
+        )
+    compound_a.refresh_from_db()
+    assert compound_a.status == S.SEALED and compound_a.last_positive_on is None
+    assert not PositiveCase.objects.exists()
+
+
+@pytest.mark.parametrize(("days", "field"), [(-1, "case_date"), (1000, "case_date")])
+def test_case_dates_in_the_future_or_before_the_compound_are_refused(
+    compound_a, secretary_a, days, field
+):
+    from compounds.services import NewCase, compound_record_positive
+
+    Compound.objects.filter(pk=compound_a.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=30)
+    )
+    found_on = timezone.localdate() - datetime.timedelta(days=days)
+    with pytest.raises(TransitionRefused) as refused:
+        compound_record_positive(
+            compound_id=compound_a.pk, case=NewCase(found_on=found_on), user=secretary_a
+        )
+    assert refused.value.field == field
+    compound_a.refresh_from_db()
+    assert compound_a.last_positive_on is None
+
+
+def test_a_case_in_another_compounds_building_is_refused(compound_a, compound_b, secretary_a):
+    from compounds.services import NewCase, compound_record_positive
+
+    with pytest.raises(TransitionRefused):
+        compound_record_positive(
+            compound_id=compound_a.pk,
+            case=NewCase(
+                found_on=timezone.localdate(), building_id=compound_b.buildings.first().pk
+            ),
+            user=secretary_a,
+        )
+
+
+def test_volunteers_cannot_report_cases(compound_a, volunteer):
+    from compounds.services import NewCase, compound_record_positive
+
+    with pytest.raises(PermissionDenied):
+        compound_record_positive(
+            compound_id=compound_a.pk, case=NewCase(found_on=timezone.localdate()), user=volunteer
+        )

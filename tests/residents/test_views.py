@@ -154,10 +154,15 @@ def test_export_masked_escaped_and_recorded(login, secretary_a, resident, househ
 
 
 def test_full_export_needs_the_role(login, secretary_a, district_staff, resident):
-    response = login(secretary_a).get(reverse("residents:export"), {"full": "1"})
+    response = login(secretary_a).post(
+        reverse("residents:export_full"), {"purpose": "上报疾控中心", "confirm": "on"}
+    )
     assert ID in [str(c) for row in read_export(response) for c in row]
     assert PersonalDataAccess.objects.get().kind == "export_full"
-    assert login(district_staff).get(reverse("residents:export"), {"full": "1"}).status_code == 403
+    staff = login(district_staff)
+    assert staff.get(reverse("residents:export_full")).status_code == 403
+    response = staff.post(reverse("residents:export_full"), {"purpose": "x", "confirm": "on"})
+    assert response.status_code == 403
 
 
 def test_export_outsider_gets_nothing_of_a(login, secretary_b, resident):

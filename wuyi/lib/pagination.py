@@ -1,9 +1,15 @@
-"""A pager that does not count a million rows to draw its page links."""
+"""Pagers: one that does not count a million rows to draw its page links, and the API's.
+
+The API's (Pagination) is DRF's DEFAULT_PAGINATION_CLASS: it lives here, apart from
+wuyi.lib.drf, because DRF imports it while wuyi.lib.drf is still importing DRF's views."""
 
 from functools import cached_property
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
+from rest_framework import pagination
+
+from .params import int_param
 
 COUNT_CAP = 10_000
 
@@ -33,3 +39,12 @@ class CappedPaginator(Paginator):
     @property
     def capped(self) -> bool:
         return self._counted > self.cap
+
+
+class Pagination(pagination.PageNumberPagination):
+    """Pages numbered from 1. A page "number" that is not a whole number from 1 up is a 400
+    naming ``page``, like any query parameter (DRF's own answers 404); a page past the last is
+    DRF's 404 "Invalid page", as no schema can say where the last page is."""
+
+    def get_page_number(self, request, paginator) -> int:
+        return int_param(request.query_params, self.page_query_param) or 1

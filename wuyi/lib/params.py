@@ -6,6 +6,7 @@ why, instead of a 500 or a filter silently dropped (which would list everything 
 see). An empty value means the filter is not set, as an HTML form sends "all".
 """
 
+import datetime
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -63,3 +64,17 @@ def text_param(params: Mapping[str, Any], name: str, *, max_length: int = 100) -
             field=name,
         )
     return raw[:max_length]
+
+
+def date_param(params: Mapping[str, Any], name: str) -> datetime.date | None:
+    """A date written 2026-12-01: None when absent or empty."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return datetime.date.fromisoformat(str(raw).strip())
+    except ValueError:
+        raise BadParameter(
+            _("The parameter “%(name)s” must be a date like 2026-12-01.") % {"name": name},
+            field=name,
+        ) from None

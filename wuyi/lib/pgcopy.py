@@ -131,6 +131,7 @@ class CopyWriter:
         *,
         constants: dict[str, Any] | None = None,
         using: str = "default",
+        table: str | None = None,
     ) -> None:
         self.model = model
         self.using = using
@@ -157,9 +158,10 @@ class CopyWriter:
             columns.append(field.column)
             tail.append(_csv(field.get_db_prep_save(value, connection)))
         self.width = len(fields)
+        self.columns = columns
         self.suffix = "".join("," + value for value in tail) + "\n"
         self.statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-            sql.Identifier(model._meta.db_table),
+            sql.Identifier(table or model._meta.db_table),
             sql.SQL(", ").join(sql.Identifier(c) for c in columns),
         )
 
@@ -177,6 +179,57 @@ class CopyWriter:
         """COPY `data` (from csv()) through a psycopg2 cursor."""
         if data:
             cursor.copy_expert(self.statement, io.BytesIO(data), size=len(data))
+
+
+def insert_new(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    constants: dict[str, Any] | None = None,
+    using: str = "default",
+) -> int:
+    """Insert the rows that a unique constraint does not already hold; returns how many went in.
+
+    COPY into a temporary table of the written columns, then ``INSERT ... SELECT ... ON
+    CONFLICT DO NOTHING``: as fast as COPY, and a row that exists (or that another session
+    inserts meanwhile) is skipped, not an error. For jobs that must create each row once
+    however often they run (a week of shifts, the day's sanitation rounds). Run it inside a
+    transaction (the temporary table is dropped at commit). No history rows are written.
+    """
+    connection = connections[using]
+    temp = f"wuyi_new_{model._meta.db_table}"[:60]
+    writer = CopyWriter(model, fields, constants=constants, using=using, table=temp)
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in writer.columns)
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        # Only the columns written: the real table's identity then numbers the new rows.
+        cursor.execute(
+            sql.SQL(
+                "CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
+            ).format(sql.Identifier(temp), columns, sql.Identifier(model._meta.db_table))
+        )
+        raw = cursor.cursor
+        for block in _blocks(rows, CHUNK):
+            writer.send(raw, writer.csv(block))
+        cursor.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
+                sql.Identifier(model._meta.db_table), columns, columns, sql.Identifier(temp)
+            )
+        )
+        inserted = cursor.rowcount
+        cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(temp)))
+    return inserted
+
+
+def _blocks(rows: Iterable[Sequence[Any]], size: int):
+    block: list[Sequence[Any]] = []
+    for row in rows:
+        block.append(row)
+        if len(block) >= size:
+            yield block
+            block = []
+    if block:
+        yield block
 
 
 def update(

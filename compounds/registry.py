@@ -1,0 +1,33 @@
+"""What upper apps add to the compound page, without compounds importing them.
+
+The residents app (and later supplies, sanitation…) registers a provider in its
+AppConfig.ready(); the compound page asks every provider for a panel: a template, its context,
+and where each building's page is (the building page of the register lives upstairs).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class CompoundPanel:
+    template: str
+    context: dict[str, Any]
+    building_urls: dict[int, str] = field(default_factory=dict)
+    order: int = 100
+
+
+PanelProvider = Callable[[Any, Any], CompoundPanel | None]
+_panel_providers: list[PanelProvider] = []
+
+
+def register_compound_panel(provider: PanelProvider) -> None:
+    """`provider(user, compound)` returns a panel for the compound page, or None."""
+    if provider not in _panel_providers:
+        _panel_providers.append(provider)
+
+
+def compound_panels(user: Any, compound: Any) -> list[CompoundPanel]:
+    panels = [p for p in (provider(user, compound) for provider in _panel_providers) if p]
+    return sorted(panels, key=lambda panel: panel.order)

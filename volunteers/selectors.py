@@ -1,0 +1,183 @@
+"""Reads on volunteers and shifts: today's work, the week's plan, who is on duty, hours given.
+Constant query counts: each function reads a fixed number of tables whatever the rows."""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import DurationField as DurationOutput
+
+from accounts.models import User
+from compounds.models import Compound
+
+from .models import Assignment, Shift, ShiftTemplate, Team, Volunteer
+
+
+def volunteer_of(user: User) -> Volunteer | None:
+    """The volunteer record of a user account, or None."""
+    return Volunteer.objects.filter(user_id=user.pk).first()
+
+
+def my_assignments(*, user: User, day: datetime.date) -> list[Assignment]:
+    """The user's shifts on `day` (and a night shift that began the day before), with their
+    compound. One query."""
+    return list(
+        Assignment.objects.filter(volunteer__user_id=user.pk)
+        .filter(
+            Q(shift__date=day)
+            | Q(shift__date=day - datetime.timedelta(days=1), shift__ends_at__date__gte=day)
+        )
+        .select_related("shift__compound")
+        .order_by("shift__starts_at")
+    )
+
+
+@dataclass
+class PlanCell:
+    shift: Shift | None
+    assigned: list[Assignment] = field(default_factory=list)
+
+    @property
+    def gap(self) -> int:
+        """People still needed (0 when covered, or when there is no shift)."""
+        return max(0, self.shift.needed - len(self.assigned)) if self.shift else 0
+
+
+@dataclass
+class PlanRow:
+    template: ShiftTemplate
+    cells: list[PlanCell]
+
+
+def week_plan(
+    *, user: User, compound_id: int, first: datetime.date, days: int = 7
+) -> tuple[Compound, list[datetime.date], list[PlanRow], list[Shift]]:
+    """The grid of days × the compound's shift templates, each cell the shift and who works
+    it (gaps show); one-off shifts listed apart. Four queries."""
+    compound = Compound.objects.visible_to(user).get(pk=compound_id)
+    dates = [first + datetime.timedelta(days=n) for n in range(days)]
+    templates = list(ShiftTemplate.objects.filter(compound=compound).order_by("starts", "name"))
+    shifts = list(
+        Shift.objects.filter(compound=compound, date__range=(dates[0], dates[-1]))
+        .prefetch_related(
+            Prefetch(
+                "assignments",
+                queryset=Assignment.objects.select_related("volunteer").order_by("id"),
+            )
+        )
+        .order_by("starts_at")
+    )
+    by_key = {(s.template_id, s.date): s for s in shifts if s.template_id}
+    rows = []
+    for template in templates:
+        cells = []
+        for day in dates:
+            shift = by_key.get((template.pk, day))
+            cells.append(PlanCell(shift, list(shift.assignments.all()) if shift else []))
+        rows.append(PlanRow(template, cells))
+    one_offs = [s for s in shifts if s.template_id is None]
+    return compound, dates, rows, one_offs
+
+
+@dataclass
+class DutyRow:
+    compound: Compound
+    shifts: int
+    needed: int
+    assigned: int
+    checked_in: int
+
+
+def on_duty(*, user: User, day: datetime.date) -> list[DutyRow]:
+    """People on duty per compound on `day`, for the compounds the user sees: shifts, people
+    needed, assigned and checked in. Two queries."""
+    compounds = {c.pk: c for c in Compound.objects.visible_to(user).order_by("name")}
+    shifts = (
+        Shift.objects.filter(compound_id__in=compounds, date=day)
+        .values("compound_id")
+        .annotate(shifts=Count("id", distinct=True), needed=Sum("needed"))
+    )
+    people = (
+        Assignment.objects.filter(shift__compound_id__in=compounds, shift__date=day)
+        .values("shift__compound_id")
+        .annotate(
+            assigned=Count("id"),
+            checked_in=Count("id", filter=Q(checked_in_at__isnull=False)),
+        )
+    )
+    figures: dict[int, dict] = defaultdict(dict)
+    for row in shifts:
+        figures[row["compound_id"]].update(shifts=row["shifts"], needed=row["needed"] or 0)
+    for person in people:
+        figures[person["shift__compound_id"]].update(
+            assigned=person["assigned"], checked_in=person["checked_in"]
+        )
+    return [
+        DutyRow(
+            compound=compounds[pk],
+            shifts=f.get("shifts", 0),
+            needed=f.get("needed", 0),
+            assigned=f.get("assigned", 0),
+            checked_in=f.get("checked_in", 0),
+        )
+        for pk, f in figures.items()
+    ]
+
+
+_WORKED = ExpressionWrapper(F("checked_out_at") - F("checked_in_at"), output_field=DurationOutput())
+
+
+def hours_by_volunteer(
+    *, user: User, first: datetime.date, last: datetime.date
+) -> QuerySet[Volunteer]:
+    """Volunteers the user sees, with the hours they gave between two dates (checked in to
+    checked out) and the count of shifts. One query."""
+    done = Q(
+        assignments__shift__date__range=(first, last),
+        assignments__checked_out_at__isnull=False,
+        assignments__checked_in_at__isnull=False,
+    )
+    return (
+        Volunteer.objects.filter(pk__in=Volunteer.objects.visible_to(user).values("pk"))
+        .annotate(
+            worked=Sum(
+                ExpressionWrapper(
+                    F("assignments__checked_out_at") - F("assignments__checked_in_at"),
+                    output_field=DurationOutput(),
+                ),
+                filter=done,
+            ),
+            shifts=Count("assignments", filter=done),
+        )
+        .order_by("community_id", "name")
+    )
+
+
+def hours_by_team(
+    *, user: User, first: datetime.date, last: datetime.date
+) -> list[tuple[Team, float, int]]:
+    """Teams the user sees with the hours their members gave between two dates, and how many
+    members worked. Two queries."""
+    teams = list(Team.objects.visible_to(user).order_by("community_id", "name"))
+    rows = (
+        Assignment.objects.filter(
+            shift__date__range=(first, last),
+            checked_in_at__isnull=False,
+            checked_out_at__isnull=False,
+            volunteer__memberships__team__in=teams,
+        )
+        .values("volunteer__memberships__team_id")
+        .annotate(worked=Sum(_WORKED), people=Count("volunteer", distinct=True))
+    )
+    by_team: dict[int, dict[str, Any]] = {
+        r["volunteer__memberships__team_id"]: dict(r) for r in rows
+    }
+    result = []
+    for team in teams:
+        found: dict[str, Any] = by_team.get(team.pk, {})
+        worked = found.get("worked")
+        hours = worked.total_seconds() / 3600 if worked else 0.0
+        result.append((team, hours, found.get("people", 0)))
+    return result
