@@ -8,6 +8,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from rest_framework.authtoken.models import TokenProxy
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -66,6 +67,18 @@ class ScopedHistoryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         return super().history_form_view(
             request, object_id, version_id, extra_context=extra_context
         )
+
+
+# Django's own admin wording, translated in this project's catalogue (which comes first): "选择
+# 小区 来修改" reads "选择要修改的小区" here, as the pages would say it.
+ADMIN_WORDING = (
+    gettext_noop("Select %s to change"),
+    gettext_noop("Select %s to view"),
+    gettext_noop("Add %s"),
+    gettext_noop("Change %s"),
+    gettext_noop("View %s"),
+    gettext_noop("Delete %s"),
+)
 
 
 @admin.register(User)

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class VolunteersConfig(AppConfig):
     name = "volunteers"
     verbose_name = _("Volunteers")
+
+    def ready(self) -> None:
+        from compounds.registry import register_compound_panel
+
+        from .views import compound_panel
+
+        register_compound_panel(compound_panel)

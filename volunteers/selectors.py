@@ -90,10 +90,13 @@ class DutyRow:
     checked_in: int
 
 
-def on_duty(*, user: User, day: datetime.date) -> list[DutyRow]:
-    """People on duty per compound on `day`, for the compounds the user sees: shifts, people
-    needed, assigned and checked in. Two queries."""
-    compounds = {c.pk: c for c in Compound.objects.visible_to(user).order_by("name")}
+def on_duty(*, user: User, day: datetime.date, compound_id: int | None = None) -> list[DutyRow]:
+    """People on duty per compound on `day`, for the compounds the user sees (or one of them):
+    shifts, people needed, assigned and checked in. Three queries."""
+    visible = Compound.objects.visible_to(user).order_by("name")
+    if compound_id is not None:
+        visible = visible.filter(pk=compound_id)
+    compounds = {c.pk: c for c in visible}
     shifts = (
         Shift.objects.filter(compound_id__in=compounds, date=day)
         .values("compound_id")

@@ -513,3 +513,25 @@ def hours_export(request: AuthedHttpRequest) -> FileResponse:
     response = FileResponse(spool, as_attachment=True, filename=name)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def compound_panel(user, compound):
+    """The volunteers' part of the compound page (registered in VolunteersConfig.ready): who
+    serves it and today's duty, with a link to its shift plan."""
+    from compounds.registry import CompoundPanel
+
+    day = timezone.localdate()
+    teams = list(Team.objects.visible_to(user).filter(compounds=compound).order_by("name"))
+    duty = next(
+        (r for r in selectors.on_duty(user=user, day=day) if r.compound.pk == compound.pk), None
+    )
+    return CompoundPanel(
+        template="volunteers/_compound_panel.html",
+        context={
+            "compound": compound,
+            "teams": teams,
+            "duty": duty,
+            "gap": max(0, duty.needed - duty.assigned) if duty else 0,
+        },
+        order=20,
+    )

@@ -191,3 +191,21 @@ def test_language_switch_to_english(client, db):
     )
     assert 'lang="en"' in response.content.decode()
     assert "Log in" in response.content.decode()
+
+
+def test_the_admin_speaks_the_apps_chinese(client, db, compound_a):
+    admin = User.objects.create_superuser("root", password="x-Wuyi-2026")
+    client.force_login(admin)
+    page = client.get("/admin/compounds/compound/").content.decode()
+    assert "选择要修改的小区" in page and "选择 小区 来修改" not in page
+    index = client.get("/admin/").content.decode()
+    assert "登录保护" in index and "登录尝试" in index and "Access attempts" not in index
+
+
+def test_admin_dates_read_as_the_pages_write_them(client, db, compound_a):
+    from django.utils import formats, translation
+
+    with translation.override("zh-hans"):
+        import datetime
+
+        assert formats.date_format(datetime.date(2026, 11, 28)) == "2026-11-28"
