@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "compounds",
     "residents",
     "volunteers",
+    "sanitation",
     "dashboards",
 ]
 
@@ -267,6 +268,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env_bool("WUYI_CELERY_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Sanitation: the daily roster is made at this local time (HH:MM) for compounds of these
+# statuses; a round still open this many minutes after its cleaner was reminded goes to the
+# community secretary.
+WUYI_ROSTER_TIME = os.environ.get("WUYI_ROSTER_TIME", "05:00")
+WUYI_ROSTER_STATUSES = env_list("WUYI_ROSTER_STATUSES", "sealed,controlled")
+WUYI_OVERDUE_ESCALATE_MINUTES = int(os.environ.get("WUYI_OVERDUE_ESCALATE_MINUTES", "60"))
+WUYI_OVERDUE_BATCH = int(os.environ.get("WUYI_OVERDUE_BATCH", "5000"))
+_roster_hour, _roster_minute = (int(part) for part in WUYI_ROSTER_TIME.split(":"))
+
 # The one beat schedule. Each entry is a dispatcher that claims due rows from the database, or
 # housekeeping that is safe to run twice.
 CELERY_BEAT_SCHEDULE = {
@@ -278,6 +288,19 @@ CELERY_BEAT_SCHEDULE = {
     "purge-import-files": {
         "task": "residents.purge_import_files",
         "schedule": crontab(minute=41),
+    },
+    "generate-rosters": {
+        "task": "sanitation.generate_rosters",
+        "schedule": crontab(hour=_roster_hour, minute=_roster_minute),
+    },
+    # A compound sealed during the day, or a worker down at roster time: made up within the hour.
+    "catch-up-rosters": {
+        "task": "sanitation.catch_up_rosters",
+        "schedule": crontab(minute=7),
+    },
+    "remind-overdue-rounds": {
+        "task": "sanitation.remind_overdue",
+        "schedule": crontab(minute="*/5"),
     },
 }
 

@@ -12,6 +12,7 @@ from rest_framework.routers import DefaultRouter
 from compounds.api import BuildingViewSet, CompoundViewSet
 from dashboards.views import home
 from residents.api import HouseholdViewSet, ResidentViewSet
+from sanitation.api import AreaViewSet, RoundViewSet, WasteRecordViewSet
 from volunteers.api import (
     AssignmentViewSet,
     ShiftViewSet,
@@ -33,6 +34,9 @@ router.register("teams", TeamViewSet, basename="team")
 router.register("volunteers", VolunteerViewSet, basename="volunteer")
 router.register("shifts", ShiftViewSet, basename="shift")
 router.register("assignments", AssignmentViewSet, basename="assignment")
+router.register("sanitation/areas", AreaViewSet, basename="area")
+router.register("sanitation/rounds", RoundViewSet, basename="round")
+router.register("sanitation/waste", WasteRecordViewSet, basename="wasterecord")
 
 urlpatterns = [
     path("", home, name="home"),
@@ -52,6 +56,7 @@ urlpatterns = [
     path("compounds/", include("compounds.urls")),
     path("residents/", include("residents.urls")),
     path("volunteers/", include("volunteers.urls")),
+    path("sanitation/", include("sanitation.urls")),
     path("overview/", include("dashboards.urls")),
     path("api/", include(router.urls)),
     path("api/today/", TodayView.as_view(), name="today"),

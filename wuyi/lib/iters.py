@@ -1,5 +1,7 @@
-"""Chunking, for reads and writes that go to the database a few thousand rows at a time."""
+"""Chunking, for reads and writes that go to the database a few thousand rows at a time; and
+the natural sort order of names with numbers in them."""
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import TypeVar
@@ -18,3 +20,11 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key that puts 2号楼 before 10号楼: runs of digits compare as numbers."""
+    return tuple(int(part) if part.isdigit() else part for part in _DIGITS.split(text))

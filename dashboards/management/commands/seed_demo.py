@@ -10,6 +10,8 @@ from compounds.demo import seed_places
 from compounds.models import Building, Compound, District
 from residents.demo import seed_residents
 from residents.models import Resident, VulnerableTag
+from sanitation.demo import seed_sanitation
+from sanitation.models import Area, Round
 from volunteers.demo import seed_volunteers
 from volunteers.models import Shift, Volunteer
 
@@ -22,12 +24,14 @@ class Command(BaseCommand):
         seed_places()
         seed_residents()
         seed_volunteers()
+        seed_sanitation()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {District.objects.count()} districts, "
                 f"{Compound.objects.count()} compounds, {Building.objects.count()} buildings, "
                 f"{Resident.objects.count()} residents, "
                 f"{VulnerableTag.objects.count()} in the vulnerable-person ledger, "
-                f"{Volunteer.objects.count()} volunteers, {Shift.objects.count()} shifts."
+                f"{Volunteer.objects.count()} volunteers, {Shift.objects.count()} shifts, "
+                f"{Area.objects.count()} areas disinfected, {Round.objects.count()} rounds."
             )
         )

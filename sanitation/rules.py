@@ -1,0 +1,190 @@
+"""Who organises disinfection, what a schedule may say, and the defaults a compound starts with.
+
+Forms, the API, the admin and the services all check an area's times here."""
+
+import datetime
+import re
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role
+from volunteers.models import Team
+from wuyi.lib.errors import Refused
+
+from .models import AreaKind, Method
+
+ORGANISERS = {Role.SECRETARY}
+READERS = {Role.DISTRICT_STAFF, Role.SUBDISTRICT_STAFF, Role.SECRETARY}
+
+MAX_ROUNDS_PER_DAY = 12
+MIN_WINDOW, MAX_WINDOW = 15, 240
+# How far ahead a roster may be generated (a secretary planning the weekend).
+MAX_DAYS_AHEAD = 7
+MAX_PHOTO_BYTES = 8 * 1024 * 1024
+MAX_BAGS = 500
+
+MSG_TIMES_NONE = _("Give at least one time a day, e.g. 08:00.")
+MSG_TIMES_MANY = _("At most %(max)d rounds a day.")
+MSG_TIME_BAD = _("“%(value)s” is not a time of day; write it as 08:00.")
+MSG_WINDOW = _("Between %(min)d and %(max)d minutes.")
+MSG_DATE_PAST = _("Rosters are made for today or a later day, not for %(date)s.")
+MSG_DATE_FAR = _("Rosters are made at most %(days)d days ahead.")
+
+
+def _active(user: Any) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def may_organise(user: Any) -> bool:
+    """Areas, rosters, reassigning rounds: the community secretary."""
+    return _active(user) and (user.is_superuser or user.role in ORGANISERS)
+
+
+def may_read_rates(user: Any) -> bool:
+    """Completion rates across compounds: staff and secretaries."""
+    return _active(user) and (user.is_superuser or user.role in READERS)
+
+
+def serves(user: Any, compound_id: int) -> bool:
+    """The user is a volunteer in a team that serves the compound."""
+    return Team.compounds.through.objects.filter(
+        compound_id=compound_id, team__memberships__volunteer__user=user
+    ).exists()
+
+
+def may_do(user: Any, round: Any) -> bool:
+    """The secretary, the round's cleaner, or a colleague standing in (anyone whose team serves
+    the compound)."""
+    if may_organise(user):
+        return True
+    if round.assignee is not None and round.assignee.user_id == user.pk:
+        return True
+    return serves(user, round.compound_id)
+
+
+def roster_statuses() -> list[str]:
+    """The control statuses whose compounds get a daily roster (settings)."""
+    return list(settings.WUYI_ROSTER_STATUSES)
+
+
+_TIME_RE = re.compile(r"^(\d{1,2})[:：.](\d{2})$")
+
+
+def parse_time(value: Any) -> datetime.time:
+    if isinstance(value, datetime.time):
+        return value.replace(second=0, microsecond=0)
+    text = str(value).strip()
+    match = _TIME_RE.match(text)
+    if match:
+        hour, minute = int(match[1]), int(match[2])
+        if hour < 24 and minute < 60:
+            return datetime.time(hour, minute)
+    raise Refused(MSG_TIME_BAD % {"value": text[:20]}, field="times")
+
+
+def clean_times(value: Any) -> list[str]:
+    """An area's round times as sorted "HH:MM" strings: one to MAX_ROUNDS_PER_DAY, no
+    duplicates. Accepts a list or text separated by spaces, commas or 、."""
+    if isinstance(value, str):
+        items: list[Any] = [t for t in re.split(r"[\s,，、;；]+", value) if t]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise Refused(MSG_TIMES_NONE, field="times")
+    if len(items) > MAX_ROUNDS_PER_DAY:
+        raise Refused(MSG_TIMES_MANY % {"max": MAX_ROUNDS_PER_DAY}, field="times")
+    times = sorted({parse_time(item) for item in items})
+    if not times:
+        raise Refused(MSG_TIMES_NONE, field="times")
+    return [t.strftime("%H:%M") for t in times]
+
+
+def clean_window(value: Any) -> int:
+    try:
+        minutes = int(value)
+    except (TypeError, ValueError):
+        minutes = -1
+    if not MIN_WINDOW <= minutes <= MAX_WINDOW:
+        raise Refused(MSG_WINDOW % {"min": MIN_WINDOW, "max": MAX_WINDOW}, field="window_minutes")
+    return minutes
+
+
+def check_roster_date(day: datetime.date, today: datetime.date) -> None:
+    if day < today:
+        raise Refused(MSG_DATE_PAST % {"date": day.isoformat()}, field="date")
+    if (day - today).days > MAX_DAYS_AHEAD:
+        raise Refused(MSG_DATE_FAR % {"days": MAX_DAYS_AHEAD}, field="date")
+
+
+# What a compound starts with: per kind, the method and the times of its rounds.
+DEFAULTS: dict[str, tuple[str, list[str]]] = {
+    AreaKind.LIFT: (Method.WIPE, ["08:00", "12:00", "16:00", "20:00"]),
+    AreaKind.STAIRWELL: (Method.SPRAY, ["09:00", "15:00"]),
+    AreaKind.LOBBY: (Method.VENTILATION, ["10:00", "16:00"]),
+    AreaKind.GATE: (Method.SPRAY, ["07:00", "12:00", "18:00"]),
+    AreaKind.GARBAGE: (Method.SPRAY, ["08:30", "18:30"]),
+    AreaKind.MEDICAL_WASTE: (Method.SPRAY, ["09:30", "17:30"]),
+    AreaKind.TOILET: (Method.WIPE, ["08:00", "13:00", "18:00"]),
+    AreaKind.OTHER: (Method.SPRAY, ["10:00"]),
+}
+# Residential buildings of seven floors or more have lifts (GB 50096).
+LIFT_FROM_FLOORS = 7
+
+
+def default_areas(buildings: list[Any]) -> list[tuple[str, Any, str]]:
+    """The areas a compound starts with, as (kind, building or None, Chinese name): each
+    building's stairwell, lobby and (from seven floors) lift; the compound's gate, garbage
+    point and medical-waste bin."""
+    areas: list[tuple[str, Any, str]] = []
+    for b in buildings:
+        label = f"{b.number}号楼" if b.number.isdigit() else str(b.number)
+        if b.floor_count >= LIFT_FROM_FLOORS:
+            areas.append((AreaKind.LIFT, b, f"{label}电梯"))
+        areas.append((AreaKind.STAIRWELL, b, f"{label}楼道"))
+        areas.append((AreaKind.LOBBY, b, f"{label}大堂"))
+    areas += [
+        (AreaKind.GATE, None, "小区大门"),
+        (AreaKind.GARBAGE, None, "垃圾收集点"),
+        (AreaKind.MEDICAL_WASTE, None, "医疗废物暂存桶"),
+    ]
+    return areas
+
+
+# What a phone camera saves, told by content, never by the name the phone sent.
+PHOTO_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "heic": "image/heic",
+}
+
+
+def _photo_kind(head: bytes) -> str | None:
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
+        return "heic"
+    return None
+
+
+def check_photo(upload: Any) -> str:
+    """A round's photo: a picture, at most MAX_PHOTO_BYTES. Returns its extension (the file
+    is stored and served under it: a "photo.html" is refused or becomes .png)."""
+    if upload.size > MAX_PHOTO_BYTES:
+        raise Refused(
+            _("The photo is larger than %(mb)d MB.") % {"mb": MAX_PHOTO_BYTES // (1024 * 1024)},
+            field="photo",
+        )
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    kind = _photo_kind(head)
+    if kind is None:
+        raise Refused(_("Send a photo (JPEG, PNG, WebP or HEIC)."), field="photo")
+    return kind

@@ -1,0 +1,503 @@
+"""Pages: the cleaner's scan page, the secretary's roster, areas, QR sheets and waste log, and
+the completion table district staff read worst first."""
+
+import datetime
+from typing import Any
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.access import get_visible_or_404
+from accounts.http import AuthedHttpRequest
+from compounds.models import Building, Compound
+from volunteers.models import Team, Volunteer
+from volunteers.registry import Task
+from wuyi.lib.errors import Refused, add_to_form
+from wuyi.lib.pagination import CappedPaginator
+from wuyi.lib.params import date_param, int_param
+
+from . import rules, selectors, services
+from .forms import AreaForm, DoneForm, ReassignForm, RoundAddForm, WasteForm
+from .models import Area, AreaKind, Round, WasteRecord
+
+
+def _day(request: AuthedHttpRequest, name: str = "date") -> datetime.date:
+    return date_param(request.GET, name) or timezone.localdate()
+
+
+def _compound(request: AuthedHttpRequest, pk: int, *, organise: bool = False) -> Compound:
+    return get_visible_or_404(
+        Compound.objects.select_related("community"),
+        request.user,
+        pk=pk,
+        may=rules.may_organise if organise else None,
+    )
+
+
+def _cleaners(compound: Compound):
+    """Volunteers whose teams serve the compound: who a round may be given to."""
+    return (
+        Volunteer.objects.filter(memberships__team__compounds=compound).distinct().order_by("name")
+    )
+
+
+# ----------------------------------------------------------------------------- overview
+
+
+@login_required
+def overview(request: AuthedHttpRequest) -> HttpResponse:
+    """Completion of the day per community and per compound, worst first."""
+    if not rules.may_read_rates(request.user):
+        raise PermissionDenied(_("Cleaners see their rounds under Today."))
+    day = _day(request)
+    compounds = selectors.compound_progress(user=request.user, day=day)
+    communities = selectors.community_progress(compounds)
+    total = selectors.Progress()
+    for p in compounds:
+        total.add(p)
+    page = Paginator(compounds, 50).get_page(int_param(request.GET, "page") or 1)
+    return render(
+        request,
+        "sanitation/overview.html",
+        {
+            "day": day,
+            "today": timezone.localdate(),
+            "total": total,
+            "communities": communities,
+            "page": page,
+            "may_organise": rules.may_organise(request.user),
+        },
+    )
+
+
+@login_required
+def week(request: AuthedHttpRequest) -> HttpResponse:
+    if not rules.may_read_rates(request.user):
+        raise PermissionDenied
+    last = _day(request, "end")
+    days, rows = selectors.week_rates(user=request.user, last=last)
+    page = Paginator(rows, 50).get_page(int_param(request.GET, "page") or 1)
+    return render(
+        request,
+        "sanitation/week.html",
+        {
+            "days": days,
+            "page": page,
+            "last": last,
+            "previous": last - datetime.timedelta(days=7),
+            "next": last + datetime.timedelta(days=7),
+        },
+    )
+
+
+# ----------------------------------------------------------------------------- a compound's day
+
+
+@login_required
+def compound_day(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    compound = _compound(request, pk)
+    day = _day(request)
+    rounds = selectors.compound_day(compound=compound, day=day)
+    may = rules.may_organise(request.user)
+    progress = selectors.Progress()
+    now = timezone.now()
+    for r in rounds:
+        progress.total += 1
+        progress.done += r.done
+        progress.late += r.timing == "late"
+        progress.overdue += r.overdue(now)
+    by_area: dict[Area, list[Round]] = {}
+    for r in rounds:
+        by_area.setdefault(r.area, []).append(r)
+    cleaners = _cleaners(compound) if may else None
+    return render(
+        request,
+        "sanitation/compound_day.html",
+        {
+            "compound": compound,
+            "day": day,
+            "today": timezone.localdate(),
+            "by_area": by_area,
+            "progress": progress,
+            "now": now,
+            "may_organise": may,
+            "needs_roster": compound.status in rules.roster_statuses(),
+            "add_form": RoundAddForm(
+                areas=Area.objects.filter(compound=compound, active=True),
+                cleaners=cleaners,
+                initial={"at": timezone.localtime().strftime("%H:%M")},
+            )
+            if may
+            else None,
+            "has_areas": Area.objects.filter(compound=compound).exists(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def generate(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Generate now: the compound's rounds for the day, each once."""
+    compound = _compound(request, pk, organise=True)
+    day = date_param(request.POST, "date") or timezone.localdate()
+    try:
+        result = services.rosters_generate(day=day, compounds=[compound.pk], any_status=True)
+    except Refused as refused:
+        messages.error(request, str(refused.message))
+    else:
+        messages.success(
+            request,
+            _("%(created)d rounds created, %(existed)d already existed.")
+            % {"created": result.created, "existed": result.existed},
+        )
+    return redirect(f"{reverse('sanitation:compound', args=[compound.pk])}?date={day}")
+
+
+@login_required
+@require_POST
+def round_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    compound = _compound(request, pk, organise=True)
+    day = date_param(request.POST, "date") or timezone.localdate()
+    form = RoundAddForm(
+        request.POST,
+        areas=Area.objects.filter(compound=compound, active=True),
+        cleaners=_cleaners(compound),
+    )
+    if form.is_valid():
+        try:
+            services.round_add(by=request.user, day=day, **form.cleaned_data)
+        except Refused as refused:
+            messages.error(request, str(refused.message))
+        else:
+            messages.success(request, _("Round added."))
+    else:
+        messages.error(request, _("Choose an area and give a time."))
+    return redirect(f"{reverse('sanitation:compound', args=[compound.pk])}?date={day}")
+
+
+@login_required
+def round_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    round = get_visible_or_404(
+        Round.objects.select_related("area", "compound", "assignee", "done_by"),
+        request.user,
+        pk=pk,
+    )
+    may = rules.may_organise(request.user)
+    return render(
+        request,
+        "sanitation/round_detail.html",
+        {
+            "round": round,
+            "now": timezone.now(),
+            "may_organise": may,
+            "may_do": rules.may_do(request.user, round),
+            "form": ReassignForm(
+                initial={"assignee": round.assignee_id}, cleaners=_cleaners(round.compound)
+            )
+            if may
+            else None,
+        },
+    )
+
+
+@login_required
+@require_POST
+def round_assign(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    round = get_visible_or_404(
+        Round.objects.select_related("compound", "area"),
+        request.user,
+        pk=pk,
+        may=rules.may_organise,
+    )
+    form = ReassignForm(request.POST, cleaners=_cleaners(round.compound))
+    if form.is_valid():
+        try:
+            services.round_reassign(
+                by=request.user, round=round, assignee=form.cleaned_data["assignee"]
+            )
+        except Refused as refused:
+            messages.error(request, str(refused.message))
+        else:
+            messages.success(request, _("Reassigned."))
+            day = reverse("sanitation:compound", args=[round.compound_id])
+            return redirect(f"{day}?date={round.date}")
+    else:
+        messages.error(request, _("Choose a cleaner of this compound."))
+    return redirect("sanitation:round", pk=round.pk)
+
+
+# ----------------------------------------------------------------------------- areas, QR
+
+
+@login_required
+def areas(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    compound = _compound(request, pk)
+    area_list = sorted(
+        Area.objects.filter(compound=compound).select_related("building", "team"),
+        key=selectors.area_order,
+    )
+    return render(
+        request,
+        "sanitation/areas.html",
+        {
+            "compound": compound,
+            "areas": area_list,
+            "may_organise": rules.may_organise(request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def areas_defaults(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    compound = _compound(request, pk, organise=True)
+    created, existed = services.areas_create_defaults(by=request.user, compound=compound)
+    messages.success(
+        request,
+        _("%(created)d areas created from the buildings, %(existed)d already existed.")
+        % {"created": created, "existed": existed},
+    )
+    return redirect("sanitation:areas", pk=compound.pk)
+
+
+@login_required
+def area_edit(request: AuthedHttpRequest, pk: int, area_pk: int | None = None) -> HttpResponse:
+    compound = _compound(request, pk, organise=True)
+    area = (
+        get_visible_or_404(Area, request.user, pk=area_pk, compound=compound) if area_pk else None
+    )
+    form = AreaForm(
+        request.POST or None,
+        initial=AreaForm.initial_of(area) if area else {"window_minutes": 60, "active": True},
+        buildings=Building.objects.filter(compound=compound).order_by("number"),
+        teams=Team.objects.filter(community_id=compound.community_id).order_by("name"),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            area = services.area_save(
+                by=request.user, compound=compound, area=area, **form.cleaned_data
+            )
+        except Refused as refused:
+            add_to_form(form, refused)
+        else:
+            messages.success(request, _("Saved %(name)s.") % {"name": area.name})
+            return redirect("sanitation:areas", pk=compound.pk)
+    return render(
+        request,
+        "sanitation/area_form.html",
+        {"form": form, "compound": compound, "area": area},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def qr_svg(url: str) -> SafeString:
+    """The QR code of a URL as inline SVG (segno draws it; no script, no external file)."""
+    svg = segno.make(url, error="m").svg_inline(scale=6, border=2, omitsize=True)
+    return mark_safe(svg)  # noqa: S308 - segno's own markup around a URL we built
+
+
+@login_required
+def qr_sheets(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """A4 sheets to print and stick next to each area: one area per page."""
+    compound = _compound(request, pk)
+    area_list = Area.objects.filter(compound=compound, active=True)
+    only = int_param(request.GET, "area")
+    if only is not None:
+        area_list = area_list.filter(pk=only)
+    sheets = [
+        (
+            area,
+            qr_svg(request.build_absolute_uri(reverse("sanitation:scan", args=[area.pk]))),
+        )
+        for area in sorted(area_list, key=selectors.area_order)
+    ]
+    if only is not None and not sheets:
+        raise Http404
+    return render(request, "sanitation/qr_sheets.html", {"compound": compound, "sheets": sheets})
+
+
+# ----------------------------------------------------------------------------- the cleaner
+
+
+@login_required
+def scan(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """What the QR code next to an area opens: its current round, one tap from done."""
+    area = get_visible_or_404(Area.objects.select_related("compound"), request.user, pk=pk)
+    now = timezone.now()
+    current = services.current_round(area, now)
+    today = Round.objects.filter(area=area, date=timezone.localdate(now)).select_related(
+        "assignee", "done_by"
+    )
+    return render(
+        request,
+        "sanitation/scan.html",
+        {
+            "area": area,
+            "current": current,
+            "rounds": list(today),
+            "form": DoneForm(),
+            "now": now,
+        },
+    )
+
+
+@login_required
+@require_POST
+def round_done(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Mark a round done: from the scan page (with an optional photo), or from 今日任务 (htmx,
+    answered with the task's row)."""
+    round = get_visible_or_404(
+        Round.objects.select_related("area", "compound"), request.user, pk=pk
+    )
+    form = DoneForm(request.POST, request.FILES)
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    try:
+        round = services.round_mark_done(
+            user=request.user, round=round, photo=data.get("photo"), note=data.get("note", "")
+        )
+    except Refused as refused:
+        messages.error(request, str(refused.message))
+    else:
+        if round.timing == "late":
+            messages.warning(request, _("Done, recorded as late."))
+        elif round.timing == "early":
+            messages.warning(request, _("Done, recorded as early."))
+        else:
+            messages.success(request, _("Done. Thank you."))
+    if request.htmx:
+        return render(request, "volunteers/_task.html", {"t": task_of(round)})
+    if request.POST.get("next") == "round":
+        return redirect("sanitation:round", pk=round.pk)
+    return redirect("sanitation:scan", pk=round.area_id)
+
+
+@login_required
+def round_photo(request: AuthedHttpRequest, pk: int) -> FileResponse:
+    round = get_visible_or_404(Round, request.user, pk=pk)
+    if not round.photo:
+        raise Http404
+    extension = str(round.photo.name).rsplit(".", 1)[-1]
+    kind = rules.PHOTO_TYPES.get(extension, "application/octet-stream")
+    response = FileResponse(round.photo.open("rb"), content_type=kind)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# ----------------------------------------------------------------------------- medical waste
+
+
+@login_required
+def waste(request: AuthedHttpRequest) -> HttpResponse:
+    day = _day(request)
+    compound = None
+    compound_id = int_param(request.GET, "compound")
+    if compound_id is not None:
+        compound = _compound(request, compound_id)
+    bins = selectors.waste_bins(user=request.user, day=day, compound=compound)
+    page = CappedPaginator(bins, 50).get_page(int_param(request.GET, "page") or 1)
+    records = selectors.waste_records(list(page.object_list), day)
+    rows = [(b, records.get(b.pk)) for b in page.object_list]
+    return render(
+        request,
+        "sanitation/waste.html",
+        {
+            "day": day,
+            "today": timezone.localdate(),
+            "compound": compound,
+            "page": page,
+            "rows": rows,
+            "not_cleared": bins.filter(cleared_today=False).count(),
+        },
+    )
+
+
+@login_required
+def waste_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """The day's record of one bin (a cleaner or the secretary fills it in)."""
+    area = get_visible_or_404(
+        Area.objects.select_related("compound"), request.user, pk=pk, kind=AreaKind.MEDICAL_WASTE
+    )
+    day = _day(request)
+    record = WasteRecord.objects.filter(area=area, date=day).first()
+    initial: dict[str, Any] = {"bags": 0}
+    if record is not None:
+        initial = {
+            "bags": record.bags,
+            "weight_kg": record.weight_kg,
+            "handed_to": record.handed_to,
+            "handed_at": timezone.localtime(record.handed_at).time() if record.handed_at else None,
+            "cleared": record.cleared,
+            "note": record.note,
+        }
+    form = WasteForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data["handed_at"] = form.handed_at_on(day)
+        try:
+            services.waste_record_save(by=request.user, area=area, day=day, **data)
+        except Refused as refused:
+            add_to_form(form, refused)
+        except PermissionDenied:
+            raise
+        else:
+            messages.success(request, _("Saved the log of %(bin)s.") % {"bin": area.name})
+            return redirect(f"{reverse('sanitation:waste')}?date={day}&compound={area.compound_id}")
+    return render(
+        request,
+        "sanitation/waste_form.html",
+        {"form": form, "area": area, "day": day, "record": record},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# ----------------------------------------------------------------------------- plugged in below
+
+
+def task_of(round: Round) -> Task:
+    start = timezone.localtime(round.due_at)
+    end = timezone.localtime(round.window_ends_at)
+    return Task(
+        key=f"round:{round.pk}",
+        kind=_("Disinfection"),
+        title=round.area.name,
+        detail=f"{round.compound.name} {start:%H:%M}-{end:%H:%M}",
+        at=round.due_at,
+        done=round.done_at is not None,
+        done_url=reverse("sanitation:done", args=[round.pk]),
+        url=reverse("sanitation:scan", args=[round.area_id]),
+    )
+
+
+def today_tasks(user: Any, day: datetime.date) -> list[Task]:
+    """The cleaner's rounds in 今日任务 (registered in SanitationConfig.ready); one query."""
+    return [task_of(r) for r in selectors.my_rounds(user=user, day=day)]
+
+
+def compound_panel(user: Any, compound: Compound):
+    """Today's disinfection on the compound page: progress and links."""
+    from compounds.registry import CompoundPanel
+
+    day = timezone.localdate()
+    progress = selectors.day_totals(compound=compound, day=day)
+    if (
+        not progress.total
+        and compound.status not in rules.roster_statuses()
+        and not Area.objects.filter(compound=compound).exists()
+    ):
+        return None
+    return CompoundPanel(
+        template="sanitation/_compound_panel.html",
+        context={"compound": compound, "progress": progress},
+        order=30,
+    )
