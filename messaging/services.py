@@ -64,6 +64,7 @@ from .models import Batch, Budget, Message, OptOut, Recipient, RecipientStatus, 
 log = logging.getLogger(__name__)
 
 S = RecipientStatus
+CENT = Decimal("0.01")
 
 
 def _require_composer(user: Any) -> None:
@@ -266,7 +267,7 @@ def _write_message(
         count = _write_recipients(message, rows, now=now)
         if count == 0:
             raise Refused(MSG_EMPTY, field="targets", code="empty")
-        cost = unit * count
+        cost = (unit * count).quantize(CENT)
         if place.community_id is not None:
             _check_budget(place.community_id, send_at, cost)
         Message.objects.filter(pk=message.pk).update(recipient_count=count, cost_estimate=cost)
@@ -502,7 +503,8 @@ def campaign_cancel(*, user: User, message_id: int) -> int:
             raise Refused(MSG_NOTHING_TO_CANCEL)
         unit = rules.unit_cost(message.text)
         message.cancelled_at, message.cancelled_by = now, user
-        message.cost_estimate = max(Decimal("0"), message.cost_estimate - unit * count)
+        remaining = max(message.recipient_count - count, 0)
+        message.cost_estimate = (unit * remaining).quantize(CENT)
         message.save(update_fields=["cancelled_at", "cancelled_by", "cost_estimate"])
     return count
 
@@ -566,6 +568,7 @@ def _publish(batch_id: int) -> None:
 
     send_batch.apply_async(
         (batch_id,),
+        queue=settings.WUYI_SMS_QUEUE or None,
         retry=True,
         retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
     )

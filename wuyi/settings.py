@@ -355,4 +355,6 @@ WUYI_SMS_MAX_ATTEMPTS = int(os.environ.get("WUYI_SMS_MAX_ATTEMPTS", "5"))
 # A worker silent this long is taken for dead and its batch recovered: keep it well above
 # WUYI_SMS_TIMEOUT, so that a slow call is never taken for a dead worker.
 WUYI_SMS_LEASE_SECONDS = int(os.environ.get("WUYI_SMS_LEASE_SECONDS", "120"))
+# The Celery queue SMS batches go to (empty: the default queue), for a worker of their own.
+WUYI_SMS_QUEUE = os.environ.get("WUYI_SMS_QUEUE", "")
 WUYI_SMS_DISPATCH_SECONDS = float(os.environ.get("WUYI_SMS_DISPATCH_SECONDS", "8"))

@@ -11,6 +11,7 @@ from rest_framework.routers import DefaultRouter
 
 from compounds.api import BuildingViewSet, CompoundViewSet
 from dashboards.views import home
+from messaging.api import CampaignViewSet, SmsTemplateViewSet
 from residents.api import HouseholdViewSet, ResidentViewSet
 from volunteers.api import (
     AssignmentViewSet,
@@ -33,6 +34,8 @@ router.register("teams", TeamViewSet, basename="team")
 router.register("volunteers", VolunteerViewSet, basename="volunteer")
 router.register("shifts", ShiftViewSet, basename="shift")
 router.register("assignments", AssignmentViewSet, basename="assignment")
+router.register("sms-templates", SmsTemplateViewSet, basename="smstemplate")
+router.register("campaigns", CampaignViewSet, basename="campaign")
 
 urlpatterns = [
     path("", home, name="home"),
@@ -52,6 +55,7 @@ urlpatterns = [
     path("compounds/", include("compounds.urls")),
     path("residents/", include("residents.urls")),
     path("volunteers/", include("volunteers.urls")),
+    path("messaging/", include("messaging.urls")),
     path("overview/", include("dashboards.urls")),
     path("api/", include(router.urls)),
     path("api/today/", TodayView.as_view(), name="today"),
