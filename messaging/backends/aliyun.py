@@ -11,6 +11,7 @@ the day with this template and text.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -57,12 +58,14 @@ class AliyunBackend(Backend):
     name: str = "aliyun"
     max_batch: int = 1000
 
-    def __post_init__(self) -> None:
+    @functools.cached_property
+    def client(self):
+        """The SDK's client, made on first use (receipts need no credentials)."""
         from alibabacloud_dysmsapi20170525.client import Client
         from alibabacloud_tea_openapi import utils_models
 
         timeout_ms = int(float(self.options.get("timeout", 10)) * 1000)
-        self.config = utils_models.Config(
+        config = utils_models.Config(
             access_key_id=self.options.get("access_key_id") or "",
             access_key_secret=self.options.get("access_key_secret") or "",
             endpoint=self.options.get("endpoint") or "dysmsapi.aliyuncs.com",
@@ -70,7 +73,7 @@ class AliyunBackend(Backend):
             read_timeout=timeout_ms,
             connect_timeout=min(timeout_ms, 5000),
         )
-        self.client = Client(self.config)
+        return Client(config)
 
     def _runtime(self):
         from darabonba.runtime import RuntimeOptions

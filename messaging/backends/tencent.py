@@ -9,6 +9,7 @@ Tencent cannot be asked whether it received a given call, so a call in doubt cou
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -37,7 +38,9 @@ class TencentBackend(Backend):
     name: str = "tencent"
     max_batch: int = 200
 
-    def __post_init__(self) -> None:
+    @functools.cached_property
+    def client(self):
+        """The SDK's client, made on first use (receipts need no credentials)."""
         from tencentcloud.common import credential
         from tencentcloud.common.profile.client_profile import ClientProfile
         from tencentcloud.common.profile.http_profile import HttpProfile
@@ -48,7 +51,7 @@ class TencentBackend(Backend):
             endpoint=self.options.get("endpoint") or "sms.tencentcloudapi.com",
             reqTimeout=int(float(self.options.get("timeout", 10))),
         )
-        self.client = sms_client.SmsClient(
+        return sms_client.SmsClient(
             credential.Credential(
                 self.options.get("secret_id") or "", self.options.get("secret_key") or ""
             ),
