@@ -60,10 +60,9 @@ def _compound_build(user: Any, values: list[str]) -> Audience:
 
 
 def _building_targets(user: Any) -> list[Target]:
-    buildings = (
-        Building.objects.visible_to(user)
-        .select_related("compound")
-        .order_by("compound__name", "number")
+    buildings = sorted(
+        Building.objects.visible_to(user).select_related("compound"),
+        key=lambda b: (b.compound.name, len(b.number), b.number),
     )
     return [Target(str(b.pk), f"{b.compound.name} {b.number}号楼") for b in buildings]
 

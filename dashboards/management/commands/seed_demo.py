@@ -8,6 +8,8 @@ from django.db import transaction
 
 from compounds.demo import seed_places
 from compounds.models import Building, Compound, District
+from messaging.demo import seed_messaging
+from messaging.models import Message
 from residents.demo import seed_residents
 from residents.models import Resident, VulnerableTag
 from volunteers.demo import seed_volunteers
@@ -22,12 +24,14 @@ class Command(BaseCommand):
         seed_places()
         seed_residents()
         seed_volunteers()
+        seed_messaging()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {District.objects.count()} districts, "
                 f"{Compound.objects.count()} compounds, {Building.objects.count()} buildings, "
                 f"{Resident.objects.count()} residents, "
                 f"{VulnerableTag.objects.count()} in the vulnerable-person ledger, "
-                f"{Volunteer.objects.count()} volunteers, {Shift.objects.count()} shifts."
+                f"{Volunteer.objects.count()} volunteers, {Shift.objects.count()} shifts, "
+                f"{Message.objects.count()} SMS campaigns."
             )
         )
