@@ -34,6 +34,7 @@ AND batch_id = %s``), so a late worker cannot overwrite what recovery decided.
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import logging
 import time
@@ -321,24 +322,31 @@ def send_sms(
         return found
     tmpl = _template(template)
     rules.check_template(tmpl)
-    entries = [to] if isinstance(to, str) else list(to)
-    rows: list[tuple[str, dict[str, str] | None]] = []
-    provided: set[str] = set()
-    for entry in entries:
-        phone, own = (entry, None) if isinstance(entry, str) else (entry[0], dict(entry[1]))
-        try:
-            number = rules.clean_phone(phone)
-        except Refused as refused:
-            raise Refused(refused.message, field="to") from None
-        if own:
-            provided |= set(own)
-        rows.append((number, own))
-    if not rows:
+    # Streamed, not listed: a city's numbers go from the caller to COPY without a copy in
+    # memory. A bad number anywhere raises inside the transaction: nothing is written.
+    items = iter([to] if isinstance(to, str) else to)
+    first = next(items, None)
+    if first is None:
         raise Refused(MSG_EMPTY, field="to", code="empty")
+
+    def split(entry) -> tuple[str, dict[str, str] | None]:
+        return (entry, None) if isinstance(entry, str) else (entry[0], dict(entry[1]))
+
+    provided = set(split(first)[1] or {})
     cleaned = rules.clean_variables(tmpl, variables, provided=provided)
-    for _phone, own in rows:
-        if own is not None:
-            rules.clean_variables(tmpl, {**cleaned, **own})
+
+    def rows() -> Iterator[tuple[str, dict[str, str] | None]]:
+        for entry in itertools.chain([first], items):
+            phone, own = split(entry)
+            try:
+                number = rules.clean_phone(phone)
+            except Refused as refused:
+                raise Refused(refused.message, field="to") from None
+            if own is not None or provided:
+                every = rules.clean_variables(tmpl, {**cleaned, **(own or {})})
+                own = {name: every[name] for name in provided}
+            yield number, own
+
     now = timezone.now()
     at = rules.check_send_at(send_at, now=now)
     if isinstance(place, Compound):
@@ -348,17 +356,16 @@ def send_sms(
     else:
         where = Place()
     try:
-        return _write_message(
+        message = _write_message(
             template=tmpl,
             variables=cleaned,
-            rows=rows,
+            rows=rows(),
             purpose=purpose,
             send_at=at,
             urgent=urgent,
             idempotency_key=idempotency_key,
             sender=sender,
             place=where,
-            description=cn.mask_phone(rows[0][0]) if len(rows) == 1 else "",
         )
     except IntegrityError:
         # The same key, written by a concurrent call between our check and our insert.
@@ -366,6 +373,10 @@ def send_sms(
         if found is None:
             raise
         return found
+    if message.recipient_count == 1:
+        message.description = cn.mask_phone(split(first)[0])
+        Message.objects.filter(pk=message.pk).update(description=message.description)
+    return message
 
 
 @dataclass
@@ -741,20 +752,26 @@ def _throttle(provider: str, count: int) -> None:
 
 
 def _outgoing(rows, messages: dict[int, Message]) -> list[Outgoing]:
+    """What to hand the provider. A message's text and parameters are worked out once and
+    shared by its recipients without variables of their own (nearly all of a campaign's)."""
+    shared: dict[int, tuple[str, dict[str, str], str]] = {}
+
+    def render(message: Message, own: dict[str, str] | None) -> tuple[str, dict[str, str], str]:
+        template = message.template
+        values = {**message.variables, **(own or {})}
+        params = {name: values.get(name, "") for name in template.variables}
+        return template.code, params, template.render(values)
+
     out = []
     for pk, phone, own, message_id in rows:
         message = messages[message_id]
-        values = {**message.variables, **(own or {})}
-        template = message.template
-        out.append(
-            Outgoing(
-                key=str(pk),
-                phone=phone,
-                template_code=template.code,
-                params={name: values.get(name, "") for name in template.variables},
-                text=template.render(values),
-            )
-        )
+        if own:
+            code, params, text = render(message, own)
+        else:
+            if message_id not in shared:
+                shared[message_id] = render(message, None)
+            code, params, text = shared[message_id]
+        out.append(Outgoing(key=str(pk), phone=phone, template_code=code, params=params, text=text))
     return out
 
 
@@ -893,11 +910,12 @@ def batch_send(*, batch_id: int) -> BatchReport:
     }
     attempts = {r[0]: r[4] for r in rows}
     # Cancelled since the claim: not sent.
-    cancelled = [r[0] for r in rows if messages[r[3]].cancelled_at is not None]
-    report.cancelled = _mark(batch_id, cancelled, status=S.CANCELLED, updated_at=now)
+    cancelled = {r[0] for r in rows if messages[r[3]].cancelled_at is not None}
+    report.cancelled = _mark(batch_id, list(cancelled), status=S.CANCELLED, updated_at=now)
     # Opted out (the list is checked at sending time, so a number that opted out after the
     # campaign was written is still spared): one query for the batch.
-    hashes = {r[0]: pii.keyed_hash(r[1]) for r in rows if r[0] not in set(cancelled)}
+    live = [r for r in rows if r[0] not in cancelled]
+    hashes = dict(zip([r[0] for r in live], pii.keyed_hashes(r[1] for r in live), strict=True))
     opted = set(
         OptOut.objects.filter(phone_hash__in=set(hashes.values())).values_list(
             "phone_hash", flat=True
@@ -905,7 +923,7 @@ def batch_send(*, batch_id: int) -> BatchReport:
     )
     suppressed = [pk for pk, h in hashes.items() if h in opted]
     report.suppressed = _mark(batch_id, suppressed, status=S.SUPPRESSED, updated_at=now)
-    skip = set(cancelled) | set(suppressed)
+    skip = cancelled | set(suppressed)
     outgoing = _outgoing([r[:4] for r in rows if r[0] not in skip], messages)
     for start in range(0, len(outgoing), backend.max_batch):
         call = outgoing[start : start + backend.max_batch]

@@ -266,6 +266,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Tasks a worker runs on one database connection before it reconnects (unset: Celery's default,
+# a new connection after every task). bench/sms_fanout.py sets it for its naive baseline.
+CELERY_DB_REUSE_MAX = int(os.environ.get("WUYI_CELERY_DB_REUSE_MAX", "0")) or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("WUYI_CELERY_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The one beat schedule. Each entry is a dispatcher that claims due rows from the database, or
