@@ -44,7 +44,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wuyi.settings")
 import benchdb
 
 ROOT = benchdb.ROOT
-SECRET = "bench-gateway-secret"
+SECRET = "bench-gateway-secret"  # noqa: S105 - the fake gateway's, on loopback
 PHONE_BASE = 15_000_000_000  # the campaign: 150xxxxxxxx
 NAIVE_BASE = 19_900_000_000  # the baseline's slice
 TARGET_RATIO = 100
