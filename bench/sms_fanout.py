@@ -4,7 +4,7 @@ task per SMS measured in the same run.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/wuyi_bench_msg \
     REDIS_URL=redis://127.0.0.1:6379/5 .venv/bin/python bench/sms_fanout.py \
         [--recipients 1000000] [--naive 2000] [--dispatchers 1] [--batch-size 1000] \
-        [--concurrency 2] [--variants]
+        [--concurrency 3] [--variants]
 
 1. A fake SMS gateway in its own process on loopback (tests/messaging/gateway.py), speaking
    the HTTP backend's protocol and counting every number it accepts; a real Redis broker; a real
@@ -260,7 +260,7 @@ def main() -> None:
     parser.add_argument("--naive", type=int, default=2000)
     parser.add_argument("--dispatchers", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=3)
     parser.add_argument("--variants", action="store_true")
     args = parser.parse_args()
     if not os.environ.get("REDIS_URL"):
