@@ -19,3 +19,7 @@ class ResidentsConfig(AppConfig):
         from .views import compound_panel
 
         register_compound_panel(compound_panel)
+
+        from . import audiences
+
+        audiences.register()

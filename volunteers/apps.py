@@ -9,6 +9,8 @@ class VolunteersConfig(AppConfig):
     def ready(self) -> None:
         from compounds.registry import register_compound_panel
 
+        from . import audiences
         from .views import compound_panel
 
         register_compound_panel(compound_panel)
+        audiences.register()

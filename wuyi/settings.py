@@ -6,6 +6,7 @@ DEBUG off unless DJANGO_DEBUG says otherwise), DATABASE_URL, REDIS_URL and DJANG
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "compounds",
+    "messaging",
     "residents",
     "volunteers",
     "sanitation",
@@ -266,6 +268,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Tasks a worker runs on one database connection before it reconnects (unset: Celery's default,
+# a new connection after every task). bench/sms_fanout.py sets it for its naive baseline.
+CELERY_DB_REUSE_MAX = int(os.environ.get("WUYI_CELERY_DB_REUSE_MAX", "0")) or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("WUYI_CELERY_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Sanitation: the daily roster is made at this local time (HH:MM) for compounds of these
@@ -302,6 +307,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sanitation.remind_overdue",
         "schedule": crontab(minute="*/5"),
     },
+    # The SMS outbox: due recipients claimed and handed to the worker in batches.
+    "dispatch-sms": {
+        "task": "messaging.dispatch",
+        "schedule": timedelta(seconds=int(os.environ.get("WUYI_SMS_DISPATCH_EVERY", "10"))),
+    },
+    "poll-sms-receipts": {
+        "task": "messaging.poll_receipts",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # Domain rules.
@@ -336,3 +350,38 @@ WUYI_IMPORT_MAX_SECONDS = int(os.environ.get("WUYI_IMPORT_MAX_SECONDS", "600"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+
+# SMS (messaging). The backend: console (prints; the embedded default), locmem (tests), http (a
+# generic gateway: JSON + HMAC), aliyun or tencent.
+WUYI_SMS_BACKEND = os.environ.get("WUYI_SMS_BACKEND", "console")
+WUYI_SMS_SIGN_NAME = os.environ.get("WUYI_SMS_SIGN_NAME", "无疫社区")
+WUYI_SMS_TIMEOUT = float(os.environ.get("WUYI_SMS_TIMEOUT", "10"))  # seconds per provider call
+WUYI_SMS_HTTP_URL = os.environ.get("WUYI_SMS_HTTP_URL", "")
+WUYI_SMS_HTTP_SECRET = os.environ.get("WUYI_SMS_HTTP_SECRET", "")
+WUYI_SMS_HTTP_BATCH = int(os.environ.get("WUYI_SMS_HTTP_BATCH", "1000"))
+WUYI_SMS_ALIYUN_ACCESS_KEY_ID = os.environ.get("WUYI_SMS_ALIYUN_ACCESS_KEY_ID", "")
+WUYI_SMS_ALIYUN_ACCESS_KEY_SECRET = os.environ.get("WUYI_SMS_ALIYUN_ACCESS_KEY_SECRET", "")
+WUYI_SMS_ALIYUN_ENDPOINT = os.environ.get("WUYI_SMS_ALIYUN_ENDPOINT", "dysmsapi.aliyuncs.com")
+WUYI_SMS_TENCENT_SECRET_ID = os.environ.get("WUYI_SMS_TENCENT_SECRET_ID", "")
+WUYI_SMS_TENCENT_SECRET_KEY = os.environ.get("WUYI_SMS_TENCENT_SECRET_KEY", "")
+WUYI_SMS_TENCENT_SDK_APP_ID = os.environ.get("WUYI_SMS_TENCENT_SDK_APP_ID", "")
+WUYI_SMS_TENCENT_REGION = os.environ.get("WUYI_SMS_TENCENT_REGION", "ap-guangzhou")
+WUYI_SMS_TENCENT_ENDPOINT = os.environ.get("WUYI_SMS_TENCENT_ENDPOINT", "sms.tencentcloudapi.com")
+WUYI_SMS_PROVIDER_PROTOCOL = os.environ.get("WUYI_SMS_PROVIDER_PROTOCOL", "https")
+# The shared secret in the receipt URLs of providers that sign nothing (?token=...).
+WUYI_SMS_RECEIPT_TOKEN = os.environ.get("WUYI_SMS_RECEIPT_TOKEN", "")
+# Numbers a second, per provider, across every worker (0: no limit).
+WUYI_SMS_RATE_LIMIT = int(os.environ.get("WUYI_SMS_RATE_LIMIT", "20000"))
+# No SMS but urgent ones in these hours (Asia/Shanghai); held until they end. Empty: none.
+WUYI_SMS_QUIET_HOURS = os.environ.get("WUYI_SMS_QUIET_HOURS", "22:00-07:00")
+WUYI_SMS_PRICE = os.environ.get("WUYI_SMS_PRICE", "0.045")  # yuan per SMS (70 characters)
+WUYI_SMS_DEFAULT_MONTHLY_BUDGET = os.environ.get("WUYI_SMS_DEFAULT_MONTHLY_BUDGET", "1000")
+WUYI_SMS_BATCH_SIZE = int(os.environ.get("WUYI_SMS_BATCH_SIZE", "1000"))
+WUYI_SMS_MAX_PENDING_BATCHES = int(os.environ.get("WUYI_SMS_MAX_PENDING_BATCHES", "8"))
+WUYI_SMS_MAX_ATTEMPTS = int(os.environ.get("WUYI_SMS_MAX_ATTEMPTS", "5"))
+# A worker silent this long is taken for dead and its batch recovered: keep it well above
+# WUYI_SMS_TIMEOUT, so that a slow call is never taken for a dead worker.
+WUYI_SMS_LEASE_SECONDS = int(os.environ.get("WUYI_SMS_LEASE_SECONDS", "120"))
+# The Celery queue SMS batches go to (empty: the default queue), for a worker of their own.
+WUYI_SMS_QUEUE = os.environ.get("WUYI_SMS_QUEUE", "")
+WUYI_SMS_DISPATCH_SECONDS = float(os.environ.get("WUYI_SMS_DISPATCH_SECONDS", "8"))

@@ -11,6 +11,7 @@ from rest_framework.routers import DefaultRouter
 
 from compounds.api import BuildingViewSet, CompoundViewSet
 from dashboards.views import home
+from messaging.api import CampaignViewSet, SmsTemplateViewSet
 from residents.api import HouseholdViewSet, ResidentViewSet
 from sanitation.api import AreaViewSet, RoundViewSet, WasteRecordViewSet
 from volunteers.api import (
@@ -37,6 +38,8 @@ router.register("assignments", AssignmentViewSet, basename="assignment")
 router.register("sanitation/areas", AreaViewSet, basename="area")
 router.register("sanitation/rounds", RoundViewSet, basename="round")
 router.register("sanitation/waste", WasteRecordViewSet, basename="wasterecord")
+router.register("sms-templates", SmsTemplateViewSet, basename="smstemplate")
+router.register("campaigns", CampaignViewSet, basename="campaign")
 
 urlpatterns = [
     path("", home, name="home"),
@@ -57,6 +60,7 @@ urlpatterns = [
     path("residents/", include("residents.urls")),
     path("volunteers/", include("volunteers.urls")),
     path("sanitation/", include("sanitation.urls")),
+    path("messaging/", include("messaging.urls")),
     path("overview/", include("dashboards.urls")),
     path("api/", include(router.urls)),
     path("api/today/", TodayView.as_view(), name="today"),

@@ -8,6 +8,8 @@ from django.db import transaction
 
 from compounds.demo import seed_places
 from compounds.models import Building, Compound, District
+from messaging.demo import seed_messaging
+from messaging.models import Message
 from residents.demo import seed_residents
 from residents.models import Resident, VulnerableTag
 from sanitation.demo import seed_sanitation
@@ -25,6 +27,7 @@ class Command(BaseCommand):
         seed_residents()
         seed_volunteers()
         seed_sanitation()
+        seed_messaging()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {District.objects.count()} districts, "
@@ -32,6 +35,7 @@ class Command(BaseCommand):
                 f"{Resident.objects.count()} residents, "
                 f"{VulnerableTag.objects.count()} in the vulnerable-person ledger, "
                 f"{Volunteer.objects.count()} volunteers, {Shift.objects.count()} shifts, "
-                f"{Area.objects.count()} areas disinfected, {Round.objects.count()} rounds."
+                f"{Area.objects.count()} areas disinfected, {Round.objects.count()} rounds, "
+                f"{Message.objects.count()} SMS campaigns."
             )
         )

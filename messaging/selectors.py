@@ -1,0 +1,243 @@
+"""Reads on the outbox: the preview of a campaign, a message's results, SMS sent per community
+per day, the month's budget. Constant query counts."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from compounds.models import Community
+from wuyi.lib import pii
+
+from . import rules, services
+from .models import Budget, Message, OptOut, Recipient, RecipientStatus
+
+S = RecipientStatus
+
+
+def messages_for(user: User) -> QuerySet[Message]:
+    return Message.objects.visible_to(user).select_related("template", "sender", "community")
+
+
+@dataclass
+class Preview:
+    count: int
+    without_mobile: int
+    opted_out: int
+    segments: int
+    cost: Decimal
+    sample: str
+    sign_name: str
+    send_at: datetime.datetime
+    held_until: datetime.datetime | None  # quiet hours: when it will really go out
+    budget: Decimal | None
+    budget_left: Decimal | None
+    description: str
+
+    @property
+    def over_budget(self) -> bool:
+        return self.budget_left is not None and self.cost > self.budget_left
+
+
+def campaign_preview(
+    *,
+    user: User,
+    template_id: Any,
+    variables: Mapping[str, Any],
+    audience: str,
+    targets: Sequence[str],
+    send_at: datetime.datetime | None,
+    urgent: bool = False,
+) -> Preview:
+    """How many it reaches, what it costs, how it reads: the rules checked as for sending
+    (Refused the same way), nothing written."""
+    from django.conf import settings
+
+    draft = services.campaign_check(
+        user=user,
+        template_id=template_id,
+        variables=variables,
+        audience=audience,
+        targets=targets,
+        send_at=send_at,
+        urgent=urgent,
+    )
+    phones: dict[str, dict[str, str] | None] = {}
+    without = 0
+    for phone, own in draft.audience.rows:
+        if rules.is_mobile(phone):
+            phones.setdefault(phone, own)
+        else:
+            without += 1
+    hashes = {pii.keyed_hash(p) for p in phones}
+    opted = OptOut.objects.filter(phone_hash__in=hashes).count() if hashes else 0
+    first = next(iter(phones.values()), None) or {}
+    sample = draft.template.render({**draft.variables, **first})
+    cost = rules.unit_cost(sample) * len(phones)
+    budget = left = None
+    if draft.place.community_id is not None:
+        budget_row = Budget.objects.filter(community_id=draft.place.community_id).first()
+        budget = (
+            budget_row.monthly_amount
+            if budget_row
+            else Decimal(settings.WUYI_SMS_DEFAULT_MONTHLY_BUDGET)
+        )
+        left = budget - services.budget_spent(draft.place.community_id, draft.send_at)
+    held = None
+    if not draft.urgent and rules.in_quiet_hours(draft.send_at):
+        held = rules.quiet_hours_end(draft.send_at)
+    return Preview(
+        count=len(phones),
+        without_mobile=without,
+        opted_out=opted,
+        segments=rules.segments(sample),
+        cost=cost,
+        sample=sample,
+        sign_name=settings.WUYI_SMS_SIGN_NAME,
+        send_at=draft.send_at,
+        held_until=held,
+        budget=budget,
+        budget_left=left,
+        description=draft.audience.description,
+    )
+
+
+@dataclass
+class Results:
+    message: Message
+    counts: dict[str, int]
+    total: int
+    done: int  # handed to the provider (sent, delivered or failed)
+    delivered: int
+    failed: int
+    waiting: int  # queued or sending
+    delivery_rate: float | None  # delivered / (delivered + failed + sent)
+    reasons: list[tuple[str, int]]
+    status: str
+
+    @property
+    def labels(self) -> list[tuple[str, str, int]]:
+        return [(value, str(label), self.counts.get(value, 0)) for value, label in S.choices]
+
+
+def message_status(message: Message, *, waiting: int | None = None) -> str:
+    """scheduled, sending, done or cancelled (for the badge)."""
+    if message.cancelled_at is not None:
+        return "cancelled"
+    if message.send_at > timezone.now():
+        return "scheduled"
+    if waiting is None or waiting:
+        return "sending"
+    return "done"
+
+
+STATUS_LABELS = {
+    "scheduled": _("Scheduled"),
+    "sending": _("Sending"),
+    "done": _("Done"),
+    "cancelled": _("Cancelled"),
+}
+
+
+def message_results(*, message: Message) -> Results:
+    """Counts by status, the delivery rate and the commonest failure reasons: two queries."""
+    counts = dict(
+        Recipient.objects.filter(message=message)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
+    reasons = list(
+        Recipient.objects.filter(message=message, status=S.FAILED)
+        .order_by()
+        .values_list("last_error")
+        .annotate(n=Count("id"))
+        .order_by("-n", "last_error")[:10]
+    )
+    delivered = counts.get(S.DELIVERED, 0)
+    failed = counts.get(S.FAILED, 0)
+    sent = counts.get(S.SENT, 0)
+    waiting = counts.get(S.QUEUED, 0) + counts.get(S.SENDING, 0)
+    reported = delivered + failed + sent
+    return Results(
+        message=message,
+        counts=counts,
+        total=sum(counts.values()),
+        done=reported,
+        delivered=delivered,
+        failed=failed,
+        waiting=waiting,
+        delivery_rate=(delivered / reported) if reported else None,
+        reasons=[(reason or "—", n) for reason, n in reasons],
+        status=message_status(message, waiting=waiting),
+    )
+
+
+def message_recipients(*, message: Message, status: str = "") -> QuerySet[Recipient]:
+    qs = Recipient.objects.filter(message=message)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("id")
+
+
+@dataclass
+class DailyRow:
+    community: str
+    days: list[int]
+    total: int
+
+
+def sent_per_community_per_day(
+    *, user: User, days: int = 14
+) -> tuple[list[datetime.date], list[DailyRow]]:
+    """SMS handed to the provider per community and day (Asia/Shanghai), the last `days` days,
+    over the communities the user sees: one query."""
+    today = timezone.localdate()
+    first = today - datetime.timedelta(days=days - 1)
+    start = timezone.make_aware(datetime.datetime.combine(first, datetime.time.min))
+    rows = (
+        Recipient.objects.visible_to(user)
+        .filter(sent_at__gte=start)
+        .annotate(day=TruncDate("sent_at"))
+        .order_by()
+        .values_list("message__community__name", "day")
+        .annotate(n=Count("id"))
+    )
+    dates = [first + datetime.timedelta(days=n) for n in range(days)]
+    table: dict[str, dict[datetime.date, int]] = {}
+    for community, day, n in rows:
+        table.setdefault(community or "—", {})[day] = n
+    result = [
+        DailyRow(name, [by_day.get(d, 0) for d in dates], sum(by_day.values()))
+        for name, by_day in sorted(table.items())
+    ]
+    return dates, result
+
+
+@dataclass
+class BudgetLine:
+    community: Community
+    amount: Decimal
+    spent: Decimal
+
+
+def budget_line(*, community_id: int, at: datetime.datetime | None = None) -> BudgetLine:
+    from django.conf import settings
+
+    community = Community.objects.get(pk=community_id)
+    row = Budget.objects.filter(community_id=community_id).first()
+    amount = row.monthly_amount if row else Decimal(settings.WUYI_SMS_DEFAULT_MONTHLY_BUDGET)
+    return BudgetLine(community, amount, services.budget_spent(community_id, at or timezone.now()))
+
+
+def opt_outs_for(user: User) -> QuerySet[OptOut]:
+    return OptOut.objects.visible_to(user).select_related("community", "created_by")

@@ -1,0 +1,310 @@
+"""Pages: the campaigns, composing one (with its preview), a campaign's results, the opt-out
+list, SMS per community per day; and the providers' receipt webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from accounts.access import get_visible_or_404
+from accounts.http import AuthedHttpRequest
+from wuyi.lib.errors import Refused
+from wuyi.lib.pagination import CappedPaginator
+from wuyi.lib.params import choice_param, int_param
+
+from . import registry, rules, selectors, services
+from .audiences import ADHOC
+from .backends import BadSignature, get_backend
+from .forms import CampaignForm, OptOutForm
+from .models import Message, OptOut, RecipientStatus, SmsTemplate
+
+PAGE_SIZE = 50
+
+
+def _require_reader(request: AuthedHttpRequest) -> None:
+    if not rules.may_read(request.user):
+        raise PermissionDenied
+
+
+@login_required
+def message_list(request: AuthedHttpRequest) -> HttpResponse:
+    _require_reader(request)
+    page = CappedPaginator(selectors.messages_for(request.user), PAGE_SIZE).get_page(
+        int_param(request.GET, "page")
+    )
+    community_id = services.place_of_user(request.user).community_id
+    budget = selectors.budget_line(community_id=community_id) if community_id else None
+    rows = [(m, selectors.message_status(m)) for m in page]
+    return render(
+        request,
+        "messaging/message_list.html",
+        {
+            "page": page,
+            "rows": rows,
+            "labels": selectors.STATUS_LABELS,
+            "budget": budget,
+            "may_compose": rules.may_compose(request.user),
+            "may_see_daily": rules.may_see_daily(request.user),
+        },
+    )
+
+
+# ----------------------------------------------------------------------------- compose
+
+
+def _audience_choices(user) -> list[dict[str, Any]]:
+    """Each audience with the targets this user may pick (an empty one is left out)."""
+    shown = []
+    for builder in registry.audiences():
+        targets = builder.targets(user)
+        if targets or builder.key == ADHOC:
+            shown.append({"builder": builder, "targets": targets, "field": f"t:{builder.key}"})
+    return shown
+
+
+def _targets_of(post, audience: str) -> list[str]:
+    if audience == ADHOC:
+        return str(post.get(f"t:{audience}", "")).splitlines()
+    return [str(v) for v in post.getlist(f"t:{audience}")]
+
+
+def _variables(template: SmsTemplate | None, data, errors: dict[str, str]) -> list[dict]:
+    if template is None:
+        return []
+    return [
+        {
+            "name": name,
+            "field": f"var_{name}",
+            "value": data.get(f"var_{name}", ""),
+            "error": errors.get(f"var_{name}", ""),
+        }
+        for name in template.variables
+    ]
+
+
+@login_required
+def compose(request: AuthedHttpRequest) -> HttpResponse:
+    if not rules.may_compose(request.user):
+        raise PermissionDenied(_("Only the community secretary sends SMS campaigns."))
+    templates = SmsTemplate.objects.filter(approved=True).order_by("name")
+    audiences = _audience_choices(request.user)
+    choices = [(a["builder"].key, a["builder"].label) for a in audiences]
+    data = request.POST if request.method == "POST" else None
+    form = CampaignForm(data, templates=templates, audiences=choices)
+    errors: dict[str, str] = {}
+    preview = None
+    template = None
+    if request.method == "GET":
+        # The template's variables, when the template select changes (htmx) or is preset.
+        chosen = int_param(request.GET, "template")
+        template = templates.filter(pk=chosen).first() if chosen else None
+        if template is not None:
+            form = CampaignForm(
+                initial={"template": template.pk}, templates=templates, audiences=choices
+            )
+    elif form.is_valid():
+        template = form.cleaned_data["template"]
+        audience = form.cleaned_data["audience"]
+        args = {
+            "user": request.user,
+            "template_id": template.pk,
+            "variables": {name: request.POST.get(f"var_{name}", "") for name in template.variables},
+            "audience": audience,
+            "targets": _targets_of(request.POST, audience),
+            "send_at": form.cleaned_data["send_at"],
+            "urgent": form.cleaned_data["urgent"],
+        }
+        try:
+            if request.POST.get("action") == "send":
+                message = services.campaign_create(
+                    **args, idempotency_key=form.cleaned_data["key"] or None
+                )
+                messages.success(
+                    request,
+                    _("%(count)d SMS are on their way.") % {"count": message.recipient_count}
+                    if message.send_at <= timezone.now()
+                    else _("Scheduled for %(when)s: %(count)d SMS.")
+                    % {
+                        "when": timezone.localtime(message.send_at).strftime("%Y-%m-%d %H:%M"),
+                        "count": message.recipient_count,
+                    },
+                )
+                return redirect("messaging:detail", pk=message.pk)
+            preview = selectors.campaign_preview(**args)
+        except Refused as refused:
+            errors = refused.errors
+    else:
+        template = form.cleaned_data.get("template") if hasattr(form, "cleaned_data") else None
+    context = {
+        "form": form,
+        "audiences": audiences,
+        "chosen_audience": (request.POST.get("audience") if data else "") or "",
+        "chosen_targets": set(request.POST.getlist(f"t:{request.POST.get('audience', '')}"))
+        if data
+        else set(),
+        "adhoc_text": request.POST.get(f"t:{ADHOC}", "") if data else "",
+        "adhoc": ADHOC,
+        "template": template,
+        "variables": _variables(template, request.POST if data else {}, errors),
+        "errors": errors,
+        "targets_error": errors.get("targets") or errors.get("phones") or errors.get("audience"),
+        "other_errors": [
+            message
+            for field, message in errors.items()
+            if not field.startswith("var_")
+            and field not in ("targets", "phones", "audience", "template", "send_at")
+        ],
+        "preview": preview,
+    }
+    status = 400 if errors or (data is not None and not form.is_valid()) else 200
+    if request.htmx and request.method == "POST":
+        return render(request, "messaging/_preview.html", context, status=200)
+    return render(request, "messaging/compose.html", context, status=status)
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@login_required
+def message_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    _require_reader(request)
+    message = get_visible_or_404(
+        Message.objects.select_related("template", "sender", "community"), request.user, pk=pk
+    )
+    status = choice_param(request.GET, "status", RecipientStatus.values)
+    results = selectors.message_results(message=message)
+    page = CappedPaginator(
+        selectors.message_recipients(message=message, status=status), PAGE_SIZE
+    ).get_page(int_param(request.GET, "page"))
+    return render(
+        request,
+        "messaging/message_detail.html",
+        {
+            "message": message,
+            "results": results,
+            "page": page,
+            "status": status,
+            "status_label": selectors.STATUS_LABELS[results.status],
+            "statuses": RecipientStatus.choices,
+            "may_cancel": rules.may_compose(request.user)
+            and message.cancelled_at is None
+            and results.counts.get(RecipientStatus.QUEUED, 0) > 0,
+            "held": rules.in_quiet_hours(timezone.now()) and not message.urgent,
+        },
+    )
+
+
+@login_required
+@require_POST
+def message_cancel(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    message = get_visible_or_404(Message, request.user, pk=pk, may=rules.may_compose)
+    try:
+        count = services.campaign_cancel(user=request.user, message_id=message.pk)
+    except Refused as refused:
+        messages.error(request, str(refused.message))
+    else:
+        if count:
+            messages.success(
+                request, _("Cancelled: %(count)d SMS will not be sent.") % {"count": count}
+            )
+    return redirect("messaging:detail", pk=message.pk)
+
+
+# ----------------------------------------------------------------------------- opt-out
+
+
+@login_required
+def opt_outs(request: AuthedHttpRequest) -> HttpResponse:
+    _require_reader(request)
+    may_edit = rules.may_compose(request.user)
+    form = OptOutForm(request.POST or None)
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                opt_out = services.opt_out_add(user=request.user, **form.cleaned_data)
+            except Refused as refused:
+                for field, message in refused.errors.items():
+                    form.add_error(field if field in form.fields else None, message)
+            else:
+                messages.success(
+                    request, _("%(phone)s will get no more SMS.") % {"phone": opt_out.masked_phone}
+                )
+                return redirect("messaging:opt_outs")
+    page = CappedPaginator(selectors.opt_outs_for(request.user), PAGE_SIZE).get_page(
+        int_param(request.GET, "page")
+    )
+    return render(
+        request,
+        "messaging/opt_outs.html",
+        {"form": form, "page": page, "may_edit": may_edit},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def opt_out_remove(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    opt_out = get_visible_or_404(OptOut, request.user, pk=pk, may=rules.may_compose)
+    services.opt_out_remove(user=request.user, opt_out=opt_out)
+    messages.success(request, _("%(phone)s gets SMS again.") % {"phone": opt_out.masked_phone})
+    return redirect("messaging:opt_outs")
+
+
+# ----------------------------------------------------------------------------- district
+
+
+@login_required
+def daily(request: AuthedHttpRequest) -> HttpResponse:
+    if not rules.may_see_daily(request.user):
+        raise PermissionDenied
+    days = int_param(request.GET, "days", maximum=62) or 14
+    dates, rows = selectors.sent_per_community_per_day(user=request.user, days=days)
+    return render(
+        request,
+        "messaging/daily.html",
+        {"dates": dates, "rows": rows, "days": days, "total": sum(r.total for r in rows)},
+    )
+
+
+# ----------------------------------------------------------------------------- receipts
+
+PROVIDERS = ("http", "aliyun", "tencent")
+MAX_RECEIPT_BYTES = 1024 * 1024
+
+
+@csrf_exempt
+@require_POST
+def receipts(request: HttpRequest, provider: str) -> HttpResponse:
+    """A provider's delivery receipts. Authenticated by the provider's signature (HMAC) or the
+    shared secret in the URL; nothing is read before that. Idempotent."""
+    if provider not in PROVIDERS:
+        return JsonResponse({"detail": "not found"}, status=404)
+    body = request.body[: MAX_RECEIPT_BYTES + 1]
+    if len(body) > MAX_RECEIPT_BYTES:
+        return JsonResponse({"detail": "too large"}, status=413)
+    try:
+        backend = get_backend(provider)
+        found = backend.receipts_from_request(
+            body=body,
+            headers=request.headers,
+            query=request.GET,
+        )
+    except (BadSignature, ValueError):
+        return JsonResponse({"detail": "bad signature"}, status=403)
+    updated = services.receipts_apply(provider=provider, receipts=found)
+    if provider == "aliyun":
+        return JsonResponse({"code": 0, "msg": "OK"})
+    if provider == "tencent":
+        return JsonResponse({"result": 0, "errmsg": "OK"})
+    return JsonResponse({"updated": updated})
