@@ -57,7 +57,7 @@ PUBLIC = {
 }
 # The place tree is made by the fixtures (community A under the sub-district A and B share).
 PLACE_TREE = {District, Subdistrict, Community, Compound, Building}
-MAX_IDS = 24  # values tried per id parameter
+MAX_IDS = 24  # values tried per id parameter, beyond one row of every model
 MAX_PAIRS = 6  # values per parameter when a route takes two ids
 ADMIN_OBJECT = re.compile(r"^admin:(?P<app>[a-z_]+?)_(?P<model>[a-z]+)_(?P<view>\w+)$")
 
@@ -180,12 +180,16 @@ def ids_of_a(secretary_a, secretary_b) -> dict[type, list[str]]:
 def id_values(secretary_a, secretary_b) -> tuple[list[str], dict[type, list[str]]]:
     """The values an id parameter takes: A's ids of every model (and two of B's rows)."""
     by_model = ids_of_a(secretary_a, secretary_b)
-    values = {pk for pks in by_model.values() for pk in pks}
-    values.update(
-        str(pk) for pk in Compound.objects.visible_to(secretary_b).values_list("pk", flat=True)[:2]
-    )
-    ordered = sorted(values, key=int)
-    return ordered[:MAX_IDS], by_model
+    theirs = Compound.objects.visible_to(secretary_b).values_list("pk", flat=True)[:2]
+    # Round-robin over the models, so that every model's first row is tried however far apart
+    # the sequences are (PostgreSQL does not rewind them when a test rolls back).
+    columns = [[str(pk) for pk in theirs], *by_model.values()]
+    ordered: list[str] = []
+    for depth, row in enumerate(itertools.zip_longest(*columns)):
+        if depth and len(ordered) >= MAX_IDS:
+            break
+        ordered.extend(pk for pk in dict.fromkeys(row) if pk is not None and pk not in ordered)
+    return ordered, by_model
 
 
 def urls_for(route, values: list[str], by_model: dict[type, list[str]]) -> Iterator[str]:
