@@ -70,13 +70,20 @@ class CompoundQuerySet(ScopedQuerySet):
     }
 
 
-class BuildingQuerySet(ScopedQuerySet):
+class InCompoundQuerySet(ScopedQuerySet):
+    """Rows with a `compound` foreign key, seen by whoever sees that compound: buildings here,
+    and the apps above for what belongs to one compound (shifts, sanitation areas and rounds)."""
+
     scope_lookups = {
         Level.DISTRICT: "compound__district_id",
         Level.SUBDISTRICT: "compound__subdistrict_id",
         Level.COMMUNITY: "compound__community_id",
         Level.COMPOUND: "compound_id",
     }
+
+
+class BuildingQuerySet(InCompoundQuerySet):
+    pass
 
 
 class StatusChangeQuerySet(BuildingQuerySet):

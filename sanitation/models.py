@@ -17,9 +17,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.access import ScopedQuerySet
-from accounts.models import Level
-from compounds.models import Building, Compound
+from compounds.models import Building, Compound, InCompoundQuerySet
 from volunteers.models import Team, Volunteer
 
 
@@ -44,17 +42,6 @@ class Timing(models.TextChoices):
     ON_TIME = "on_time", _("On time")
     EARLY = "early", _("Early")
     LATE = "late", _("Late")
-
-
-class CompoundQuerySet(ScopedQuerySet):
-    """Rows that belong to one compound: seen by those posted at it and the staff above."""
-
-    scope_lookups = {
-        Level.DISTRICT: "compound__district_id",
-        Level.SUBDISTRICT: "compound__subdistrict_id",
-        Level.COMMUNITY: "compound__community_id",
-        Level.COMPOUND: "compound_id",
-    }
 
 
 class Area(models.Model):
@@ -93,7 +80,7 @@ class Area(models.Model):
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
-    objects = CompoundQuerySet.as_manager()
+    objects = InCompoundQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("sanitation area")
@@ -155,7 +142,7 @@ class Round(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
-    objects = CompoundQuerySet.as_manager()
+    objects = InCompoundQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("sanitation round")
@@ -219,7 +206,7 @@ class WasteRecord(models.Model):
     note = models.CharField(_("note"), max_length=200, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    objects = CompoundQuerySet.as_manager()
+    objects = InCompoundQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("medical-waste record")

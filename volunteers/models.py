@@ -18,7 +18,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.access import ScopedQuerySet
 from accounts.models import Level
-from compounds.models import Community, Compound
+from compounds.models import Community, Compound, InCompoundQuerySet
 from residents.models import Resident
 from wuyi.lib import cn
 
@@ -70,17 +70,6 @@ class MembershipQuerySet(ScopedQuerySet):
         Level.SUBDISTRICT: "team__community__subdistrict_id",
         Level.COMMUNITY: "team__community_id",
         Level.COMPOUND: "team__compounds__id",
-    }
-
-
-class CompoundQuerySet(ScopedQuerySet):
-    """Rows that belong to one compound (templates, shifts)."""
-
-    scope_lookups = {
-        Level.DISTRICT: "compound__district_id",
-        Level.SUBDISTRICT: "compound__subdistrict_id",
-        Level.COMMUNITY: "compound__community_id",
-        Level.COMPOUND: "compound_id",
     }
 
 
@@ -259,7 +248,7 @@ class ShiftTemplate(models.Model):
     ends = models.TimeField(_("ends"))
     needed = models.PositiveSmallIntegerField(_("people needed"), default=2)
 
-    objects = CompoundQuerySet.as_manager()
+    objects = InCompoundQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("shift template")
@@ -296,7 +285,7 @@ class Shift(models.Model):
     ends_at = models.DateTimeField(_("ends at"))
     needed = models.PositiveSmallIntegerField(_("people needed"), default=2)
 
-    objects = CompoundQuerySet.as_manager()
+    objects = InCompoundQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("shift")
