@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from compounds.models import Community, Compound, Posting
+from messaging.models import SmsTemplate
 from volunteers import services as volunteer_services
 from volunteers.models import Team, TeamKind, Volunteer
 
-from . import rules, services
+from . import notify, rules, services
 from .models import Area, AreaKind, Round, Timing, WasteRecord
 
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨"
@@ -46,6 +47,11 @@ def seed_sanitation() -> int:
     start = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
     result = services.rosters_generate(day=today, compounds=[c.pk for c in needing], now=start)
     _morning(rng, now, today)
+    # The reminders' texts, approved as a provider would (codes are the demo's).
+    for n, name in enumerate((notify.OVERDUE, notify.ESCALATED)):
+        SmsTemplate.objects.filter(name=name, approved=False).update(
+            code=f"SMS_27015010{n}", approved=True
+        )
     _waste(rng, now, today, needing)
     return result.created
 

@@ -1,10 +1,10 @@
 """The SMS a missed round sends, through messaging (floor 2): to the cleaner once, then to the
 community secretary once per compound and sweep.
 
-The texts are provider-approved templates (TEMPLATES, created unapproved by this app's
-migration: an operator enters the provider's code and approves them). A template that is
-missing or not approved does not stop the sweep: the round stays claimed, the page shows it
-overdue, and the log says which template to approve (no phone number, no name).
+The texts are provider-approved templates, created unapproved by migration 0002: an operator
+enters the provider's code and approves them (seed_demo approves them with demo codes). A
+template missing or not approved does not stop the sweep: the round stays claimed, the page
+shows it overdue, and the log says which template to approve (no phone number, no name).
 """
 
 import logging
@@ -13,6 +13,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from messaging.rules import VALUE_MAX
+from messaging.services import send_sms
 from wuyi.lib.errors import Refused
 
 from .models import Round
@@ -21,16 +23,16 @@ log = logging.getLogger(__name__)
 
 OVERDUE = "消杀逾期提醒"
 ESCALATED = "消杀逾期汇总"
-TEMPLATES = {
-    OVERDUE: "{area}（{compound}）{time}的消杀还未完成，请尽快处理并在现场扫码打卡。",
-    ESCALATED: "{compound}有{count}个消杀轮次逾期未完成（{areas}），请安排补做。",
-}
 PURPOSE = "sanitation_overdue"
 
 
-def _send(**kwargs: Any) -> bool:
-    from messaging.services import send_sms
+def _fit(text: str) -> str:
+    """A variable as long as a provider takes (a long compound name is cut, not refused)."""
+    return text if len(text) <= VALUE_MAX else text[: VALUE_MAX - 1] + "…"
 
+
+def _send(**kwargs: Any) -> bool:
+    kwargs["variables"] = {name: _fit(value) for name, value in kwargs["variables"].items()}
     try:
         send_sms(purpose=PURPOSE, urgent=False, **kwargs)
     except Refused as refused:
@@ -40,7 +42,7 @@ def _send(**kwargs: Any) -> bool:
 
 
 def round_overdue(round: Round) -> bool:
-    """Tell the round's cleaner it is overdue (the same round never twice: the key)."""
+    """Tell the round's cleaner it is overdue (never twice: the key names round and cleaner)."""
     if round.assignee is None:
         return False
     return _send(
@@ -51,7 +53,7 @@ def round_overdue(round: Round) -> bool:
             "compound": round.compound.name,
             "time": timezone.localtime(round.due_at).strftime("%H:%M"),
         },
-        idempotency_key=f"sanitation:overdue:{round.pk}",
+        idempotency_key=f"sanitation:overdue:{round.pk}:{round.assignee.pk}",
         place=round.compound,
     )
 
@@ -59,8 +61,6 @@ def round_overdue(round: Round) -> bool:
 def rounds_escalated(secretary: Any, compound: Any, rounds: Sequence[Round]) -> bool:
     """Tell a secretary which of a compound's rounds are still not done."""
     names = "、".join(sorted({r.area.name for r in rounds}))
-    if len(names) > 40:
-        names = names[:39] + "…"
     first = min(r.pk for r in rounds)
     return _send(
         to=secretary.phone,

@@ -22,12 +22,16 @@ class Progress:
     done: int = 0
     late: int = 0
     overdue: int = 0  # open and past their window
+    started: int = 0  # due by now: what a compound can have done so far
     place: Any = None
     compounds: int = 0
 
     @property
     def rate(self) -> float:
-        return self.done / self.total if self.total else 1.0
+        """The completion rate: rounds done of those that have started (at 10:00 a compound is
+        not behind for its 16:00 rounds; for a past day, of all of them). Nothing started yet
+        counts as nothing missed."""
+        return min(1.0, self.done / self.started) if self.started else 1.0
 
     @property
     def percent(self) -> int:
@@ -38,6 +42,7 @@ class Progress:
         self.done += other.done
         self.late += other.late
         self.overdue += other.overdue
+        self.started += other.started
         self.compounds += 1
 
 
@@ -47,7 +52,11 @@ def _conditions(now: datetime.datetime) -> dict[str, Q]:
         "done": Q(done_at__isnull=False),
         "late": Q(timing="late"),
         "overdue": Q(done_at__isnull=True, window_ends_at__lte=now),
+        "started": Q(due_at__lte=now),
     }
+
+
+FIGURES = ("total", "done", "late", "overdue", "started")
 
 
 def _counts(qs, now: datetime.datetime):
@@ -64,12 +73,7 @@ def compound_progress(*, user: Any, day: datetime.date, now=None) -> list[Progre
         Round.objects.visible_to(user).filter(date=day).values("compound_id").order_by(),
         now,
     )
-    progress = {
-        r["compound_id"]: Progress(
-            total=r["total"], done=r["done"], late=r["late"], overdue=r["overdue"]
-        )
-        for r in rows
-    }
+    progress = {r["compound_id"]: Progress(**{name: r[name] for name in FIGURES}) for r in rows}
     for compound in Compound.objects.filter(pk__in=list(progress)).select_related("community"):
         progress[compound.pk].place = compound
     return sorted(
@@ -108,7 +112,7 @@ def week_rates(*, user: Any, last: datetime.date, now=None) -> tuple[list[dateti
     table: dict[int, WeekRow] = {}
     for r in rows:
         row = table.setdefault(r["compound_id"], WeekRow(compound=None, days=[None] * 7))
-        p = Progress(total=r["total"], done=r["done"], late=r["late"], overdue=r["overdue"])
+        p = Progress(**{name: r[name] for name in FIGURES})
         row.days[(r["date"] - days[0]).days] = p
         row.week.add(p)
     for compound in Compound.objects.filter(pk__in=list(table)):

@@ -116,6 +116,7 @@ def compound_day(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         progress.done += r.done
         progress.late += r.timing == "late"
         progress.overdue += r.overdue(now)
+        progress.started += r.due_at <= now
     by_area: dict[Area, list[Round]] = {}
     for r in rounds:
         by_area.setdefault(r.area, []).append(r)

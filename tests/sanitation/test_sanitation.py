@@ -457,7 +457,8 @@ def test_the_secretary_sees_progress_move(clock, login, secretary_a, sealed, lif
     services.round_mark_done(user=zhao.user, round=r)
     page = client.get(reverse("sanitation:compound", args=[sealed.pk]))
     assert page.context["progress"].done == 1
-    assert "25%" in page.content.decode()
+    body = page.content.decode()
+    assert "100%" in body and "已完成 1 / 已到时 1，全天 4" in body
     overview = client.get(reverse("sanitation:overview"))
     assert overview.context["page"].object_list[0].done == 1
 
@@ -675,3 +676,107 @@ def test_the_api_waste_log_is_an_upsert(clock, login, secretary_a, waste_bin):
     body.update(cleared=True)
     refused = client.post(reverse("wasterecord-list"), body, content_type="application/json")
     assert refused.status_code == 400 and "handed_to" in refused.json()
+
+
+# ----------------------------------------------------------------------------- overdue reminders
+
+
+@pytest.fixture
+def sms(settings, db):
+    """The locmem SMS backend, no quiet hours, the reminders' texts approved."""
+    from messaging.backends.simple import outbox
+    from messaging.models import SmsTemplate
+    from sanitation import notify
+
+    settings.WUYI_SMS_BACKEND = "locmem"
+    settings.WUYI_SMS_QUIET_HOURS = ""
+    settings.WUYI_SMS_RATE_LIMIT = 0
+    SmsTemplate.objects.filter(name__in=[notify.OVERDUE, notify.ESCALATED]).update(
+        code="SMS_1", approved=True
+    )
+    outbox.clear()
+    yield outbox
+    outbox.clear()
+
+
+def _send_outbox():
+    from messaging import services as sms_services
+
+    sms_services.dispatch(publish=lambda batch_id: sms_services.batch_send(batch_id=batch_id))
+
+
+def test_an_overdue_round_reminds_the_cleaner_once_then_the_secretary_once(
+    clock, sms, secretary_a, sealed, lift, zhao
+):
+    from messaging.models import Message
+
+    secretary_a.phone = "13893100099"
+    secretary_a.save()
+    r = RoundFactory(area=lift, at=datetime.time(8), assignee=zhao)
+    done = RoundFactory(area=lift, at=datetime.time(7), assignee=zhao)
+    services.round_mark_done(user=zhao.user, round=done)
+
+    clock.move_to(at(8, 59))  # still in its window
+    assert services.rounds_remind_overdue().cleaners == 0
+    clock.move_to(at(9, 5))
+    first = services.rounds_remind_overdue()
+    assert (first.cleaners, first.secretaries) == (1, 0)
+    _send_outbox()
+    assert [m.phone for m in sms.sent] == ["13893100001"]
+    assert "1号楼电梯" in sms.sent[0].text and "08:00" in sms.sent[0].text
+    # Every five minutes the sweep runs again: nothing more for that round.
+    for minutes in (10, 15, 30):
+        clock.move_to(at(9, minutes))
+        assert services.rounds_remind_overdue().cleaners == 0
+    # An hour after the cleaner's reminder it is still open: the secretary hears, once.
+    clock.move_to(at(10, 6))
+    later = services.rounds_remind_overdue()
+    assert (later.cleaners, later.secretaries, later.rounds_escalated) == (0, 1, 1)
+    clock.move_to(at(10, 11))
+    assert services.rounds_remind_overdue().secretaries == 0
+    _send_outbox()
+    assert [m.phone for m in sms.sent] == ["13893100001", "13893100099"]
+    assert "1个消杀轮次" in sms.sent[1].text
+    r.refresh_from_db()
+    assert r.reminded_at == at(9, 5) and r.escalated_at == at(10, 6)
+    assert Message.objects.filter(purpose="sanitation_overdue").count() == 2
+    # The round page says so.
+    assert r.done_at is None
+
+
+def test_the_reminder_command_and_task_say_what_they_did(clock, sms, sealed, lift, zhao):
+    from sanitation import tasks
+
+    RoundFactory(area=lift, at=datetime.time(8), assignee=zhao)
+    clock.move_to(at(9, 30))
+    out = io.StringIO()
+    call_command("remind_overdue", stdout=out)
+    assert out.getvalue().strip().splitlines()[-1] == (
+        "reminded 1 cleaners, 0 secretaries about 0 rounds"
+    )
+    assert tasks.remind_overdue.apply().get() == (
+        "reminded 0 cleaners, 0 secretaries about 0 rounds"
+    )
+
+
+def test_an_unapproved_text_does_not_stop_the_sweep(clock, settings, sealed, lift, zhao, caplog):
+    settings.WUYI_SMS_BACKEND = "locmem"
+    RoundFactory(area=lift, at=datetime.time(8), assignee=zhao)
+    clock.move_to(at(9, 30))
+    result = services.rounds_remind_overdue()
+    assert result.cleaners == 0
+    assert Round.objects.get(area=lift).reminded_at is not None  # claimed: not retried each sweep
+    assert "消杀逾期提醒" in caplog.text and "13893100001" not in caplog.text
+
+
+def test_a_reassigned_round_reminds_the_new_cleaner(
+    clock, sms, secretary_a, sealed, lift, zhao, qian
+):
+    r = RoundFactory(area=lift, at=datetime.time(8), assignee=zhao)
+    clock.move_to(at(9, 5))
+    services.rounds_remind_overdue()
+    services.round_reassign(by=secretary_a, round=r, assignee=qian)
+    clock.move_to(at(9, 10))
+    assert services.rounds_remind_overdue().cleaners == 1
+    _send_outbox()
+    assert [m.phone for m in sms.sent] == ["13893100001", "13893100002"]
