@@ -24,7 +24,7 @@ from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.params import date_param
 from wuyi.lib.spreadsheets import ImportFileError, write_xlsx
 
-from . import registry, rules, selectors, services
+from . import notify, registry, rules, selectors, services
 from .forms import (
     ApplyForm,
     AssignForm,
@@ -58,6 +58,20 @@ def _organiser(request) -> Community:
 
 def _link(request, token: str) -> str:
     return request.build_absolute_uri(reverse("volunteers:link", args=[token]))
+
+
+def _links(request, created) -> list[tuple[Volunteer, str, bool]]:
+    """Each new link, also sent to the volunteer by SMS where the template is approved:
+    (volunteer, link, whether the SMS was queued)."""
+    site = request.build_absolute_uri("/").rstrip("/")
+    return [
+        (
+            v,
+            _link(request, t),
+            notify.login_link_sms(by=request.user, volunteer=v, token=t, site=site),
+        )
+        for v, t in created
+    ]
 
 
 # ----------------------------------------------------------------------------- the phone view
@@ -175,7 +189,7 @@ def volunteer_add(request: AuthedHttpRequest) -> HttpResponse:
         except Refused as refused:
             add_to_form(form, refused)
         else:
-            created = [(volunteer, _link(request, token))]
+            created = _links(request, [(volunteer, token)])
             form = VolunteerForm(teams=teams)
     return render(
         request,
@@ -201,7 +215,7 @@ def volunteer_import(request: AuthedHttpRequest) -> HttpResponse:
         except (Refused, ImportFileError) as refused:
             add_to_form(form, refused)
         else:
-            report["created"] = [(v, _link(request, t)) for v, t in report["created"]]
+            report["created"] = _links(request, report["created"])
     return render(
         request,
         "volunteers/volunteer_import.html",
@@ -219,7 +233,7 @@ def volunteer_link(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "volunteers/volunteer_add.html",
-        {"created": [(volunteer, _link(request, token))], "form": None},
+        {"created": _links(request, [(volunteer, token)]), "form": None},
     )
 
 

@@ -48,7 +48,8 @@ def test_cleaner_scans_the_lift_code_and_the_secretary_sees_it(new_page, demo, s
         compound=compound, date=now.date(), done_at__isnull=False
     ).count()
     total = Round.objects.filter(compound=compound, date=now.date()).count()
-    expect(desk.locator("#progress")).to_contain_text(f"{done_before}/{total}")
+    expect(desk.locator("#progress")).to_contain_text(f"已完成 {done_before} /")
+    expect(desk.locator("#progress")).to_contain_text(f"全天 {total}")
     expect(desk.locator(f"#round-{the_round.pk}")).to_contain_text("刘洋")
     desk.locator(f"#round-{the_round.pk} a").click()
     expect(desk.locator("h1")).to_contain_text("3号楼核酸采样点")
@@ -77,7 +78,7 @@ def test_cleaner_scans_the_lift_code_and_the_secretary_sees_it(new_page, demo, s
     expect(phone.locator(f"#task-round{the_round.pk}")).to_have_class("task done")
 
     desk.goto(f"/sanitation/compounds/{compound.pk}/")
-    expect(desk.locator("#progress")).to_contain_text(f"{done_before + 1}/{total}")
+    expect(desk.locator("#progress")).to_contain_text(f"已完成 {done_before + 1} /")
     if screenshot_dir:
         desk.screenshot(path=f"{screenshot_dir}/secretary-sanitation-roster.png", full_page=True)
         desk.goto("/sanitation/")
