@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "residents",
     "volunteers",
     "sanitation",
+    "medical",
     "dashboards",
 ]
 
@@ -302,6 +303,15 @@ CELERY_BEAT_SCHEDULE = {
     "catch-up-rosters": {
         "task": "sanitation.catch_up_rosters",
         "schedule": crontab(minute=7),
+    },
+    # Recurring escorts (dialysis Mon/Wed/Fri): the coming week booked, each escort once.
+    "book-escorts": {
+        "task": "medical.book_escorts",
+        "schedule": crontab(minute=17),
+    },
+    "notify-escorts": {
+        "task": "medical.notify_escorts",
+        "schedule": crontab(minute="*/10"),
     },
     "remind-overdue-rounds": {
         "task": "sanitation.remind_overdue",
