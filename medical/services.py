@@ -290,7 +290,7 @@ def escort_advance(
     with transaction.atomic():
         # The row lock: two taps (two phones, a double submit) make one step.
         locked = (
-            Escort.objects.select_for_update()
+            Escort.objects.select_for_update(of=("self",))
             .select_related("ambulance", "staff")
             .get(pk=escort.pk)
         )

@@ -245,6 +245,14 @@ SPECTACULAR_SETTINGS = {
     # fields, so that what a client must send is what the schema requires.
     "COMPONENT_SPLIT_REQUEST": True,
     # The enum hook is drf-spectacular's default; ours documents each operation's errors.
+    # Choice sets named after their model (two apps' "status" or "kind" would collide).
+    "ENUM_NAME_OVERRIDES": {
+        "EscortStatusEnum": "medical.models.EscortStatus",
+        "EscortKindEnum": "medical.models.EscortKind",
+        "BookableKindEnum": "medical.api.BOOKABLE",
+        "ScheduleStatusEnum": "medical.models.ScheduleStatus",
+        "AmbulanceStatusEnum": "medical.models.AmbulanceStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "wuyi.lib.drf.document_errors",
