@@ -352,6 +352,7 @@ def test_a_schedule_books_next_weeks_escorts_exactly_once(
     escort = Escort.objects.get(schedule_date=datetime.date(2026, 12, 2))
     assert escort.scheduled_at == TOMORROW_0730 and escort.status == "scheduled"
     assert escort.ambulance == cars[0] and escort.hospital == hospital
+    assert [s["status"] for s in escort.steps] == ["requested", "scheduled"]
     assert (services.escorts_book(days=7).created, services.escorts_book(days=7).existed) == (0, 3)
     # Friday 10:00 (the job was down meanwhile): Friday's pickup is gone by, Monday's exists,
     # only Wednesday 9 December is new.
@@ -637,3 +638,97 @@ def test_outsiders_get_404(clock, login, secretary_a, secretary_b, zhang, hospit
         == 404
     )
     assert "张建国" not in client.get(reverse("medical:escorts")).content.decode()
+
+
+# ----------------------------------------------------------------------------- API
+
+
+@pytest.fixture
+def api(secretary_a):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(secretary_a)
+    return client
+
+
+def test_api_lists_are_scoped(clock, api, secretary_a, secretary_b, zhang, hospital, cars):
+    from rest_framework.test import APIClient
+
+    escort = _book(secretary_a, zhang, hospital, ambulance=cars[0])
+    assert [e["id"] for e in api.get("/api/medical/escorts/").json()["results"]] == [escort.pk]
+    assert api.get("/api/medical/hospitals/").json()["results"][0]["short_name"] == "市一院"
+    assert len(api.get("/api/medical/ambulances/").json()["results"]) == 2
+    outsider = APIClient()
+    outsider.force_authenticate(secretary_b)
+    assert outsider.get("/api/medical/escorts/").json()["results"] == []
+    assert outsider.get(f"/api/medical/escorts/{escort.pk}/").status_code == 404
+    assert outsider.get("/api/medical/ambulances/").json()["results"] == []
+
+
+def test_api_booking_refusals_are_400s_with_the_message(clock, api, zhang, hospital, cars):
+    body = {
+        "resident": zhang.pk,
+        "kind": "dialysis",
+        "hospital": hospital.pk,
+        "scheduled_at": "2026-12-02T07:30:00+08:00",
+        "ambulance": cars[0].pk,
+    }
+    first = api.post("/api/medical/escorts/", body, format="json")
+    assert first.status_code == 201 and first.json()["status"] == "scheduled"
+    clash = api.post("/api/medical/escorts/", body, format="json")
+    assert clash.status_code == 400 and "甘A12001" in str(clash.json())
+    skip = api.post(
+        f"/api/medical/escorts/{first.json()['id']}/step/", {"to": "returned"}, format="json"
+    )
+    assert skip.status_code == 400
+    assert Escort.objects.count() == 1
+
+
+def test_api_schedule_without_weekdays_is_a_400(clock, api, zhang, hospital):
+    body = {
+        "resident": zhang.pk,
+        "kind": "dialysis",
+        "weekdays": [],
+        "time": "07:30",
+        "hospital": hospital.pk,
+        "start_date": "2026-12-01",
+    }
+    response = api.post("/api/medical/schedules/", body, format="json")
+    assert response.status_code == 400 and "weekdays" in response.json()
+    assert not Schedule.objects.exists()
+    body["weekdays"] = [0, 2, 4]
+    created = api.post("/api/medical/schedules/", body, format="json")
+    assert created.status_code == 201 and created.json()["weekdays"] == [0, 2, 4]
+    paused = api.post(
+        f"/api/medical/schedules/{created.json()['id']}/status/",
+        {"status": "paused"},
+        format="json",
+    )
+    assert paused.json()["status"] == "paused"
+
+
+# ----------------------------------------------------------------------------- demo
+
+
+@pytest.mark.django_db(transaction=False)
+def test_seed_demo_gives_cover_a_dialysis_schedule_and_past_emergencies():
+    from medical.models import Hospital
+
+    call_command("seed_demo", stdout=io.StringIO())
+    counts = (Escort.objects.count(), Ambulance.objects.count(), Schedule.objects.count())
+    assert Hospital.objects.filter(short_name="市一院").exists()
+    donghu = Compound.objects.get(name="东湖小区")
+    schedule = Schedule.objects.get(compound=donghu)
+    assert schedule.weekdays == [0, 2, 4] and schedule.time == datetime.time(7, 30)
+    assert Ambulance.objects.filter(compound=donghu).count() == 2
+    assert Escort.objects.filter(kind="emergency", status__in=["returned", "admitted"]).exists()
+    assert SmsTemplate.objects.get(name="转运接送通知").approved
+    district = UserFactory(role=Role.DISTRICT_STAFF, posted_to=donghu.district)
+    assert any(c.flagged for c in selectors.coverage(user=district))
+    call_command("seed_demo", stdout=io.StringIO())
+    assert (
+        Escort.objects.count(),
+        Ambulance.objects.count(),
+        Schedule.objects.count(),
+    ) == counts
