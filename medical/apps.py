@@ -8,9 +8,11 @@ class MedicalConfig(AppConfig):
 
     def ready(self) -> None:
         from compounds.registry import register_compound_panel
+        from residents.registry import register_resident_links
         from volunteers.registry import register_task_provider
 
-        from .views import compound_panel, today_tasks
+        from .views import compound_panel, resident_links, today_tasks
 
         register_compound_panel(compound_panel)
+        register_resident_links(resident_links)
         register_task_provider(today_tasks)

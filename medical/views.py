@@ -4,6 +4,7 @@ with their xlsx; the crew's jobs in 今日任务 and the compound page's panel."
 
 import datetime
 import tempfile
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -20,6 +21,7 @@ from accounts.access import get_visible_or_404
 from accounts.http import AuthedHttpRequest
 from compounds.models import Compound, ControlStatus
 from residents.models import Resident
+from residents.registry import ResidentLink
 from volunteers.registry import Task
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
@@ -266,11 +268,12 @@ ROAD = {
 def schedules(request: AuthedHttpRequest) -> HttpResponse:
     _need(rules.may_read(request.user))
     status = choice_param(request.GET, "status", ScheduleStatus.values) or ScheduleStatus.ACTIVE
-    rows = (
-        Schedule.objects.visible_to(request.user)
-        .filter(status=status)
-        .select_related("resident", "compound", "hospital", "ambulance")
-        .order_by("compound_id", "time", "pk")
+    rows = Schedule.objects.visible_to(request.user).filter(status=status)
+    resident = int_param(request.GET, "resident")
+    if resident is not None:
+        rows = rows.filter(resident_id=resident)
+    rows = rows.select_related("resident", "compound", "hospital", "ambulance").order_by(
+        "compound_id", "time", "pk"
     )
     page = CappedPaginator(rows, 50).get_page(int_param(request.GET, "page") or 1)
     return render(
@@ -537,3 +540,24 @@ def compound_panel(user: Any, compound: Compound):
         },
         order=40,
     )
+
+
+def resident_links(user: Any, resident_ids: Sequence[int]) -> dict[int, list[ResidentLink]]:
+    """The resident's ledger line links to their recurring escorts (registered in
+    MedicalConfig.ready); one query for a page of residents."""
+    found: dict[int, list[ResidentLink]] = {}
+    if not rules.may_read(user):
+        return found
+    schedules = (
+        Schedule.objects.visible_to(user)
+        .filter(resident_id__in=list(resident_ids))
+        .exclude(status=ScheduleStatus.ENDED)
+        .order_by("resident_id", "time", "pk")
+    )
+    for s in schedules:
+        label = f"{s.get_kind_display()} {s.weekdays_display} {s.time:%H:%M}"
+        if s.status != ScheduleStatus.ACTIVE:
+            label += f"（{s.get_status_display()}）"
+        url = reverse("medical:schedules") + f"?resident={s.resident_id}&status={s.status}"
+        found.setdefault(s.resident_id, []).append(ResidentLink(label=label, url=url))
+    return found

@@ -732,3 +732,18 @@ def test_seed_demo_gives_cover_a_dialysis_schedule_and_past_emergencies():
         Ambulance.objects.count(),
         Schedule.objects.count(),
     ) == counts
+
+
+def test_the_ledger_links_to_the_residents_schedule(clock, login, secretary_a, zhang, hospital):
+    from residents.models import VulnerableTag
+
+    VulnerableTag.objects.create(resident=zhang, category="chronic", treatment="透析")
+    _dialysis(secretary_a, zhang, hospital)
+    client = login(secretary_a)
+    ledger = client.get(reverse("residents:ledger")).content.decode()
+    assert "透析 周一、三、五 07:30" in ledger
+    assert f"?resident={zhang.pk}" in ledger
+    detail = client.get(reverse("residents:detail", args=[zhang.pk])).content.decode()
+    assert "透析 周一、三、五 07:30" in detail
+    schedules = client.get(reverse("medical:schedules") + f"?resident={zhang.pk}")
+    assert "张建国" in schedules.content.decode()
