@@ -49,7 +49,7 @@ class EscortForm(forms.Form):
         required=False,
         empty_label=_("Assign later"),
     )
-    staff = forms.ModelChoiceField(label=_("Escort"), queryset=None, required=False)
+    staff = forms.ModelChoiceField(label=_("Escort staff"), queryset=None, required=False)
     pickup = forms.CharField(
         label=_("Pickup"),
         max_length=60,
@@ -65,7 +65,7 @@ class EscortForm(forms.Form):
 
 class AssignForm(forms.Form):
     ambulance = forms.ModelChoiceField(label=_("Ambulance"), queryset=None)
-    staff = forms.ModelChoiceField(label=_("Escort"), queryset=None, required=False)
+    staff = forms.ModelChoiceField(label=_("Escort staff"), queryset=None, required=False)
 
     def __init__(self, *args, ambulances, staff, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -97,7 +97,7 @@ class ScheduleForm(forms.Form):
     ambulance = forms.ModelChoiceField(
         label=_("Ambulance"), queryset=None, required=False, empty_label=_("Assign each time")
     )
-    staff = forms.ModelChoiceField(label=_("Escort"), queryset=None, required=False)
+    staff = forms.ModelChoiceField(label=_("Escort staff"), queryset=None, required=False)
     start_date = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     end_date = forms.DateField(
         label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})

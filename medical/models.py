@@ -237,7 +237,7 @@ class Schedule(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name=_("escort"),
+        verbose_name=_("escort staff"),
     )
     status = models.CharField(
         _("status"), max_length=8, choices=ScheduleStatus.choices, default=ScheduleStatus.ACTIVE
@@ -314,7 +314,7 @@ class Escort(models.Model):
         null=True,
         blank=True,
         related_name="escorts",
-        verbose_name=_("escort"),
+        verbose_name=_("escort staff"),
     )
     status = models.CharField(
         _("status"), max_length=12, choices=EscortStatus.choices, default=EscortStatus.REQUESTED

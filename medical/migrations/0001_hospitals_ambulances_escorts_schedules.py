@@ -90,7 +90,7 @@ class Migration(migrations.Migration):
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
                 ('hospital', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='medical.hospital', verbose_name='hospital')),
                 ('resident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='residents.resident', verbose_name='resident')),
-                ('staff', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='medical.medicalstaff', verbose_name='escort')),
+                ('staff', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='medical.medicalstaff', verbose_name='escort staff')),
             ],
             options={
                 'verbose_name': 'escort schedule',
@@ -121,7 +121,7 @@ class Migration(migrations.Migration):
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
                 ('resident', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='residents.resident', verbose_name='resident')),
                 ('hospital', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='medical.hospital', verbose_name='hospital')),
-                ('staff', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='escorts', to='medical.medicalstaff', verbose_name='escort')),
+                ('staff', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='escorts', to='medical.medicalstaff', verbose_name='escort staff')),
                 ('schedule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='escorts', to='medical.schedule', verbose_name='schedule')),
             ],
             options={
