@@ -27,6 +27,7 @@ REACHED = (EscortStatus.AT_HOSPITAL, EscortStatus.RETURNED, EscortStatus.ADMITTE
 COVERED_STATUSES = (ControlStatus.CONTROLLED, ControlStatus.SEALED)
 MIN_AMBULANCES = 2
 BOARD_LIMIT = 500
+PLACE_LEVELS = ("district", "subdistrict", "community")
 
 
 def _day_bounds(
@@ -89,9 +90,12 @@ class Coverage:
         return self.lacks_medic or self.lacks_ambulances
 
 
-def coverage(*, user: Any, flagged_only: bool = False) -> list[Coverage]:
-    """Controlled and sealed compounds of the user's area with their active medical workers
-    and serviceable ambulances (home compound); flagged first. One query."""
+def coverage(
+    *, user: Any, flagged_only: bool = False, level: str | None = None, place_id: int | None = None
+) -> list[Coverage]:
+    """Controlled and sealed compounds of the user's area (under one district, sub-district or
+    community when `level` and `place_id` say so) with their active medical workers and
+    serviceable ambulances (home compound); flagged first. One query."""
     medics = (
         MedicalStaff.objects.filter(compound=OuterRef("pk"), active=True)
         .order_by()
@@ -110,6 +114,7 @@ def coverage(*, user: Any, flagged_only: bool = False) -> list[Coverage]:
     rows = (
         Compound.objects.visible_to(user)
         .filter(status__in=COVERED_STATUSES)
+        .filter(**({f"{level}_id": place_id} if level in PLACE_LEVELS and place_id else {}))
         .select_related("community")
         .annotate(
             medics=Coalesce(Subquery(medics, output_field=IntegerField()), Value(0)),

@@ -747,3 +747,11 @@ def test_the_ledger_links_to_the_residents_schedule(clock, login, secretary_a, z
     assert "透析 周一、三、五 07:30" in detail
     schedules = client.get(reverse("medical:schedules") + f"?resident={zhang.pk}")
     assert "张建国" in schedules.content.decode()
+
+
+def test_district_overview_flags_compounds_lacking_cover(login, district_staff, sealed, compound_b):
+    AmbulanceFactory(compound=sealed)
+    page = login(district_staff).get(reverse("dashboards:overview"), follow=True)
+    gaps = page.content.decode()
+    assert "medical-gaps" in gaps and sealed.name in gaps
+    assert compound_b.name not in gaps.split('id="medical-gaps"')[1].split("</div>")[0]
