@@ -483,7 +483,11 @@ def emergency_dispatch(*, by: User, escort: Escort) -> Escort:
     )
     now = timezone.now()
     with transaction.atomic():
-        locked = Escort.objects.select_for_update().select_related("compound").get(pk=escort.pk)
+        locked = (
+            Escort.objects.select_for_update(of=("self",))
+            .select_related("compound")
+            .get(pk=escort.pk)
+        )
         if locked.kind != EscortKind.EMERGENCY:
             raise Refused(_("Only an emergency is dispatched from here."))
         if locked.status != EscortStatus.REQUESTED or locked.ambulance_id is not None:
