@@ -282,20 +282,28 @@ class Schedule(models.Model):
 class Escort(models.Model):
     """One trip of one resident to hospital and back."""
 
+    # No single-column indexes on compound, ambulance, staff and schedule: the composite
+    # indexes below start with each (every index costs the booking job's COPY its share).
     compound = models.ForeignKey(
-        Compound, on_delete=models.CASCADE, related_name="+", verbose_name=_("compound")
+        Compound,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("compound"),
     )
     resident = models.ForeignKey(
         Resident, on_delete=models.PROTECT, related_name="+", verbose_name=_("resident")
     )
     kind = models.CharField(_("kind"), max_length=16, choices=EscortKind.choices)
     pickup = models.CharField(_("pickup"), max_length=60, blank=True)
+    # Not indexed: hospitals are few and never deleted (only made inactive).
     hospital = models.ForeignKey(
         Hospital,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
         verbose_name=_("hospital"),
     )
     scheduled_at = models.DateTimeField(_("pickup at"))
@@ -306,6 +314,7 @@ class Escort(models.Model):
         null=True,
         blank=True,
         related_name="escorts",
+        db_index=False,
         verbose_name=_("ambulance"),
     )
     staff = models.ForeignKey(
@@ -314,6 +323,7 @@ class Escort(models.Model):
         null=True,
         blank=True,
         related_name="escorts",
+        db_index=False,
         verbose_name=_("escort staff"),
     )
     status = models.CharField(
@@ -330,6 +340,7 @@ class Escort(models.Model):
         null=True,
         blank=True,
         related_name="escorts",
+        db_index=False,
         verbose_name=_("schedule"),
     )
     # The day of the schedule this escort is for (the unique key of the booking job).
