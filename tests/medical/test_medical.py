@@ -755,3 +755,36 @@ def test_district_overview_flags_compounds_lacking_cover(login, district_staff, 
     gaps = page.content.decode()
     assert "medical-gaps" in gaps and sealed.name in gaps
     assert compound_b.name not in gaps.split('id="medical-gaps"')[1].split("</div>")[0]
+
+
+def test_the_crew_moves_its_job_along_from_todays_tasks(
+    clock, login, secretary_a, zhang, hospital, cars, crew
+):
+    escort = _book(
+        secretary_a, zhang, hospital, at=MORNING + datetime.timedelta(minutes=30), ambulance=cars[0]
+    )
+    client = login(crew)
+    assert (
+        f'id="task-escort{escort.pk}"' in client.get(reverse("volunteers:today")).content.decode()
+    )
+    url = reverse("medical:step", args=[escort.pk]) + "?from=task"
+    for expected in ("dispatched", "at_hospital", "returned"):
+        row = client.post(url, HTTP_HX_REQUEST="true")
+        assert row.status_code == 200 and 'class="task' in row.content.decode()
+        escort.refresh_from_db()
+        assert escort.status == expected
+    assert 'class="task done"' in row.content.decode()
+    # Done: a further tap changes nothing.
+    client.post(url, HTTP_HX_REQUEST="true")
+    escort.refresh_from_db()
+    assert escort.status == "returned" and len(escort.steps) == 5
+
+
+def test_assigning_a_busy_ambulance_is_refused(clock, secretary_a, zhang, sealed, hospital, cars):
+    _book(secretary_a, zhang, hospital, ambulance=cars[0])
+    other = _book(secretary_a, ResidentFactory(compound=sealed, name="王秀英"), hospital)
+    with pytest.raises(Refused) as refused:
+        services.escort_assign(by=secretary_a, escort=other, ambulance=cars[0])
+    assert "张建国" in str(refused.value.message)
+    other.refresh_from_db()
+    assert other.status == "requested" and other.ambulance_id is None
