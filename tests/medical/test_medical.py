@@ -788,3 +788,35 @@ def test_assigning_a_busy_ambulance_is_refused(clock, secretary_a, zhang, sealed
     assert "张建国" in str(refused.value.message)
     other.refresh_from_db()
     assert other.status == "requested" and other.ambulance_id is None
+
+
+def test_statistics_page_and_export_answer_with_one_click(login, district_staff, zhang, sealed):
+    import openpyxl
+
+    for day, status in ((26, "returned"), (27, "admitted"), (31, "returned")):
+        at = datetime.datetime(2026, 10, day, 9, tzinfo=SHANGHAI)
+        EscortFactory(
+            resident=zhang,
+            kind="emergency",
+            status=status,
+            scheduled_at=at,
+            expected_return_at=at + datetime.timedelta(hours=2),
+        )
+    client = login(district_staff)
+    query = "?start=2026-10-26&end=2026-10-29&compound_status=sealed"
+    page = client.get(reverse("medical:statistics") + query).content.decode()
+    by_kind = page.split('id="by-kind"')[1].split("</table>")[0]
+    assert '<td>急救</td><td class="num">2</td><td class="num">2</td>' in by_kind
+    response = client.get(reverse("medical:statistics") + query + "&format=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert [sealed.name, 0, 0, 0, 2, 0, 2] in rows
+    assert ["2026-10-27", 1, 1] in [list(r[:3]) for r in rows]
+
+
+def test_a_hospital_without_the_service_is_refused(clock, secretary_a, zhang, district):
+    maternity = HospitalFactory(name="市妇幼保健院", services=["maternity"], districts=[district])
+    with pytest.raises(Refused) as refused:
+        _book(secretary_a, zhang, maternity, kind="dialysis")
+    assert refused.value.field == "hospital"
+    _book(secretary_a, zhang, maternity, kind="prenatal")
