@@ -820,3 +820,23 @@ def test_a_hospital_without_the_service_is_refused(clock, secretary_a, zhang, di
         _book(secretary_a, zhang, maternity, kind="dialysis")
     assert refused.value.field == "hospital"
     _book(secretary_a, zhang, maternity, kind="prenatal")
+
+
+def test_schedule_page_refuses_no_weekdays_and_saves_with_them(
+    clock, login, secretary_a, zhang, sealed, hospital
+):
+    client = login(secretary_a)
+    url = reverse("medical:schedule_add") + f"?compound={sealed.pk}"
+    body = {
+        "resident": zhang.pk,
+        "kind": "dialysis",
+        "time": "07:30",
+        "duration_minutes": 240,
+        "hospital": hospital.pk,
+        "start_date": "2026-12-01",
+    }
+    refused = client.post(url, body)
+    assert refused.status_code == 400 and "请至少选择一个星期几" in refused.content.decode()
+    assert not Schedule.objects.exists()
+    assert client.post(url, {**body, "weekdays": ["0", "2", "4"]}).status_code == 302
+    assert Schedule.objects.get().weekdays == [0, 2, 4]
