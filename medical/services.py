@@ -627,8 +627,10 @@ def _check_schedule_clash(
 
 
 def schedule_set_status(*, by: User, schedule: Schedule, status: str) -> Schedule:
-    """Pause, resume or end a schedule. Ending or pausing cancels the escorts it booked that
-    have not started (they are requested or scheduled, from now on)."""
+    """Pause, resume or end a schedule. Pausing or ending cancels the escorts it booked that
+    have not started (requested or scheduled, from now on), marking them as the schedule's;
+    resuming removes those marked ones, so that the booking job books those days again (a day
+    the secretary cancelled herself stays cancelled)."""
     _require(rules.may_organise(by), _("Escorts are booked by the community secretary."))
     if status not in ScheduleStatus.values:
         raise Refused(_("Choose active, paused or ended."), field="status")
@@ -636,30 +638,33 @@ def schedule_set_status(*, by: User, schedule: Schedule, status: str) -> Schedul
         raise Refused(_("An ended schedule stays ended; make a new one."), field="status")
     now = timezone.now()
     with transaction.atomic():
+        resumed = schedule.status == ScheduleStatus.PAUSED and status == ScheduleStatus.ACTIVE
         schedule.status = status
         fields = ["status"]
         if status == ScheduleStatus.ENDED and schedule.end_date is None:
             schedule.end_date = timezone.localdate(now)
             fields.append("end_date")
         schedule.save(update_fields=fields)
+        ahead = Escort.objects.select_for_update().filter(schedule=schedule, scheduled_at__gte=now)
         if status != ScheduleStatus.ACTIVE:
-            for escort in Escort.objects.select_for_update().filter(
-                schedule=schedule,
-                status__in=(EscortStatus.REQUESTED, EscortStatus.SCHEDULED),
-                scheduled_at__gte=now,
-            ):
+            note = _("schedule %(status)s") % {"status": schedule.get_status_display()}
+            for escort in ahead.filter(status__in=(EscortStatus.REQUESTED, EscortStatus.SCHEDULED)):
                 escort.status = EscortStatus.CANCELLED
                 escort.closed_at = now
                 escort.steps = [
                     *escort.steps,
-                    _step(
-                        EscortStatus.CANCELLED,
-                        by,
-                        now,
-                        _("schedule %(status)s") % {"status": schedule.get_status_display()},
-                    ),
+                    {**_step(EscortStatus.CANCELLED, by, now, note), "by_schedule": True},
                 ]
                 escort.save(update_fields=["status", "closed_at", "steps"])
+        elif resumed:
+            stale = [
+                e.pk
+                for e in ahead.filter(status=EscortStatus.CANCELLED)
+                if e.steps and e.steps[-1].get("by_schedule")
+            ]
+            Escort.objects.filter(pk__in=stale).delete()
+    if resumed:
+        escorts_book(schedules=[schedule.pk], now=now)
     return schedule
 
 
@@ -750,13 +755,17 @@ def escort_rows(
 
 
 def escorts_book(
-    *, days: int = rules.DEFAULT_BOOK_DAYS, now: datetime.datetime | None = None
+    *,
+    days: int = rules.DEFAULT_BOOK_DAYS,
+    now: datetime.datetime | None = None,
+    schedules: list[int] | None = None,
 ) -> BookResult:
     """Create the escorts of every active schedule for today and the next days, each once: a
     unique constraint on (schedule, date) skips those that exist, so a second run, a run after
     downtime and a run by hand are all safe (INSERT … ON CONFLICT DO NOTHING after a COPY on
     PostgreSQL, bulk_create(ignore_conflicts) elsewhere). A pickup already gone by is not
-    created. Escorts of a schedule with an ambulance are scheduled, the others requested."""
+    created. Escorts of a schedule with an ambulance are scheduled, the others requested.
+    `schedules`: only these (a schedule just resumed)."""
     days = rules.clean_book_days(days)
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -779,6 +788,9 @@ def escorts_book(
     wanted = (
         Schedule.objects.filter(status=ScheduleStatus.ACTIVE, start_date__lte=last)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        # A resident who left the register (moved, died) is not fetched any more.
+        .filter(resident__left_on__isnull=True)
+        .filter(**({"pk__in": schedules} if schedules is not None else {}))
         .order_by("pk")
         .values_list(
             "pk",

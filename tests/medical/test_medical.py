@@ -370,14 +370,33 @@ def test_paused_and_ended_schedules_book_nothing_and_cancel_what_is_ahead(
 ):
     schedule = _dialysis(secretary_a, zhang, hospital)
     services.escorts_book(days=7)
+    # The secretary cancels Friday herself (the patient is in hospital).
+    friday = Escort.objects.get(schedule_date=datetime.date(2026, 12, 4))
+    services.escort_advance(by=secretary_a, escort=friday, to="cancelled")
     services.schedule_set_status(by=secretary_a, schedule=schedule, status="paused")
     assert set(Escort.objects.values_list("status", flat=True)) == {"cancelled"}
     assert services.escorts_book(days=7).created == 0
+    # Resumed: the days the pause cancelled are booked again at once; Friday stays cancelled.
     services.schedule_set_status(by=secretary_a, schedule=schedule, status="active")
+    assert dict(Escort.objects.values_list("schedule_date__day", "status")) == {
+        2: "requested",
+        4: "cancelled",
+        7: "requested",
+    }
+    assert services.escorts_book(days=7).created == 0
     services.schedule_set_status(by=secretary_a, schedule=schedule, status="ended")
     with pytest.raises(Refused):
         services.schedule_set_status(by=secretary_a, schedule=schedule, status="active")
     assert services.escorts_book(days=14).created == 0
+    assert not Escort.objects.exclude(status="cancelled").exists()
+
+
+def test_a_resident_who_left_is_not_fetched(clock, secretary_a, zhang, hospital):
+    from residents.models import Resident
+
+    _dialysis(secretary_a, zhang, hospital)
+    Resident.objects.filter(pk=zhang.pk).update(left_on=MORNING.date(), left_reason="moved")
+    assert services.escorts_book(days=7).created == 0
 
 
 def test_book_escorts_command_last_line(clock, secretary_a, zhang, hospital):
