@@ -364,6 +364,9 @@ def escort_notify(*, escort: Escort) -> int:
 
 # ----------------------------------------------------------------------------- emergencies
 
+# The same resident and symptom reported again this soon is the same emergency.
+DOUBLE_SUBMIT = datetime.timedelta(minutes=5)
+
 
 def nearest_free_ambulance(
     compound: Compound, *, start: datetime.datetime, minutes: int = rules.EMERGENCY_MINUTES
@@ -434,6 +437,21 @@ def emergency_report(
     compound = resident.compound
     hospital = hospital or designated_hospital(compound, EscortKind.EMERGENCY)
     with transaction.atomic():
+        # A double submit (two taps, a form sent again) is the same emergency: the resident's
+        # row lock orders the two, and the second finds the first.
+        Resident.objects.select_for_update().filter(pk=resident.pk).first()
+        same = (
+            Escort.objects.filter(
+                resident=resident,
+                kind=EscortKind.EMERGENCY,
+                symptom=symptom,
+                created_at__gte=now - DOUBLE_SUBMIT,
+            )
+            .order_by("pk")
+            .first()
+        )
+        if same is not None:
+            return same
         escort = Escort.objects.create(
             compound=compound,
             resident=resident,

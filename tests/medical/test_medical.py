@@ -859,3 +859,12 @@ def test_schedule_page_refuses_no_weekdays_and_saves_with_them(
     assert not Schedule.objects.exists()
     assert client.post(url, {**body, "weekdays": ["0", "2", "4"]}).status_code == 302
     assert Schedule.objects.get().weekdays == [0, 2, 4]
+
+
+def test_a_double_submitted_emergency_is_one(clock, login, medic, zhang, sealed, hospital, cars):
+    client = login(medic)
+    url = reverse("medical:emergency") + f"?compound={sealed.pk}"
+    for _ in range(2):
+        assert client.post(url, {"resident": zhang.pk, "symptom": "胸痛"}).status_code == 302
+    assert Escort.objects.count() == 1
+    assert Ambulance.objects.filter(status="on_job").count() == 1
