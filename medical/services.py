@@ -22,6 +22,7 @@ from . import notify, rules
 from .models import (
     BUSY_STATUSES,
     NEXT_STEPS,
+    OPEN_STATUSES,
     SERVICE_OF_KIND,
     Ambulance,
     AmbulanceStatus,
@@ -208,6 +209,14 @@ def escort_book(
         raise Refused(exc.message, field=exc.field) from None
     end = scheduled_at + datetime.timedelta(minutes=minutes)
     with transaction.atomic():
+        # A double submit books once: the resident's row lock orders the two requests, and
+        # the second finds the first (the same resident, kind and pickup time, still open).
+        Resident.objects.select_for_update().filter(pk=resident.pk).first()
+        same = Escort.objects.filter(
+            resident=resident, kind=kind, scheduled_at=scheduled_at, status__in=OPEN_STATUSES
+        ).first()
+        if same is not None:
+            return same
         # Lock the resources: two secretaries booking the same ambulance at once get one job.
         if ambulance is not None:
             ambulance = Ambulance.objects.select_for_update().get(pk=ambulance.pk)

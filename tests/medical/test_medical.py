@@ -628,6 +628,20 @@ def test_booking_page_double_booking_shows_the_clash(
     assert "甘A12001" in response.content.decode()
     assert Escort.objects.count() == 1
 
+    # The same booking sent twice (a double click) is one escort.
+    body = {
+        "resident": zhang.pk,
+        "kind": "dialysis",
+        "hospital": hospital.pk,
+        "scheduled_at": "2026-12-03T08:00",
+        "duration_minutes": 240,
+    }
+    url = reverse("medical:book") + f"?compound={sealed.pk}"
+    first, second = client.post(url, body), client.post(url, body)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert Escort.objects.count() == 2
+
 
 def test_emergency_form_to_returned(clock, login, medic, zhang, hospital, cars, sealed):
     client = login(medic)
@@ -695,7 +709,10 @@ def test_api_booking_refusals_are_400s_with_the_message(clock, api, zhang, hospi
     }
     first = api.post("/api/medical/escorts/", body, format="json")
     assert first.status_code == 201 and first.json()["status"] == "scheduled"
-    clash = api.post("/api/medical/escorts/", body, format="json")
+    again = api.post("/api/medical/escorts/", body, format="json")
+    assert again.json()["id"] == first.json()["id"]  # a retry books once
+    other = ResidentFactory(compound=zhang.compound, name="王秀英")
+    clash = api.post("/api/medical/escorts/", {**body, "resident": other.pk}, format="json")
     assert clash.status_code == 400 and "甘A12001" in str(clash.json())
     skip = api.post(
         f"/api/medical/escorts/{first.json()['id']}/step/", {"to": "returned"}, format="json"
