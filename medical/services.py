@@ -61,6 +61,13 @@ def _step(status: str, by: User | None, at: datetime.datetime, note: str = "") -
     return step
 
 
+def _require_visible(by: User, model: Any, pk: int) -> None:
+    """The row lies in the user's jurisdiction (the pages and the API load it so; a service
+    called otherwise checks it too)."""
+    if not model.objects.visible_to(by).filter(pk=pk).exists():
+        raise PermissionDenied(_("This lies outside your jurisdiction."))
+
+
 def _resident_in_reach(by: User, resident: Resident) -> Resident:
     """The resident as the user may see them; outside the jurisdiction is refused (and named
     as such: the form offers only residents the user sees, so this is a forged request)."""
@@ -261,6 +268,7 @@ def escort_assign(
     _require(rules.may_organise(by), _("Escorts are booked by the community secretary."))
     if ambulance is None:
         raise Refused(_("Choose the ambulance."), field="ambulance")
+    _require_visible(by, Escort, escort.pk)
     now = timezone.now()
     with transaction.atomic():
         locked = Escort.objects.select_for_update().get(pk=escort.pk)
@@ -306,6 +314,7 @@ def escort_advance(
         _require(
             rules.may_move(by, locked), _("Only the escort's crew and secretary move it along.")
         )
+        _require_visible(by, Escort, locked.pk)
         if to == locked.status:
             return locked  # a second tap of the same step changes nothing
         if to not in NEXT_STEPS.get(locked.status, ()):
@@ -515,6 +524,7 @@ def emergency_dispatch(*, by: User, escort: Escort) -> Escort:
             .select_related("compound")
             .get(pk=escort.pk)
         )
+        _require_visible(by, Escort, locked.pk)
         if locked.kind != EscortKind.EMERGENCY:
             raise Refused(_("Only an emergency is dispatched from here."))
         if locked.status != EscortStatus.REQUESTED or locked.ambulance_id is not None:
@@ -553,6 +563,8 @@ def schedule_save(
     jurisdiction, an end before the start, an ambulance or escort another active schedule
     holds at an overlapping time of the same weekday."""
     _require(rules.may_organise(by), _("Escorts are booked by the community secretary."))
+    if schedule is not None:
+        _require_visible(by, Schedule, schedule.pk)
     errors: dict[str, Any] = {}
     if kind not in EscortKind.values or kind == EscortKind.EMERGENCY:
         errors["kind"] = _("Choose the kind of treatment.")
@@ -661,6 +673,7 @@ def schedule_set_status(*, by: User, schedule: Schedule, status: str) -> Schedul
     _require(rules.may_organise(by), _("Escorts are booked by the community secretary."))
     if status not in ScheduleStatus.values:
         raise Refused(_("Choose active, paused or ended."), field="status")
+    _require_visible(by, Schedule, schedule.pk)
     if schedule.status == ScheduleStatus.ENDED and status != ScheduleStatus.ENDED:
         raise Refused(_("An ended schedule stays ended; make a new one."), field="status")
     now = timezone.now()

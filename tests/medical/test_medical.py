@@ -885,3 +885,32 @@ def test_a_double_submitted_emergency_is_one(clock, login, medic, zhang, sealed,
         assert client.post(url, {"resident": zhang.pk, "symptom": "胸痛"}).status_code == 302
     assert Escort.objects.count() == 1
     assert Ambulance.objects.filter(status="on_job").count() == 1
+
+
+def test_services_refuse_rows_outside_the_jurisdiction(
+    clock, secretary_a, secretary_b, zhang, hospital, cars
+):
+    escort = _book(secretary_a, zhang, hospital, ambulance=cars[0])
+    schedule = _dialysis(secretary_a, zhang, hospital)
+    b_medic = UserFactory(
+        username="b_medic", role=Role.MEDIC, posted_to=secretary_b_compound(secretary_b)
+    )
+    for call in (
+        lambda: services.escort_advance(by=secretary_b, escort=escort, to="cancelled"),
+        lambda: services.escort_advance(by=b_medic, escort=escort, to="cancelled"),
+        lambda: services.escort_assign(by=secretary_b, escort=escort, ambulance=cars[1]),
+        lambda: services.schedule_set_status(by=secretary_b, schedule=schedule, status="paused"),
+    ):
+        with pytest.raises(PermissionDenied):
+            call()
+    escort.refresh_from_db()
+    schedule.refresh_from_db()
+    assert escort.status == "scheduled" and escort.ambulance == cars[0]
+    assert schedule.status == "active"
+
+
+def secretary_b_compound(secretary_b):
+    from compounds.models import Posting
+
+    community = Posting.objects.get(user=secretary_b).community
+    return CompoundFactory(community=community, name="民勤街二区")
