@@ -6,6 +6,7 @@ emergencies. Idempotent: what exists is left as it is."""
 import datetime
 import random
 
+from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from accounts.models import User
@@ -26,6 +27,17 @@ from .models import (
     StaffRole,
 )
 
+STAFF_PERMISSIONS = [
+    "view_hospital",
+    "view_medicalstaff",
+    "add_medicalstaff",
+    "change_medicalstaff",
+    "view_ambulance",
+    "add_ambulance",
+    "change_ambulance",
+    "view_escort",
+    "view_schedule",
+]
 SYMPTOMS = ["胸痛", "呼吸困难", "高烧不退", "摔伤", "腹痛", "血压升高", "晕厥", "临产"]
 DOCTORS = ["陈静", "马晓燕", "杨光", "何文", "罗丽", "高建军"]
 
@@ -67,6 +79,14 @@ def seed_medical() -> int:
     _schedules(admin, first, sealed)
     created = services.escorts_book(days=7).created
     _past_emergencies(rng, admin, first, sealed)
+    # The secretaries and staff keep their compounds' medical staff and ambulances in the admin.
+    group = Group.objects.filter(name="Wuyi staff").first()
+    if group is not None:
+        group.permissions.add(
+            *Permission.objects.filter(content_type__app_label="medical").filter(
+                codename__in=STAFF_PERMISSIONS
+            )
+        )
     for n, name in enumerate((notify.PICKUP, notify.CREW)):
         SmsTemplate.objects.filter(name=name, approved=False).update(
             code=f"SMS_27015020{n}", approved=True

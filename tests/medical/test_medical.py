@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import Role
+from accounts.models import Role, User
 from compounds.models import Compound, ControlStatus
 from medical import rules, selectors, services
 from medical.models import Ambulance, Escort, EscortStatus, Schedule
@@ -762,6 +762,10 @@ def test_seed_demo_gives_cover_a_dialysis_schedule_and_past_emergencies():
     assert SmsTemplate.objects.get(name="转运接送通知").approved
     district = UserFactory(role=Role.DISTRICT_STAFF, posted_to=donghu.district)
     assert any(c.flagged for c in selectors.coverage(user=district))
+    secretary = User.objects.get(username="secretary")
+    assert secretary.has_perm("medical.add_ambulance") and not secretary.has_perm(
+        "medical.add_hospital"
+    )
     call_command("seed_demo", stdout=io.StringIO())
     assert (
         Escort.objects.count(),
