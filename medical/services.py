@@ -559,7 +559,8 @@ def schedule_save(
     notes: Any = "",
     schedule: Schedule | None = None,
 ) -> Schedule:
-    """Create or change a recurring treatment. Refused: no weekday, a resident outside the
+    """Create or change a recurring treatment (a change re-books its coming escorts that
+    are not under way). Refused: no weekday, a resident outside the
     jurisdiction, an end before the start, an ambulance or escort another active schedule
     holds at an overlapping time of the same weekday."""
     _require(rules.may_organise(by), _("Escorts are booked by the community secretary."))
@@ -615,7 +616,20 @@ def schedule_save(
         notes,
     )
     schedule.start_date, schedule.end_date = start_date, end_date
-    schedule.save()
+    changed = schedule.pk is not None
+    now = timezone.now()
+    with transaction.atomic():
+        schedule.save()
+        if changed:
+            # The coming escorts it booked follow the change: those not under way are removed
+            # and booked again from the schedule as it now is (new times, new SMS).
+            Escort.objects.filter(
+                schedule=schedule,
+                scheduled_at__gte=now,
+                status__in=(EscortStatus.REQUESTED, EscortStatus.SCHEDULED),
+            ).delete()
+    if changed and schedule.status == ScheduleStatus.ACTIVE:
+        escorts_book(schedules=[schedule.pk], now=now)
     return schedule
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("escorts/<int:pk>/dispatch/", views.emergency_dispatch, name="dispatch"),
     path("schedules/", views.schedules, name="schedules"),
     path("schedules/new/", views.schedule_add, name="schedule_add"),
+    path("schedules/<int:pk>/", views.schedule_edit, name="schedule_edit"),
     path("schedules/<int:pk>/status/", views.schedule_status, name="schedule_status"),
     path("emergency/", views.emergency, name="emergency"),
     path("board/", views.board, name="board"),

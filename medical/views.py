@@ -322,6 +322,47 @@ def schedule_add(request: AuthedHttpRequest) -> HttpResponse:
 
 
 @login_required
+def schedule_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    schedule = get_visible_or_404(
+        Schedule.objects.select_related("compound"), request.user, pk=pk, may=rules.may_organise
+    )
+    if schedule.status == ScheduleStatus.ENDED:
+        messages.error(request, _("An ended schedule stays ended; make a new one."))
+        return redirect("medical:schedules")
+    form = ScheduleForm(
+        request.POST or None,
+        initial={
+            "resident": schedule.resident_id,
+            "kind": schedule.kind,
+            "weekdays": schedule.weekdays,
+            "time": schedule.time,
+            "duration_minutes": schedule.duration_minutes,
+            "hospital": schedule.hospital_id,
+            "ambulance": schedule.ambulance_id,
+            "staff": schedule.staff_id,
+            "start_date": schedule.start_date,
+            "end_date": schedule.end_date,
+            "notes": schedule.notes,
+        },
+        **_choices(request.user, schedule.compound),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.schedule_save(by=request.user, schedule=schedule, **form.cleaned_data)
+        except Refused as refused:
+            add_to_form(form, refused)
+        else:
+            messages.success(request, _("Schedule changed; its coming escorts follow it."))
+            return redirect("medical:schedules")
+    return render(
+        request,
+        "medical/schedule_form.html",
+        {"form": form, "compound": schedule.compound, "schedule": schedule},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
 @require_POST
 def schedule_status(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     schedule = get_visible_or_404(Schedule, request.user, pk=pk, may=rules.may_organise)

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role, User
 from compounds.models import Compound, ControlStatus
@@ -918,3 +919,33 @@ def secretary_b_compound(secretary_b):
 
     community = Posting.objects.get(user=secretary_b).community
     return CompoundFactory(community=community, name="民勤街二区")
+
+
+def test_changing_a_schedule_rebooks_its_coming_escorts(
+    clock, login, secretary_a, zhang, sealed, hospital
+):
+    schedule = _dialysis(secretary_a, zhang, hospital)
+    services.escorts_book(days=7)
+    client = login(secretary_a)
+    assert client.get(reverse("medical:schedule_edit", args=[schedule.pk])).status_code == 200
+    response = client.post(
+        reverse("medical:schedule_edit", args=[schedule.pk]),
+        {
+            "resident": zhang.pk,
+            "kind": "dialysis",
+            "weekdays": ["1", "3"],
+            "time": "08:15",
+            "duration_minutes": 240,
+            "hospital": hospital.pk,
+            "start_date": "2026-12-01",
+        },
+    )
+    assert response.status_code == 302
+    booked = sorted(
+        (e.schedule_date.day, timezone.localtime(e.scheduled_at).strftime("%H:%M"))
+        for e in Escort.objects.filter(schedule=schedule)
+    )
+    # Wed 2, Fri 4 and Mon 7 at 07:30 are gone; within the week (1-7 December) Tue 1 08:15
+    # has gone by at 10:00, so Thu 3 at 08:15 is booked.
+    assert booked == [(3, "08:15")]
+    assert services.escorts_book(days=7).created == 0
