@@ -606,6 +606,7 @@ def schedule_save(
     except cn.NormalizeError as exc:
         raise Refused(exc.message, field=exc.field) from None
     schedule = schedule or Schedule(created_by=by)
+    before = _booking_terms(schedule) if schedule.pk else None
     schedule.compound_id, schedule.resident = resident.compound_id, resident
     schedule.kind, schedule.weekdays, schedule.time = kind, weekdays, time
     schedule.duration_minutes, schedule.hospital = minutes, hospital
@@ -616,7 +617,8 @@ def schedule_save(
         notes,
     )
     schedule.start_date, schedule.end_date = start_date, end_date
-    changed = schedule.pk is not None
+    # Only a change of what the escorts carry re-books them (notes alone do not).
+    changed = before is not None and before != _booking_terms(schedule)
     now = timezone.now()
     with transaction.atomic():
         schedule.save()
@@ -631,6 +633,22 @@ def schedule_save(
     if changed and schedule.status == ScheduleStatus.ACTIVE:
         escorts_book(schedules=[schedule.pk], now=now)
     return schedule
+
+
+def _booking_terms(schedule: Schedule) -> tuple:
+    return (
+        schedule.resident_id,
+        schedule.kind,
+        list(schedule.weekdays),
+        schedule.time,
+        schedule.duration_minutes,
+        schedule.hospital_id,
+        schedule.ambulance_id,
+        schedule.staff_id,
+        schedule.pickup,
+        schedule.start_date,
+        schedule.end_date,
+    )
 
 
 def _minutes(at: datetime.time) -> int:

@@ -949,3 +949,18 @@ def test_changing_a_schedule_rebooks_its_coming_escorts(
     # has gone by at 10:00, so Thu 3 at 08:15 is booked.
     assert booked == [(3, "08:15")]
     assert services.escorts_book(days=7).created == 0
+    # A change of the notes alone leaves the booked escorts as they are.
+    ids = set(Escort.objects.values_list("pk", flat=True))
+    schedule.refresh_from_db()
+    services.schedule_save(
+        by=secretary_a,
+        schedule=schedule,
+        resident=zhang,
+        kind="dialysis",
+        weekdays=[1, 3],
+        time=datetime.time(8, 15),
+        hospital=hospital,
+        start_date=datetime.date(2026, 12, 1),
+        notes="带好透析记录本",
+    )
+    assert set(Escort.objects.values_list("pk", flat=True)) == ids
