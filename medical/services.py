@@ -2,7 +2,6 @@
 management command and seed_demo all call these."""
 
 import datetime
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +58,24 @@ def _step(status: str, by: User | None, at: datetime.datetime, note: str = "") -
     if note:
         step["note"] = note
     return step
+
+
+AUTO = "自动预约"
+
+
+def history(escort: Escort) -> list[dict[str, Any]]:
+    """The escort's steps, oldest first. An escort the booking job made carries none of its
+    own (87,000 copies of the same two steps would only slow the job down) until its first
+    change: its requested (and, when the job gave it an ambulance, scheduled) step is read
+    from when it was made."""
+    if escort.steps or escort.schedule_id is None:
+        return list(escort.steps)
+    made = {"status": EscortStatus.REQUESTED, "at": escort.created_at.isoformat(), "by": None,
+            "by_name": AUTO}  # fmt: skip
+    steps = [made]
+    if escort.status != EscortStatus.REQUESTED:
+        steps.append({**made, "status": EscortStatus.SCHEDULED})
+    return steps
 
 
 def _require_visible(by: User, model: Any, pk: int) -> None:
@@ -286,7 +303,7 @@ def escort_assign(
         locked.ambulance, locked.staff = ambulance, staff
         if locked.status == EscortStatus.REQUESTED:
             locked.status = EscortStatus.SCHEDULED
-            locked.steps = [*locked.steps, _step(EscortStatus.SCHEDULED, by, now)]
+            locked.steps = [*history(locked), _step(EscortStatus.SCHEDULED, by, now)]
         locked.save(update_fields=["ambulance", "staff", "status", "steps"])
         transaction.on_commit(lambda: escort_notify(escort=locked))
     return locked
@@ -338,7 +355,7 @@ def escort_advance(
                 _("Give the escort an ambulance before dispatching it."), field="ambulance"
             )
         locked.status = to
-        locked.steps = [*locked.steps, _step(to, by, now, note)]
+        locked.steps = [*history(locked), _step(to, by, now, note)]
         fields = ["status", "steps"]
         if to == EscortStatus.DISPATCHED:
             locked.dispatched_at = now
@@ -500,7 +517,7 @@ def _dispatch(escort: Escort, ambulance: Ambulance, by: User, now: datetime.date
     escort.status = EscortStatus.DISPATCHED
     escort.dispatched_at = now
     escort.steps = [
-        *escort.steps,
+        *history(escort),
         _step(EscortStatus.SCHEDULED, by, now),
         _step(EscortStatus.DISPATCHED, by, now),
     ]
@@ -724,7 +741,7 @@ def schedule_set_status(*, by: User, schedule: Schedule, status: str) -> Schedul
                 escort.status = EscortStatus.CANCELLED
                 escort.closed_at = now
                 escort.steps = [
-                    *escort.steps,
+                    *history(escort),
                     {**_step(EscortStatus.CANCELLED, by, now, note), "by_schedule": True},
                 ]
                 escort.save(update_fields=["status", "closed_at", "steps"])
@@ -777,7 +794,7 @@ def escort_rows(
     days: list[datetime.date],
     now: datetime.datetime,
     result: BookResult,
-    steps: dict,
+    steps: Any,
 ):
     """The escorts these schedules need on these days, as rows in BOOK_FIELDS order."""
     slots: dict[tuple[datetime.date, datetime.time], datetime.datetime] = {}
@@ -820,7 +837,7 @@ def escort_rows(
                 ambulance_id,
                 staff_id,
                 status,
-                steps[status],
+                steps,
                 pk,
                 day,
             )
@@ -844,19 +861,8 @@ def escorts_book(
     dates = [today + datetime.timedelta(days=n) for n in range(days)]
     last = dates[-1]
     result = BookResult()
-    base = [
-        {"status": EscortStatus.REQUESTED, "at": now.isoformat(), "by": None, "by_name": "自动预约"}
-    ]
-    steps_py = {
-        EscortStatus.REQUESTED: base,
-        EscortStatus.SCHEDULED: [*base, {**base[0], "status": EscortStatus.SCHEDULED}],
-    }
     use_copy = pgcopy.available()
-    steps = (
-        {k: json.dumps(v, ensure_ascii=False) for k, v in steps_py.items()}
-        if use_copy
-        else steps_py
-    )
+    no_steps: Any = "[]" if use_copy else []  # see history(): made by the job, read from created_at
     wanted = (
         Schedule.objects.filter(status=ScheduleStatus.ACTIVE, start_date__lte=last)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
@@ -884,7 +890,7 @@ def escorts_book(
     result.schedules = len(ids)
     for start in range(0, len(ids), BOOK_CHUNK):
         block = list(wanted.filter(pk__in=ids[start : start + BOOK_CHUNK]))
-        rows = list(escort_rows(block, dates, now, result, steps))
+        rows = list(escort_rows(block, dates, now, result, no_steps))
         with transaction.atomic():
             if use_copy:
                 created = pgcopy.insert_new(
@@ -896,7 +902,10 @@ def escorts_book(
                 )
                 before = scope.count()
                 Escort.objects.bulk_create(
-                    [Escort(**dict(zip(BOOK_FIELDS, row, strict=True))) for row in rows],
+                    [
+                        Escort(**dict(zip(BOOK_FIELDS, row, strict=True)), created_at=now)
+                        for row in rows
+                    ],
                     batch_size=2000,
                     ignore_conflicts=True,
                 )

@@ -199,7 +199,7 @@ def escort_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
                     "label": EscortStatus(s["status"]).label,
                     "at": datetime.datetime.fromisoformat(s["at"]),
                 }
-                for s in escort.steps
+                for s in services.history(escort)
             ],
             "may_dispatch": escort.kind == EscortKind.EMERGENCY
             and escort.status == EscortStatus.REQUESTED

@@ -353,7 +353,11 @@ def test_a_schedule_books_next_weeks_escorts_exactly_once(
     escort = Escort.objects.get(schedule_date=datetime.date(2026, 12, 2))
     assert escort.scheduled_at == TOMORROW_0730 and escort.status == "scheduled"
     assert escort.ambulance == cars[0] and escort.hospital == hospital
-    assert [s["status"] for s in escort.steps] == ["requested", "scheduled"]
+    # Its history is read from when the job made it, and kept from its first change on.
+    assert [s["status"] for s in services.history(escort)] == ["requested", "scheduled"]
+    assert services.history(escort)[0]["by_name"] == "自动预约"
+    escort = services.escort_advance(by=secretary_a, escort=escort, to="cancelled")
+    assert [s["status"] for s in escort.steps] == ["requested", "scheduled", "cancelled"]
     assert (services.escorts_book(days=7).created, services.escorts_book(days=7).existed) == (0, 3)
     # Friday 10:00 (the job was down meanwhile): Friday's pickup is gone by, Monday's exists,
     # only Wednesday 9 December is new.
