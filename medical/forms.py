@@ -6,7 +6,9 @@ from typing import Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import EscortKind, ScheduleStatus
+from residents.models import Resident
+
+from .models import Ambulance, EscortKind, Hospital, MedicalStaff, ScheduleStatus
 
 BOOKABLE = [(k, label) for k, label in EscortKind.choices if k != EscortKind.EMERGENCY]
 WEEKDAYS = [
@@ -34,9 +36,9 @@ def _querysets(form: forms.Form, **querysets: Any) -> None:
 
 
 class EscortForm(forms.Form):
-    resident = ResidentChoice(label=_("Resident"), queryset=None)
+    resident = ResidentChoice(label=_("Resident"), queryset=Resident.objects.none())
     kind = forms.ChoiceField(label=_("Kind"), choices=BOOKABLE)
-    hospital = forms.ModelChoiceField(label=_("Hospital"), queryset=None)
+    hospital = forms.ModelChoiceField(label=_("Hospital"), queryset=Hospital.objects.none())
     scheduled_at = forms.DateTimeField(
         label=_("Pickup at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
@@ -45,11 +47,13 @@ class EscortForm(forms.Form):
     )
     ambulance = forms.ModelChoiceField(
         label=_("Ambulance"),
-        queryset=None,
+        queryset=Ambulance.objects.none(),
         required=False,
         empty_label=_("Assign later"),
     )
-    staff = forms.ModelChoiceField(label=_("Escort staff"), queryset=None, required=False)
+    staff = forms.ModelChoiceField(
+        label=_("Escort staff"), queryset=MedicalStaff.objects.none(), required=False
+    )
     pickup = forms.CharField(
         label=_("Pickup"),
         max_length=60,
@@ -64,8 +68,10 @@ class EscortForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    ambulance = forms.ModelChoiceField(label=_("Ambulance"), queryset=None)
-    staff = forms.ModelChoiceField(label=_("Escort staff"), queryset=None, required=False)
+    ambulance = forms.ModelChoiceField(label=_("Ambulance"), queryset=Ambulance.objects.none())
+    staff = forms.ModelChoiceField(
+        label=_("Escort staff"), queryset=MedicalStaff.objects.none(), required=False
+    )
 
     def __init__(self, *args, ambulances, staff, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -78,7 +84,7 @@ class StepForm(forms.Form):
 
 
 class ScheduleForm(forms.Form):
-    resident = ResidentChoice(label=_("Resident"), queryset=None)
+    resident = ResidentChoice(label=_("Resident"), queryset=Resident.objects.none())
     kind = forms.ChoiceField(label=_("Treatment"), choices=BOOKABLE)
     weekdays = forms.TypedMultipleChoiceField(
         label=_("Weekdays"),
@@ -93,11 +99,16 @@ class ScheduleForm(forms.Form):
     duration_minutes = forms.IntegerField(
         label=_("Minutes until back"), initial=240, min_value=1, max_value=10_000
     )
-    hospital = forms.ModelChoiceField(label=_("Hospital"), queryset=None)
+    hospital = forms.ModelChoiceField(label=_("Hospital"), queryset=Hospital.objects.none())
     ambulance = forms.ModelChoiceField(
-        label=_("Ambulance"), queryset=None, required=False, empty_label=_("Assign each time")
+        label=_("Ambulance"),
+        queryset=Ambulance.objects.none(),
+        required=False,
+        empty_label=_("Assign each time"),
     )
-    staff = forms.ModelChoiceField(label=_("Escort staff"), queryset=None, required=False)
+    staff = forms.ModelChoiceField(
+        label=_("Escort staff"), queryset=MedicalStaff.objects.none(), required=False
+    )
     start_date = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     end_date = forms.DateField(
         label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -114,7 +125,7 @@ class ScheduleStatusForm(forms.Form):
 
 
 class EmergencyForm(forms.Form):
-    resident = ResidentChoice(label=_("Resident"), queryset=None)
+    resident = ResidentChoice(label=_("Resident"), queryset=Resident.objects.none())
     symptom = forms.CharField(label=_("What happened"), max_length=200)
     at = forms.DateTimeField(
         label=_("Time"),

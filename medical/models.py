@@ -39,7 +39,7 @@ class EscortKind(models.TextChoices):
 
 
 # The service a hospital must offer to take an escort of each kind.
-SERVICE_OF_KIND = {
+SERVICE_OF_KIND: dict[str, str] = {
     EscortKind.DIALYSIS: Service.DIALYSIS,
     EscortKind.CHEMOTHERAPY: Service.CHEMOTHERAPY,
     EscortKind.PRENATAL: Service.MATERNITY,

@@ -132,7 +132,7 @@ def coverage(
 class Statistics:
     start: datetime.date
     end: datetime.date
-    kinds: list[tuple[str, str]] = field(default_factory=list)
+    kinds: list[tuple[str, Any]] = field(default_factory=list)
     # kind -> (escorts, reached hospital)
     by_kind: dict[str, list[int]] = field(default_factory=dict)
     # compound -> {kind: escorts}

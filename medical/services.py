@@ -3,7 +3,7 @@ management command and seed_demo all call these."""
 
 import datetime
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -171,14 +171,12 @@ def _check_resources(
     for field, resource in (("ambulance", ambulance), ("staff", staff)):
         if resource is None:
             continue
-        clash = (
-            Escort.objects.filter(**{field: resource})
-            .filter(status__in=BUSY_STATUSES, scheduled_at__lt=end, expected_return_at__gt=start)
-            .exclude(pk=exclude)
-            .select_related("resident")
-            .order_by("scheduled_at")
-            .first()
+        jobs = Escort.objects.filter(**{field: resource}).filter(
+            status__in=BUSY_STATUSES, scheduled_at__lt=end, expected_return_at__gt=start
         )
+        if exclude is not None:
+            jobs = jobs.exclude(pk=exclude)
+        clash = jobs.select_related("resident").order_by("scheduled_at").first()
         if clash is not None:
             who = str(resource)
             if field == "ambulance":
@@ -360,7 +358,7 @@ def escort_advance(
         if to == EscortStatus.DISPATCHED:
             locked.dispatched_at = now
             fields.append("dispatched_at")
-            Ambulance.objects.filter(pk=locked.ambulance_id).update(status=AmbulanceStatus.ON_JOB)
+            Ambulance.objects.filter(escorts=locked).update(status=AmbulanceStatus.ON_JOB)
         if to in (EscortStatus.RETURNED, EscortStatus.CANCELLED, EscortStatus.ADMITTED):
             locked.closed_at = now
             fields.append("closed_at")
@@ -626,7 +624,8 @@ def schedule_save(
     before = _booking_terms(schedule) if schedule.pk else None
     schedule.compound_id, schedule.resident = resident.compound_id, resident
     schedule.kind, schedule.weekdays, schedule.time = kind, weekdays, time
-    schedule.duration_minutes, schedule.hospital = minutes, hospital
+    schedule.duration_minutes = minutes
+    schedule.hospital = cast(Hospital, hospital)  # _check_hospital refused None
     schedule.ambulance, schedule.staff, schedule.pickup, schedule.notes = (
         ambulance,
         staff,
@@ -690,12 +689,10 @@ def _check_schedule_clash(
     for field, resource in (("ambulance", ambulance), ("staff", staff)):
         if resource is None:
             continue
-        others = (
-            Schedule.objects.filter(**{field: resource})
-            .exclude(status=ScheduleStatus.ENDED)
-            .exclude(pk=exclude)
-            .select_related("resident")
-        )
+        others = Schedule.objects.filter(**{field: resource}).exclude(status=ScheduleStatus.ENDED)
+        if exclude is not None:
+            others = others.exclude(pk=exclude)
+        others = others.select_related("resident")
         for other in others:
             if not set(other.weekdays) & set(weekdays):
                 continue

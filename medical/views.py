@@ -254,7 +254,7 @@ def escort_step(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return redirect("medical:escort", pk=escort.pk)
 
 
-ROAD = {
+ROAD: dict[str, str] = {
     EscortStatus.SCHEDULED: EscortStatus.DISPATCHED,
     EscortStatus.DISPATCHED: EscortStatus.AT_HOSPITAL,
     EscortStatus.AT_HOSPITAL: EscortStatus.RETURNED,
@@ -414,7 +414,7 @@ def emergency(request: AuthedHttpRequest) -> HttpResponse:
             if escort.ambulance_id:
                 messages.success(
                     request,
-                    _("Ambulance %(plate)s dispatched.") % {"plate": escort.ambulance.plate},
+                    _("Ambulance %(plate)s dispatched.") % {"plate": str(escort.ambulance)},
                 )
             elif escort.scheduled_at < timezone.now() - rules.PAST_GRACE:
                 messages.success(request, _("Emergency logged."))
@@ -440,7 +440,7 @@ def emergency_dispatch(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(refused.message))
     else:
         messages.success(
-            request, _("Ambulance %(plate)s dispatched.") % {"plate": escort.ambulance.plate}
+            request, _("Ambulance %(plate)s dispatched.") % {"plate": str(escort.ambulance)}
         )
     return redirect("medical:escort", pk=escort.pk)
 

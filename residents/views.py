@@ -353,7 +353,7 @@ def ledger(request: AuthedHttpRequest) -> HttpResponse:
     page.object_list = list(page.object_list)
     links = registry.links_for(request.user, [tag.resident_id for tag in page.object_list])
     for tag in page.object_list:
-        tag.links = links.get(tag.resident_id, [])
+        tag.links = links.get(tag.resident_id, [])  # type: ignore[attr-defined]
     return render(
         request,
         "residents/ledger.html",
