@@ -8,6 +8,7 @@ from accounts.http import AuthedHttpRequest
 from accounts.models import Level, Role
 from compounds.models import Community, ControlStatus, District, Subdistrict
 from compounds.selectors import status_overview
+from medical.selectors import coverage
 from volunteers.rules import works_in_the_field
 
 from .rules import may_see_overview
@@ -82,6 +83,10 @@ def _breadcrumbs(level: str | None, node) -> list[tuple[str, int, str]]:
 
 def _render_overview(request: AuthedHttpRequest, *, level: str | None, node) -> HttpResponse:
     data = status_overview(user=request.user, level=level, place_id=node.pk if node else None)
+    # Controlled compounds lacking a medical worker or a second ambulance (issue 13).
+    gaps = coverage(
+        user=request.user, flagged_only=True, level=level, place_id=node.pk if node else None
+    )
     return render(
         request,
         "dashboards/overview.html",
@@ -91,5 +96,6 @@ def _render_overview(request: AuthedHttpRequest, *, level: str | None, node) -> 
             "overview": data,
             "statuses": ControlStatus.choices,
             "breadcrumbs": _breadcrumbs(level, node),
+            "medical_gaps": gaps,
         },
     )

@@ -23,7 +23,7 @@ from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
 from wuyi.lib.params import choice_param, int_param, text_param
 
-from . import selectors, services, tasks
+from . import registry, selectors, services, tasks
 from .forms import (
     FullExportForm,
     HouseholdForm,
@@ -91,6 +91,7 @@ def resident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         {
             "resident": resident,
             "tags": resident.tags.order_by("category"),
+            "links": registry.links_for(request.user, [resident.pk]).get(resident.pk, []),
             "history": history,
             "may_edit": may_edit_register(request.user),
             "may_full": may_see_full_personal_data(request.user),
@@ -348,6 +349,11 @@ def ledger(request: AuthedHttpRequest) -> HttpResponse:
         user=request.user, category=filters["category"], compound_id=filters["compound"]
     )
     page = Paginator(lines, 200).get_page(request.GET.get("page"))
+    # What other apps link to each line (a recurring escort): one call for the page.
+    page.object_list = list(page.object_list)
+    links = registry.links_for(request.user, [tag.resident_id for tag in page.object_list])
+    for tag in page.object_list:
+        tag.links = links.get(tag.resident_id, [])  # type: ignore[attr-defined]
     return render(
         request,
         "residents/ledger.html",

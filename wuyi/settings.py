@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "residents",
     "volunteers",
     "sanitation",
+    "medical",
     "dashboards",
 ]
 
@@ -244,6 +245,14 @@ SPECTACULAR_SETTINGS = {
     # fields, so that what a client must send is what the schema requires.
     "COMPONENT_SPLIT_REQUEST": True,
     # The enum hook is drf-spectacular's default; ours documents each operation's errors.
+    # Choice sets named after their model (two apps' "status" or "kind" would collide).
+    "ENUM_NAME_OVERRIDES": {
+        "EscortStatusEnum": "medical.models.EscortStatus",
+        "EscortKindEnum": "medical.models.EscortKind",
+        "BookableKindEnum": "medical.api.BOOKABLE",
+        "ScheduleStatusEnum": "medical.models.ScheduleStatus",
+        "AmbulanceStatusEnum": "medical.models.AmbulanceStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "wuyi.lib.drf.document_errors",
@@ -302,6 +311,15 @@ CELERY_BEAT_SCHEDULE = {
     "catch-up-rosters": {
         "task": "sanitation.catch_up_rosters",
         "schedule": crontab(minute=7),
+    },
+    # Recurring escorts (dialysis Mon/Wed/Fri): the coming week booked, each escort once.
+    "book-escorts": {
+        "task": "medical.book_escorts",
+        "schedule": crontab(minute=17),
+    },
+    "notify-escorts": {
+        "task": "medical.notify_escorts",
+        "schedule": crontab(minute="*/10"),
     },
     "remind-overdue-rounds": {
         "task": "sanitation.remind_overdue",

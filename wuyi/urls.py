@@ -11,6 +11,7 @@ from rest_framework.routers import DefaultRouter
 
 from compounds.api import BuildingViewSet, CompoundViewSet
 from dashboards.views import home
+from medical.api import AmbulanceViewSet, EscortViewSet, HospitalViewSet, ScheduleViewSet
 from messaging.api import CampaignViewSet, SmsTemplateViewSet
 from residents.api import HouseholdViewSet, ResidentViewSet
 from sanitation.api import AreaViewSet, RoundViewSet, WasteRecordViewSet
@@ -38,6 +39,10 @@ router.register("assignments", AssignmentViewSet, basename="assignment")
 router.register("sanitation/areas", AreaViewSet, basename="area")
 router.register("sanitation/rounds", RoundViewSet, basename="round")
 router.register("sanitation/waste", WasteRecordViewSet, basename="wasterecord")
+router.register("medical/hospitals", HospitalViewSet, basename="hospital")
+router.register("medical/ambulances", AmbulanceViewSet, basename="ambulance")
+router.register("medical/escorts", EscortViewSet, basename="escort")
+router.register("medical/schedules", ScheduleViewSet, basename="schedule")
 router.register("sms-templates", SmsTemplateViewSet, basename="smstemplate")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 
@@ -60,6 +65,7 @@ urlpatterns = [
     path("residents/", include("residents.urls")),
     path("volunteers/", include("volunteers.urls")),
     path("sanitation/", include("sanitation.urls")),
+    path("medical/", include("medical.urls")),
     path("messaging/", include("messaging.urls")),
     path("overview/", include("dashboards.urls")),
     path("api/", include(router.urls)),

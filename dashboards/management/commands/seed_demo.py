@@ -8,6 +8,8 @@ from django.db import transaction
 
 from compounds.demo import seed_places
 from compounds.models import Building, Compound, District
+from medical.demo import seed_medical
+from medical.models import Ambulance, Escort
 from messaging.demo import seed_messaging
 from messaging.models import Message
 from residents.demo import seed_residents
@@ -27,6 +29,7 @@ class Command(BaseCommand):
         seed_residents()
         seed_volunteers()
         seed_sanitation()
+        seed_medical()
         seed_messaging()
         self.stdout.write(
             self.style.SUCCESS(
@@ -36,6 +39,7 @@ class Command(BaseCommand):
                 f"{VulnerableTag.objects.count()} in the vulnerable-person ledger, "
                 f"{Volunteer.objects.count()} volunteers, {Shift.objects.count()} shifts, "
                 f"{Area.objects.count()} areas disinfected, {Round.objects.count()} rounds, "
+                f"{Ambulance.objects.count()} ambulances, {Escort.objects.count()} escorts, "
                 f"{Message.objects.count()} SMS campaigns."
             )
         )

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MedicalConfig(AppConfig):
+    name = "medical"
+    verbose_name = _("Medical support")
+
+    def ready(self) -> None:
+        from compounds.registry import register_compound_panel
+        from residents.registry import register_resident_links
+        from volunteers.registry import register_task_provider
+
+        from .views import compound_panel, resident_links, today_tasks
+
+        register_compound_panel(compound_panel)
+        register_resident_links(resident_links)
+        register_task_provider(today_tasks)

@@ -1,0 +1,97 @@
+"""The SMS an escort sends, through messaging (floor 2): the pickup time to the resident and
+one family member's phone, the job to the crew (driver and escort).
+
+The texts are provider-approved templates, created unapproved by migration 0002: an operator
+enters the provider's code and approves them (seed_demo approves them with demo codes). A
+template missing or not approved does not stop the booking: the log says which template to
+approve (no phone number, no name). Every message's idempotency key names the escort and the
+phone, so a retry, a second sweep or a double submit never sends twice.
+"""
+
+import logging
+from typing import Any
+
+from django.utils import timezone
+
+from messaging.rules import VALUE_MAX
+from messaging.services import send_sms
+from residents.models import Resident
+from wuyi.lib.errors import Refused
+
+from .models import Escort, EscortKind
+
+log = logging.getLogger(__name__)
+
+PICKUP = "转运接送通知"
+CREW = "转运任务通知"
+PURPOSE = "medical_escort"
+
+
+def _fit(text: str) -> str:
+    text = str(text or "—")
+    return text if len(text) <= VALUE_MAX else text[: VALUE_MAX - 1] + "…"
+
+
+def _send(**kwargs: Any) -> bool:
+    kwargs["variables"] = {name: _fit(value) for name, value in kwargs["variables"].items()}
+    try:
+        send_sms(purpose=PURPOSE, **kwargs)
+    except Refused as refused:
+        log.warning("escort SMS not queued (%s): %s", kwargs["template"], refused.message)
+        return False
+    return True
+
+
+def family_phone(resident: Resident) -> str:
+    """The phone of another current member of the household, if any."""
+    return (
+        Resident.objects.filter(household_id=resident.household_id, left_on__isnull=True)
+        .exclude(pk=resident.pk)
+        .exclude(phone="")
+        .order_by("pk")
+        .values_list("phone", flat=True)
+        .first()
+        or ""
+    )
+
+
+def escort_booked(escort: Escort) -> int:
+    """Send the pickup and the job; returns how many messages were queued."""
+    resident = escort.resident
+    when = timezone.localtime(escort.scheduled_at).strftime("%m月%d日%H:%M")
+    kind = str(EscortKind(escort.kind).label)
+    hospital = str(escort.hospital) if escort.hospital else "—"
+    urgent = escort.kind == EscortKind.EMERGENCY
+    sent = 0
+    if not urgent:
+        for phone in {resident.phone, family_phone(resident)} - {""}:
+            sent += _send(
+                to=phone,
+                template=PICKUP,
+                variables={"name": resident.name, "time": when, "pickup": escort.pickup,
+                           "hospital": hospital},
+                idempotency_key=f"medical:pickup:{escort.pk}:{phone}",
+                place=escort.compound,
+                urgent=False,
+            )  # fmt: skip
+    crew = set()
+    if escort.ambulance is not None and escort.ambulance.driver_phone:
+        crew.add(escort.ambulance.driver_phone)
+    if escort.staff is not None and escort.staff.phone:
+        crew.add(escort.staff.phone)
+    for phone in sorted(crew):
+        sent += _send(
+            to=phone,
+            template=CREW,
+            variables={
+                "time": when,
+                "place": f"{escort.compound.name}{escort.pickup}",
+                "name": resident.name,
+                "kind": kind,
+                "hospital": hospital,
+            },
+            idempotency_key=f"medical:crew:{escort.pk}:{phone}",
+            place=escort.compound,
+            urgent=urgent,
+        )
+    return sent

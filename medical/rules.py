@@ -1,0 +1,149 @@
+"""Who books escorts and moves them along, and what a booking or a schedule may say.
+
+Forms, the API, the admin and the services all check here."""
+
+import datetime
+import re
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role
+from wuyi.lib.errors import Refused
+
+ORGANISERS = {Role.SECRETARY}
+# Emergencies: the secretary or the compound's medical worker.
+REPORTERS = {Role.SECRETARY, Role.MEDIC}
+READERS = {Role.DISTRICT_STAFF, Role.SUBDISTRICT_STAFF, Role.SECRETARY, Role.MEDIC}
+
+# A booking a few minutes late (the secretary typed slowly) is not "in the past".
+PAST_GRACE = datetime.timedelta(minutes=10)
+MAX_DAYS_AHEAD = 60
+MAX_BOOK_DAYS = 14  # how far ahead the recurring job books
+DEFAULT_BOOK_DAYS = 7
+MIN_DURATION, MAX_DURATION = 15, 24 * 60
+# How long an emergency is expected to hold its ambulance (for clashes with bookings).
+EMERGENCY_MINUTES = 120
+
+MSG_WEEKDAYS_NONE = _("Choose at least one weekday.")
+MSG_WEEKDAY_BAD = _("“%(value)s” is not a weekday.")
+MSG_PAST = _("%(time)s is in the past: only an emergency may be logged after the fact.")
+MSG_FAR = _("Escorts are booked at most %(days)d days ahead.")
+MSG_DURATION = _("Between %(min)d and %(max)d minutes.")
+
+
+def _active(user: Any) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def may_organise(user: Any) -> bool:
+    """Booking escorts, schedules, assigning ambulances: the community secretary."""
+    return _active(user) and (user.is_superuser or user.role in ORGANISERS)
+
+
+def may_report_emergency(user: Any) -> bool:
+    return _active(user) and (user.is_superuser or user.role in REPORTERS)
+
+
+def may_read(user: Any) -> bool:
+    """Escort lists, the board, coverage and statistics."""
+    return _active(user) and (user.is_superuser or user.role in READERS)
+
+
+def may_move(user: Any, escort: Any) -> bool:
+    """Moving an escort along: the secretary, the compound's medical worker, its escort or a
+    member of its ambulance's crew."""
+    if may_report_emergency(user):
+        return True
+    if not _active(user):
+        return False
+    if escort.staff_id is not None and escort.staff.user_id == user.pk:
+        return True
+    if escort.ambulance_id is not None:
+        return escort.ambulance.crew.filter(pk=user.pk).exists()
+    return False
+
+
+WEEKDAY_WORDS = {
+    "一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
+    "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
+}  # fmt: skip
+
+
+def clean_weekdays(value: Any) -> list[int]:
+    """Weekdays as sorted ints, Monday 0: from a list of ints or strings ("0", "mon", "一")
+    or text ("一、三、五"). None at all is refused."""
+    if isinstance(value, str):
+        items: list[Any] = [t for t in re.split(r"[\s,，、;；周]+", value) if t]
+    elif isinstance(value, list | tuple | set):
+        items = list(value)
+    else:
+        items = []
+    days = set()
+    for item in items:
+        text = str(item).strip().lower()[:10]
+        if text.isdigit() and int(text) <= 6:
+            days.add(int(text))
+        elif text[:3] in WEEKDAY_WORDS:
+            days.add(WEEKDAY_WORDS[text[:3]])
+        else:
+            raise Refused(MSG_WEEKDAY_BAD % {"value": text}, field="weekdays")
+    if not days:
+        raise Refused(MSG_WEEKDAYS_NONE, field="weekdays")
+    return sorted(days)
+
+
+def clean_duration(value: Any) -> int:
+    try:
+        minutes = int(value)
+    except (TypeError, ValueError):
+        minutes = -1
+    if not MIN_DURATION <= minutes <= MAX_DURATION:
+        raise Refused(
+            MSG_DURATION % {"min": MIN_DURATION, "max": MAX_DURATION}, field="duration_minutes"
+        )
+    return minutes
+
+
+def check_time(at: datetime.datetime, now: datetime.datetime, *, emergency: bool) -> None:
+    """A booking is for later; an emergency may be logged after the fact."""
+    if emergency:
+        if at > now + PAST_GRACE:
+            raise Refused(_("An emergency is logged now or after the fact."), field="scheduled_at")
+        return
+    if at < now - PAST_GRACE:
+        raise Refused(
+            MSG_PAST % {"time": timezone.localtime(at).strftime("%Y-%m-%d %H:%M")},
+            field="scheduled_at",
+        )
+    if at > now + datetime.timedelta(days=MAX_DAYS_AHEAD):
+        raise Refused(MSG_FAR % {"days": MAX_DAYS_AHEAD}, field="scheduled_at")
+
+
+def clean_book_days(value: Any) -> int:
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        days = -1
+    if not 1 <= days <= MAX_BOOK_DAYS:
+        raise Refused(
+            _("Book between 1 and %(max)d days ahead.") % {"max": MAX_BOOK_DAYS}, field="days"
+        )
+    return days
+
+
+_TIME_RE = re.compile(r"^(\d{1,2})[:：.](\d{2})$")
+
+
+def parse_time(value: Any) -> datetime.time:
+    """A pickup time: a time, or text such as 07:30 / 7：30."""
+    if isinstance(value, datetime.time):
+        return value.replace(second=0, microsecond=0)
+    text = str(value or "").strip()
+    match = _TIME_RE.match(text)
+    if match:
+        hour, minute = int(match[1]), int(match[2])
+        if hour < 24 and minute < 60:
+            return datetime.time(hour, minute)
+    raise Refused(_("Give the pickup time, e.g. 07:30."), field="time")

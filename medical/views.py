@@ -1,0 +1,604 @@
+"""Pages: escorts (list, booking, one escort and its steps), recurring schedules, the
+emergency form and the district's live board, coverage of controlled compounds, statistics
+with their xlsx; the crew's jobs in 今日任务 and the compound page's panel."""
+
+import datetime
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.access import get_visible_or_404
+from accounts.http import AuthedHttpRequest
+from compounds.models import Compound, ControlStatus
+from residents.models import Resident
+from residents.registry import ResidentLink
+from volunteers.registry import Task
+from wuyi.lib.errors import Refused, add_to_form
+from wuyi.lib.pagination import CappedPaginator
+from wuyi.lib.params import BadParameter, choice_param, date_param, int_param
+from wuyi.lib.spreadsheets import write_xlsx
+
+from . import rules, selectors, services
+from .forms import AssignForm, EmergencyForm, EscortForm, ScheduleForm, ScheduleStatusForm, StepForm
+from .models import (
+    Ambulance,
+    Escort,
+    EscortKind,
+    EscortStatus,
+    Hospital,
+    MedicalStaff,
+    Schedule,
+    ScheduleStatus,
+)
+
+MAX_RANGE_DAYS = 366
+
+
+def _need(ok: bool) -> None:
+    if not ok:
+        raise PermissionDenied
+
+
+def _compound_param(request: AuthedHttpRequest) -> Compound | None:
+    pk = int_param(request.GET, "compound")
+    if pk is None:
+        return None
+    return get_visible_or_404(Compound.objects.select_related("community"), request.user, pk=pk)
+
+
+def _compounds(request: AuthedHttpRequest):
+    return Compound.objects.visible_to(request.user).order_by("community_id", "name")[:200]
+
+
+def _choices(user: Any, compound: Compound) -> dict[str, Any]:
+    """What the forms of a compound offer: its residents, hospitals, ambulances, escorts."""
+    return {
+        "residents": Resident.objects.visible_to(user)
+        .filter(compound=compound, left_on__isnull=True)
+        .select_related("household__building")
+        .order_by("name", "pk"),
+        "hospitals": Hospital.objects.visible_to(user).filter(active=True).order_by("name"),
+        "ambulances": Ambulance.objects.visible_to(user)
+        .filter(compound=compound)
+        .exclude(status="out_of_service")
+        .order_by("plate"),
+        "staff": MedicalStaff.objects.visible_to(user)
+        .filter(compound=compound, active=True)
+        .order_by("name"),
+    }
+
+
+def _range(
+    request: AuthedHttpRequest, default_days: int = 7
+) -> tuple[datetime.date, datetime.date]:
+    today = timezone.localdate()
+    start = date_param(request.GET, "start") or today
+    end = date_param(request.GET, "end") or start + datetime.timedelta(days=default_days - 1)
+    if end < start:
+        raise BadParameter(_("The end is before the start."), field="end")
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise BadParameter(_("Choose at most a year."), field="end")
+    return start, end
+
+
+# ----------------------------------------------------------------------------- escorts
+
+
+@login_required
+def escorts(request: AuthedHttpRequest) -> HttpResponse:
+    _need(rules.may_read(request.user))
+    start, end = _range(request)
+    status = choice_param(request.GET, "status", EscortStatus.values)
+    kind = choice_param(request.GET, "kind", EscortKind.values)
+    compound = _compound_param(request)
+    rows = selectors.escorts(
+        user=request.user,
+        start=start,
+        end=end,
+        status=status,
+        kind=kind,
+        compound_id=compound.pk if compound else None,
+    )
+    page = CappedPaginator(rows, 50).get_page(int_param(request.GET, "page") or 1)
+    return render(
+        request,
+        "medical/escorts.html",
+        {
+            "page": page,
+            "start": start,
+            "end": end,
+            "status": status,
+            "kind": kind,
+            "compound": compound,
+            "statuses": EscortStatus.choices,
+            "kinds": EscortKind.choices,
+            "may_organise": rules.may_organise(request.user),
+        },
+    )
+
+
+@login_required
+def escort_book(request: AuthedHttpRequest) -> HttpResponse:
+    _need(rules.may_organise(request.user))
+    compound = _compound_param(request)
+    if compound is None:
+        return render(
+            request,
+            "medical/pick_compound.html",
+            {"compounds": _compounds(request), "next": reverse("medical:book")},
+        )
+    choices = _choices(request.user, compound)
+    form = EscortForm(request.POST or None, **choices)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            escort = services.escort_book(by=request.user, **data)
+        except Refused as refused:
+            add_to_form(form, refused)
+        else:
+            messages.success(request, _("Escort booked."))
+            return redirect("medical:escort", pk=escort.pk)
+    return render(
+        request,
+        "medical/escort_form.html",
+        {"form": form, "compound": compound},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _escort(request: AuthedHttpRequest, pk: int) -> Escort:
+    return get_visible_or_404(
+        Escort.objects.select_related(
+            "resident__household__building",
+            "compound",
+            "hospital",
+            "ambulance",
+            "staff",
+            "schedule",
+        ),
+        request.user,
+        pk=pk,
+    )
+
+
+@login_required
+def escort_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    escort = _escort(request, pk)
+    may_organise = rules.may_organise(request.user)
+    assign = None
+    if may_organise and escort.status in (EscortStatus.REQUESTED, EscortStatus.SCHEDULED):
+        choices = _choices(request.user, escort.compound)
+        assign = AssignForm(
+            ambulances=choices["ambulances"],
+            staff=choices["staff"],
+            initial={"ambulance": escort.ambulance_id, "staff": escort.staff_id},
+        )
+    return render(
+        request,
+        "medical/escort_detail.html",
+        {
+            "escort": escort,
+            "assign": assign,
+            "may_move": rules.may_move(request.user, escort),
+            "next_steps": [
+                (s, EscortStatus(s).label) for s in escort.next_steps if s != EscortStatus.SCHEDULED
+            ],
+            "steps": [
+                {
+                    **s,
+                    "label": EscortStatus(s["status"]).label,
+                    "at": datetime.datetime.fromisoformat(s["at"]),
+                }
+                for s in services.history(escort)
+            ],
+            "may_dispatch": escort.kind == EscortKind.EMERGENCY
+            and escort.status == EscortStatus.REQUESTED
+            and rules.may_report_emergency(request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def escort_assign(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    escort = _escort(request, pk)
+    _need(rules.may_organise(request.user))
+    choices = _choices(request.user, escort.compound)
+    form = AssignForm(request.POST, ambulances=choices["ambulances"], staff=choices["staff"])
+    if form.is_valid():
+        try:
+            services.escort_assign(by=request.user, escort=escort, **form.cleaned_data)
+        except Refused as refused:
+            messages.error(request, str(refused.message))
+        else:
+            messages.success(request, _("Ambulance assigned; the resident and crew are told."))
+    else:
+        messages.error(request, _("Choose the ambulance."))
+    return redirect("medical:escort", pk=escort.pk)
+
+
+@login_required
+@require_POST
+def escort_step(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    escort = _escort(request, pk)
+    _need(rules.may_move(request.user, escort))
+    form = StepForm(request.POST)
+    to = request.POST.get("to", "")
+    if not to or to == "next":
+        # From 今日任务: the escort's next step on the road.
+        to = ROAD.get(escort.status, "")
+    form.is_valid()
+    try:
+        escort = services.escort_advance(
+            by=request.user,
+            escort=escort,
+            to=to,
+            outcome=form.cleaned_data.get("outcome", "") if hasattr(form, "cleaned_data") else "",
+        )
+    except Refused as refused:
+        messages.error(request, str(refused.message))
+    else:
+        messages.success(request, _("Now: %(status)s.") % {"status": escort.get_status_display()})
+    if request.htmx and "task" in (request.GET.get("from"), request.POST.get("from")):
+        return render(request, "volunteers/_task.html", {"t": task_of(escort)})
+    return redirect("medical:escort", pk=escort.pk)
+
+
+ROAD: dict[str, str] = {
+    EscortStatus.SCHEDULED: EscortStatus.DISPATCHED,
+    EscortStatus.DISPATCHED: EscortStatus.AT_HOSPITAL,
+    EscortStatus.AT_HOSPITAL: EscortStatus.RETURNED,
+}
+
+
+# ----------------------------------------------------------------------------- schedules
+
+
+@login_required
+def schedules(request: AuthedHttpRequest) -> HttpResponse:
+    _need(rules.may_read(request.user))
+    status = choice_param(request.GET, "status", ScheduleStatus.values) or ScheduleStatus.ACTIVE
+    rows = Schedule.objects.visible_to(request.user).filter(status=status)
+    resident = int_param(request.GET, "resident")
+    if resident is not None:
+        rows = rows.filter(resident_id=resident)
+    rows = rows.select_related("resident", "compound", "hospital", "ambulance").order_by(
+        "compound_id", "time", "pk"
+    )
+    page = CappedPaginator(rows, 50).get_page(int_param(request.GET, "page") or 1)
+    return render(
+        request,
+        "medical/schedules.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": ScheduleStatus.choices,
+            "may_organise": rules.may_organise(request.user),
+        },
+    )
+
+
+@login_required
+def schedule_add(request: AuthedHttpRequest) -> HttpResponse:
+    _need(rules.may_organise(request.user))
+    compound = _compound_param(request)
+    if compound is None:
+        return render(
+            request,
+            "medical/pick_compound.html",
+            {"compounds": _compounds(request), "next": reverse("medical:schedule_add")},
+        )
+    form = ScheduleForm(
+        request.POST or None,
+        initial={"start_date": timezone.localdate(), "kind": EscortKind.DIALYSIS},
+        **_choices(request.user, compound),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.schedule_save(by=request.user, **form.cleaned_data)
+        except Refused as refused:
+            add_to_form(form, refused)
+        else:
+            messages.success(
+                request, _("Schedule saved; its escorts are booked a week ahead, each once.")
+            )
+            return redirect("medical:schedules")
+    return render(
+        request,
+        "medical/schedule_form.html",
+        {"form": form, "compound": compound},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def schedule_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    schedule = get_visible_or_404(
+        Schedule.objects.select_related("compound"), request.user, pk=pk, may=rules.may_organise
+    )
+    if schedule.status == ScheduleStatus.ENDED:
+        messages.error(request, _("An ended schedule stays ended; make a new one."))
+        return redirect("medical:schedules")
+    form = ScheduleForm(
+        request.POST or None,
+        initial={
+            "resident": schedule.resident_id,
+            "kind": schedule.kind,
+            "weekdays": schedule.weekdays,
+            "time": schedule.time,
+            "duration_minutes": schedule.duration_minutes,
+            "hospital": schedule.hospital_id,
+            "ambulance": schedule.ambulance_id,
+            "staff": schedule.staff_id,
+            "start_date": schedule.start_date,
+            "end_date": schedule.end_date,
+            "notes": schedule.notes,
+        },
+        **_choices(request.user, schedule.compound),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.schedule_save(by=request.user, schedule=schedule, **form.cleaned_data)
+        except Refused as refused:
+            add_to_form(form, refused)
+        else:
+            messages.success(request, _("Schedule changed; its coming escorts follow it."))
+            return redirect("medical:schedules")
+    return render(
+        request,
+        "medical/schedule_form.html",
+        {"form": form, "compound": schedule.compound, "schedule": schedule},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def schedule_status(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    schedule = get_visible_or_404(Schedule, request.user, pk=pk, may=rules.may_organise)
+    form = ScheduleStatusForm(request.POST)
+    if form.is_valid():
+        try:
+            services.schedule_set_status(
+                by=request.user, schedule=schedule, status=form.cleaned_data["status"]
+            )
+        except Refused as refused:
+            messages.error(request, str(refused.message))
+        else:
+            messages.success(
+                request, _("Schedule: %(status)s.") % {"status": schedule.get_status_display()}
+            )
+    return redirect("medical:schedules")
+
+
+# ----------------------------------------------------------------------------- emergencies
+
+
+@login_required
+def emergency(request: AuthedHttpRequest) -> HttpResponse:
+    """The one-screen form: resident, what happened, time; dispatched on submit."""
+    _need(rules.may_report_emergency(request.user))
+    compound = _compound_param(request)
+    if compound is None:
+        compounds = list(_compounds(request)[:2])
+        if len(compounds) == 1:
+            compound = compounds[0]
+        else:
+            return render(
+                request,
+                "medical/pick_compound.html",
+                {"compounds": _compounds(request), "next": reverse("medical:emergency")},
+            )
+    form = EmergencyForm(
+        request.POST or None, residents=_choices(request.user, compound)["residents"]
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            escort = services.emergency_report(
+                by=request.user, resident=data["resident"], symptom=data["symptom"], at=data["at"]
+            )
+        except Refused as refused:
+            add_to_form(form, refused)
+        else:
+            if escort.ambulance_id:
+                messages.success(
+                    request,
+                    _("Ambulance %(plate)s dispatched.") % {"plate": str(escort.ambulance)},
+                )
+            elif escort.scheduled_at < timezone.now() - rules.PAST_GRACE:
+                messages.success(request, _("Emergency logged."))
+            else:
+                messages.error(request, _("No ambulance is free near this compound; call 120."))
+            return redirect("medical:escort", pk=escort.pk)
+    return render(
+        request,
+        "medical/emergency.html",
+        {"form": form, "compound": compound},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def emergency_dispatch(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    escort = _escort(request, pk)
+    _need(rules.may_report_emergency(request.user))
+    try:
+        escort = services.emergency_dispatch(by=request.user, escort=escort)
+    except Refused as refused:
+        messages.error(request, str(refused.message))
+    else:
+        messages.success(
+            request, _("Ambulance %(plate)s dispatched.") % {"plate": str(escort.ambulance)}
+        )
+    return redirect("medical:escort", pk=escort.pk)
+
+
+@login_required
+def board(request: AuthedHttpRequest) -> HttpResponse:
+    """Open emergencies of the user's area, refreshed by htmx every 15 seconds."""
+    _need(rules.may_read(request.user))
+    context = {"rows": selectors.open_emergencies(user=request.user), "now": timezone.now()}
+    if request.htmx or request.GET.get("partial"):
+        return render(request, "medical/_board_rows.html", context)
+    return render(request, "medical/board.html", context)
+
+
+# ----------------------------------------------------------------------------- coverage, figures
+
+
+@login_required
+def coverage(request: AuthedHttpRequest) -> HttpResponse:
+    _need(rules.may_read(request.user))
+    rows = selectors.coverage(user=request.user)
+    return render(
+        request,
+        "medical/coverage.html",
+        {
+            "rows": rows,
+            "flagged": sum(r.flagged for r in rows),
+            "minimum": selectors.MIN_AMBULANCES,
+        },
+    )
+
+
+@login_required
+def statistics(request: AuthedHttpRequest) -> HttpResponse | FileResponse:
+    _need(rules.may_read(request.user))
+    today = timezone.localdate()
+    start = date_param(request.GET, "start") or today - datetime.timedelta(days=6)
+    end = date_param(request.GET, "end") or today
+    if end < start:
+        raise BadParameter(_("The end is before the start."), field="end")
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise BadParameter(_("Choose at most a year."), field="end")
+    compound_status = choice_param(request.GET, "compound_status", ControlStatus.values)
+    stats = selectors.statistics(
+        user=request.user, start=start, end=end, compound_status=compound_status
+    )
+    if request.GET.get("format") == "xlsx":
+        return _statistics_xlsx(stats)
+    return render(
+        request,
+        "medical/statistics.html",
+        {
+            "stats": stats,
+            "compound_status": compound_status,
+            "statuses": ControlStatus.choices,
+            "kind_rows": [(label, *stats.by_kind.get(kind, [0, 0])) for kind, label in stats.kinds],
+            "compound_rows": [
+                (compound, [counts.get(kind, 0) for kind, _label in stats.kinds], total)
+                for compound, counts, total in stats.by_compound
+            ],
+        },
+    )
+
+
+def _statistics_xlsx(stats: selectors.Statistics) -> FileResponse:
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
+    labels = [str(label) for _kind, label in stats.kinds]
+    rows: list[list[Any]] = [[str(_("Compound")), *labels, str(_("Total"))]]
+    for compound, counts, total in stats.by_compound:
+        rows.append([compound.name, *[counts.get(k, 0) for k, _l in stats.kinds], total])
+    rows.append([])
+    rows.append([str(_("Day")), str(_("Emergencies")), str(_("Reached hospital"))])
+    for day, n, reached in stats.emergencies_per_day:
+        rows.append([day.isoformat(), n, reached])
+    write_xlsx(spool, title=str(_("Escorts")), header=[f"{stats.start}–{stats.end}"], rows=rows)
+    spool.seek(0)
+    response = FileResponse(
+        spool,
+        as_attachment=True,
+        filename=f"escorts-{stats.start:%Y%m%d}-{stats.end:%Y%m%d}.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# ----------------------------------------------------------------------------- plugged in below
+
+
+def task_of(escort: Escort) -> Task:
+    at = timezone.localtime(escort.scheduled_at)
+    closed = escort.status not in (
+        EscortStatus.SCHEDULED,
+        EscortStatus.DISPATCHED,
+        EscortStatus.AT_HOSPITAL,
+    )
+    return Task(
+        key=f"escort:{escort.pk}",
+        kind=_("Escort"),
+        title=f"{escort.resident.name} · {escort.get_kind_display()}",
+        detail=f"{escort.compound.name}{escort.pickup} → {escort.hospital or '—'} "
+        f"{at:%H:%M} · {escort.get_status_display()}",
+        at=escort.scheduled_at,
+        done=closed,
+        done_url="" if closed else reverse("medical:step", args=[escort.pk]) + "?from=task",
+        url=reverse("medical:escort", args=[escort.pk]),
+    )
+
+
+def today_tasks(user: Any, day: datetime.date) -> list[Task]:
+    """The crew's and escort's jobs in 今日任务 (registered in MedicalConfig.ready)."""
+    return [task_of(e) for e in selectors.my_escorts(user=user, day=day)]
+
+
+def compound_panel(user: Any, compound: Compound):
+    """Medical cover and today's escorts on the compound page."""
+    from compounds.registry import CompoundPanel
+
+    if not rules.may_read(user):
+        return None
+    day = timezone.localdate()
+    today = selectors.escorts(user=user, start=day, end=day, compound_id=compound.pk)
+    medics = MedicalStaff.objects.filter(compound=compound, active=True).count()
+    cars = Ambulance.objects.filter(compound=compound).exclude(status="out_of_service").count()
+    count = today.count()
+    if not (count or medics or cars) and compound.status not in selectors.COVERED_STATUSES:
+        return None
+    return CompoundPanel(
+        template="medical/_compound_panel.html",
+        context={
+            "compound": compound,
+            "escorts_today": count,
+            "medics": medics,
+            "ambulances": cars,
+            "flag_medic": compound.status in selectors.COVERED_STATUSES and medics < 1,
+            "flag_cars": compound.status in selectors.COVERED_STATUSES
+            and cars < selectors.MIN_AMBULANCES,
+        },
+        order=40,
+    )
+
+
+def resident_links(user: Any, resident_ids: Sequence[int]) -> dict[int, list[ResidentLink]]:
+    """The resident's ledger line links to their recurring escorts (registered in
+    MedicalConfig.ready); one query for a page of residents."""
+    found: dict[int, list[ResidentLink]] = {}
+    if not rules.may_read(user):
+        return found
+    schedules = (
+        Schedule.objects.visible_to(user)
+        .filter(resident_id__in=list(resident_ids))
+        .exclude(status=ScheduleStatus.ENDED)
+        .order_by("resident_id", "time", "pk")
+    )
+    for s in schedules:
+        label = f"{s.get_kind_display()} {s.weekdays_display} {s.time:%H:%M}"
+        if s.status != ScheduleStatus.ACTIVE:
+            label += f"（{s.get_status_display()}）"
+        url = reverse("medical:schedules") + f"?resident={s.resident_id}&status={s.status}"
+        found.setdefault(s.resident_id, []).append(ResidentLink(label=label, url=url))
+    return found

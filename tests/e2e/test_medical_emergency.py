@@ -1,0 +1,55 @@
+"""The medic reports an emergency on a phone: the nearest free ambulance is dispatched, the
+district's board shows it, and the medic takes it to hospital and back."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import DESKTOP, PHONE
+from tests.e2e.test_compound_status import demo, log_in  # noqa: F401 - fixture
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_an_emergency_from_the_form_to_returned(new_page, demo, screenshot_dir):  # noqa: F811
+    from medical.models import Escort
+    from residents.models import Resident
+
+    resident = (
+        Resident.objects.filter(compound__name="天庆丽舍", left_on__isnull=True)
+        .order_by("pk")
+        .first()
+    )
+    phone = new_page(PHONE)
+    log_in(phone, "medic")
+    phone.goto("/medical/emergency/")
+    expect(phone.locator("h1")).to_contain_text("天庆丽舍")
+    phone.select_option("#id_resident", str(resident.pk))
+    phone.fill("#id_symptom", "胸痛，出冷汗")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    phone.get_by_role("button", name="派救护车").click()
+    expect(phone.locator(".messages")).to_contain_text("已出车")
+    expect(phone.locator("#escort-status")).to_have_text("已出车")
+    escort = Escort.objects.get(symptom="胸痛，出冷汗")
+    assert escort.ambulance is not None and escort.compound.name == "天庆丽舍"
+
+    desk = new_page(DESKTOP)
+    log_in(desk, "district")
+    desk.goto("/medical/board/")
+    expect(desk.locator("#board-rows")).to_contain_text("胸痛，出冷汗")
+    expect(desk.locator("#board-rows")).to_contain_text(escort.ambulance.plate)
+    if screenshot_dir:
+        desk.screenshot(path=f"{screenshot_dir}/medical-board.png", full_page=True)
+
+    phone.get_by_role("button", name="已到医院").click()
+    expect(phone.locator("#escort-status")).to_have_text("已到医院")
+    phone.fill("#id_outcome", "心电图正常，留观后返回")
+    phone.get_by_role("button", name="已返回").click()
+    expect(phone.locator("#escort-status")).to_have_text("已返回")
+    expect(phone.locator(".steps li")).to_have_count(5)
+    escort.refresh_from_db()
+    assert escort.status == "returned" and escort.outcome == "心电图正常，留观后返回"
+    assert escort.ambulance.status == "available"
+
+    # The board polls: the closed emergency leaves it.
+    desk.goto("/medical/board/")
+    expect(desk.locator("#board-rows")).not_to_contain_text("胸痛，出冷汗")
