@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "residents",
     "volunteers",
     "sanitation",
+    "supplies",
     "dashboards",
 ]
 

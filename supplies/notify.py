@@ -1,0 +1,38 @@
+"""The handover code's SMS, through messaging (floor 2).
+
+The text is a provider-approved template, created unapproved by migration 0002; an operator
+enters the provider's code and approves it (seed_demo approves it with a demo code). A template
+not approved does not stop a claim: the order is out for delivery, the volunteer sees that no
+code was sent, and the log names the template (never a phone number or a code).
+"""
+
+import logging
+
+from messaging.services import send_sms
+from wuyi.lib.errors import Refused
+
+from .models import Order
+
+log = logging.getLogger(__name__)
+
+HANDOVER = "配送交接码"
+PURPOSE = "supplies_handover"
+
+
+def handover_code(order: Order, code: str) -> bool:
+    """Send the household its code; the key names the order and the how-many-th code, so a
+    retried claim never sends the same code twice and a new code is a new message."""
+    try:
+        send_sms(
+            to=order.phone,
+            template=HANDOVER,
+            variables={"code": code, "order": str(order.pk)},
+            purpose=PURPOSE,
+            idempotency_key=f"supplies:handover:{order.pk}:{order.codes_sent}",
+            urgent=True,
+            place=order.compound,
+        )
+    except Refused as refused:
+        log.warning("handover code not queued (%s): %s", HANDOVER, refused.message)
+        return False
+    return True
