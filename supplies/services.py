@@ -71,7 +71,7 @@ def _step(order: Order, to: str) -> None:
     if to not in rules.ORDER_STEPS[order.status]:
         raise Refused(
             _("An order that is “%(now)s” cannot become “%(to)s”.")
-            % {"now": order.get_status_display(), "to": OrderStatus(to).label},
+            % {"now": order.get_status_display(), "to": dict(OrderStatus.choices).get(to, "—")},
             field="status",
         )
 
@@ -235,7 +235,10 @@ def group_buy_advance(*, by: User, group_buy: GroupBuy, to: str) -> GroupBuy:
         if rules.GROUP_BUY_STEPS.get(buy.status) != to:
             raise Refused(
                 _("A group buy that is “%(now)s” cannot become “%(to)s”.")
-                % {"now": buy.get_status_display(), "to": GroupBuyStatus(to).label},
+                % {
+                    "now": buy.get_status_display(),
+                    "to": dict(GroupBuyStatus.choices).get(to, "—"),
+                },
                 field="status",
             )
         if to == GroupBuyStatus.DONE:

@@ -60,6 +60,7 @@ urlpatterns = [
     path("residents/", include("residents.urls")),
     path("volunteers/", include("volunteers.urls")),
     path("sanitation/", include("sanitation.urls")),
+    path("supplies/", include("supplies.urls")),
     path("messaging/", include("messaging.urls")),
     path("overview/", include("dashboards.urls")),
     path("api/", include(router.urls)),
