@@ -14,6 +14,7 @@ from dashboards.views import home
 from messaging.api import CampaignViewSet, SmsTemplateViewSet
 from residents.api import HouseholdViewSet, ResidentViewSet
 from sanitation.api import AreaViewSet, RoundViewSet, WasteRecordViewSet
+from supplies.api import CatalogueViewSet, GroupBuyViewSet, OrderViewSet
 from volunteers.api import (
     AssignmentViewSet,
     ShiftViewSet,
@@ -38,6 +39,9 @@ router.register("assignments", AssignmentViewSet, basename="assignment")
 router.register("sanitation/areas", AreaViewSet, basename="area")
 router.register("sanitation/rounds", RoundViewSet, basename="round")
 router.register("sanitation/waste", WasteRecordViewSet, basename="wasterecord")
+router.register("supplies/catalogue", CatalogueViewSet, basename="catalogueitem")
+router.register("supplies/group-buys", GroupBuyViewSet, basename="groupbuy")
+router.register("supplies/orders", OrderViewSet, basename="order")
 router.register("sms-templates", SmsTemplateViewSet, basename="smstemplate")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 
