@@ -14,6 +14,8 @@ from residents.demo import seed_residents
 from residents.models import Resident, VulnerableTag
 from sanitation.demo import seed_sanitation
 from sanitation.models import Area, Round
+from supplies.demo import seed_supplies
+from supplies.models import Order
 from volunteers.demo import seed_volunteers
 from volunteers.models import Shift, Volunteer
 
@@ -27,6 +29,7 @@ class Command(BaseCommand):
         seed_residents()
         seed_volunteers()
         seed_sanitation()
+        seed_supplies()
         seed_messaging()
         self.stdout.write(
             self.style.SUCCESS(
@@ -36,6 +39,7 @@ class Command(BaseCommand):
                 f"{VulnerableTag.objects.count()} in the vulnerable-person ledger, "
                 f"{Volunteer.objects.count()} volunteers, {Shift.objects.count()} shifts, "
                 f"{Area.objects.count()} areas disinfected, {Round.objects.count()} rounds, "
+                f"{Order.objects.count()} supply orders, "
                 f"{Message.objects.count()} SMS campaigns."
             )
         )
