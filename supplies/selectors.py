@@ -214,6 +214,10 @@ def reconciliation(orders: QuerySet[Order]) -> Reconciliation:
         sum_wechat=Coalesce(Sum("amount_due", filter=Q(paid=True, payment_method="wechat")), ZERO),
         sum_cash=Coalesce(Sum("amount_due", filter=Q(paid=True, payment_method="cash")), ZERO),
     )
+    cents = Decimal("0.01")
+    figures = {
+        k: (Decimal(v).quantize(cents) if k.startswith("sum_") else v) for k, v in figures.items()
+    }
     return Reconciliation(
         orders=figures["n_orders"],
         due=figures["sum_due"],
