@@ -1,6 +1,6 @@
-"""Demo supplies: a supplier with its catalogue, a group buy open for orders, last week's group
-buy out for delivery with its orders across every state, and an urgent proxy purchase.
-Idempotent: a community that has the demo supplier is left as it is."""
+"""Demo supplies: a supplier with its catalogue, a group buy open for orders, an earlier group
+buy out for delivery with its orders across every state, an urgent proxy purchase and the
+residents' ordering links. Idempotent: a community that has the demo supplier is left as it is."""
 
 import datetime
 import random
@@ -38,9 +38,10 @@ def seed_supplies() -> int:
     """Returns the number of orders created."""
     rng = random.Random(2023)  # noqa: S311 - demo data
     # The handover text, approved as a provider would (the code is the demo's).
-    SmsTemplate.objects.filter(name=notify.HANDOVER, approved=False).update(
-        code="SMS_270150200", approved=True
-    )
+    for n, name in enumerate((notify.HANDOVER, notify.SELF_ORDER)):
+        SmsTemplate.objects.filter(name=name, approved=False).update(
+            code=f"SMS_27015020{n}", approved=True
+        )
     compound = (
         Compound.objects.filter(households__isnull=False).order_by("community_id", "pk").first()
     )
@@ -170,6 +171,10 @@ def seed_supplies() -> int:
             phone=f"138{rng.randrange(10**8):08d}",
         )
         created += 1
+
+    # The residents' ordering link of each compound in the buys.
+    for c in compounds:
+        services.order_link_get_or_create(by=secretary, compound=c)
 
     # An urgent proxy purchase: medicine for an elderly resident.
     if households:

@@ -402,3 +402,51 @@ class ProxyPurchase(models.Model):
 
     def __str__(self) -> str:
         return self.items[:40]
+
+
+class OrderLink(models.Model):
+    """A compound's link for residents to order themselves (no account): whoever opens it
+    proves with a code sent by SMS to a number on the register that they live there."""
+
+    compound = models.ForeignKey(
+        Compound, on_delete=models.CASCADE, related_name="+", verbose_name=_("compound")
+    )
+    token = models.CharField(max_length=43, unique=True, editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    objects = InCompoundQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ordering link")
+        verbose_name_plural = _("ordering links")
+        ordering = ["compound_id", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.compound} {self.created_at:%m-%d}"
+
+
+class SelfOrderCode(models.Model):
+    """A code sent to a resident's phone through an ordering link: only hashes are kept."""
+
+    link = models.ForeignKey(OrderLink, on_delete=models.CASCADE, related_name="codes")
+    compound = models.ForeignKey(Compound, on_delete=models.CASCADE, related_name="+")
+    phone_hash = models.CharField(max_length=64)
+    code_hash = models.CharField(max_length=64)
+    sent_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InCompoundQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ordering code")
+        verbose_name_plural = _("ordering codes")
+        ordering = ["-sent_at"]
+        indexes = [models.Index(fields=["phone_hash", "sent_at"], name="selfcode_phone_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.compound_id} {self.sent_at:%m-%d %H:%M}"

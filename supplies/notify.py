@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 HANDOVER = "配送交接码"
 PURPOSE = "supplies_handover"
+SELF_ORDER = "居民下单验证码"
+SELF_PURPOSE = "supplies_self_order"
 
 
 def handover_code(order: Order, code: str) -> bool:
@@ -34,5 +36,25 @@ def handover_code(order: Order, code: str) -> bool:
         )
     except Refused as refused:
         log.warning("handover code not queued (%s): %s", HANDOVER, refused.message)
+        return False
+    return True
+
+
+def self_order_code(*, phone: str, code: str, compound, key: str) -> bool:
+    """The code a resident ordering through the compound's link types in (urgent: they are
+    waiting for it)."""
+    name = compound.name if len(compound.name) <= 35 else compound.name[:34] + "…"
+    try:
+        send_sms(
+            to=phone,
+            template=SELF_ORDER,
+            variables={"compound": name, "code": code},
+            purpose=SELF_PURPOSE,
+            idempotency_key=key,
+            urgent=True,
+            place=compound,
+        )
+    except Refused as refused:
+        log.warning("ordering code not queued (%s): %s", SELF_ORDER, refused.message)
         return False
     return True

@@ -26,6 +26,12 @@ MAX_AMOUNT = Decimal("99999")
 CODE_DIGITS = 6
 MAX_CODE_ATTEMPTS = 5
 MAX_CODES_SENT = 3
+# Ordering through a compound's link: a code lives ten minutes, five tries, three codes an hour
+# per number; a household that proved itself orders for half an hour.
+SELF_CODE_MINUTES = 10
+SELF_CODE_ATTEMPTS = 5
+SELF_CODES_PER_HOUR = 3
+SELF_SESSION_MINUTES = 30
 # A claim takes at most this many orders at once (a building's batch).
 MAX_BATCH = 200
 # An open order older than this is overdue on the order list.

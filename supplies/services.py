@@ -2,6 +2,7 @@
 claiming and delivering, payment. Pages, the API, seed_demo and the bench call these; each rule
 lives here once, and every refusal changes nothing."""
 
+import datetime
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from compounds.models import Building, Community, Compound
-from residents.models import Household
+from residents.models import Household, Resident
 from wuyi.lib import cn, pii
 from wuyi.lib.errors import Refused
 
@@ -32,9 +33,11 @@ from .models import (
     OrderEvent,
     OrderKind,
     OrderLine,
+    OrderLink,
     OrderStatus,
     PaymentMethod,
     ProxyPurchase,
+    SelfOrderCode,
     Supplier,
     Urgency,
 )
@@ -291,13 +294,19 @@ def order_submit(
     phone: Any = "",
     note: Any = "",
     urgent: bool = False,
+    link: OrderLink | None = None,
 ) -> Order:
     """A household's order in a group buy: {group-buy item id: quantity}. Idempotent: the same
     `client_key` (one per form shown, or per API call) returns the first order. Refused:
     quantities that are not whole numbers from 0 to the item's limit, nothing ordered, an item
     of another group buy, the group buy closed or past its deadline, a household outside the
-    group buy's compounds, a second live order of the same household."""
-    _check_household(by, household)
+    group buy's compounds, a second live order of the same household. `by` is None for a
+    resident ordering through the compound's `link` (self_code_check proved the household)."""
+    if by is None:
+        if link is None or not link.active or link.compound_id != household.compound_id:
+            raise PermissionDenied(_("This link is no longer in use."))
+    else:
+        _check_household(by, household)
     client_key = _text(client_key, field="client_key", max_length=64)
     if not client_key:
         raise Refused(_("The form is missing its key; reload the page."))
@@ -638,3 +647,117 @@ def open_orders_overdue() -> Q:
         status__in=[s for s in rules.ORDER_STEPS if rules.ORDER_STEPS[s]],
         submitted_at__lt=timezone.now() - rules.OVERDUE_AFTER,
     )
+
+
+# ----------------------------------------------------------------------------- residents' link
+
+
+def order_link_get_or_create(*, by: User, compound: Compound) -> OrderLink:
+    """The compound's ordering link for residents (one active at a time)."""
+    _require_organiser(by)
+    link = OrderLink.objects.filter(compound=compound, active=True).first()
+    if link is None:
+        link = OrderLink.objects.create(
+            compound=compound, token=secrets.token_urlsafe(24), created_by=by
+        )
+    return link
+
+
+def order_link_revoke(*, by: User, link: OrderLink) -> OrderLink:
+    """The link stops working (it was posted where it should not be): a new one can be made."""
+    _require_organiser(by)
+    OrderLink.objects.filter(pk=link.pk).update(active=False)
+    link.active = False
+    return link
+
+
+def _phone_hash(phone: str) -> str:
+    return pii.keyed_hash(f"selforder:{phone}")
+
+
+def self_code_send(*, link: OrderLink, phone: Any, now: Any = None) -> None:
+    """Send a code to a number on the compound's register. A number not on it gets nothing,
+    and the caller answers alike, so the link does not tell who lives there; every request
+    counts against SELF_CODES_PER_HOUR per number. Refused: a number that is not one, too
+    many codes, a link no longer in use."""
+    now = now or timezone.now()
+    if not link.active:
+        raise Refused(_("This link is no longer in use."))
+    phone = _phone(phone)
+    if not phone:
+        raise Refused(_("Give your mobile number."), field="phone")
+    phone_hash = _phone_hash(phone)
+    recent = SelfOrderCode.objects.filter(
+        phone_hash=phone_hash, sent_at__gte=now - datetime.timedelta(hours=1)
+    ).count()
+    if recent >= rules.SELF_CODES_PER_HOUR:
+        raise Refused(_("Too many codes for this number: try again in an hour."), field="phone")
+    known = Resident.objects.filter(
+        compound_id=link.compound_id, phone=phone, left_on__isnull=True
+    ).exists()
+    with transaction.atomic():
+        row = SelfOrderCode.objects.create(
+            link=link,
+            compound_id=link.compound_id,
+            phone_hash=phone_hash,
+            code_hash="",
+            sent_at=now,
+        )
+        if not known:
+            return
+        code = _new_code()
+        row.code_hash = pii.keyed_hash(f"selforder:{row.pk}:{code}")
+        row.save(update_fields=["code_hash"])
+        notify.self_order_code(
+            phone=phone, code=code, compound=link.compound, key=f"supplies:self:{row.pk}"
+        )
+
+
+def self_code_check(*, link: OrderLink, phone: Any, code: Any, now: Any = None) -> Household:
+    """The household of the number the code was sent to. A wrong code counts against
+    SELF_CODE_ATTEMPTS (kept even though refused). Refused: no code sent in the last
+    SELF_CODE_MINUTES, a wrong or used-up code."""
+    now = now or timezone.now()
+    if not link.active:
+        raise Refused(_("This link is no longer in use."))
+    phone = _phone(phone)
+    expired = Refused(_("The code has expired: ask for a new one."), field="code")
+    wrong = False
+    with transaction.atomic():
+        row = (
+            SelfOrderCode.objects.select_for_update()
+            .filter(
+                link=link,
+                phone_hash=_phone_hash(phone),
+                used_at__isnull=True,
+                sent_at__gte=now - datetime.timedelta(minutes=rules.SELF_CODE_MINUTES),
+            )
+            .order_by("-sent_at")
+            .first()
+        )
+        if row is None:
+            raise expired
+        if row.attempts >= rules.SELF_CODE_ATTEMPTS:
+            raise Refused(_("Too many wrong codes: ask for a new one."), field="code")
+        text = str(code or "").strip()
+        if not row.code_hash or pii.keyed_hash(f"selforder:{row.pk}:{text}") != row.code_hash:
+            row.attempts += 1
+            row.save(update_fields=["attempts"])
+            wrong = True
+        else:
+            row.used_at = now
+            row.save(update_fields=["used_at"])
+    if wrong:
+        raise Refused(_("Wrong code."), field="code")
+    household = (
+        Household.objects.filter(
+            residents__phone=phone,
+            residents__left_on__isnull=True,
+            compound_id=link.compound_id,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if household is None:  # moved out between the code and now
+        raise expired
+    return household

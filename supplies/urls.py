@@ -23,4 +23,6 @@ urlpatterns = [
     path("deliveries/", views.deliveries, name="deliveries"),
     path("deliveries/buildings/<int:pk>/claim/", views.claim, name="claim"),
     path("figures/", views.figures, name="figures"),
+    path("links/", views.links, name="links"),
+    path("r/<str:token>/", views.self_order, name="self"),
 ]

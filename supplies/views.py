@@ -3,14 +3,15 @@ volunteer's deliveries on the phone; the district's figures."""
 
 import datetime
 import io
+import uuid
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,6 +42,7 @@ from .models import (
     GroupBuy,
     GroupBuyStatus,
     Order,
+    OrderLink,
     OrderStatus,
     Supplier,
 )
@@ -630,3 +632,135 @@ def today_tasks(user: Any, day: datetime.date) -> list[Task]:
             )
         )
     return tasks
+
+
+# ----------------------------------------------------------------------------- residents' link
+
+
+@login_required
+def links(request: AuthedHttpRequest) -> HttpResponse:
+    """Each compound's ordering link for residents: make one, or stop one."""
+    _organiser(request)
+    compounds = list(Compound.objects.visible_to(request.user).order_by("name")[:200])
+    if request.method == "POST":
+        compound = get_visible_or_404(
+            Compound, request.user, pk=int_param(request.POST, "compound")
+        )
+        if request.POST.get("action") == "revoke":
+            for link in OrderLink.objects.filter(compound=compound, active=True):
+                services.order_link_revoke(by=request.user, link=link)
+            messages.success(request, _("The link no longer works."))
+        else:
+            services.order_link_get_or_create(by=request.user, compound=compound)
+            messages.success(request, _("Link ready: send it to the residents' group."))
+        return redirect("supplies:links")
+    active = {
+        link.compound_id: link
+        for link in OrderLink.objects.filter(compound__in=compounds, active=True)
+    }
+    rows = [
+        (
+            c,
+            request.build_absolute_uri(reverse("supplies:self", args=[active[c.pk].token]))
+            if c.pk in active
+            else "",
+        )
+        for c in compounds
+    ]
+    return render(request, "supplies/links.html", {"rows": rows})
+
+
+SELF_KEY = "supplies_self"
+
+
+def _self_household(request, link: OrderLink) -> Household | None:
+    data = request.session.get(SELF_KEY) or {}
+    if data.get("link") != link.pk or data.get("until", 0) < timezone.now().timestamp():
+        return None
+    return (
+        Household.objects.filter(pk=data.get("household"), compound_id=link.compound_id)
+        .select_related("building")
+        .first()
+    )
+
+
+def self_order(request, token: str) -> HttpResponse:
+    """A resident orders without an account: the number on the register, the code sent to it,
+    then the compound's open group buys. Public (the link is the way in)."""
+    link = OrderLink.objects.select_related("compound").filter(token=token, active=True).first()
+    if link is None:
+        raise Http404
+    household = _self_household(request, link)
+    step, phone, error = "phone", "", ""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        phone = str(request.POST.get("phone", ""))[:20]
+        try:
+            if action == "phone":
+                services.self_code_send(link=link, phone=phone)
+                step = "code"
+            elif action == "code":
+                step = "code"
+                found = services.self_code_check(
+                    link=link, phone=phone, code=request.POST.get("code", "")
+                )
+                request.session[SELF_KEY] = {
+                    "link": link.pk,
+                    "household": found.pk,
+                    "until": timezone.now().timestamp() + rules.SELF_SESSION_MINUTES * 60,
+                }
+                return redirect("supplies:self", token=token)
+            elif action == "order" and household is not None:
+                buy = get_object_or_404(
+                    GroupBuy, pk=int_param(request.POST, "buy"), compounds=link.compound
+                )
+                quantities = {
+                    item.pk: request.POST.get(f"q{item.pk}", "") for item in buy.items.all()
+                }
+                services.order_submit(
+                    by=None,
+                    link=link,
+                    household=household,
+                    group_buy=buy,
+                    quantities=quantities,
+                    client_key=str(request.POST.get("client_key", ""))[:64],
+                )
+                messages.success(
+                    request,
+                    _("Your order is in. You will get a code by SMS when it is on its way."),
+                )
+                return redirect("supplies:self", token=token)
+        except Refused as refused:
+            error = str(refused.message)
+    buys = []
+    orders = []
+    if household is not None:
+        step = "order"
+        now = timezone.now()
+        buys = [
+            (b, list(b.items.all()), uuid.uuid4().hex)
+            for b in GroupBuy.objects.filter(
+                compounds=link.compound, status=GroupBuyStatus.OPEN, deadline__gt=now
+            )
+            .prefetch_related("items")
+            .order_by("deadline")
+        ]
+        orders = list(
+            Order.objects.filter(household=household)
+            .select_related("group_buy")
+            .order_by("-submitted_at")[:20]
+        )
+    return render(
+        request,
+        "supplies/self_order.html",
+        {
+            "link": link,
+            "step": step,
+            "phone": phone,
+            "error": error,
+            "household": household,
+            "buys": buys,
+            "orders": orders,
+        },
+        status=400 if error else 200,
+    )

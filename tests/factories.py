@@ -680,3 +680,37 @@ class ProxyPurchaseFactory(factory.django.DjangoModelFactory):
             note=compound.name[:200],
         )
         return ProxyPurchase.objects.create(order=order, items=f"{compound.name}：布洛芬一盒")
+
+
+class OrderLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "supplies.OrderLink"
+
+    @classmethod
+    def create(cls, **kwargs):
+        import secrets
+
+        from supplies.models import OrderLink
+
+        compound = kwargs.pop("compound", None) or CompoundFactory()
+        return OrderLink.objects.create(
+            compound=compound,
+            token=secrets.token_urlsafe(24),
+            created_by=kwargs.pop("created_by", None)
+            or UserFactory(role=Role.SECRETARY, posted_to=compound.community),
+        )
+
+
+class SelfOrderCodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "supplies.SelfOrderCode"
+
+    @classmethod
+    def create(cls, **kwargs):
+        from supplies.models import SelfOrderCode
+
+        compound = kwargs.pop("compound", None) or CompoundFactory()
+        link = OrderLinkFactory(compound=compound)
+        return SelfOrderCode.objects.create(
+            link=link, compound=compound, phone_hash="x" * 64, code_hash="y" * 64
+        )
