@@ -7,8 +7,10 @@ class SuppliesConfig(AppConfig):
     verbose_name = _("Supplies")
 
     def ready(self) -> None:
+        from compounds.registry import register_compound_panel
         from volunteers.registry import register_task_provider
 
-        from .views import today_tasks
+        from .views import compound_panel, today_tasks
 
+        register_compound_panel(compound_panel)
         register_task_provider(today_tasks)

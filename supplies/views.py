@@ -764,3 +764,25 @@ def self_order(request, token: str) -> HttpResponse:
         },
         status=400 if error else 200,
     )
+
+
+def compound_panel(user: Any, compound: Compound):
+    """Supplies on the compound page: open orders, failed deliveries, group buys taking
+    orders (two queries); nothing when the compound never had an order."""
+    from compounds.registry import CompoundPanel
+
+    counts = Order.objects.filter(compound=compound).aggregate(
+        total=Count("pk"),
+        open=Count("pk", filter=Q(status__in=selectors.OPEN_STATUSES)),
+        failed=Count("pk", filter=Q(status=OrderStatus.FAILED)),
+    )
+    if not counts["total"]:
+        return None
+    buys = GroupBuy.objects.filter(
+        compounds=compound, status=GroupBuyStatus.OPEN, deadline__gt=timezone.now()
+    ).count()
+    return CompoundPanel(
+        template="supplies/_compound_panel.html",
+        context={"compound": compound, "counts": counts, "buys": buys},
+        order=40,
+    )

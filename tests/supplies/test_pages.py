@@ -310,3 +310,16 @@ def test_proxy_purchase_page(login, secretary_a, households):
     order = Order.objects.get()
     assert order.kind == "proxy" and order.urgent
     assert login(secretary_a).get(reverse("supplies:order", args=[order.pk])).status_code == 200
+
+
+def test_compound_page_shows_supplies(login, secretary_a, buy, households, compound_a):
+    services.order_submit(
+        by=secretary_a,
+        household=households[0],
+        group_buy=buy,
+        quantities={buy.items.first().pk: 1},
+        client_key=uuid.uuid4().hex,
+    )
+    page = login(secretary_a).get(reverse("compounds:detail", args=[compound_a.pk]))
+    assert page.status_code == 200
+    assert "1个订单未完成" in page.text
