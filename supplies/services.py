@@ -11,7 +11,6 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -639,14 +638,6 @@ def order_record_payment(*, by: User, order: Order, method: str, paid: bool = Tr
         locked.save(update_fields=["payment_method", "paid", "paid_at"])
         _event(locked, locked.status, by, f"{PaymentMethod(method).label}")
     return locked
-
-
-def open_orders_overdue() -> Q:
-    """Open orders submitted more than OVERDUE_AFTER ago (the order list's filter)."""
-    return Q(
-        status__in=[s for s in rules.ORDER_STEPS if rules.ORDER_STEPS[s]],
-        submitted_at__lt=timezone.now() - rules.OVERDUE_AFTER,
-    )
 
 
 # ----------------------------------------------------------------------------- residents' link
