@@ -12,7 +12,6 @@ from rest_framework import decorators, exceptions, mixins, serializers, status, 
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.access import get_visible_or_404
 from compounds.models import Building
 from residents.models import Household
 from wuyi.lib.drf import ApiView, StrictCharField, as_validation_error
@@ -180,9 +179,15 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _user(serializer: serializers.Serializer) -> Any:
+    request = serializer.context.get("request")
+    return getattr(request, "user", None)
+
+
 class OrderCreateSerializer(serializers.Serializer):
-    group_buy = serializers.IntegerField(min_value=1)
-    household = serializers.IntegerField(min_value=1)
+    # Scoped in get_fields: an id out of reach is "invalid", as one that does not exist.
+    group_buy = serializers.PrimaryKeyRelatedField(queryset=GroupBuy.objects.none())
+    household = serializers.PrimaryKeyRelatedField(queryset=Household.objects.none())
     quantities = serializers.DictField(
         child=serializers.IntegerField(),
         help_text="{group-buy item id: quantity}; quantities from 0 to the item's limit.",
@@ -193,9 +198,20 @@ class OrderCreateSerializer(serializers.Serializer):
     phone = StrictCharField(max_length=20, required=False, allow_blank=True)
     note = StrictCharField(max_length=200, required=False, allow_blank=True)
 
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["group_buy"].queryset = GroupBuy.objects.visible_to(_user(self))
+        fields["household"].queryset = Household.objects.visible_to(_user(self))
+        return fields
+
 
 class ClaimSerializer(serializers.Serializer):
-    building = serializers.IntegerField(min_value=1)
+    building = serializers.PrimaryKeyRelatedField(queryset=Building.objects.none())
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["building"].queryset = Building.objects.visible_to(_user(self))
+        return fields
 
 
 class DeliveredSerializer(serializers.Serializer):
@@ -255,16 +271,14 @@ class OrderViewSet(
 
     @extend_schema(request=OrderCreateSerializer, responses={201: OrderSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        body = OrderCreateSerializer(data=request.data)
+        body = OrderCreateSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        buy = get_visible_or_404(GroupBuy, request.user, pk=data["group_buy"])
-        household = get_visible_or_404(Household, request.user, pk=data["household"])
         order = _call(
             services.order_submit,
             by=request.user,
-            household=household,
-            group_buy=buy,
+            household=data["household"],
+            group_buy=data["group_buy"],
             quantities=data["quantities"],
             client_key=data["client_key"],
             phone=data.get("phone", ""),
@@ -273,11 +287,11 @@ class OrderViewSet(
         return self._out(order, status.HTTP_201_CREATED)
 
     @extend_schema(request=ClaimSerializer, responses=OrderSerializer(many=True))
-    @decorators.action(detail=False, methods=["post"])
+    @decorators.action(detail=False, methods=["post"], pagination_class=None)
     def claim(self, request: Request, **kwargs: object) -> Response:
-        body = ClaimSerializer(data=request.data)
+        body = ClaimSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
-        building = get_visible_or_404(Building, request.user, pk=body.validated_data["building"])
+        building = body.validated_data["building"]
         claimed = _call(services.orders_claim, by=request.user, building=building)
         qs = self.get_queryset().filter(pk__in=[o.pk for o in claimed])
         return Response(OrderSerializer(qs, many=True).data)

@@ -57,11 +57,11 @@ def test_bad_quantity_is_a_400_in_chinese(api, secretary_a, buy, households):
     assert not Order.objects.exists()
 
 
-def test_outsider_household_is_a_404(api, secretary_b, buy, households):
+def test_outsider_household_is_refused_as_unknown(api, secretary_b, buy, households):
     r = api(secretary_b).post(
         "/api/supplies/orders/", _body(buy, households[0], "k2"), format="json"
     )
-    assert r.status_code == 404
+    assert r.status_code == 400 and {"group_buy", "household"} <= set(r.json())
     assert not Order.objects.exists()
 
 
