@@ -276,6 +276,7 @@ class Order(models.Model):
         _("delivered how"), max_length=4, choices=DeliveredHow.choices, blank=True
     )
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    photo = models.FileField(_("delivery photo"), upload_to="supplies/%Y/%m/%d/", blank=True)
     failures = models.PositiveSmallIntegerField(_("failed attempts"), default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -402,6 +403,36 @@ class ProxyPurchase(models.Model):
 
     def __str__(self) -> str:
         return self.items[:40]
+
+
+class Proof(models.TextChoices):
+    CODE = "code", _("Handover code")
+    PHOTO = "photo", _("Photo at the door")
+    BOTH = "both", _("Code and photo")
+
+
+class DeliveryRule(models.Model):
+    """How a compound's deliveries are proved (a code when nothing is set)."""
+
+    compound = models.OneToOneField(
+        Compound, on_delete=models.CASCADE, related_name="+", verbose_name=_("compound")
+    )
+    proof = models.CharField(
+        _("delivery proof"), max_length=5, choices=Proof.choices, default=Proof.CODE
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = InCompoundQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("delivery rule")
+        verbose_name_plural = _("delivery rules")
+
+    def __str__(self) -> str:
+        return f"{self.compound}: {self.get_proof_display()}"
 
 
 class OrderLink(models.Model):

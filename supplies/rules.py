@@ -116,3 +116,42 @@ def clean_amount(value: Any, *, field: str = "amount", required: bool = True) ->
     if not amount.is_finite() or not Decimal(0) <= amount <= MAX_AMOUNT:
         raise Refused(MSG_AMOUNT % {"max": MAX_AMOUNT}, field=field)
     return amount.quantize(Decimal("0.01"))
+
+
+# A delivery photo: what a phone camera saves, told by content, never by the name it sent.
+MAX_PHOTO_BYTES = 8 * 1024 * 1024
+PHOTO_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "heic": "image/heic",
+}
+
+
+def _photo_kind(head: bytes) -> str | None:
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
+        return "heic"
+    return None
+
+
+def check_photo(upload: Any) -> str:
+    """A delivery photo: a picture, at most MAX_PHOTO_BYTES. Returns the extension it is
+    stored and served under."""
+    if upload.size > MAX_PHOTO_BYTES:
+        raise Refused(
+            _("The photo is larger than %(mb)d MB.") % {"mb": MAX_PHOTO_BYTES // (1024 * 1024)},
+            field="photo",
+        )
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    kind = _photo_kind(head)
+    if kind is None:
+        raise Refused(_("Send a photo (JPEG, PNG, WebP or HEIC)."), field="photo")
+    return kind

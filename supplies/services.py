@@ -25,6 +25,7 @@ from .models import (
     CLAIMABLE,
     CatalogueItem,
     DeliveredHow,
+    DeliveryRule,
     GroupBuy,
     GroupBuyItem,
     GroupBuyStatus,
@@ -35,6 +36,7 @@ from .models import (
     OrderLink,
     OrderStatus,
     PaymentMethod,
+    Proof,
     ProxyPurchase,
     SelfOrderCode,
     Supplier,
@@ -530,8 +532,12 @@ def orders_claim(
                 for o in claimed
             ]
         )
+        proofs: dict[int, str] = {}
         for order in claimed:
-            _send_code(order)
+            if order.compound_id not in proofs:
+                proofs[order.compound_id] = proof_of(order.compound_id)
+            if proofs[order.compound_id] != Proof.PHOTO:
+                _send_code(order)
     return claimed
 
 
@@ -544,22 +550,43 @@ def _claimed_by_me(by: Any, order: Order) -> Order:
     return locked
 
 
+def proof_of(compound_id: int) -> str:
+    """What the compound wants as proof of a delivery (a code unless it set otherwise)."""
+    rule = DeliveryRule.objects.filter(compound_id=compound_id).values_list("proof", flat=True)
+    return rule.first() or Proof.CODE
+
+
+def delivery_rule_set(*, by: User, compound: Compound, proof: str) -> DeliveryRule:
+    _require_organiser(by)
+    if proof not in Proof.values:
+        raise Refused(_("Choose how deliveries are proved."), field="proof")
+    rule, _created = DeliveryRule.objects.update_or_create(
+        compound=compound, defaults={"proof": proof, "updated_by": by}
+    )
+    return rule
+
+
 def order_mark_delivered(
-    *, by: Any, order: Order, how: str, code: Any = "", note: Any = ""
+    *, by: Any, order: Order, how: str, code: Any = "", note: Any = "", photo: Any = None
 ) -> Order:
-    """The claimer brought it: how (left at the door, handed over, collected at the gate) and,
-    when the household has a phone, the handover code it read out. A wrong code counts against
+    """The claimer brought it: how (left at the door, handed over, collected at the gate) and
+    the proof the compound asks for (DeliveryRule): the handover code the household read out
+    (when it has a phone), a photo at the door, or both. A wrong code counts against
     MAX_CODE_ATTEMPTS (the count is kept even though the delivery is refused); past it, only a
     new code helps. Refused: someone else's order, an order not out for delivery, a wrong or
-    used-up code."""
+    used-up code, a missing photo or one that is not a picture."""
     if how not in DeliveredHow.values:
         raise Refused(_("Say how it was delivered."), field="how")
     note = _text(note, field="note", max_length=200)
     code = str(code or "").strip()
+    proof = proof_of(order.compound_id)
+    extension = rules.check_photo(photo) if photo is not None else ""
+    if proof in (Proof.PHOTO, Proof.BOTH) and photo is None:
+        raise Refused(_("Take a photo of the delivery at the door."), field="photo")
     wrong = False
     with transaction.atomic():
         locked = _claimed_by_me(by, order)
-        if locked.code_hash:
+        if locked.code_hash and proof in (Proof.CODE, Proof.BOTH):
             if locked.code_attempts >= rules.MAX_CODE_ATTEMPTS:
                 raise Refused(
                     _("Too many wrong codes: send the household a new code."), field="code"
@@ -573,7 +600,11 @@ def order_mark_delivered(
             locked.delivered_how = how
             locked.delivered_at = timezone.now()
             locked.code_hash = ""
-            locked.save(update_fields=["status", "delivered_how", "delivered_at", "code_hash"])
+            fields = ["status", "delivered_how", "delivered_at", "code_hash"]
+            if photo is not None:
+                locked.photo.save(f"order-{locked.pk}.{extension}", photo, save=False)
+                fields.append("photo")
+            locked.save(update_fields=fields)
             _event(locked, OrderStatus.DELIVERED, by, note or DeliveredHow(how).label)
     if wrong:
         left = rules.MAX_CODE_ATTEMPTS - locked.code_attempts

@@ -20,6 +20,7 @@ urlpatterns = [
     path("orders/<int:pk>/status/", views.order_status, name="order_status"),
     path("orders/<int:pk>/pay/", views.order_pay, name="order_pay"),
     path("orders/<int:pk>/deliver/", views.deliver, name="deliver"),
+    path("orders/<int:pk>/photo/", views.order_photo, name="photo"),
     path("deliveries/", views.deliveries, name="deliveries"),
     path("deliveries/buildings/<int:pk>/claim/", views.claim, name="claim"),
     path("figures/", views.figures, name="figures"),

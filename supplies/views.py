@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -39,11 +39,13 @@ from .forms import (
 )
 from .models import (
     CatalogueItem,
+    DeliveryRule,
     GroupBuy,
     GroupBuyStatus,
     Order,
     OrderLink,
     OrderStatus,
+    Proof,
     Supplier,
 )
 
@@ -524,12 +526,20 @@ def order_pay(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 def deliveries(request: AuthedHttpRequest) -> HttpResponse:
     """The volunteer's phone page: buildings waiting (claim a batch) and what they carry."""
+    mine = selectors.my_deliveries(user=request.user)
+    proofs = dict(
+        DeliveryRule.objects.filter(compound_id__in={o.compound_id for o in mine}).values_list(
+            "compound_id", "proof"
+        )
+    )
+    for order in mine:
+        order.proof = proofs.get(order.compound_id, Proof.CODE)
     return render(
         request,
         "supplies/deliveries.html",
         {
             "batches": selectors.delivery_batches(user=request.user),
-            "mine": selectors.my_deliveries(user=request.user),
+            "mine": mine,
             "form": DeliverForm(),
             "max_attempts": rules.MAX_CODE_ATTEMPTS,
         },
@@ -576,11 +586,24 @@ def deliver(request: AuthedHttpRequest, pk: int) -> HttpResponse:
                 order=order,
                 how=data.get("how", ""),
                 code=data.get("code", ""),
+                photo=request.FILES.get("photo"),
             )
             messages.success(request, _("Delivered. Thank you."))
     except Refused as refused:
         messages.error(request, str(refused.message))
     return redirect("supplies:deliveries")
+
+
+@login_required
+def order_photo(request: AuthedHttpRequest, pk: int) -> FileResponse:
+    order = get_visible_or_404(Order, request.user, pk=pk)
+    if not order.photo:
+        raise Http404
+    extension = str(order.photo.name).rsplit(".", 1)[-1]
+    kind = rules.PHOTO_TYPES.get(extension, "application/octet-stream")
+    response = FileResponse(order.photo.open("rb"), content_type=kind)
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # ----------------------------------------------------------------------------- district
@@ -646,7 +669,16 @@ def links(request: AuthedHttpRequest) -> HttpResponse:
         compound = get_visible_or_404(
             Compound, request.user, pk=int_param(request.POST, "compound")
         )
-        if request.POST.get("action") == "revoke":
+        if request.POST.get("action") == "proof":
+            try:
+                services.delivery_rule_set(
+                    by=request.user, compound=compound, proof=request.POST.get("proof", "")
+                )
+            except Refused as refused:
+                messages.error(request, str(refused.message))
+            else:
+                messages.success(request, _("Saved how deliveries are proved."))
+        elif request.POST.get("action") == "revoke":
             for link in OrderLink.objects.filter(compound=compound, active=True):
                 services.order_link_revoke(by=request.user, link=link)
             messages.success(request, _("The link no longer works."))
@@ -658,16 +690,20 @@ def links(request: AuthedHttpRequest) -> HttpResponse:
         link.compound_id: link
         for link in OrderLink.objects.filter(compound__in=compounds, active=True)
     }
+    proofs = dict(
+        DeliveryRule.objects.filter(compound__in=compounds).values_list("compound_id", "proof")
+    )
     rows = [
         (
             c,
             request.build_absolute_uri(reverse("supplies:self", args=[active[c.pk].token]))
             if c.pk in active
             else "",
+            proofs.get(c.pk, Proof.CODE),
         )
         for c in compounds
     ]
-    return render(request, "supplies/links.html", {"rows": rows})
+    return render(request, "supplies/links.html", {"rows": rows, "proofs": Proof.choices})
 
 
 SELF_KEY = "supplies_self"

@@ -714,3 +714,22 @@ class SelfOrderCodeFactory(factory.django.DjangoModelFactory):
         return SelfOrderCode.objects.create(
             link=link, compound=compound, phone_hash="x" * 64, code_hash="y" * 64
         )
+
+
+class DeliveryRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "supplies.DeliveryRule"
+
+    @classmethod
+    def create(cls, **kwargs):
+        from supplies.models import DeliveryRule
+
+        compound = kwargs.pop("compound", None) or CompoundFactory()
+        rule, _ = DeliveryRule.objects.update_or_create(
+            compound=compound,
+            defaults={
+                "proof": kwargs.pop("proof", "both"),
+                "updated_by": UserFactory(role=Role.SECRETARY, posted_to=compound.community),
+            },
+        )
+        return rule
