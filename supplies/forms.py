@@ -69,6 +69,11 @@ class AddressForm(forms.Form):
         help_text=_("Empty for a household without a phone: delivered without a code."),
     )
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
+    urgent = forms.BooleanField(
+        label=_("Urgent"),
+        required=False,
+        help_text=_("Delivered first: a household out of food, a baby out of formula."),
+    )
     client_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def __init__(self, *args, buildings, **kwargs):

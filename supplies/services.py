@@ -783,3 +783,13 @@ def self_code_check(*, link: OrderLink, phone: Any, code: Any, now: Any = None) 
     if household is None:  # moved out between the code and now
         raise expired
     return household
+
+
+def self_codes_purge(*, now: Any = None) -> int:
+    """Ordering codes older than a day: nothing needs them (the hourly limit looks back one
+    hour). Returns the count deleted."""
+    now = now or timezone.now()
+    deleted, _kinds = SelfOrderCode.objects.filter(
+        sent_at__lt=now - datetime.timedelta(days=1)
+    ).delete()
+    return deleted

@@ -391,6 +391,7 @@ def order_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
                 client_key=data["client_key"],
                 phone=data["phone"],
                 note=data["note"],
+                urgent=data["urgent"],
             )
         except Refused as refused:
             add_to_form(form, refused)

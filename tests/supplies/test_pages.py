@@ -82,6 +82,7 @@ def test_order_entry_page_is_idempotent(login, secretary_a, buy, households):
     key = uuid.uuid4().hex
     first = _post_order(client, buy, households[0], key, rice=2)
     assert first.status_code == 302
+    assert not Order.objects.get().urgent
     again = _post_order(client, buy, households[0], key, rice=2)
     assert again.status_code == 302
     assert Order.objects.count() == 1
@@ -323,3 +324,20 @@ def test_compound_page_shows_supplies(login, secretary_a, buy, households, compo
     page = login(secretary_a).get(reverse("compounds:detail", args=[compound_a.pk]))
     assert page.status_code == 200
     assert "1个订单未完成" in page.text
+
+
+def test_urgent_order_from_the_page(login, secretary_a, buy, households):
+    rice = buy.items.order_by("position").first()
+    h = households[0]
+    login(secretary_a).post(
+        reverse("supplies:order_add", args=[buy.pk]),
+        {
+            "building": h.building_id,
+            "unit": h.unit,
+            "room": h.room,
+            "urgent": "on",
+            "client_key": uuid.uuid4().hex,
+            f"q{rice.pk}": "1",
+        },
+    )
+    assert Order.objects.get().urgent

@@ -145,3 +145,13 @@ def test_links_page(login, secretary_a, volunteer, compound_a):
     client.post(reverse("supplies:links"), {"compound": compound_a.pk, "action": "create"})
     assert OrderLink.objects.filter(compound=compound_a, active=True).count() == 1
     assert login(volunteer).get(reverse("supplies:links")).status_code == 403
+
+
+def test_old_codes_are_purged(self_sms, link, resident):
+    from supplies.tasks import purge_self_codes
+
+    services.self_code_send(link=link, phone=PHONE)
+    SelfOrderCode.objects.update(sent_at=timezone.now() - datetime.timedelta(days=2))
+    services.self_code_send(link=link, phone="13700000000")
+    assert purge_self_codes() == "deleted 1 ordering codes"
+    assert SelfOrderCode.objects.count() == 1
