@@ -541,6 +541,11 @@ def deliveries(request: AuthedHttpRequest) -> HttpResponse:
         {
             "batches": selectors.delivery_batches(user=request.user),
             "mine": mine,
+            "open_buys": GroupBuy.objects.visible_to(request.user)
+            .filter(status=GroupBuyStatus.OPEN, deadline__gt=timezone.now())
+            .order_by("deadline")[:10]
+            if rules.may_enter_orders(request.user)
+            else [],
             "form": DeliverForm(),
             "max_attempts": rules.MAX_CODE_ATTEMPTS,
         },

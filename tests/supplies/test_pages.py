@@ -77,6 +77,15 @@ def test_volunteer_may_not_open_a_group_buy(login, volunteer):
     assert login(volunteer).get(reverse("supplies:buy_add")).status_code == 403
 
 
+def test_volunteer_takes_an_order_by_phone(login, volunteer, buy, households):
+    client = login(volunteer)
+    page = client.get(reverse("supplies:deliveries"))
+    assert reverse("supplies:order_add", args=[buy.pk]) in page.text
+    response = _post_order(client, buy, households[1], uuid.uuid4().hex, rice=1)
+    assert response.status_code == 302
+    assert Order.objects.get().created_by == volunteer
+
+
 def test_order_entry_page_is_idempotent(login, secretary_a, buy, households):
     client = login(secretary_a)
     key = uuid.uuid4().hex
@@ -213,6 +222,10 @@ def test_volunteer_delivers_from_the_phone(sms, login, secretary_a, volunteer, b
     client = login(volunteer)
     page = client.get(reverse("supplies:deliveries"))
     assert page.status_code == 200
+    # The household's number is never on the pages.
+    assert "13800138000" not in page.text
+    assert "13800138000" not in login(secretary_a).get(reverse("supplies:orders")).text
+    client = login(volunteer)
     building = households[0].building
     client.post(reverse("supplies:claim", args=[building.pk]))
     mine = list(Order.objects.filter(claimed_by=volunteer))
