@@ -38,10 +38,14 @@ def seed_supplies() -> int:
     """Returns the number of orders created."""
     rng = random.Random(2023)  # noqa: S311 - demo data
     # The handover text, approved as a provider would (the code is the demo's).
-    for n, name in enumerate((notify.HANDOVER, notify.SELF_ORDER)):
-        SmsTemplate.objects.filter(name=name, approved=False).update(
-            code=f"SMS_27015020{n}", approved=True
+    for n, (name, body) in enumerate(notify.TEXTS.items()):
+        template, _created = SmsTemplate.objects.get_or_create(
+            name=name, defaults={"code": "", "body": body}
         )
+        if not template.approved:
+            SmsTemplate.objects.filter(pk=template.pk).update(
+                code=f"SMS_27015020{n}", approved=True
+            )
     compound = (
         Compound.objects.filter(households__isnull=False).order_by("community_id", "pk").first()
     )

@@ -19,6 +19,12 @@ HANDOVER = "配送交接码"
 PURPOSE = "supplies_handover"
 SELF_ORDER = "居民下单验证码"
 SELF_PURPOSE = "supplies_self_order"
+# The texts as migrations 0002 and 0004 create them (seed_demo makes them again when a test
+# database was flushed of what the migrations wrote).
+TEXTS = {
+    HANDOVER: "您的物资（订单{order}）正在配送，交接码{code}，请在志愿者送达时告知。",
+    SELF_ORDER: "您正在{compound}线上订购物资，验证码{code}，10分钟内有效。如非本人操作请忽略。",
+}
 
 
 def handover_code(order: Order, code: str) -> bool:

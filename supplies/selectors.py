@@ -339,7 +339,8 @@ def delivery_batches(*, user: Any) -> list[BuildingBatch]:
 
 
 def my_deliveries(*, user: Any) -> list[Order]:
-    """The orders the user claimed and has not brought yet, by building, vulnerable first."""
+    """The orders the user claimed and has not brought yet, by compound and building (each
+    building's together, as the page groups them), vulnerable and urgent first."""
     orders = list(
         Order.objects.filter(claimed_by=user, status=OrderStatus.OUT_FOR_DELIVERY)
         .select_related("household", "building", "compound")
@@ -349,7 +350,9 @@ def my_deliveries(*, user: Any) -> list[Order]:
     return sorted(
         orders,
         key=lambda o: (
+            o.compound.name,
             natural_key(o.building.number),
+            o.building_id,
             not o.vulnerable,
             not o.urgent,
             natural_key(o.household.unit),

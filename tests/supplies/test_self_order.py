@@ -155,3 +155,13 @@ def test_old_codes_are_purged(self_sms, link, resident):
     services.self_code_send(link=link, phone="13700000000")
     assert purge_self_codes() == "deleted 1 ordering codes"
     assert SelfOrderCode.objects.count() == 1
+
+
+def test_demo_texts_are_the_migrations_texts():
+    import importlib
+
+    from supplies import notify
+
+    first = importlib.import_module("supplies.migrations.0002_sms_templates")
+    second = importlib.import_module("supplies.migrations.0004_self_order_sms_template")
+    assert {**first.TEMPLATES, **second.TEMPLATES} == notify.TEXTS
