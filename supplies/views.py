@@ -284,7 +284,12 @@ def reconciliation(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "supplies/reconciliation.html",
-        {"buy": buy, "money": selectors.reconciliation(orders), "page": page},
+        {
+            "buy": buy,
+            "money": selectors.reconciliation(orders),
+            "page": page,
+            "may_organise": rules.may_organise(request.user),
+        },
     )
 
 

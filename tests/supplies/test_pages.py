@@ -354,3 +354,18 @@ def test_urgent_order_from_the_page(login, secretary_a, buy, households):
         },
     )
     assert Order.objects.get().urgent
+
+
+def test_district_staff_read_the_reconciliation_without_pay_buttons(
+    login, district_staff, secretary_a, buy, households
+):
+    services.order_submit(
+        by=secretary_a,
+        household=households[0],
+        group_buy=buy,
+        quantities={buy.items.first().pk: 1},
+        client_key=uuid.uuid4().hex,
+    )
+    page = login(district_staff).get(reverse("supplies:reconciliation", args=[buy.pk]))
+    assert page.status_code == 200
+    assert "order_pay" not in page.text and "/pay/" not in page.text
