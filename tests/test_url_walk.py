@@ -54,6 +54,7 @@ PUBLIC = {
     "logout",
     "admin:logout",
     "volunteers:link",
+    "supplies:self",
 }
 # The place tree is made by the fixtures (community A under the sub-district A and B share).
 PLACE_TREE = {District, Subdistrict, Community, Compound, Building}

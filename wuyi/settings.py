@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "volunteers",
     "sanitation",
     "medical",
+    "supplies",
     "dashboards",
 ]
 
@@ -324,6 +325,11 @@ CELERY_BEAT_SCHEDULE = {
     "remind-overdue-rounds": {
         "task": "sanitation.remind_overdue",
         "schedule": crontab(minute="*/5"),
+    },
+    # Residents' ordering codes (hashes) are kept a day.
+    "purge-self-order-codes": {
+        "task": "supplies.purge_self_codes",
+        "schedule": crontab(hour=3, minute=29),
     },
     # The SMS outbox: due recipients claimed and handed to the worker in batches.
     "dispatch-sms": {

@@ -15,6 +15,7 @@ from medical.api import AmbulanceViewSet, EscortViewSet, HospitalViewSet, Schedu
 from messaging.api import CampaignViewSet, SmsTemplateViewSet
 from residents.api import HouseholdViewSet, ResidentViewSet
 from sanitation.api import AreaViewSet, RoundViewSet, WasteRecordViewSet
+from supplies.api import CatalogueViewSet, GroupBuyViewSet, OrderViewSet
 from volunteers.api import (
     AssignmentViewSet,
     ShiftViewSet,
@@ -43,6 +44,9 @@ router.register("medical/hospitals", HospitalViewSet, basename="hospital")
 router.register("medical/ambulances", AmbulanceViewSet, basename="ambulance")
 router.register("medical/escorts", EscortViewSet, basename="escort")
 router.register("medical/schedules", ScheduleViewSet, basename="schedule")
+router.register("supplies/catalogue", CatalogueViewSet, basename="catalogueitem")
+router.register("supplies/group-buys", GroupBuyViewSet, basename="groupbuy")
+router.register("supplies/orders", OrderViewSet, basename="order")
 router.register("sms-templates", SmsTemplateViewSet, basename="smstemplate")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 
@@ -66,6 +70,7 @@ urlpatterns = [
     path("volunteers/", include("volunteers.urls")),
     path("sanitation/", include("sanitation.urls")),
     path("medical/", include("medical.urls")),
+    path("supplies/", include("supplies.urls")),
     path("messaging/", include("messaging.urls")),
     path("overview/", include("dashboards.urls")),
     path("api/", include(router.urls)),

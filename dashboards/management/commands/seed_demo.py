@@ -16,6 +16,8 @@ from residents.demo import seed_residents
 from residents.models import Resident, VulnerableTag
 from sanitation.demo import seed_sanitation
 from sanitation.models import Area, Round
+from supplies.demo import seed_supplies
+from supplies.models import Order
 from volunteers.demo import seed_volunteers
 from volunteers.models import Shift, Volunteer
 
@@ -30,6 +32,7 @@ class Command(BaseCommand):
         seed_volunteers()
         seed_sanitation()
         seed_medical()
+        seed_supplies()
         seed_messaging()
         self.stdout.write(
             self.style.SUCCESS(
@@ -40,6 +43,7 @@ class Command(BaseCommand):
                 f"{Volunteer.objects.count()} volunteers, {Shift.objects.count()} shifts, "
                 f"{Area.objects.count()} areas disinfected, {Round.objects.count()} rounds, "
                 f"{Ambulance.objects.count()} ambulances, {Escort.objects.count()} escorts, "
+                f"{Order.objects.count()} supply orders, "
                 f"{Message.objects.count()} SMS campaigns."
             )
         )

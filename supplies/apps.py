@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SuppliesConfig(AppConfig):
+    name = "supplies"
+    verbose_name = _("Supplies")
+
+    def ready(self) -> None:
+        from compounds.registry import register_compound_panel
+        from volunteers.registry import register_task_provider
+
+        from .views import compound_panel, today_tasks
+
+        register_compound_panel(compound_panel)
+        register_task_provider(today_tasks)

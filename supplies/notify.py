@@ -1,0 +1,66 @@
+"""The handover code's SMS, through messaging (floor 2).
+
+The text is a provider-approved template, created unapproved by migration 0002; an operator
+enters the provider's code and approves it (seed_demo approves it with a demo code). A template
+not approved does not stop a claim: the order is out for delivery, the volunteer sees that no
+code was sent, and the log names the template (never a phone number or a code).
+"""
+
+import logging
+
+from messaging.services import send_sms
+from wuyi.lib.errors import Refused
+
+from .models import Order
+
+log = logging.getLogger(__name__)
+
+HANDOVER = "配送交接码"
+PURPOSE = "supplies_handover"
+SELF_ORDER = "居民下单验证码"
+SELF_PURPOSE = "supplies_self_order"
+# The texts as migrations 0002 and 0004 create them (seed_demo makes them again when a test
+# database was flushed of what the migrations wrote).
+TEXTS = {
+    HANDOVER: "您的物资（订单{order}）正在配送，交接码{code}，请在志愿者送达时告知。",
+    SELF_ORDER: "您正在{compound}线上订购物资，验证码{code}，10分钟内有效。如非本人操作请忽略。",
+}
+
+
+def handover_code(order: Order, code: str) -> bool:
+    """Send the household its code; the key names the order and the how-many-th code, so a
+    retried claim never sends the same code twice and a new code is a new message."""
+    try:
+        send_sms(
+            to=order.phone,
+            template=HANDOVER,
+            variables={"code": code, "order": str(order.pk)},
+            purpose=PURPOSE,
+            idempotency_key=f"supplies:handover:{order.pk}:{order.codes_sent}",
+            urgent=True,
+            place=order.compound,
+        )
+    except Refused as refused:
+        log.warning("handover code not queued (%s): %s", HANDOVER, refused.message)
+        return False
+    return True
+
+
+def self_order_code(*, phone: str, code: str, compound, key: str) -> bool:
+    """The code a resident ordering through the compound's link types in (urgent: they are
+    waiting for it)."""
+    name = compound.name if len(compound.name) <= 35 else compound.name[:34] + "…"
+    try:
+        send_sms(
+            to=phone,
+            template=SELF_ORDER,
+            variables={"compound": name, "code": code},
+            purpose=SELF_PURPOSE,
+            idempotency_key=key,
+            urgent=True,
+            place=compound,
+        )
+    except Refused as refused:
+        log.warning("ordering code not queued (%s): %s", SELF_ORDER, refused.message)
+        return False
+    return True

@@ -1,0 +1,157 @@
+"""Who may do what with supplies, and the bounds an order stays within. Forms, the API and the
+services all check here."""
+
+import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role
+from compounds.models import Compound
+from wuyi.lib.errors import Refused
+
+from .models import GroupBuyStatus, OrderStatus
+
+ORGANISERS = {Role.SECRETARY}
+READERS = {Role.DISTRICT_STAFF, Role.SUBDISTRICT_STAFF, Role.SECRETARY}
+DELIVERERS = {Role.VOLUNTEER, Role.SECRETARY}
+
+# Bounds of an order: no household eats 1,000 bags of rice in a week.
+MAX_QUANTITY = 99
+MAX_LINES = 50
+MAX_PRICE = Decimal("99999")
+MAX_AMOUNT = Decimal("99999")
+# A handover code: six digits, five tries, then the volunteer asks for a new one.
+CODE_DIGITS = 6
+MAX_CODE_ATTEMPTS = 5
+MAX_CODES_SENT = 3
+# Ordering through a compound's link: a code lives ten minutes, five tries, three codes an hour
+# per number; a household that proved itself orders for half an hour.
+SELF_CODE_MINUTES = 10
+SELF_CODE_ATTEMPTS = 5
+SELF_CODES_PER_HOUR = 3
+SELF_SESSION_MINUTES = 30
+# A claim takes at most this many orders at once (a building's batch).
+MAX_BATCH = 200
+# An open order older than this is overdue on the order list.
+OVERDUE_AFTER = datetime.timedelta(hours=48)
+
+MSG_QUANTITY = _("Quantities are whole numbers from 0 to %(max)d.")
+MSG_NOTHING = _("Order at least one item.")
+MSG_AMOUNT = _("Give an amount between 0 and %(max)s yuan.")
+
+# What each status may go to; anything else is a jump and is refused.
+ORDER_STEPS: dict[str, set[str]] = {
+    OrderStatus.SUBMITTED: {OrderStatus.ACCEPTED, OrderStatus.CANCELLED},
+    OrderStatus.ACCEPTED: {OrderStatus.PURCHASED, OrderStatus.CANCELLED},
+    OrderStatus.PURCHASED: {OrderStatus.OUT_FOR_DELIVERY, OrderStatus.CANCELLED},
+    OrderStatus.OUT_FOR_DELIVERY: {
+        OrderStatus.DELIVERED,
+        OrderStatus.FAILED,
+        OrderStatus.PURCHASED,  # released by its volunteer
+    },
+    OrderStatus.FAILED: {OrderStatus.OUT_FOR_DELIVERY, OrderStatus.CANCELLED},
+    OrderStatus.DELIVERED: set(),
+    OrderStatus.CANCELLED: set(),
+}
+GROUP_BUY_STEPS: dict[str, str] = {
+    GroupBuyStatus.OPEN: GroupBuyStatus.CLOSED,
+    GroupBuyStatus.CLOSED: GroupBuyStatus.PURCHASED,
+    GroupBuyStatus.PURCHASED: GroupBuyStatus.DELIVERING,
+    GroupBuyStatus.DELIVERING: GroupBuyStatus.DONE,
+}
+
+
+def _active(user: Any) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def may_organise(user: Any) -> bool:
+    """Group buys, suppliers, accepting and cancelling orders, payments: the secretary."""
+    return _active(user) and (user.is_superuser or user.role in ORGANISERS)
+
+
+def may_read_figures(user: Any) -> bool:
+    return _active(user) and (user.is_superuser or user.role in READERS)
+
+
+def may_enter_orders(user: Any) -> bool:
+    """The secretary at the desk, a volunteer on the phone with a household."""
+    return _active(user) and (user.is_superuser or user.role in DELIVERERS)
+
+
+def may_deliver(user: Any, compound_id: int) -> bool:
+    """A volunteer (or the secretary) who may see the compound."""
+    if not (_active(user) and (user.is_superuser or user.role in DELIVERERS)):
+        return False
+    return Compound.objects.visible_to(user).filter(pk=compound_id).exists()
+
+
+def clean_quantity(value: Any) -> int:
+    """A whole number from 0 to MAX_QUANTITY ("2", 2 and 2.0 are two; -1, 1.5, 1e9 are not)."""
+    if isinstance(value, bool):
+        raise Refused(MSG_QUANTITY % {"max": MAX_QUANTITY}, field="quantities")
+    try:
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise ValueError
+            value = int(value)
+        number = int(str(value).strip() or "0")
+    except (TypeError, ValueError):
+        raise Refused(MSG_QUANTITY % {"max": MAX_QUANTITY}, field="quantities") from None
+    if not 0 <= number <= MAX_QUANTITY:
+        raise Refused(MSG_QUANTITY % {"max": MAX_QUANTITY}, field="quantities")
+    return number
+
+
+def clean_amount(value: Any, *, field: str = "amount", required: bool = True) -> Decimal | None:
+    """Yuan, two decimals, 0 to MAX_AMOUNT."""
+    if value in (None, "") and not required:
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, TypeError, ValueError):
+        amount = Decimal(-1)
+    if not amount.is_finite() or not Decimal(0) <= amount <= MAX_AMOUNT:
+        raise Refused(MSG_AMOUNT % {"max": MAX_AMOUNT}, field=field)
+    return amount.quantize(Decimal("0.01"))
+
+
+# A delivery photo: what a phone camera saves, told by content, never by the name it sent.
+MAX_PHOTO_BYTES = 8 * 1024 * 1024
+PHOTO_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "heic": "image/heic",
+}
+
+
+def _photo_kind(head: bytes) -> str | None:
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
+        return "heic"
+    return None
+
+
+def check_photo(upload: Any) -> str:
+    """A delivery photo: a picture, at most MAX_PHOTO_BYTES. Returns the extension it is
+    stored and served under."""
+    if upload.size > MAX_PHOTO_BYTES:
+        raise Refused(
+            _("The photo is larger than %(mb)d MB.") % {"mb": MAX_PHOTO_BYTES // (1024 * 1024)},
+            field="photo",
+        )
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    kind = _photo_kind(head)
+    if kind is None:
+        raise Refused(_("Send a photo (JPEG, PNG, WebP or HEIC)."), field="photo")
+    return kind
