@@ -89,7 +89,7 @@ def seed_medical() -> int:
         )
     for n, name in enumerate((notify.PICKUP, notify.CREW)):
         SmsTemplate.objects.filter(name=name, approved=False).update(
-            code=f"SMS_27015020{n}", approved=True
+            code=f"SMS_27015040{n}", approved=True
         )
     return created
 

@@ -31,7 +31,6 @@ TEMPLATES = [
         "您的居家隔离期至{date}结束，请每日两次测量体温，如有不适请联系社区。",
         True,
     ),
-    ("志愿者登录链接", "SMS_270150004", "您的志愿者账号已开通，72小时内点此登录：{link}", True),
     ("疫苗接种通知", "SMS_270150005", "{date}在{place}开展疫苗接种，请携带身份证。", False),
 ]
 DEMO_KEY = "demo:campaign:tianqing-1"

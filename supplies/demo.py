@@ -44,7 +44,7 @@ def seed_supplies() -> int:
         )
         if not template.approved:
             SmsTemplate.objects.filter(pk=template.pk).update(
-                code=f"SMS_27015020{n}", approved=True
+                code=f"SMS_27015050{n}", approved=True
             )
     compound = (
         Compound.objects.filter(households__isnull=False).order_by("community_id", "pk").first()

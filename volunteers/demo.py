@@ -46,7 +46,7 @@ def seed_volunteers() -> int:
         _week(secretary, compounds)
     # The login link's text, approved as a provider would (the code is the demo's).
     SmsTemplate.objects.filter(name=notify.LOGIN_LINK, approved=False).update(
-        code="SMS_270150200", approved=True
+        code="SMS_270150300", approved=True
     )
     return created
 
