@@ -5,6 +5,7 @@ import uuid
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from compounds.models import Building, Compound
 
@@ -20,7 +21,9 @@ class SupplierForm(forms.Form):
 class CatalogueItemForm(forms.Form):
     supplier = forms.ModelChoiceField(label=_("Supplier"), queryset=Supplier.objects.none())
     name = forms.CharField(label=_("Item"), max_length=60)
-    unit = forms.CharField(label=_("Unit"), max_length=10, help_text=_("e.g. 袋, 桶, 箱"))
+    unit = forms.CharField(
+        label=pgettext_lazy("measure", "Unit"), max_length=10, help_text=_("e.g. 袋, 桶, 箱")
+    )
     price = forms.DecimalField(label=_("Price (yuan)"), max_digits=8, decimal_places=2)
 
     def __init__(self, *args, suppliers, **kwargs):

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.access import ScopedQuerySet
 from accounts.models import Level
@@ -90,7 +91,9 @@ class CatalogueItem(models.Model):
         Supplier, on_delete=models.PROTECT, related_name="items", verbose_name=_("supplier")
     )
     name = models.CharField(_("name"), max_length=60)
-    unit = models.CharField(_("unit"), max_length=10, help_text=_("e.g. 袋, 桶, 箱"))
+    unit = models.CharField(
+        pgettext_lazy("measure", "unit"), max_length=10, help_text=_("e.g. 袋, 桶, 箱")
+    )
     price = models.DecimalField(_("price"), max_digits=8, decimal_places=2)
     active = models.BooleanField(_("active"), default=True)
 
@@ -161,7 +164,7 @@ class GroupBuyItem(models.Model):
         CatalogueItem, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     name = models.CharField(_("name"), max_length=60)
-    unit = models.CharField(_("unit"), max_length=10)
+    unit = models.CharField(pgettext_lazy("measure", "unit"), max_length=10)
     price = models.DecimalField(_("price"), max_digits=8, decimal_places=2)
     max_per_order = models.PositiveSmallIntegerField(_("at most per household"), default=10)
     position = models.PositiveSmallIntegerField(default=0)

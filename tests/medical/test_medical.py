@@ -613,6 +613,17 @@ def test_pages_answer_their_users(
     assert client.get(reverse("medical:book")).status_code == 403
 
 
+def test_pages_offer_the_emergency_form_only_to_who_may_report(
+    login, secretary_a, district_staff, sealed
+):
+    form = reverse("medical:emergency")
+    for user, offered in ((secretary_a, True), (district_staff, False)):
+        client = login(user)
+        for url in (reverse("medical:escorts"), reverse("compounds:detail", args=[sealed.pk])):
+            assert (f'href="{form}' in client.get(url).content.decode()) is offered, (user, url)
+        assert (client.get(form).status_code == 200) is offered
+
+
 def test_booking_page_double_booking_shows_the_clash(
     clock, login, secretary_a, zhang, hospital, cars, sealed
 ):

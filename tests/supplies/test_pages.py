@@ -369,3 +369,15 @@ def test_district_staff_read_the_reconciliation_without_pay_buttons(
     page = login(district_staff).get(reverse("supplies:reconciliation", args=[buy.pk]))
     assert page.status_code == 200
     assert "order_pay" not in page.text and "/pay/" not in page.text
+
+
+def test_the_proxy_purchase_form_is_offered_only_to_who_may_enter_orders(
+    login, secretary_a, district_staff
+):
+    form = reverse("supplies:proxy_add")
+    for user, offered in ((secretary_a, True), (district_staff, False)):
+        client = login(user)
+        assert (f'href="{form}"' in client.get(reverse("supplies:orders")).content.decode()) is (
+            offered
+        )
+        assert (client.get(form).status_code == 200) is offered
