@@ -25,6 +25,29 @@ from tests.factories import (
 MARKER = "ALPHA"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Every transactional test restores what the data migrations wrote (the SMS texts): its
+    flush at the end empties every table, and a flush without the restore would also leave
+    content types the next serialized restore collides with. One rule for all of them."""
+    missing = []
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        names = set(getattr(item, "fixturenames", ()))
+        transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+            names & {"transactional_db", "live_server"}
+        )
+        serialized = bool(marker and marker.kwargs.get("serialized_rollback")) or (
+            "django_db_serialized_rollback" in names
+        )
+        if transactional and not serialized:
+            missing.append(item.nodeid)
+    if missing:
+        raise pytest.UsageError(
+            "transactional tests need serialized_rollback=True (or the "
+            "django_db_serialized_rollback fixture):\n" + "\n".join(missing)
+        )
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _personal_data_key():
     """The settings were read before this module (pytest-django sets Django up first): give
