@@ -798,36 +798,36 @@ def _mark(owner: int, ids: Sequence[int], **values: Any) -> int:
 def _mark_each(owner: int, column: str, rows: Sequence[tuple[int, str]], **values: Any) -> int:
     """Set `column` per row (provider ids, errors) and `values` on all, if batch `owner` still
     holds them.
-    One statement on PostgreSQL (a join with VALUES), one UPDATE per row elsewhere."""
+    One statement on PostgreSQL (a join with two arrays unnested: two parameters however many
+    rows), one UPDATE per row elsewhere."""
     if not rows:
         return 0
     if connection.vendor != "postgresql":
         return sum(_mark(owner, [pk], **{column: value}, **values) for pk, value in rows)
     from psycopg2 import sql
-    from psycopg2.extras import execute_values
 
+    assignments = sql.SQL(", ").join(
+        [sql.SQL("{} = v.val").format(sql.Identifier(column))]
+        + [
+            sql.SQL("{} = {}").format(sql.Identifier(n), sql.Placeholder(f"set_{n}"))
+            for n in values
+        ]
+    )
+    statement = sql.SQL(
+        "UPDATE messaging_recipient AS t SET {} "
+        "FROM unnest(%(ids)s::bigint[], %(vals)s::text[]) AS v (id, val) "
+        "WHERE t.id = v.id AND t.batch_id = %(owner)s AND t.status = 'sending'"
+    ).format(assignments)
+    params = {
+        # str(): a TextChoices member is a str psycopg2 does not know.
+        **{f"set_{n}": str(v) if isinstance(v, str) else v for n, v in values.items()},
+        "ids": [pk for pk, _value in rows],
+        "vals": [value for _pk, value in rows],
+        "owner": owner,
+    }
     with connection.cursor() as cursor:
-        raw = cursor.cursor
-
-        def literal(value: Any) -> str:
-            # Rendered into the statement: execute_values reads every other % as its own.
-            plain = str(value) if isinstance(value, str) else value  # a TextChoices member
-            return sql.Literal(plain).as_string(raw).replace("%", "%%")
-
-        assignments = [sql.SQL("{} = v.val").format(sql.Identifier(column)).as_string(raw)]
-        for name, value in values.items():
-            ident = sql.Identifier(name).as_string(raw)
-            assignments.append(f"{ident} = {literal(value)}")
-        # Identifiers and values quoted by psycopg2.sql above.
-        statement = (
-            f"UPDATE messaging_recipient AS t SET {', '.join(assignments)} "  # noqa: S608
-            "FROM (VALUES %s) AS v (id, val) "
-            f"WHERE t.id = v.id AND t.batch_id = {int(owner)} AND t.status = 'sending'"
-        )
-        execute_values(
-            raw, statement, list(rows), template="(%s::bigint, %s::text)", page_size=len(rows)
-        )
-        return raw.rowcount
+        cursor.execute(statement.as_string(cursor.cursor), params)
+        return cursor.rowcount
 
 
 def _record(
@@ -900,6 +900,22 @@ def _settle_in_doubt(
     return settled
 
 
+def _opted_out(hashes: set[str]) -> set[str]:
+    """The hashes on the opt-out list: one array parameter on PostgreSQL, not a thousand."""
+    if not hashes:
+        return set()
+    if connection.vendor != "postgresql":
+        return set(
+            OptOut.objects.filter(phone_hash__in=hashes).values_list("phone_hash", flat=True)
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT phone_hash FROM {OptOut._meta.db_table} WHERE phone_hash = ANY(%s)",  # noqa: S608
+            [list(hashes)],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
 def batch_send(*, batch_id: int) -> BatchReport:
     """Send one claimed batch (the task's body). Runs once however often it is delivered."""
     report = BatchReport()
@@ -929,11 +945,7 @@ def batch_send(*, batch_id: int) -> BatchReport:
     # campaign was written is still spared): one query for the batch.
     live = [r for r in rows if r[0] not in cancelled]
     hashes = dict(zip([r[0] for r in live], pii.keyed_hashes(r[1] for r in live), strict=True))
-    opted = set(
-        OptOut.objects.filter(phone_hash__in=set(hashes.values())).values_list(
-            "phone_hash", flat=True
-        )
-    )
+    opted = _opted_out(set(hashes.values()))
     suppressed = [pk for pk, h in hashes.items() if h in opted]
     report.suppressed = _mark(batch_id, suppressed, status=S.SUPPRESSED, updated_at=now)
     skip = cancelled | set(suppressed)
