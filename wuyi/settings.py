@@ -400,7 +400,7 @@ WUYI_SMS_RATE_LIMIT = int(os.environ.get("WUYI_SMS_RATE_LIMIT", "20000"))
 WUYI_SMS_QUIET_HOURS = os.environ.get("WUYI_SMS_QUIET_HOURS", "22:00-07:00")
 WUYI_SMS_PRICE = os.environ.get("WUYI_SMS_PRICE", "0.045")  # yuan per SMS (70 characters)
 WUYI_SMS_DEFAULT_MONTHLY_BUDGET = os.environ.get("WUYI_SMS_DEFAULT_MONTHLY_BUDGET", "1000")
-WUYI_SMS_BATCH_SIZE = int(os.environ.get("WUYI_SMS_BATCH_SIZE", "1000"))
+WUYI_SMS_BATCH_SIZE = int(os.environ.get("WUYI_SMS_BATCH_SIZE", "5000"))
 WUYI_SMS_MAX_PENDING_BATCHES = int(os.environ.get("WUYI_SMS_MAX_PENDING_BATCHES", "8"))
 WUYI_SMS_MAX_ATTEMPTS = int(os.environ.get("WUYI_SMS_MAX_ATTEMPTS", "5"))
 # A worker silent this long is taken for dead and its batch recovered: keep it well above
