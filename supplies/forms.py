@@ -83,9 +83,7 @@ class AddressForm(forms.Form):
         kwargs.setdefault("initial", {}).setdefault("client_key", uuid.uuid4().hex)
         super().__init__(*args, **kwargs)
         self.fields["building"].queryset = buildings
-        self.fields["building"].label_from_instance = (  # type: ignore[attr-defined]
-            lambda b: f"{b.compound.name} {b.number}号楼"
-        )
+        self.fields["building"].label_from_instance = lambda b: f"{b.compound.name} {b.number}号楼"
 
 
 class ProxyForm(AddressForm):

@@ -3,7 +3,7 @@ services all check here."""
 
 import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, overload
 
 from django.utils.translation import gettext_lazy as _
 
@@ -105,8 +105,12 @@ def clean_quantity(value: Any) -> int:
     return number
 
 
+@overload
+def clean_amount(value: Any, *, field: str = ..., required: Literal[True] = ...) -> Decimal: ...
+@overload
+def clean_amount(value: Any, *, field: str = ..., required: bool) -> Decimal | None: ...
 def clean_amount(value: Any, *, field: str = "amount", required: bool = True) -> Decimal | None:
-    """Yuan, two decimals, 0 to MAX_AMOUNT."""
+    """Yuan, two decimals, 0 to MAX_AMOUNT; None for an empty value only when not required."""
     if value in (None, "") and not required:
         return None
     try:

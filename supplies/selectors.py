@@ -353,7 +353,7 @@ def my_deliveries(*, user: Any) -> list[Order]:
             o.compound.name,
             natural_key(o.building.number),
             o.building_id,
-            not o.vulnerable,
+            not o.vulnerable,  # type: ignore[attr-defined]  # annotated above
             not o.urgent,
             natural_key(o.household.unit),
             natural_key(o.household.room),
@@ -392,6 +392,8 @@ def district_figures(*, user: Any, days: int = 14) -> DistrictFigures:
     delivered_per_day: dict[datetime.date, int] = defaultdict(int)
     durations = []
     for start, end in delivered_rows:
+        if start is None or end is None:
+            continue
         delivered_per_day[timezone.localdate(end)] += 1
         durations.append((end - start).total_seconds() / 60)
     today = timezone.localdate()
@@ -402,12 +404,12 @@ def district_figures(*, user: Any, days: int = 14) -> DistrictFigures:
     backlog_rows = (
         orders.filter(status__in=OPEN_STATUSES)
         .values("compound_id")
-        .annotate(open=Count("pk"), failed=Count("pk", filter=Q(status=OrderStatus.FAILED)))
-        .order_by("-open")[:200]
+        .annotate(open_count=Count("pk"), failed=Count("pk", filter=Q(status=OrderStatus.FAILED)))
+        .order_by("-open_count")[:200]
     )
     rows = list(backlog_rows)
     compounds = Compound.objects.in_bulk([r["compound_id"] for r in rows])
-    backlog = [(compounds[r["compound_id"]], r["open"], r["failed"]) for r in rows]
+    backlog = [(compounds[r["compound_id"]], r["open_count"], r["failed"]) for r in rows]
     return DistrictFigures(
         per_day=per_day,
         median_minutes=statistics.median(durations) if durations else None,

@@ -223,7 +223,7 @@ def group_buy_create(
 
 
 # What moving a group buy on does to its orders.
-_CASCADE = {
+_CASCADE: dict[str, tuple[str, str]] = {
     GroupBuyStatus.CLOSED: (OrderStatus.SUBMITTED, OrderStatus.ACCEPTED),
     GroupBuyStatus.PURCHASED: (OrderStatus.ACCEPTED, OrderStatus.PURCHASED),
 }
@@ -605,7 +605,7 @@ def order_mark_delivered(
                 locked.photo.save(f"order-{locked.pk}.{extension}", photo, save=False)
                 fields.append("photo")
             locked.save(update_fields=fields)
-            _event(locked, OrderStatus.DELIVERED, by, note or DeliveredHow(how).label)
+            _event(locked, OrderStatus.DELIVERED, by, note or str(DeliveredHow(how).label))
     if wrong:
         left = rules.MAX_CODE_ATTEMPTS - locked.code_attempts
         raise Refused(_("Wrong handover code; %(left)d tries left.") % {"left": left}, field="code")

@@ -539,7 +539,7 @@ def deliveries(request: AuthedHttpRequest) -> HttpResponse:
         )
     )
     for order in mine:
-        order.proof = proofs.get(order.compound_id, Proof.CODE)
+        order.proof = proofs.get(order.compound_id, Proof.CODE)  # type: ignore[attr-defined]
     return render(
         request,
         "supplies/deliveries.html",
@@ -724,8 +724,11 @@ def _self_household(request, link: OrderLink) -> Household | None:
     data = request.session.get(SELF_KEY) or {}
     if data.get("link") != link.pk or data.get("until", 0) < timezone.now().timestamp():
         return None
+    household_id = data.get("household")
+    if not isinstance(household_id, int):
+        return None
     return (
-        Household.objects.filter(pk=data.get("household"), compound_id=link.compound_id)
+        Household.objects.filter(pk=household_id, compound_id=link.compound_id)
         .select_related("building")
         .first()
     )

@@ -25,27 +25,45 @@ from tests.factories import (
 MARKER = "ALPHA"
 
 
-def pytest_collection_modifyitems(config, items):
-    """Every transactional test restores what the data migrations wrote (the SMS texts): its
-    flush at the end empties every table, and a flush without the restore would also leave
-    content types the next serialized restore collides with. One rule for all of them."""
-    missing = []
-    for item in items:
-        marker = item.get_closest_marker("django_db")
-        names = set(getattr(item, "fixturenames", ()))
-        transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
-            names & {"transactional_db", "live_server"}
-        )
-        serialized = bool(marker and marker.kwargs.get("serialized_rollback")) or (
-            "django_db_serialized_rollback" in names
-        )
-        if transactional and not serialized:
-            missing.append(item.nodeid)
-    if missing:
-        raise pytest.UsageError(
-            "transactional tests need serialized_rollback=True (or the "
-            "django_db_serialized_rollback fixture):\n" + "\n".join(missing)
-        )
+def _transactional(node) -> bool:
+    marker = node.get_closest_marker("django_db")
+    names = set(getattr(node, "fixturenames", ()))
+    return bool(marker and marker.kwargs.get("transaction")) or bool(
+        names & {"transactional_db", "live_server"}
+    )
+
+
+@pytest.fixture(scope="session")
+def _migrated_rows(django_db_setup, django_db_blocker):
+    """The rows the project's data migrations wrote (the SMS texts each app sends), read once
+    from the fresh test database."""
+    from django.apps import apps
+    from django.conf import settings
+
+    ours = [
+        c
+        for c in apps.get_app_configs()
+        if c.path.startswith(str(settings.BASE_DIR)) and "site-packages" not in c.path
+    ]
+    with django_db_blocker.unblock():
+        return [
+            (model, rows)
+            for config in ours
+            for model in config.get_models()
+            if (rows := list(model._base_manager.all()))
+        ]
+
+
+@pytest.fixture(autouse=True)
+def _restore_migrated_rows(request):
+    """A transactional test starts with what the data migrations wrote: the flush after the
+    previous one emptied every table. (serialized_rollback would do it, but Playwright's event
+    loop in the test thread hands Django another connection object, without the snapshot.)"""
+    if not _transactional(request.node):
+        return
+    request.getfixturevalue("transactional_db")
+    for model, rows in request.getfixturevalue("_migrated_rows"):
+        model._base_manager.bulk_create(rows, ignore_conflicts=True)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -150,9 +150,7 @@ values = {json.dumps(ids)}
 
 
 @pytest.mark.parametrize("role", ["secretary_a", "volunteer"])
-def test_the_api_answers_as_documented(
-    live_server, django_db_serialized_rollback, client, register, role, request, tmp_path
-):
+def test_the_api_answers_as_documented(live_server, client, register, role, request, tmp_path):
     user = request.getfixturevalue(role)
     token = Token.objects.create(user=user).key
     ids = sorted(

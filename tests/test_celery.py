@@ -41,7 +41,7 @@ def test_beat_schedule_names_registered_tasks():
 @pytest.mark.skipif(
     not os.environ.get("REDIS_URL"), reason="REDIS_URL not set: no real broker to test against"
 )
-def test_task_runs_on_a_real_worker(transactional_db, django_db_serialized_rollback):
+def test_task_runs_on_a_real_worker(transactional_db):
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         pytest.skip("the worker thread cannot see SQLite's in-memory test database")
     from celery.contrib.testing.worker import start_worker

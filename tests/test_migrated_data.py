@@ -26,7 +26,7 @@ def test_the_migrations_create_every_text_unapproved():
     assert found == dict.fromkeys(TEXTS, False)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("run", [1, 2])
 def test_a_transactional_test_finds_them_after_another_flushed(run):
     assert set(SmsTemplate.objects.filter(name__in=TEXTS).values_list("name", flat=True)) == TEXTS

@@ -26,11 +26,11 @@ def test_every_message_has_chinese():
 def test_compiled_catalogue_matches_the_po():
     po = polib.pofile(str(PO))
     mo = polib.mofile(str(PO.with_suffix(".mo")))
-    compiled = {entry.msgid: entry.msgstr for entry in mo}
+    compiled = {(entry.msgctxt, entry.msgid): entry.msgstr for entry in mo}
     stale = [
         e.msgid
         for e in po
-        if not e.obsolete and not e.msgid_plural and compiled.get(e.msgid) != e.msgstr
+        if not e.obsolete and not e.msgid_plural and compiled.get((e.msgctxt, e.msgid)) != e.msgstr
     ]
     assert not stale, "run `make messages` (compilemessages): .mo differs for\n" + "\n".join(stale)
 
@@ -42,7 +42,7 @@ def test_no_message_in_the_code_is_missing_from_the_po(tmp_path):
     if shutil.which("xgettext") is None:
         pytest.skip("gettext is not installed (apt-get install gettext)")
     root = Path(settings.BASE_DIR)
-    before = {e.msgid for e in polib.pofile(str(PO)) if not e.obsolete}
+    before = {(e.msgctxt, e.msgid) for e in polib.pofile(str(PO)) if not e.obsolete}
     copy = tmp_path / "project"
     shutil.copytree(
         root,
@@ -65,5 +65,6 @@ def test_no_message_in_the_code_is_missing_from_the_po(tmp_path):
         capture_output=True,
     )
     extracted = polib.pofile(str(copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
-    after = {e.msgid for e in extracted if not e.obsolete}
-    assert not after - before, "run `make messages`; new messages:\n" + "\n".join(after - before)
+    after = {(e.msgctxt, e.msgid) for e in extracted if not e.obsolete}
+    new = sorted(f"{ctxt}|{msgid}" if ctxt else msgid for ctxt, msgid in after - before)
+    assert not new, "run `make messages`; new messages:\n" + "\n".join(new)

@@ -6,7 +6,7 @@ from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.test_compound_status import demo, log_in  # noqa: F401 - fixture
 from tests.residents.helpers import make_id, write_xlsx
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_secretary_previews_fixes_and_imports_an_xlsx(new_page, demo, tmp_path, screenshot_dir):  # noqa: F811

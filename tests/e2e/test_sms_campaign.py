@@ -7,7 +7,7 @@ from messaging.models import Message, Recipient
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.test_compound_status import demo, log_in  # noqa: F401 - fixture
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ pytestmark = [
     pytest.mark.skipif(
         not os.environ.get("REDIS_URL"), reason="REDIS_URL not set: no real broker to test against"
     ),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]

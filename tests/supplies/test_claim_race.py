@@ -11,7 +11,7 @@ from supplies import services
 from supplies.models import GroupBuyStatus, Order, OrderEvent
 from tests.factories import HouseholdFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_four_volunteers_one_building(secretary_a, compound_a, buy):
