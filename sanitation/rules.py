@@ -22,7 +22,6 @@ MAX_ROUNDS_PER_DAY = 12
 MIN_WINDOW, MAX_WINDOW = 15, 240
 # How far ahead a roster may be generated (a secretary planning the weekend).
 MAX_DAYS_AHEAD = 7
-MAX_PHOTO_BYTES = 8 * 1024 * 1024
 MAX_BAGS = 500
 
 MSG_TIMES_NONE = _("Give at least one time a day, e.g. 08:00.")
@@ -150,41 +149,3 @@ def default_areas(buildings: list[Any]) -> list[tuple[str, Any, str]]:
         (AreaKind.MEDICAL_WASTE, None, "医疗废物暂存桶"),
     ]
     return areas
-
-
-# What a phone camera saves, told by content, never by the name the phone sent.
-PHOTO_TYPES = {
-    "jpg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "heic": "image/heic",
-}
-
-
-def _photo_kind(head: bytes) -> str | None:
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
-        return "heic"
-    return None
-
-
-def check_photo(upload: Any) -> str:
-    """A round's photo: a picture, at most MAX_PHOTO_BYTES. Returns its extension (the file
-    is stored and served under it: a "photo.html" is refused or becomes .png)."""
-    if upload.size > MAX_PHOTO_BYTES:
-        raise Refused(
-            _("The photo is larger than %(mb)d MB.") % {"mb": MAX_PHOTO_BYTES // (1024 * 1024)},
-            field="photo",
-        )
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    kind = _photo_kind(head)
-    if kind is None:
-        raise Refused(_("Send a photo (JPEG, PNG, WebP or HEIC)."), field="photo")
-    return kind

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 from compounds.models import Building, Compound, Posting
 from volunteers.models import Membership, Team, TeamKind, Volunteer
-from wuyi.lib import cn, pgcopy
+from wuyi.lib import cn, pgcopy, photos
 from wuyi.lib.errors import Refused
 
 from . import notify, rules
@@ -340,7 +340,7 @@ def round_mark_done(*, user: Any, round: Round, photo: Any = None, note: Any = "
         note = cn.clean_text(note, max_length=200, field="note")
     except cn.NormalizeError as exc:
         raise Refused(exc.message, field="note") from None
-    extension = rules.check_photo(photo) if photo is not None else ""
+    extension = photos.check_photo(photo) if photo is not None else ""
     now = timezone.now()
     with transaction.atomic():
         # The row lock makes two taps (two phones, a double submit) record one completion.

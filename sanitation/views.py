@@ -22,6 +22,7 @@ from accounts.http import AuthedHttpRequest
 from compounds.models import Building, Compound
 from volunteers.models import Team, Volunteer
 from volunteers.registry import Task
+from wuyi.lib import photos
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
 from wuyi.lib.params import date_param, int_param
@@ -389,7 +390,7 @@ def round_photo(request: AuthedHttpRequest, pk: int) -> FileResponse:
     if not round.photo:
         raise Http404
     extension = str(round.photo.name).rsplit(".", 1)[-1]
-    kind = rules.PHOTO_TYPES.get(extension, "application/octet-stream")
+    kind = photos.PHOTO_TYPES.get(extension, "application/octet-stream")
     response = FileResponse(round.photo.open("rb"), content_type=kind)
     response["Cache-Control"] = "private, no-store"
     return response

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from compounds.models import Building, Community, Compound
 from residents.models import Household, Resident
-from wuyi.lib import cn, pii
+from wuyi.lib import cn, photos, pii
 from wuyi.lib.errors import Refused
 
 from . import notify, rules
@@ -580,7 +580,7 @@ def order_mark_delivered(
     note = _text(note, field="note", max_length=200)
     code = str(code or "").strip()
     proof = proof_of(order.compound_id)
-    extension = rules.check_photo(photo) if photo is not None else ""
+    extension = photos.check_photo(photo) if photo is not None else ""
     if proof in (Proof.PHOTO, Proof.BOTH) and photo is None:
         raise Refused(_("Take a photo of the delivery at the door."), field="photo")
     wrong = False

@@ -22,6 +22,7 @@ from accounts.http import AuthedHttpRequest
 from compounds.models import Building, Compound
 from residents.models import Household
 from volunteers.registry import Task
+from wuyi.lib import photos
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
 from wuyi.lib.params import choice_param, int_param
@@ -611,7 +612,7 @@ def order_photo(request: AuthedHttpRequest, pk: int) -> FileResponse:
     if not order.photo:
         raise Http404
     extension = str(order.photo.name).rsplit(".", 1)[-1]
-    kind = rules.PHOTO_TYPES.get(extension, "application/octet-stream")
+    kind = photos.PHOTO_TYPES.get(extension, "application/octet-stream")
     response = FileResponse(order.photo.open("rb"), content_type=kind)
     response["Cache-Control"] = "private, no-store"
     return response
