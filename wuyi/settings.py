@@ -253,6 +253,11 @@ SPECTACULAR_SETTINGS = {
         "BookableKindEnum": "medical.api.BOOKABLE",
         "ScheduleStatusEnum": "medical.models.ScheduleStatus",
         "AmbulanceStatusEnum": "medical.models.AmbulanceStatus",
+        "GroupBuyStatusEnum": "supplies.models.GroupBuyStatus",
+        "OrderStatusEnum": "supplies.models.OrderStatus",
+        "DeliveredHowEnum": "supplies.models.DeliveredHow",
+        "PaymentMethodEnum": "supplies.models.PaymentMethod",
+        "DisinfectionMethodEnum": "sanitation.models.Method",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
