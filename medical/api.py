@@ -4,17 +4,20 @@ pages, whose refusals are 400s with the same messages."""
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import decorators, exceptions, mixins, serializers, viewsets
+from rest_framework import decorators, mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from residents.models import Resident
-from wuyi.lib.drf import ApiView, ModelSerializer, StrictCharField, as_validation_error
-from wuyi.lib.errors import Refused
+from wuyi.lib.drf import (
+    ApiView,
+    ModelSerializer,
+    StrictCharField,
+    call_service,
+)
 from wuyi.lib.params import choice_param, date_param, int_param
 
 from . import rules, services
@@ -35,16 +38,6 @@ BOOKABLE = [(k, label) for k, label in EscortKind.choices if k != EscortKind.EME
 def _user(serializer: serializers.Serializer) -> Any:
     request = serializer.context.get("request")
     return getattr(request, "user", None)
-
-
-def _call(func, **kwargs):
-    """A service call: a refusal is a 400, a forbidden action a 403."""
-    try:
-        return func(**kwargs)
-    except Refused as refused:
-        raise as_validation_error(refused) from None
-    except DjangoPermissionDenied as exc:
-        raise exceptions.PermissionDenied(str(exc)) from None
 
 
 class HospitalSerializer(ModelSerializer):
@@ -196,7 +189,7 @@ class EscortViewSet(ApiView, mixins.CreateModelMixin, viewsets.ReadOnlyModelView
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = EscortBookSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
-        escort = _call(services.escort_book, by=request.user, **body.validated_data)
+        escort = call_service(services.escort_book, by=request.user, **body.validated_data)
         return Response(EscortSerializer(escort).data, status=201)
 
     @extend_schema(request=StepSerializer, responses=EscortSerializer)
@@ -204,7 +197,7 @@ class EscortViewSet(ApiView, mixins.CreateModelMixin, viewsets.ReadOnlyModelView
     def step(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
         body = StepSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        escort = _call(
+        escort = call_service(
             services.escort_advance,
             by=request.user,
             escort=self.get_object(),
@@ -304,7 +297,7 @@ class ScheduleViewSet(ApiView, mixins.CreateModelMixin, viewsets.ReadOnlyModelVi
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = ScheduleSaveSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
-        schedule = _call(services.schedule_save, by=request.user, **body.validated_data)
+        schedule = call_service(services.schedule_save, by=request.user, **body.validated_data)
         return Response(ScheduleSerializer(schedule).data, status=201)
 
     @extend_schema(request=ScheduleStatusSerializer, responses=ScheduleSerializer)
@@ -312,7 +305,7 @@ class ScheduleViewSet(ApiView, mixins.CreateModelMixin, viewsets.ReadOnlyModelVi
     def status(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
         body = ScheduleStatusSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        schedule = _call(
+        schedule = call_service(
             services.schedule_set_status,
             by=request.user,
             schedule=self.get_object(),

@@ -14,7 +14,13 @@ from rest_framework.response import Response
 
 from compounds.models import Building, Compound
 from volunteers.models import Team
-from wuyi.lib.drf import ApiView, ModelSerializer, StrictCharField, as_validation_error
+from wuyi.lib.drf import (
+    ApiView,
+    ModelSerializer,
+    StrictCharField,
+    as_validation_error,
+    call_service,
+)
 from wuyi.lib.errors import Refused
 from wuyi.lib.params import choice_param, date_param, int_param
 
@@ -25,16 +31,6 @@ from .models import Area, Round, WasteRecord
 def _user(serializer: serializers.Serializer) -> Any:
     request = serializer.context.get("request")
     return getattr(request, "user", None)
-
-
-def _call(func, **kwargs):
-    """A service call inside a serializer: a refusal is a 400, a forbidden action a 403."""
-    try:
-        return func(**kwargs)
-    except Refused as refused:
-        raise as_validation_error(refused) from None
-    except DjangoPermissionDenied as exc:
-        raise exceptions.PermissionDenied(str(exc)) from None
 
 
 class OrganisersMayWrite(permissions.BasePermission):
@@ -88,7 +84,7 @@ class AreaSerializer(ModelSerializer):
             return getattr(area, name) if area is not None else default
 
         compound = cast(Compound, area.compound if area is not None else data["compound"])
-        return _call(
+        return call_service(
             services.area_save,
             by=_user(self),
             compound=compound,
@@ -247,7 +243,7 @@ class WasteRecordSerializer(ModelSerializer):
 
     def create(self, validated_data: dict) -> WasteRecord:
         data = dict(validated_data)
-        return _call(
+        return call_service(
             services.waste_record_save,
             by=_user(self),
             area=data.pop("area"),

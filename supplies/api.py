@@ -5,17 +5,15 @@ with the same messages."""
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import decorators, exceptions, mixins, serializers, status, viewsets
+from rest_framework import decorators, mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from compounds.models import Building
 from residents.models import Household
-from wuyi.lib.drf import ApiView, StrictCharField, as_validation_error
-from wuyi.lib.errors import Refused
+from wuyi.lib.drf import ApiView, StrictCharField, call_service
 from wuyi.lib.params import choice_param, int_param
 
 from . import services
@@ -30,16 +28,6 @@ from .models import (
     OrderStatus,
     PaymentMethod,
 )
-
-
-def _call(func, **kwargs):
-    """A service call: a refusal is a 400, a forbidden action a 403."""
-    try:
-        return func(**kwargs)
-    except Refused as refused:
-        raise as_validation_error(refused) from None
-    except DjangoPermissionDenied as exc:
-        raise exceptions.PermissionDenied(str(exc)) from None
 
 
 class CatalogueItemSerializer(serializers.ModelSerializer):
@@ -133,7 +121,7 @@ class GroupBuyViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
     def advance(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
         body = AdvanceSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        buy = _call(
+        buy = call_service(
             services.group_buy_advance,
             by=request.user,
             group_buy=self.get_object(),
@@ -274,7 +262,7 @@ class OrderViewSet(
         body = OrderCreateSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        order = _call(
+        order = call_service(
             services.order_submit,
             by=request.user,
             household=data["household"],
@@ -292,7 +280,7 @@ class OrderViewSet(
         body = ClaimSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         building = body.validated_data["building"]
-        claimed = _call(services.orders_claim, by=request.user, building=building)
+        claimed = call_service(services.orders_claim, by=request.user, building=building)
         qs = self.get_queryset().filter(pk__in=[o.pk for o in claimed])
         return Response(OrderSerializer(qs, many=True).data)
 
@@ -301,7 +289,7 @@ class OrderViewSet(
     def delivered(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
         body = DeliveredSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        order = _call(
+        order = call_service(
             services.order_mark_delivered,
             by=request.user,
             order=self.get_object(),
@@ -313,7 +301,7 @@ class OrderViewSet(
     @extend_schema(request=None, responses=OrderSerializer)
     @decorators.action(detail=True, methods=["post"])
     def failed(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
-        order = _call(services.order_mark_failed, by=request.user, order=self.get_object())
+        order = call_service(services.order_mark_failed, by=request.user, order=self.get_object())
         return self._out(order)
 
     @extend_schema(request=PaySerializer, responses=OrderSerializer)
@@ -321,7 +309,7 @@ class OrderViewSet(
     def pay(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
         body = PaySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        order = _call(
+        order = call_service(
             services.order_record_payment,
             by=request.user,
             order=self.get_object(),

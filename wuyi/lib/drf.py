@@ -70,6 +70,19 @@ def as_validation_error(refused: Refused):
     )
 
 
+def call_service(func, **kwargs):
+    """An app's service called from an API view or serializer: a refusal is a 400 naming the
+    fields at fault, a forbidden action a 403."""
+    from django.core.exceptions import PermissionDenied
+
+    try:
+        return func(**kwargs)
+    except Refused as refused:
+        raise as_validation_error(refused) from None
+    except PermissionDenied as exc:
+        raise exceptions.PermissionDenied(str(exc)) from None
+
+
 # ----------------------------------------------------------------------------- the views
 
 
