@@ -161,3 +161,23 @@ def login(client):
         return client
 
     return _login
+
+
+@pytest.fixture
+def sms_outbox(settings, db):
+    """The locmem SMS backend, no quiet hours, no rate limit: the list of what was sent."""
+    from messaging.backends.simple import outbox
+
+    settings.WUYI_SMS_BACKEND = "locmem"
+    settings.WUYI_SMS_QUIET_HOURS = ""
+    settings.WUYI_SMS_RATE_LIMIT = 0
+    outbox.clear()
+    yield outbox
+    outbox.clear()
+
+
+def send_queued():
+    """Dispatch what is due, each batch sent at once in this process."""
+    from messaging import services
+
+    return services.dispatch(publish=lambda batch_id: services.batch_send(batch_id=batch_id))

@@ -17,6 +17,7 @@ from django.utils import timezone
 from compounds.models import Compound, ControlStatus
 from sanitation import rules, services
 from sanitation.models import Area, Round, WasteRecord
+from tests.conftest import send_queued
 from tests.factories import AreaFactory, BuildingFactory, CompoundFactory, RoundFactory
 from volunteers import registry
 from volunteers import services as volunteer_services
@@ -682,27 +683,15 @@ def test_the_api_waste_log_is_an_upsert(clock, login, secretary_a, waste_bin):
 
 
 @pytest.fixture
-def sms(settings, db):
-    """The locmem SMS backend, no quiet hours, the reminders' texts approved."""
-    from messaging.backends.simple import outbox
+def sms(sms_outbox):
+    """The locmem outbox, the reminders' texts approved."""
     from messaging.models import SmsTemplate
     from sanitation import notify
 
-    settings.WUYI_SMS_BACKEND = "locmem"
-    settings.WUYI_SMS_QUIET_HOURS = ""
-    settings.WUYI_SMS_RATE_LIMIT = 0
     SmsTemplate.objects.filter(name__in=[notify.OVERDUE, notify.ESCALATED]).update(
         code="SMS_1", approved=True
     )
-    outbox.clear()
-    yield outbox
-    outbox.clear()
-
-
-def _send_outbox():
-    from messaging import services as sms_services
-
-    sms_services.dispatch(publish=lambda batch_id: sms_services.batch_send(batch_id=batch_id))
+    return sms_outbox
 
 
 def test_an_overdue_round_reminds_the_cleaner_once_then_the_secretary_once(
@@ -721,7 +710,7 @@ def test_an_overdue_round_reminds_the_cleaner_once_then_the_secretary_once(
     clock.move_to(at(9, 5))
     first = services.rounds_remind_overdue()
     assert (first.cleaners, first.secretaries) == (1, 0)
-    _send_outbox()
+    send_queued()
     assert [m.phone for m in sms.sent] == ["13893100001"]
     assert "1号楼电梯" in sms.sent[0].text and "08:00" in sms.sent[0].text
     # Every five minutes the sweep runs again: nothing more for that round.
@@ -734,7 +723,7 @@ def test_an_overdue_round_reminds_the_cleaner_once_then_the_secretary_once(
     assert (later.cleaners, later.secretaries, later.rounds_escalated) == (0, 1, 1)
     clock.move_to(at(10, 11))
     assert services.rounds_remind_overdue().secretaries == 0
-    _send_outbox()
+    send_queued()
     assert [m.phone for m in sms.sent] == ["13893100001", "13893100099"]
     assert "1个消杀轮次" in sms.sent[1].text
     r.refresh_from_db()
@@ -778,5 +767,5 @@ def test_a_reassigned_round_reminds_the_new_cleaner(
     services.round_reassign(by=secretary_a, round=r, assignee=qian)
     clock.move_to(at(9, 10))
     assert services.rounds_remind_overdue().cleaners == 1
-    _send_outbox()
+    send_queued()
     assert [m.phone for m in sms.sent] == ["13893100001", "13893100002"]

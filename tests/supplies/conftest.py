@@ -12,18 +12,12 @@ from tests.factories import CatalogueItemFactory, HouseholdFactory, SupplierFact
 
 
 @pytest.fixture
-def sms(settings, db):
-    """The locmem SMS backend, no quiet hours, the handover text approved."""
-    from messaging.backends.simple import outbox
+def sms(sms_outbox):
+    """The locmem outbox, the handover text approved."""
     from messaging.models import SmsTemplate
 
-    settings.WUYI_SMS_BACKEND = "locmem"
-    settings.WUYI_SMS_QUIET_HOURS = ""
-    settings.WUYI_SMS_RATE_LIMIT = 0
     SmsTemplate.objects.filter(name=notify.HANDOVER).update(code="SMS_9", approved=True)
-    outbox.clear()
-    yield outbox
-    outbox.clear()
+    return sms_outbox
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from compounds.models import Compound, Posting
+from tests.conftest import send_queued
 from tests.factories import BuildingFactory, CompoundFactory
 from tests.residents.helpers import write_csv
 from volunteers import registry, services
@@ -140,27 +141,8 @@ def test_a_new_link_retires_the_old_one(client, secretary_a, liu):
     assert client.post(reverse("volunteers:link", args=[old])).status_code == 400
 
 
-@pytest.fixture
-def sms(settings, db):
-    """The locmem SMS backend with no quiet hours; the login-link text as migrated (unapproved)."""
-    from messaging.backends.simple import outbox
-
-    settings.WUYI_SMS_BACKEND = "locmem"
-    settings.WUYI_SMS_QUIET_HOURS = ""
-    settings.WUYI_SMS_RATE_LIMIT = 0
-    outbox.clear()
-    yield outbox
-    outbox.clear()
-
-
-def _send_outbox():
-    from messaging import services as sms_services
-
-    sms_services.dispatch(publish=lambda batch_id: sms_services.batch_send(batch_id=batch_id))
-
-
 def test_the_login_link_goes_by_sms_once_the_template_is_approved(
-    client, sms, secretary_a, community_a, team
+    client, sms_outbox, secretary_a, community_a, team
 ):
     from messaging.models import SmsTemplate
     from volunteers import notify
@@ -171,16 +153,16 @@ def test_the_login_link_goes_by_sms_once_the_template_is_approved(
     response = client.post(reverse("volunteers:add"), data)
     assert response.status_code == 200
     assert "请自行转发" in response.content.decode()
-    _send_outbox()
-    assert sms.sent == []
+    send_queued()
+    assert sms_outbox.sent == []
     # Approved: a new link goes to the volunteer's own phone, and works.
     SmsTemplate.objects.filter(name=notify.LOGIN_LINK).update(code="SMS_9", approved=True)
     liu = Volunteer.objects.get(phone="13893100000")
     response = client.post(reverse("volunteers:new_link", args=[liu.pk]))
     assert "已短信发送" in response.content.decode()
-    _send_outbox()
-    assert [m.phone for m in sms.sent] == ["13893100000"]
-    text = sms.sent[0].text
+    send_queued()
+    assert [m.phone for m in sms_outbox.sent] == ["13893100000"]
+    text = sms_outbox.sent[0].text
     path = text[text.index("/volunteers/link/") : text.index("/ 登录") + 1]
     assert path in response.content.decode()  # the same link the page shows
     client.logout()
@@ -188,12 +170,12 @@ def test_the_login_link_goes_by_sms_once_the_template_is_approved(
     assert client.post(path).status_code == 400
 
 
-def test_a_volunteer_of_another_community_gets_no_link(client, sms, secretary_b, liu):
+def test_a_volunteer_of_another_community_gets_no_link(client, sms_outbox, secretary_b, liu):
     client.force_login(secretary_b)
     assert client.post(reverse("volunteers:new_link", args=[liu.pk])).status_code == 404
     assert LoginLink.objects.filter(volunteer=liu).count() == 1
-    _send_outbox()
-    assert sms.sent == []
+    send_queued()
+    assert sms_outbox.sent == []
 
 
 # ----------------------------------------------------------------------------- shifts
