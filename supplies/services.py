@@ -498,7 +498,9 @@ def orders_claim(
     on PostgreSQL a second claimer's UPDATE waits on the row lock, re-reads the row, finds it
     claimed and skips it; on SQLite writes are serialised. So an order is claimed once however
     many volunteers tap at once; the claim token reads back what this UPDATE took. Each claimed
-    order's household gets a handover code. Returns the claimed orders (maybe none)."""
+    order's household gets a handover code, unless it has one from an earlier claim (released
+    or failed): that code, and its wrong tries, stay; an order gets at most MAX_CODES_SENT
+    codes however often it is claimed. Returns the claimed orders (maybe none)."""
     if building is None and orders is None:
         raise Refused(_("Choose a building or orders to deliver."))
     candidates = Order.objects.filter(status__in=CLAIMABLE, claimed_by__isnull=True)
@@ -536,7 +538,13 @@ def orders_claim(
         for order in claimed:
             if order.compound_id not in proofs:
                 proofs[order.compound_id] = proof_of(order.compound_id)
-            if proofs[order.compound_id] != Proof.PHOTO:
+            # A code already sent holds across a release and a re-claim, with its count of
+            # wrong tries: giving the building back is no way to a fresh code (issue 17).
+            if (
+                proofs[order.compound_id] != Proof.PHOTO
+                and not order.code_hash
+                and order.codes_sent < rules.MAX_CODES_SENT
+            ):
                 _send_code(order)
     return claimed
 
@@ -627,25 +635,27 @@ def order_resend_code(*, by: Any, order: Order) -> Order:
 
 
 def order_mark_failed(*, by: Any, order: Order, note: Any = "") -> Order:
-    """Nobody answered: the order goes back to be claimed again (a retry)."""
+    """Nobody answered: the order goes back to be claimed again (a retry). Its handover code
+    stays valid, with its wrong tries counted, for whoever takes it next."""
     note = _text(note, field="note", max_length=200)
     with transaction.atomic():
         locked = _claimed_by_me(by, order)
         locked.status = OrderStatus.FAILED
         locked.failures += 1
-        locked.claimed_by, locked.claim_token, locked.code_hash = None, "", ""
-        locked.save(update_fields=["status", "failures", "claimed_by", "claim_token", "code_hash"])
+        locked.claimed_by, locked.claim_token = None, ""
+        locked.save(update_fields=["status", "failures", "claimed_by", "claim_token"])
         _event(locked, OrderStatus.FAILED, by, note or _("Nobody answered."))
     return locked
 
 
 def order_release(*, by: Any, order: Order) -> Order:
-    """The claimer gives it back (cannot go today): bought and waiting again."""
+    """The claimer gives it back (cannot go today): bought and waiting again. Its handover
+    code stays valid, with its wrong tries counted (orders_claim sends no fresh one)."""
     with transaction.atomic():
         locked = _claimed_by_me(by, order)
         locked.status = OrderStatus.PURCHASED
-        locked.claimed_by, locked.claim_token, locked.code_hash = None, "", ""
-        locked.save(update_fields=["status", "claimed_by", "claim_token", "code_hash"])
+        locked.claimed_by, locked.claim_token = None, ""
+        locked.save(update_fields=["status", "claimed_by", "claim_token"])
         _event(locked, OrderStatus.PURCHASED, by, _("Given back by the volunteer."))
     return locked
 
