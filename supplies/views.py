@@ -261,12 +261,17 @@ def buy_advance(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def picking(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    """The printable picking list: totals for the supplier, bags per building and unit."""
+    """The printable picking list: totals for the supplier, bags per compound, building and
+    unit, of the compounds the reader sees."""
     buy = _buy(request, pk)
     return render(
         request,
         "supplies/picking.html",
-        {"buy": buy, "picking": selectors.picking_list(buy), "now": timezone.now()},
+        {
+            "buy": buy,
+            "picking": selectors.picking_list(buy, user=request.user),
+            "now": timezone.now(),
+        },
     )
 
 
