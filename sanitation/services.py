@@ -340,7 +340,8 @@ def round_mark_done(*, user: Any, round: Round, photo: Any = None, note: Any = "
         note = cn.clean_text(note, max_length=200, field="note")
     except cn.NormalizeError as exc:
         raise Refused(exc.message, field="note") from None
-    extension = photos.check_photo(photo) if photo is not None else ""
+    # Re-encoded before the transaction: no metadata, bounded pixels (wuyi.lib.photos).
+    cleaned = photos.clean_photo(photo) if photo is not None else None
     now = timezone.now()
     with transaction.atomic():
         # The row lock makes two taps (two phones, a double submit) record one completion.
@@ -350,8 +351,8 @@ def round_mark_done(*, user: Any, round: Round, photo: Any = None, note: Any = "
         locked.done_at, locked.done_by = now, user
         locked.timing = timing_of(locked, now)
         locked.note = note
-        if photo is not None:
-            locked.photo.save(f"round-{locked.pk}.{extension}", photo, save=False)
+        if cleaned is not None:
+            locked.photo.save(f"round-{locked.pk}.jpg", cleaned, save=False)
         locked.save(update_fields=["done_at", "done_by", "timing", "note", "photo"])
     return locked
 

@@ -355,6 +355,7 @@ def scan(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@photos.accepts_photo
 def round_done(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """Mark a round done: from the scan page (with an optional photo), or from 今日任务 (htmx,
     answered with the task's row)."""

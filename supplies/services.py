@@ -588,7 +588,8 @@ def order_mark_delivered(
     note = _text(note, field="note", max_length=200)
     code = str(code or "").strip()
     proof = proof_of(order.compound_id)
-    extension = photos.check_photo(photo) if photo is not None else ""
+    # Re-encoded before the transaction: no metadata, bounded pixels (wuyi.lib.photos).
+    cleaned = photos.clean_photo(photo) if photo is not None else None
     if proof in (Proof.PHOTO, Proof.BOTH) and photo is None:
         raise Refused(_("Take a photo of the delivery at the door."), field="photo")
     wrong = False
@@ -609,8 +610,8 @@ def order_mark_delivered(
             locked.delivered_at = timezone.now()
             locked.code_hash = ""
             fields = ["status", "delivered_how", "delivered_at", "code_hash"]
-            if photo is not None:
-                locked.photo.save(f"order-{locked.pk}.{extension}", photo, save=False)
+            if cleaned is not None:
+                locked.photo.save(f"order-{locked.pk}.jpg", cleaned, save=False)
                 fields.append("photo")
             locked.save(update_fields=fields)
             _event(locked, OrderStatus.DELIVERED, by, note or str(DeliveredHow(how).label))

@@ -581,6 +581,7 @@ def claim(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@photos.accepts_photo
 def deliver(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
     form = DeliverForm(request.POST)

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which reads the form: a body too long is refused unread.
+    "wuyi.middleware.BodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -376,7 +378,15 @@ WUYI_IMPORT_BACKGROUND_BYTES = int(os.environ.get("WUYI_IMPORT_BACKGROUND_BYTES"
 WUYI_IMPORT_MAX_UNPACKED = int(os.environ.get("WUYI_IMPORT_MAX_UNPACKED", str(400 * 1024 * 1024)))
 WUYI_IMPORT_MAX_ROWS = int(os.environ.get("WUYI_IMPORT_MAX_ROWS", "200000"))
 WUYI_IMPORT_MAX_SECONDS = int(os.environ.get("WUYI_IMPORT_MAX_SECONDS", "600"))
+# Request bodies: the longest any view takes (a resident list and its form), refused from the
+# Content-Length before it is read (wuyi.middleware.BodyLimitMiddleware); a view that takes a
+# photo takes much less (wuyi.lib.photos.MAX_BODY_BYTES). Django's own limits bound the form
+# fields held in memory, the files of one request, and when a file goes to a temporary file.
+WUYI_MAX_BODY_BYTES = int(
+    os.environ.get("WUYI_MAX_BODY_BYTES", str(WUYI_IMPORT_MAX_BYTES + 1024 * 1024))
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 5
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 

@@ -19,6 +19,7 @@ from sanitation import rules, services
 from sanitation.models import Area, Round, WasteRecord
 from tests.conftest import send_queued
 from tests.factories import AreaFactory, BuildingFactory, CompoundFactory, RoundFactory
+from tests.photos import png
 from volunteers import registry
 from volunteers import services as volunteer_services
 from wuyi.lib.errors import Refused
@@ -27,7 +28,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Tuesday morning in the outbreak: 10:00 in Lanzhou.
 MORNING = datetime.datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
 DAY = MORNING.date()
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @pytest.fixture
@@ -360,8 +360,8 @@ def test_the_code_opens_the_current_round_and_done_records_it(
     page = client.get(reverse("sanitation:scan", args=[lift.pk]))
     current = page.context["current"]
     assert timezone.localtime(current.due_at).hour == 12
-    # The name the phone sends is not believed: the content says PNG.
-    photo = SimpleUploadedFile("lift.html", PNG, content_type="text/html")
+    # The name the phone sends is not believed: the content says PNG (stored as a JPEG).
+    photo = SimpleUploadedFile("lift.html", png(), content_type="text/html")
     response = client.post(
         reverse("sanitation:done", args=[current.pk]), {"photo": photo, "note": "已喷洒"}
     )
@@ -370,9 +370,9 @@ def test_the_code_opens_the_current_round_and_done_records_it(
     assert current.done_by == zhao.user and current.timing == "on_time" and current.photo
     # The photo is served to those who see the round, and to nobody else.
     served = client.get(reverse("sanitation:photo", args=[current.pk]))
-    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert served.status_code == 200 and served["Content-Type"] == "image/jpeg"
     assert "no-store" in served["Cache-Control"]
-    assert current.photo.name.endswith(f"round-{current.pk}.png")
+    assert current.photo.name.endswith(f"round-{current.pk}.jpg")
     # After it, the page offers the next open round.
     assert (
         timezone.localtime(
@@ -380,6 +380,49 @@ def test_the_code_opens_the_current_round_and_done_records_it(
         ).hour
         == 8
     )
+
+
+def test_the_photo_is_stored_without_gps_and_a_bomb_is_refused(
+    clock, login, sealed, lift, zhao, settings, tmp_path
+):
+    """Issue 17, item 10: what the cleaner's phone wrote into the photo (where, which phone)
+    is not stored; a 30,000 × 30,000 PNG is refused, and so is a body too long, unread."""
+    from tests.photos import bomb_png, has_gps, jpeg
+    from wuyi.lib import photos
+
+    settings.MEDIA_ROOT = tmp_path
+    first = RoundFactory(area=lift, at=datetime.time(10), assignee=zhao)
+    client = login(zhao.user)
+    photo = SimpleUploadedFile("IMG_0001.jpg", jpeg(), content_type="image/jpeg")
+    assert (
+        client.post(reverse("sanitation:done", args=[first.pk]), {"photo": photo}).status_code
+        == 302
+    )
+    first.refresh_from_db()
+    assert first.done_at is not None
+    served = client.get(reverse("sanitation:photo", args=[first.pk]))
+    data = b"".join(served.streaming_content)
+    assert served["Content-Type"] == "image/jpeg" and data[:3] == b"\xff\xd8\xff"
+    assert not has_gps(data)
+
+    second = RoundFactory(area=lift, at=datetime.time(11), assignee=zhao)
+    bomb = SimpleUploadedFile("lift.png", bomb_png(), content_type="image/png")
+    response = client.post(
+        reverse("sanitation:done", args=[second.pk]), {"photo": bomb}, follow=True
+    )
+    assert "像素" in response.content.decode()
+    second.refresh_from_db()
+    assert second.done_at is None and not second.photo
+
+    # A body longer than a photo's is refused from its Content-Length, before it is read.
+    response = client.post(
+        reverse("sanitation:done", args=[second.pk]),
+        {"note": "x"},
+        CONTENT_LENGTH=str(photos.MAX_BODY_BYTES + 1),
+    )
+    assert response.status_code == 413 and "MB" in response.content.decode()
+    second.refresh_from_db()
+    assert second.done_at is None
 
 
 def test_a_file_that_is_not_a_photo_is_refused(clock, login, sealed, lift, zhao):
