@@ -260,6 +260,7 @@ SPECTACULAR_SETTINGS = {
         "DeliveredHowEnum": "supplies.models.DeliveredHow",
         "PaymentMethodEnum": "supplies.models.PaymentMethod",
         "DisinfectionMethodEnum": "sanitation.models.Method",
+        "CheckInEnum": "sanitation.models.CheckIn",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
