@@ -393,6 +393,9 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 # SMS (messaging). The backend: console (prints; the embedded default), locmem (tests), http (a
 # generic gateway: JSON + HMAC), aliyun or tencent.
+# Residents ordering through a compound's link: requests for a code the link takes an hour,
+# all numbers together (each also has its own limits per number and per door).
+WUYI_SELF_CODES_PER_LINK_HOUR = int(os.environ.get("WUYI_SELF_CODES_PER_LINK_HOUR", "200"))
 WUYI_SMS_BACKEND = os.environ.get("WUYI_SMS_BACKEND", "console")
 WUYI_SMS_SIGN_NAME = os.environ.get("WUYI_SMS_SIGN_NAME", "无疫社区")
 WUYI_SMS_TIMEOUT = float(os.environ.get("WUYI_SMS_TIMEOUT", "10"))  # seconds per provider call

@@ -14,10 +14,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_cleaner_scans_the_lift_code_and_the_secretary_sees_it(new_page, demo, screenshot_dir):  # noqa: F811
-    from accounts.models import User
-    from compounds.models import Compound
     from django.urls import reverse
 
+    from accounts.models import User
+    from compounds.models import Compound
     from sanitation import rules, services
     from sanitation.models import Round
     from volunteers.models import Volunteer
