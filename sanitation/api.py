@@ -14,13 +14,7 @@ from rest_framework.response import Response
 
 from compounds.models import Building, Compound
 from volunteers.models import Team
-from wuyi.lib.drf import (
-    ApiView,
-    ModelSerializer,
-    StrictCharField,
-    as_validation_error,
-    call_service,
-)
+from wuyi.lib.drf import ApiView, ModelSerializer, StrictCharField, call_service, refusals
 from wuyi.lib.errors import Refused
 from wuyi.lib.params import choice_param, date_param, int_param
 
@@ -151,6 +145,8 @@ class RoundSerializer(serializers.ModelSerializer):
             "done_at",
             "done_by",
             "timing",
+            "check_in",
+            "override_reason",
             "note",
             "has_photo",
         ]
@@ -161,6 +157,24 @@ class RoundSerializer(serializers.ModelSerializer):
 
 
 class DoneSerializer(serializers.Serializer):
+    qr = StrictCharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        help_text=_(
+            "The code next to the round's area, as scanned: the address it opens, or the "
+            "token in it. Needed unless the secretary gives override_reason."
+        ),
+    )
+    override_reason = StrictCharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        help_text=_(
+            "The secretary only, without the code: why (recorded with the round, at most "
+            "200 characters)."
+        ),
+    )
     note = StrictCharField(max_length=200, required=False, allow_blank=True)
 
 
@@ -177,8 +191,10 @@ class DoneSerializer(serializers.Serializer):
     )
 )
 class RoundViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
-    """Disinfection rounds. POST …/done/ is the on-site check-in: once (a second call returns
-    the round as it is); done outside its window it is recorded early or late."""
+    """Disinfection rounds. POST …/done/ is the on-site check-in, proved by the code next to
+    the round's area (`qr`), or by the secretary without it (`override_reason`); only on the
+    round's day (Asia/Shanghai). Once: a second call returns the round as it is; done outside
+    its window it is recorded early or late."""
 
     serializer_class = RoundSerializer
 
@@ -199,16 +215,27 @@ class RoundViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
         return qs.order_by("due_at", "id")
 
     @extend_schema(request=DoneSerializer, responses=RoundSerializer)
+    @refusals(
+        no_code=Refused(rules.MSG_SCAN, field="qr"),
+        wrong_code=Refused(rules.MSG_QR_WRONG, field="qr"),
+        no_reason=Refused(rules.MSG_REASON, field="override_reason"),
+        other_day=lambda: Refused(rules.MSG_OTHER_DAY % {"date": "12-08"}),
+    )
     @decorators.action(detail=True, methods=["post"])
     def done(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
         body = DoneSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        data = body.validated_data
         try:
+            # A refusal goes on to the project's exception handler: a 400 with its detail
+            # and its field, as documented by @refusals.
             round = services.round_mark_done(
-                user=request.user, round=self.get_object(), note=body.validated_data.get("note", "")
+                by=request.user,
+                round=self.get_object(),
+                qr=data.get("qr", ""),
+                override_reason=data.get("override_reason", ""),
+                note=data.get("note", ""),
             )
-        except Refused as refused:
-            raise as_validation_error(refused) from None
         except DjangoPermissionDenied as exc:
             raise exceptions.PermissionDenied(str(exc)) from None
         return Response(RoundSerializer(round).data)

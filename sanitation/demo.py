@@ -14,7 +14,7 @@ from volunteers import services as volunteer_services
 from volunteers.models import Team, TeamKind, Volunteer
 
 from . import notify, rules, services
-from .models import Area, AreaKind, Round, Timing, WasteRecord
+from .models import Area, AreaKind, CheckIn, Round, Timing, WasteRecord
 
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨"
 GIVEN = "桂兰秀珍建华淑芬玉梅志强海燕国庆"
@@ -90,7 +90,8 @@ def _morning(rng, now: datetime.datetime, today: datetime.date) -> None:
         r.done_at = r.due_at + datetime.timedelta(minutes=minutes)
         r.done_by = r.assignee.user if r.assignee else None
         r.timing = Timing.LATE if r.done_at > r.window_ends_at else Timing.ON_TIME
-        r.save(update_fields=["done_at", "done_by", "timing"])
+        r.check_in = CheckIn.QR
+        r.save(update_fields=["done_at", "done_by", "timing", "check_in"])
 
 
 def _waste(rng, now, today, compounds: list[Compound]) -> None:

@@ -88,6 +88,8 @@ class ReassignForm(forms.Form):
 class DoneForm(forms.Form):
     photo = forms.FileField(label=_("Photo (optional)"), required=False)
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
+    # Its length is checked by the service (a refusal the page shows), not dropped here.
+    override_reason = forms.CharField(label=_("Why without the code"), required=False)
 
 
 class WasteForm(forms.Form):

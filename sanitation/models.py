@@ -5,12 +5,16 @@ An area (a building's lift, a stairwell, the gate, a medical-waste bin) is clean
 times a day at set times. Each day's rounds are generated from the areas by one job
 (services.rosters_generate, run by Celery beat and by `manage.py generate_rosters`); a unique
 constraint on (area, due_at) makes every run after the first create nothing. A round is done
-when the cleaner scans the code next to the area and taps "done"; done outside its window it
-is recorded as early or late, never refused. A round not done by the end of its window is
-reminded once to its cleaner and, later, once to the community secretary.
+when the cleaner scans the code next to the area and taps "done": the code carries a token
+signed for the area and its `qr_key` (rules.qr_token), which the secretary replaces when a
+sheet must stop working; without the code only the secretary marks a round done, with a
+reason. Done outside its window it is recorded as early or late, never refused; a round of
+another day is refused. A round not done by the end of its window is reminded once to its
+cleaner and, later, once to the community secretary.
 """
 
 import datetime
+import secrets
 
 from django.conf import settings
 from django.db import models
@@ -42,6 +46,18 @@ class Timing(models.TextChoices):
     ON_TIME = "on_time", _("On time")
     EARLY = "early", _("Early")
     LATE = "late", _("Late")
+
+
+class CheckIn(models.TextChoices):
+    """How a round was marked done."""
+
+    QR = "qr", _("Scanned the area's code")
+    OVERRIDE = "override", _("By the secretary, without the code")
+
+
+def new_qr_key() -> str:
+    """A fresh secret for an area's printed code (12 URL-safe characters, 72 bits)."""
+    return secrets.token_urlsafe(9)
 
 
 class Area(models.Model):
@@ -78,6 +94,10 @@ class Area(models.Model):
         help_text=_("Whose members take its rounds in turn; empty: the compound's cleaners."),
     )
     active = models.BooleanField(_("active"), default=True)
+    # Signed into the area's QR code with its id (rules.qr_token): a new key voids the
+    # printed sheet (services.area_qr_rotate).
+    qr_key = models.CharField(max_length=16, default=new_qr_key, editable=False)
+    qr_rotated_at = models.DateTimeField(_("code replaced at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     objects = InCompoundQuerySet.as_manager()
@@ -127,6 +147,8 @@ class Round(models.Model):
         verbose_name=_("done by"),
     )
     timing = models.CharField(_("timing"), max_length=10, choices=Timing.choices, blank=True)
+    check_in = models.CharField(_("checked in"), max_length=10, choices=CheckIn.choices, blank=True)
+    override_reason = models.CharField(_("why without the code"), max_length=200, blank=True)
     photo = models.FileField(_("photo"), upload_to="sanitation/%Y/%m/%d/", blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
     # Set once each: the claim that sends the reminder (services.rounds_remind_overdue).

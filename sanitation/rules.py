@@ -5,8 +5,11 @@ Forms, the API, the admin and the services all check an area's times here."""
 import datetime
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from django.conf import settings
+from django.core import signing
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
@@ -30,6 +33,14 @@ MSG_TIME_BAD = _("“%(value)s” is not a time of day; write it as 08:00.")
 MSG_WINDOW = _("Between %(min)d and %(max)d minutes.")
 MSG_DATE_PAST = _("Rosters are made for today or a later day, not for %(date)s.")
 MSG_DATE_FAR = _("Rosters are made at most %(days)d days ahead.")
+MSG_SCAN = _("Scan the code next to the area, then tap Done.")
+MSG_QR_WRONG = _(
+    "This is not the current code of this round's area: scan the code next to it. A sheet "
+    "that was replaced no longer works."
+)
+MSG_OTHER_DAY = _("Only today's rounds are marked done; this round is of %(date)s.")
+MSG_REASON = _("Say why the round is marked done without the code.")
+MSG_NOT_SECRETARY = _("Only the community secretary marks a round done without the code.")
 
 
 def _active(user: Any) -> bool:
@@ -61,6 +72,55 @@ def may_do(user: Any, round: Any) -> bool:
     if round.assignee is not None and round.assignee.user_id == user.pk:
         return True
     return serves(user, round.compound_id)
+
+
+def may_override(user: Any) -> bool:
+    """Marking a round done without the area's code (a torn sheet, a dead phone), with a
+    reason: the community secretary."""
+    return may_organise(user)
+
+
+def check_round_day(round: Any, now: datetime.datetime) -> None:
+    """A round is marked done on its own day (Asia/Shanghai), or within its window when that
+    runs past midnight: a round of tomorrow, or of last week, is refused."""
+    if round.date == timezone.localdate(now) or round.due_at <= now < round.window_ends_at:
+        return
+    raise Refused(MSG_OTHER_DAY % {"date": round.date.strftime("%m-%d")})
+
+
+# The area's printed code: its id and key, signed with the project's secret. A code cannot be
+# made up from an id (the old codes were /sanitation/a/<id>/), and a new key voids the sheet.
+_QR_SALT = "sanitation.area-qr"
+
+
+def qr_token(area: Any) -> str:
+    """What the area's QR code carries (in the address it opens)."""
+    return signing.Signer(salt=_QR_SALT).sign(f"{area.pk}.{area.qr_key}")
+
+
+def qr_parse(value: Any) -> tuple[int, str] | None:
+    """(area id, key) of a scanned code: the token, or the whole address it came in. None when
+    it is none of the project's codes (made up, cut short, signed with another secret)."""
+    text = str(value or "").strip()
+    if len(text) > 500:
+        return None
+    if "/" in text:
+        segments = [part for part in text.split("?")[0].split("/") if part]
+        text = unquote(segments[-1]) if segments else ""
+    try:
+        unsigned = signing.Signer(salt=_QR_SALT).unsign(text)
+    except signing.BadSignature:
+        return None
+    area_id, _dot, key = unsigned.partition(".")
+    if not area_id.isdigit() or not key:
+        return None
+    return int(area_id), key
+
+
+def qr_matches(area: Any, value: Any) -> bool:
+    """The scanned code is the area's current one."""
+    parsed = qr_parse(value)
+    return parsed is not None and parsed == (area.pk, area.qr_key)
 
 
 def roster_statuses() -> list[str]:

@@ -21,7 +21,7 @@ from wuyi.lib import cn, pgcopy, photos
 from wuyi.lib.errors import Refused
 
 from . import notify, rules
-from .models import Area, AreaKind, Method, Round, Timing, WasteRecord
+from .models import Area, AreaKind, CheckIn, Method, Round, Timing, WasteRecord, new_qr_key
 
 
 def _require_organiser(user: Any) -> None:
@@ -331,29 +331,79 @@ def timing_of(round: Round, at: datetime.datetime) -> str:
     return Timing.ON_TIME
 
 
-def round_mark_done(*, user: Any, round: Round, photo: Any = None, note: Any = "") -> Round:
-    """The cleaner did the round: time, person and an optional photo, once. Done outside its
-    window it is recorded early or late, not refused; a second tap changes nothing."""
-    if not rules.may_do(user, round):
+def round_mark_done(
+    *,
+    by: Any,
+    round: Round,
+    qr: Any = "",
+    override_reason: Any = "",
+    photo: Any = None,
+    note: Any = "",
+) -> Round:
+    """The cleaner did the round, proved by the code next to its area (`qr`: the token, or
+    the address the code opens): time, person and an optional photo, once. Without the code,
+    the community secretary may mark it done giving `override_reason` (recorded). Done outside
+    its window it is recorded early or late, not refused; a second tap changes nothing.
+    Refused: no code or not the area's current one, an override without a reason, a round of
+    another day (Asia/Shanghai; rules.check_round_day). Forbidden: someone who does not
+    serve the compound, an override by anyone but the secretary."""
+    if not rules.may_do(by, round):
         raise PermissionDenied(_("Only the compound's cleaners mark its rounds done."))
+    now = timezone.now()
     try:
         note = cn.clean_text(note, max_length=200, field="note")
+        reason = cn.clean_text(override_reason, max_length=200, field="override_reason")
     except cn.NormalizeError as exc:
-        raise Refused(exc.message, field="note") from None
-    extension = photos.check_photo(photo) if photo is not None else ""
-    now = timezone.now()
+        raise Refused(exc.message, field=exc.field or "note") from None
+    if qr:
+        if not rules.qr_matches(round.area, qr):
+            raise Refused(rules.MSG_QR_WRONG, field="qr")
+        check_in = CheckIn.QR
+    elif override_reason:
+        if not rules.may_override(by):
+            raise PermissionDenied(rules.MSG_NOT_SECRETARY)
+        if not reason:
+            raise Refused(rules.MSG_REASON, field="override_reason")
+        check_in = CheckIn.OVERRIDE
+    else:
+        raise Refused(rules.MSG_SCAN, field="qr")
+    rules.check_round_day(round, now)
+    # Re-encoded before the transaction: no metadata, bounded pixels (wuyi.lib.photos).
+    cleaned = photos.clean_photo(photo) if photo is not None else None
     with transaction.atomic():
         # The row lock makes two taps (two phones, a double submit) record one completion.
         locked = Round.objects.select_for_update().get(pk=round.pk)
         if locked.done_at is not None:
             return locked
-        locked.done_at, locked.done_by = now, user
+        locked.done_at, locked.done_by = now, by
         locked.timing = timing_of(locked, now)
         locked.note = note
-        if photo is not None:
-            locked.photo.save(f"round-{locked.pk}.{extension}", photo, save=False)
-        locked.save(update_fields=["done_at", "done_by", "timing", "note", "photo"])
+        locked.check_in = check_in
+        locked.override_reason = reason if check_in == CheckIn.OVERRIDE else ""
+        if cleaned is not None:
+            locked.photo.save(f"round-{locked.pk}.jpg", cleaned, save=False)
+        locked.save(
+            update_fields=[
+                "done_at",
+                "done_by",
+                "timing",
+                "note",
+                "check_in",
+                "override_reason",
+                "photo",
+            ]
+        )
     return locked
+
+
+def area_qr_rotate(*, by: User, area: Area) -> Area:
+    """A new code for the area: the printed sheet stops working (it was photographed, copied
+    or put up elsewhere); print the new one and put it up in its place."""
+    _require_organiser(by)
+    area.qr_key = new_qr_key()
+    area.qr_rotated_at = timezone.now()
+    Area.objects.filter(pk=area.pk).update(qr_key=area.qr_key, qr_rotated_at=area.qr_rotated_at)
+    return area
 
 
 # A round this close to starting is taken as the one being done (a cleaner a little early).

@@ -15,7 +15,10 @@ urlpatterns = [
     path("compounds/<int:pk>/areas/add/", views.area_edit, name="area_add"),
     path("compounds/<int:pk>/areas/<int:area_pk>/", views.area_edit, name="area_edit"),
     path("compounds/<int:pk>/qr/", views.qr_sheets, name="qr"),
-    path("a/<int:pk>/", views.scan, name="scan"),
+    path("compounds/<int:pk>/qr/replace/", views.qr_rotate, name="qr_rotate"),
+    path("q/<str:token>/", views.scan, name="scan"),
+    # The codes printed before codes were signed: a refusal page, whatever the id.
+    path("a/<int:pk>/", views.scan_retired, name="scan_retired"),
     path("rounds/<int:pk>/", views.round_detail, name="round"),
     path("rounds/<int:pk>/done/", views.round_done, name="done"),
     path("rounds/<int:pk>/assign/", views.round_assign, name="assign"),

@@ -195,14 +195,22 @@ def round_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     may = rules.may_organise(request.user)
+    now = timezone.now()
+    try:
+        rules.check_round_day(round, now)
+        of_today = True
+    except Refused:
+        of_today = False
     return render(
         request,
         "sanitation/round_detail.html",
         {
             "round": round,
-            "now": timezone.now(),
+            "now": now,
             "may_organise": may,
             "may_do": rules.may_do(request.user, round),
+            "may_override": rules.may_override(request.user) and of_today,
+            "of_today": of_today,
             "form": ReassignForm(
                 initial={"assignee": round.assignee_id}, cleaners=_cleaners(round.compound)
             )
@@ -310,7 +318,8 @@ def qr_svg(url: str) -> SafeString:
 
 @login_required
 def qr_sheets(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    """A4 sheets to print and stick next to each area: one area per page."""
+    """A4 sheets to print and stick next to each area: one area per page, each code signed for
+    its area (rules.qr_token); the secretary replaces a code here, voiding its sheet."""
     compound = _compound(request, pk)
     area_list = Area.objects.filter(compound=compound, active=True)
     only = int_param(request.GET, "area")
@@ -319,22 +328,65 @@ def qr_sheets(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     sheets = [
         (
             area,
-            qr_svg(request.build_absolute_uri(reverse("sanitation:scan", args=[area.pk]))),
+            qr_svg(
+                request.build_absolute_uri(reverse("sanitation:scan", args=[rules.qr_token(area)]))
+            ),
         )
         for area in sorted(area_list, key=selectors.area_order)
     ]
     if only is not None and not sheets:
         raise Http404
-    return render(request, "sanitation/qr_sheets.html", {"compound": compound, "sheets": sheets})
+    return render(
+        request,
+        "sanitation/qr_sheets.html",
+        {
+            "compound": compound,
+            "sheets": sheets,
+            "may_organise": rules.may_organise(request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def qr_rotate(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Replace an area's code (or every code of the compound): the printed sheets stop
+    working."""
+    compound = _compound(request, pk, organise=True)
+    only = int_param(request.POST, "area")
+    areas = Area.objects.filter(compound=compound)
+    if only is not None:
+        areas = areas.filter(pk=only)
+    replaced = [services.area_qr_rotate(by=request.user, area=area) for area in areas]
+    if only is not None and not replaced:
+        raise Http404
+    messages.success(
+        request,
+        _("%(count)d codes replaced: print the new sheets and put them up in place of the old.")
+        % {"count": len(replaced)},
+    )
+    url = reverse("sanitation:qr", args=[compound.pk])
+    return redirect(f"{url}?area={only}" if only is not None else url)
 
 
 # ----------------------------------------------------------------------------- the cleaner
 
 
+def _refused_code(request: AuthedHttpRequest) -> HttpResponse:
+    return render(request, "sanitation/qr_refused.html", status=410)
+
+
 @login_required
-def scan(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    """What the QR code next to an area opens: its current round, one tap from done."""
-    area = get_visible_or_404(Area.objects.select_related("compound"), request.user, pk=pk)
+def scan(request: AuthedHttpRequest, token: str) -> HttpResponse:
+    """What the QR code next to an area opens: its current round, one tap from done (the
+    form carries the code back as the proof). A code outside the user's reach, or none of
+    the project's, is a 404; a replaced one answers that its sheet no longer works."""
+    parsed = rules.qr_parse(token)
+    if parsed is None:
+        raise Http404
+    area = get_visible_or_404(Area.objects.select_related("compound"), request.user, pk=parsed[0])
+    if not rules.qr_matches(area, token):
+        return _refused_code(request)
     now = timezone.now()
     current = services.current_round(area, now)
     today = Round.objects.filter(area=area, date=timezone.localdate(now)).select_related(
@@ -349,24 +401,39 @@ def scan(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "rounds": list(today),
             "form": DoneForm(),
             "now": now,
+            "qr": token,
         },
     )
 
 
 @login_required
+def scan_retired(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """The codes printed before they were signed (/sanitation/a/<id>/) prove nothing: they
+    answer that the sheet must be replaced, whatever the id."""
+    return _refused_code(request)
+
+
+@login_required
 @require_POST
+@photos.accepts_photo
 def round_done(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    """Mark a round done: from the scan page (with an optional photo), or from 今日任务 (htmx,
-    answered with the task's row)."""
+    """Mark a round done: from the scan page, with the code it was opened by (and an optional
+    photo), or, by the secretary without the code, from the round's page with a reason."""
     round = get_visible_or_404(
         Round.objects.select_related("area", "compound"), request.user, pk=pk
     )
     form = DoneForm(request.POST, request.FILES)
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
+    qr = str(request.POST.get("qr", ""))[:500]
     try:
         round = services.round_mark_done(
-            user=request.user, round=round, photo=data.get("photo"), note=data.get("note", "")
+            by=request.user,
+            round=round,
+            qr=qr,
+            override_reason=data.get("override_reason", ""),
+            photo=data.get("photo"),
+            note=data.get("note", ""),
         )
     except Refused as refused:
         messages.error(request, str(refused.message))
@@ -377,11 +444,9 @@ def round_done(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             messages.warning(request, _("Done, recorded as early."))
         else:
             messages.success(request, _("Done. Thank you."))
-    if request.htmx:
-        return render(request, "volunteers/_task.html", {"t": task_of(round)})
-    if request.POST.get("next") == "round":
-        return redirect("sanitation:round", pk=round.pk)
-    return redirect("sanitation:scan", pk=round.area_id)
+    if request.POST.get("next") != "round" and rules.qr_matches(round.area, qr):
+        return redirect("sanitation:scan", token=qr)
+    return redirect("sanitation:round", pk=round.pk)
 
 
 @login_required
@@ -467,6 +532,8 @@ def waste_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 def task_of(round: Round) -> Task:
+    """A round in 今日任务: no one-tap done (the proof is the code next to the area, scanned
+    there); the row opens the round, which says so."""
     start = timezone.localtime(round.due_at)
     end = timezone.localtime(round.window_ends_at)
     return Task(
@@ -476,8 +543,7 @@ def task_of(round: Round) -> Task:
         detail=f"{round.compound.name} {start:%H:%M}-{end:%H:%M}",
         at=round.due_at,
         done=round.done_at is not None,
-        done_url=reverse("sanitation:done", args=[round.pk]),
-        url=reverse("sanitation:scan", args=[round.area_id]),
+        url=reverse("sanitation:round", args=[round.pk]),
     )
 
 

@@ -464,13 +464,27 @@ class OrderLink(models.Model):
 
 
 class SelfOrderCode(models.Model):
-    """A code sent to a resident's phone through an ordering link: only hashes are kept."""
+    """A request for a code through an ordering link, for a number at a door of the compound:
+    only hashes of the number and the code are kept. Every request is a row (the limits per
+    number, door and link count them), whether or not the number lives there: the worker
+    looks that up after the page has answered (services.self_code_deliver), and only then
+    are `household` and the code set."""
 
     link = models.ForeignKey(OrderLink, on_delete=models.CASCADE, related_name="codes")
     compound = models.ForeignKey(Compound, on_delete=models.CASCADE, related_name="+")
     phone_hash = models.CharField(max_length=64)
+    # The door as the resident typed it (cleaned as the register stores addresses).
+    building = models.ForeignKey(
+        Building, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    unit = models.CharField(max_length=10, blank=True)
+    room = models.CharField(max_length=20, blank=True)
     code_hash = models.CharField(max_length=64)
     sent_at = models.DateTimeField(default=timezone.now)
+    looked_up_at = models.DateTimeField(null=True, blank=True)
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
 
@@ -480,7 +494,10 @@ class SelfOrderCode(models.Model):
         verbose_name = _("ordering code")
         verbose_name_plural = _("ordering codes")
         ordering = ["-sent_at"]
-        indexes = [models.Index(fields=["phone_hash", "sent_at"], name="selfcode_phone_idx")]
+        indexes = [
+            models.Index(fields=["phone_hash", "sent_at"], name="selfcode_phone_idx"),
+            models.Index(fields=["link", "sent_at"], name="selfcode_link_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.compound_id} {self.sent_at:%m-%d %H:%M}"

@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, overload
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
@@ -26,11 +27,13 @@ MAX_AMOUNT = Decimal("99999")
 CODE_DIGITS = 6
 MAX_CODE_ATTEMPTS = 5
 MAX_CODES_SENT = 3
-# Ordering through a compound's link: a code lives ten minutes, five tries, three codes an hour
-# per number; a household that proved itself orders for half an hour.
+# Ordering through a compound's link: a code lives ten minutes, five tries; three codes an hour
+# per number, five per door, and per link what settings say (every request counts, whether
+# or not it sent an SMS); a household that proved itself orders for half an hour.
 SELF_CODE_MINUTES = 10
 SELF_CODE_ATTEMPTS = 5
 SELF_CODES_PER_HOUR = 3
+SELF_CODES_PER_DOOR_HOUR = 5
 SELF_SESSION_MINUTES = 30
 # A claim takes at most this many orders at once (a building's batch).
 MAX_BATCH = 200
@@ -61,6 +64,12 @@ GROUP_BUY_STEPS: dict[str, str] = {
     GroupBuyStatus.PURCHASED: GroupBuyStatus.DELIVERING,
     GroupBuyStatus.DELIVERING: GroupBuyStatus.DONE,
 }
+
+
+def self_codes_per_link_hour() -> int:
+    """Requests for a code a compound's ordering link takes an hour, all numbers and doors
+    together (WUYI_SELF_CODES_PER_LINK_HOUR): what one client holding the link can spend."""
+    return int(settings.WUYI_SELF_CODES_PER_LINK_HOUR)
 
 
 def _active(user: Any) -> bool:

@@ -87,6 +87,10 @@ class Bag:
 
 @dataclass
 class BuildingBags:
+    """One printed page of the picking list: a building of a compound (two compounds' 1号楼
+    are two pages, each naming its compound)."""
+
+    compound: str
     number: str
     name: str
     units: dict[str, list[Bag]] = field(default_factory=dict)
@@ -106,50 +110,57 @@ class Picking:
 PICKED = [s for s in OrderStatus.values if s != OrderStatus.CANCELLED]
 
 
-def picking_list(group_buy: GroupBuy) -> Picking:
-    """What the supplier brings (totals per item) and the bags to pack per building and unit,
-    vulnerable and urgent households first in each unit. Four queries whatever the size."""
+def picking_list(group_buy: GroupBuy, *, user: Any = None) -> Picking:
+    """What the supplier brings (totals per item) and the bags to pack, one page per building
+    of each compound (by compound, then building in natural order, then unit), vulnerable and
+    urgent households first in each unit. Only the orders of the compounds `user` sees: a
+    compound's volunteer or medic reads neither the addresses nor the ★ of another compound
+    the group buy serves. (`user` None: every order, for the bench and commands.) Five
+    queries whatever the size."""
+    picked = Order.objects.filter(group_buy=group_buy, status__in=PICKED)
+    if user is not None:
+        picked = picked.visible_to(user)
     items = {i.pk: i for i in group_buy.items.all()}  # 1
-    totals_rows = (
-        OrderLine.objects.filter(order__group_buy=group_buy, order__status__in=PICKED)
-        .values("item_id")
-        .annotate(quantity=Sum("quantity"))
-        .order_by()
-    )  # 2
-    by_item = {row["item_id"]: row["quantity"] for row in totals_rows}
-    totals = [
-        (i.name, i.unit, by_item.get(i.pk, 0), i.price * by_item.get(i.pk, 0))
-        for i in items.values()
-    ]
     orders = list(
-        Order.objects.filter(group_buy=group_buy, status__in=PICKED)
-        .values_list(
+        picked.values_list(
             "pk",
             "household_id",
+            "compound_id",
+            "compound__name",
+            "building_id",
             "building__number",
             "building__name",
             "household__unit",
             "household__room",
             "urgent",
             "status",
-        )
-        .order_by()
-    )  # 3
+        ).order_by()
+    )  # 2
+    # The lines of the orders read above: the same compounds (the scope is in the ids).
+    compound_ids = sorted({row[2] for row in orders})
+    lines_of = OrderLine.objects.filter(
+        order__group_buy=group_buy, order__status__in=PICKED, order__compound_id__in=compound_ids
+    )
+    totals_rows = lines_of.values("item_id").annotate(quantity=Sum("quantity")).order_by()  # 3
+    by_item = {row["item_id"]: row["quantity"] for row in totals_rows}
+    totals = [
+        (i.name, i.unit, by_item.get(i.pk, 0), i.price * by_item.get(i.pk, 0))
+        for i in items.values()
+    ]
     lines: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    for order_id, item_id, quantity in (
-        OrderLine.objects.filter(order__group_buy=group_buy, order__status__in=PICKED)
-        .values_list("order_id", "item_id", "quantity")
-        .order_by()
-    ):  # 4 (no server-side cursor: planned for the first rows, it chose a nested loop)
+    for order_id, item_id, quantity in lines_of.values_list(
+        "order_id", "item_id", "quantity"
+    ).order_by():  # 4 (no server-side cursor: planned for the first rows, it chose a nested loop)
         item = items[item_id]
         lines[order_id].append((f"{item.name}（{item.unit}）", quantity))
-    household_ids = Order.objects.filter(group_buy=group_buy, status__in=PICKED).values(
-        "household_id"
-    )
-    vulnerable = vulnerable_households(household_ids)  # 5
-    buildings: dict[str, BuildingBags] = {}
-    for pk, household_id, number, name, unit, room, urgent, status in orders:
-        b = buildings.setdefault(number, BuildingBags(number=number, name=name))
+    vulnerable = vulnerable_households(picked.values("household_id"))  # 5
+    buildings: dict[int, BuildingBags] = {}
+    for row in orders:
+        pk, household_id, _compound_id, compound, building_id, number, name = row[:7]
+        unit, room, urgent, status = row[7:]
+        b = buildings.setdefault(
+            building_id, BuildingBags(compound=compound, number=number, name=name)
+        )
         b.units.setdefault(unit, []).append(
             Bag(
                 order_id=pk,
@@ -163,8 +174,15 @@ def picking_list(group_buy: GroupBuy) -> Picking:
             )
         )
     ordered = []
-    for number in sorted(buildings, key=natural_key):
-        b = buildings[number]
+    for building_id in sorted(
+        buildings,
+        key=lambda pk: (
+            natural_key(buildings[pk].compound),
+            natural_key(buildings[pk].number),
+            pk,
+        ),
+    ):
+        b = buildings[building_id]
         b.units = {
             unit: sorted(bags, key=lambda g: (not g.vulnerable, not g.urgent, natural_key(g.room)))
             for unit, bags in sorted(b.units.items(), key=lambda kv: natural_key(kv[0]))

@@ -11,11 +11,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from compounds.models import Building, Community, Compound
+from residents import rules as residents_rules
 from residents.models import Household, Resident
 from wuyi.lib import cn, photos, pii
 from wuyi.lib.errors import Refused
@@ -498,7 +500,9 @@ def orders_claim(
     on PostgreSQL a second claimer's UPDATE waits on the row lock, re-reads the row, finds it
     claimed and skips it; on SQLite writes are serialised. So an order is claimed once however
     many volunteers tap at once; the claim token reads back what this UPDATE took. Each claimed
-    order's household gets a handover code. Returns the claimed orders (maybe none)."""
+    order's household gets a handover code, unless it has one from an earlier claim (released
+    or failed): that code, and its wrong tries, stay; an order gets at most MAX_CODES_SENT
+    codes however often it is claimed. Returns the claimed orders (maybe none)."""
     if building is None and orders is None:
         raise Refused(_("Choose a building or orders to deliver."))
     candidates = Order.objects.filter(status__in=CLAIMABLE, claimed_by__isnull=True)
@@ -536,7 +540,13 @@ def orders_claim(
         for order in claimed:
             if order.compound_id not in proofs:
                 proofs[order.compound_id] = proof_of(order.compound_id)
-            if proofs[order.compound_id] != Proof.PHOTO:
+            # A code already sent holds across a release and a re-claim, with its count of
+            # wrong tries: giving the building back is no way to a fresh code (issue 17).
+            if (
+                proofs[order.compound_id] != Proof.PHOTO
+                and not order.code_hash
+                and order.codes_sent < rules.MAX_CODES_SENT
+            ):
                 _send_code(order)
     return claimed
 
@@ -580,7 +590,8 @@ def order_mark_delivered(
     note = _text(note, field="note", max_length=200)
     code = str(code or "").strip()
     proof = proof_of(order.compound_id)
-    extension = photos.check_photo(photo) if photo is not None else ""
+    # Re-encoded before the transaction: no metadata, bounded pixels (wuyi.lib.photos).
+    cleaned = photos.clean_photo(photo) if photo is not None else None
     if proof in (Proof.PHOTO, Proof.BOTH) and photo is None:
         raise Refused(_("Take a photo of the delivery at the door."), field="photo")
     wrong = False
@@ -601,8 +612,8 @@ def order_mark_delivered(
             locked.delivered_at = timezone.now()
             locked.code_hash = ""
             fields = ["status", "delivered_how", "delivered_at", "code_hash"]
-            if photo is not None:
-                locked.photo.save(f"order-{locked.pk}.{extension}", photo, save=False)
+            if cleaned is not None:
+                locked.photo.save(f"order-{locked.pk}.jpg", cleaned, save=False)
                 fields.append("photo")
             locked.save(update_fields=fields)
             _event(locked, OrderStatus.DELIVERED, by, note or str(DeliveredHow(how).label))
@@ -627,25 +638,27 @@ def order_resend_code(*, by: Any, order: Order) -> Order:
 
 
 def order_mark_failed(*, by: Any, order: Order, note: Any = "") -> Order:
-    """Nobody answered: the order goes back to be claimed again (a retry)."""
+    """Nobody answered: the order goes back to be claimed again (a retry). Its handover code
+    stays valid, with its wrong tries counted, for whoever takes it next."""
     note = _text(note, field="note", max_length=200)
     with transaction.atomic():
         locked = _claimed_by_me(by, order)
         locked.status = OrderStatus.FAILED
         locked.failures += 1
-        locked.claimed_by, locked.claim_token, locked.code_hash = None, "", ""
-        locked.save(update_fields=["status", "failures", "claimed_by", "claim_token", "code_hash"])
+        locked.claimed_by, locked.claim_token = None, ""
+        locked.save(update_fields=["status", "failures", "claimed_by", "claim_token"])
         _event(locked, OrderStatus.FAILED, by, note or _("Nobody answered."))
     return locked
 
 
 def order_release(*, by: Any, order: Order) -> Order:
-    """The claimer gives it back (cannot go today): bought and waiting again."""
+    """The claimer gives it back (cannot go today): bought and waiting again. Its handover
+    code stays valid, with its wrong tries counted (orders_claim sends no fresh one)."""
     with transaction.atomic():
         locked = _claimed_by_me(by, order)
         locked.status = OrderStatus.PURCHASED
-        locked.claimed_by, locked.claim_token, locked.code_hash = None, "", ""
-        locked.save(update_fields=["status", "claimed_by", "claim_token", "code_hash"])
+        locked.claimed_by, locked.claim_token = None, ""
+        locked.save(update_fields=["status", "claimed_by", "claim_token"])
         _event(locked, OrderStatus.PURCHASED, by, _("Given back by the volunteer."))
     return locked
 
@@ -697,48 +710,138 @@ def _phone_hash(phone: str) -> str:
     return pii.keyed_hash(f"selforder:{phone}")
 
 
-def self_code_send(*, link: OrderLink, phone: Any, now: Any = None) -> None:
-    """Send a code to a number on the compound's register. A number not on it gets nothing,
-    and the caller answers alike, so the link does not tell who lives there; every request
-    counts against SELF_CODES_PER_HOUR per number. Refused: a number that is not one, too
-    many codes, a link no longer in use."""
+def self_code_request(
+    *,
+    link: OrderLink,
+    phone: Any,
+    building: Building | None,
+    unit: Any = "",
+    room: Any = "",
+    now: Any = None,
+) -> SelfOrderCode:
+    """A resident asks for a code for their number at their door (building, unit, room as
+    typed). The request is recorded and the worker, once this commits, looks the number up at
+    that door and texts it a code if it lives there (self_code_deliver); a number that does
+    not gets nothing. So the page answers the same way, as fast, whoever asks: it looks up
+    no resident and sends no SMS itself. Each request counts against the limits an hour per
+    number, per door and per link (rules: SELF_CODES_PER_HOUR, SELF_CODES_PER_DOOR_HOUR,
+    self_codes_per_link_hour()), so one client holding the link cannot spend the
+    community's SMS. Refused: a number or door that is not one, a building of another
+    compound, a limit reached, a link no longer in use."""
     now = now or timezone.now()
-    if not link.active:
-        raise Refused(_("This link is no longer in use."))
     phone = _phone(phone)
     if not phone:
         raise Refused(_("Give your mobile number."), field="phone")
+    if building is None or building.compound_id != link.compound_id:
+        raise Refused(_("Choose your building."), field="building")
+    try:
+        door = residents_rules.clean_address(building.number, unit, room)
+    except cn.NormalizeError as exc:
+        raise Refused(exc.message, field=exc.field or "room") from None
     phone_hash = _phone_hash(phone)
-    recent = SelfOrderCode.objects.filter(
-        phone_hash=phone_hash, sent_at__gte=now - datetime.timedelta(hours=1)
-    ).count()
-    if recent >= rules.SELF_CODES_PER_HOUR:
-        raise Refused(_("Too many codes for this number: try again in an hour."), field="phone")
-    known = Resident.objects.filter(
-        compound_id=link.compound_id, phone=phone, left_on__isnull=True
-    ).exists()
+    since = now - datetime.timedelta(hours=1)
+    this_door = Q(link=link, building=building, unit=door.unit, room=door.room)
     with transaction.atomic():
+        # One row locked for a moment: concurrent requests through the link count in turn,
+        # so no limit is passed by a burst.
+        locked = OrderLink.objects.select_for_update().filter(pk=link.pk, active=True).first()
+        if locked is None:
+            raise Refused(_("This link is no longer in use."))
+        counts = (
+            SelfOrderCode.objects.filter(sent_at__gte=since)
+            .filter(Q(phone_hash=phone_hash) | Q(link=link))
+            .aggregate(
+                number=Count("pk", filter=Q(phone_hash=phone_hash)),
+                door=Count("pk", filter=this_door),
+                link=Count("pk", filter=Q(link=link)),
+            )
+        )
+        if counts["link"] >= rules.self_codes_per_link_hour():
+            raise Refused(
+                _(
+                    "This link has sent as many codes as it may this hour: try again in an "
+                    "hour, or ask a volunteer to enter your order."
+                )
+            )
+        if counts["door"] >= rules.SELF_CODES_PER_DOOR_HOUR:
+            raise Refused(_("Too many codes for this address: try again in an hour."), field="room")
+        if counts["number"] >= rules.SELF_CODES_PER_HOUR:
+            raise Refused(_("Too many codes for this number: try again in an hour."), field="phone")
         row = SelfOrderCode.objects.create(
             link=link,
             compound_id=link.compound_id,
             phone_hash=phone_hash,
+            building=building,
+            unit=door.unit,
+            room=door.room,
             code_hash="",
             sent_at=now,
         )
-        if not known:
-            return
-        code = _new_code()
-        row.code_hash = pii.keyed_hash(f"selforder:{row.pk}:{code}")
-        row.save(update_fields=["code_hash"])
-        notify.self_order_code(
-            phone=phone, code=code, compound=link.compound, key=f"supplies:self:{row.pk}"
+        transaction.on_commit(lambda: _queue_lookup(row.pk))
+    return row
+
+
+def _queue_lookup(code_id: int) -> None:
+    from . import tasks  # tasks imports this module
+
+    tasks.deliver_self_code.delay(code_id)
+
+
+def self_code_deliver(*, code_id: int, now: Any = None) -> str:
+    """On the worker: the number of a request is looked up at its door; if a current resident
+    there has it, a code is made and texted to it. Once per request (a retried task finds it
+    looked up and does nothing), nothing for a request older than the code's life. Returns
+    what it did, without the number."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        row = (
+            SelfOrderCode.objects.select_for_update(of=("self",))
+            .select_related("link__compound")
+            .filter(pk=code_id, looked_up_at__isnull=True)
+            .first()
         )
+        if row is None:
+            return "already looked up"
+        row.looked_up_at = now
+        fields = ["looked_up_at"]
+        found = None
+        if now - row.sent_at <= datetime.timedelta(minutes=rules.SELF_CODE_MINUTES):
+            found = _resident_at_door(row)
+        if found is not None:
+            household_id, phone = found
+            code = _new_code()
+            row.household_id = household_id
+            row.code_hash = pii.keyed_hash(f"selforder:{row.pk}:{code}")
+            fields += ["household", "code_hash"]
+            notify.self_order_code(
+                phone=phone, code=code, compound=row.link.compound, key=f"supplies:self:{row.pk}"
+            )
+        row.save(update_fields=fields)
+    return "code sent" if found is not None else "not on the register at that address"
+
+
+def _resident_at_door(row: SelfOrderCode) -> tuple[int, str] | None:
+    """(household id, phone) of a current resident at the request's door with its number."""
+    if row.building_id is None:
+        return None
+    residents = Resident.objects.filter(
+        household__compound_id=row.compound_id,
+        household__building_id=row.building_id,
+        household__unit=row.unit,
+        household__room=row.room,
+        left_on__isnull=True,
+    ).exclude(phone="")
+    for household_id, phone in residents.order_by("pk").values_list("household_id", "phone"):
+        if _phone_hash(phone) == row.phone_hash:
+            return household_id, phone
+    return None
 
 
 def self_code_check(*, link: OrderLink, phone: Any, code: Any, now: Any = None) -> Household:
-    """The household of the number the code was sent to. A wrong code counts against
-    SELF_CODE_ATTEMPTS (kept even though refused). Refused: no code sent in the last
-    SELF_CODE_MINUTES, a wrong or used-up code."""
+    """The household the code was sent to, for the number it was sent to. A wrong code counts
+    against SELF_CODE_ATTEMPTS (kept even though refused); a request that sent nothing (a
+    number not at that door) answers as a wrong code does. Refused: no code asked for in the
+    last SELF_CODE_MINUTES, a wrong or used-up code."""
     now = now or timezone.now()
     if not link.active:
         raise Refused(_("This link is no longer in use."))
@@ -771,13 +874,16 @@ def self_code_check(*, link: OrderLink, phone: Any, code: Any, now: Any = None) 
             row.save(update_fields=["used_at"])
     if wrong:
         raise Refused(_("Wrong code."), field="code")
+    if row.household_id is None:  # a code sent before codes named their household
+        raise expired
     household = (
         Household.objects.filter(
+            pk=row.household_id,
+            compound_id=link.compound_id,
             residents__phone=phone,
             residents__left_on__isnull=True,
-            compound_id=link.compound_id,
         )
-        .order_by("pk")
+        .distinct()
         .first()
     )
     if household is None:  # moved out between the code and now

@@ -9,3 +9,10 @@ from . import services
 def purge_self_codes() -> str:
     """Daily: residents' ordering codes older than a day are deleted."""
     return f"deleted {services.self_codes_purge()} ordering codes"
+
+
+@shared_task(name="supplies.deliver_self_code")
+def deliver_self_code(code_id: int) -> str:
+    """Queued on commit by a request for an ordering code: look the number up at its door and
+    text it a code, or nothing (idempotent)."""
+    return services.self_code_deliver(code_id=code_id)

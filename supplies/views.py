@@ -24,6 +24,7 @@ from residents.models import Household
 from volunteers.registry import Task
 from wuyi.lib import photos
 from wuyi.lib.errors import Refused, add_to_form
+from wuyi.lib.iters import natural_key
 from wuyi.lib.pagination import CappedPaginator
 from wuyi.lib.params import choice_param, int_param
 from wuyi.lib.spreadsheets import write_xlsx
@@ -261,12 +262,17 @@ def buy_advance(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def picking(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    """The printable picking list: totals for the supplier, bags per building and unit."""
+    """The printable picking list: totals for the supplier, bags per compound, building and
+    unit, of the compounds the reader sees."""
     buy = _buy(request, pk)
     return render(
         request,
         "supplies/picking.html",
-        {"buy": buy, "picking": selectors.picking_list(buy), "now": timezone.now()},
+        {
+            "buy": buy,
+            "picking": selectors.picking_list(buy, user=request.user),
+            "now": timezone.now(),
+        },
     )
 
 
@@ -576,6 +582,7 @@ def claim(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@photos.accepts_photo
 def deliver(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
     form = DeliverForm(request.POST)
@@ -743,12 +750,27 @@ def self_order(request, token: str) -> HttpResponse:
         raise Http404
     household = _self_household(request, link)
     step, phone, error = "phone", "", ""
+    door = {"building": "", "unit": "", "room": ""}
     if request.method == "POST":
         action = request.POST.get("action", "")
         phone = str(request.POST.get("phone", ""))[:20]
+        door = {name: str(request.POST.get(name, ""))[:30] for name in door}
         try:
             if action == "phone":
-                services.self_code_send(link=link, phone=phone)
+                # Answers alike and at once for any number: the lookup and the SMS happen on
+                # the worker (services.self_code_request).
+                building_id = int_param(request.POST, "building")
+                services.self_code_request(
+                    link=link,
+                    phone=phone,
+                    building=Building.objects.filter(
+                        pk=building_id, compound_id=link.compound_id
+                    ).first()
+                    if building_id is not None
+                    else None,
+                    unit=door["unit"],
+                    room=door["room"],
+                )
                 step = "code"
             elif action == "code":
                 step = "code"
@@ -801,6 +823,14 @@ def self_order(request, token: str) -> HttpResponse:
             .select_related("group_buy")
             .order_by("-submitted_at")[:20]
         )
+    buildings = (
+        sorted(
+            Building.objects.filter(compound_id=link.compound_id).only("pk", "number"),
+            key=lambda b: natural_key(b.number),
+        )
+        if step == "phone"
+        else []
+    )
     return render(
         request,
         "supplies/self_order.html",
@@ -808,6 +838,8 @@ def self_order(request, token: str) -> HttpResponse:
             "link": link,
             "step": step,
             "phone": phone,
+            "door": door,
+            "buildings": buildings,
             "error": error,
             "household": household,
             "buys": buys,

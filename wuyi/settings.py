@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which reads the form: a body too long is refused unread.
+    "wuyi.middleware.BodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -258,6 +260,7 @@ SPECTACULAR_SETTINGS = {
         "DeliveredHowEnum": "supplies.models.DeliveredHow",
         "PaymentMethodEnum": "supplies.models.PaymentMethod",
         "DisinfectionMethodEnum": "sanitation.models.Method",
+        "CheckInEnum": "sanitation.models.CheckIn",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -376,12 +379,23 @@ WUYI_IMPORT_BACKGROUND_BYTES = int(os.environ.get("WUYI_IMPORT_BACKGROUND_BYTES"
 WUYI_IMPORT_MAX_UNPACKED = int(os.environ.get("WUYI_IMPORT_MAX_UNPACKED", str(400 * 1024 * 1024)))
 WUYI_IMPORT_MAX_ROWS = int(os.environ.get("WUYI_IMPORT_MAX_ROWS", "200000"))
 WUYI_IMPORT_MAX_SECONDS = int(os.environ.get("WUYI_IMPORT_MAX_SECONDS", "600"))
+# Request bodies: the longest any view takes (a resident list and its form), refused from the
+# Content-Length before it is read (wuyi.middleware.BodyLimitMiddleware); a view that takes a
+# photo takes much less (wuyi.lib.photos.MAX_BODY_BYTES). Django's own limits bound the form
+# fields held in memory, the files of one request, and when a file goes to a temporary file.
+WUYI_MAX_BODY_BYTES = int(
+    os.environ.get("WUYI_MAX_BODY_BYTES", str(WUYI_IMPORT_MAX_BYTES + 1024 * 1024))
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 5
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 # SMS (messaging). The backend: console (prints; the embedded default), locmem (tests), http (a
 # generic gateway: JSON + HMAC), aliyun or tencent.
+# Residents ordering through a compound's link: requests for a code the link takes an hour,
+# all numbers together (each also has its own limits per number and per door).
+WUYI_SELF_CODES_PER_LINK_HOUR = int(os.environ.get("WUYI_SELF_CODES_PER_LINK_HOUR", "200"))
 WUYI_SMS_BACKEND = os.environ.get("WUYI_SMS_BACKEND", "console")
 WUYI_SMS_SIGN_NAME = os.environ.get("WUYI_SMS_SIGN_NAME", "无疫社区")
 WUYI_SMS_TIMEOUT = float(os.environ.get("WUYI_SMS_TIMEOUT", "10"))  # seconds per provider call

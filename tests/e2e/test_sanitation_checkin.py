@@ -14,9 +14,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_cleaner_scans_the_lift_code_and_the_secretary_sees_it(new_page, demo, screenshot_dir):  # noqa: F811
+    from django.urls import reverse
+
     from accounts.models import User
     from compounds.models import Compound
-    from sanitation import services
+    from sanitation import rules, services
     from sanitation.models import Round
     from volunteers.models import Volunteer
 
@@ -62,7 +64,11 @@ def test_cleaner_scans_the_lift_code_and_the_secretary_sees_it(new_page, demo, s
 
     phone = new_page(PHONE)
     log_in(phone, "volunteer")
+    # A code printed before codes were signed proves nothing: a refusal page.
     phone.goto(f"/sanitation/a/{lift.pk}/")
+    expect(phone.locator("h1")).to_contain_text("二维码已失效")
+    # The address the sheet's code opens (signed for the area).
+    phone.goto(reverse("sanitation:scan", args=[rules.qr_token(lift)]))
     expect(phone.locator("h1")).to_contain_text("3号楼核酸采样点")
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     if screenshot_dir:

@@ -19,6 +19,7 @@ from sanitation import rules, services
 from sanitation.models import Area, Round, WasteRecord
 from tests.conftest import send_queued
 from tests.factories import AreaFactory, BuildingFactory, CompoundFactory, RoundFactory
+from tests.photos import png
 from volunteers import registry
 from volunteers import services as volunteer_services
 from wuyi.lib.errors import Refused
@@ -27,7 +28,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Tuesday morning in the outbreak: 10:00 in Lanzhou.
 MORNING = datetime.datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
 DAY = MORNING.date()
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @pytest.fixture
@@ -306,7 +306,7 @@ def test_a_round_goes_only_to_someone_who_serves_the_compound(
 def test_done_outside_the_window_is_recorded_not_refused(clock, sealed, lift, zhao, now, timing):
     r = RoundFactory(area=lift, at=datetime.time(12), assignee=zhao)
     clock.move_to(now)
-    done = services.round_mark_done(user=zhao.user, round=r)
+    done = services.round_mark_done(by=zhao.user, round=r, qr=rules.qr_token(lift))
     assert done.done_at == now
     assert done.done_by == zhao.user
     assert done.timing == timing
@@ -314,10 +314,10 @@ def test_done_outside_the_window_is_recorded_not_refused(clock, sealed, lift, zh
 
 def test_a_second_check_in_changes_nothing(clock, sealed, lift, zhao, qian):
     r = RoundFactory(area=lift, at=datetime.time(10), assignee=zhao)
-    first = services.round_mark_done(user=zhao.user, round=r, note="第一次")
+    first = services.round_mark_done(by=zhao.user, round=r, qr=rules.qr_token(lift), note="第一次")
     clock.shift(datetime.timedelta(minutes=10))
     # A colleague standing in taps too: the first record stays.
-    second = services.round_mark_done(user=qian.user, round=r, note="第二次")
+    second = services.round_mark_done(by=qian.user, round=r, qr=rules.qr_token(lift), note="第二次")
     assert (second.done_at, second.done_by, second.note) == (first.done_at, zhao.user, "第一次")
 
 
@@ -332,7 +332,7 @@ def test_someone_who_does_not_serve_the_compound_may_not_mark_it(
     outsider = _cleaner(secretary_b, community_b, team, "孙", "13893100009")
     r = RoundFactory(area=lift, at=datetime.time(10))
     with pytest.raises(PermissionDenied):
-        services.round_mark_done(user=outsider.user, round=r)
+        services.round_mark_done(by=outsider.user, round=r, qr=rules.qr_token(lift))
 
 
 # ----------------------------------------------------------------------------- QR and the scan page
@@ -357,35 +357,88 @@ def test_the_code_opens_the_current_round_and_done_records_it(
     services.rosters_generate(day=DAY)
     clock.move_to(at(12, 10))
     client = login(zhao.user)
-    page = client.get(reverse("sanitation:scan", args=[lift.pk]))
+    page = client.get(reverse("sanitation:scan", args=[rules.qr_token(lift)]))
     current = page.context["current"]
     assert timezone.localtime(current.due_at).hour == 12
-    # The name the phone sends is not believed: the content says PNG.
-    photo = SimpleUploadedFile("lift.html", PNG, content_type="text/html")
+    # The name the phone sends is not believed: the content says PNG (stored as a JPEG).
+    photo = SimpleUploadedFile("lift.html", png(), content_type="text/html")
     response = client.post(
-        reverse("sanitation:done", args=[current.pk]), {"photo": photo, "note": "已喷洒"}
+        reverse("sanitation:done", args=[current.pk]),
+        {"photo": photo, "note": "已喷洒", "qr": rules.qr_token(lift)},
     )
     assert response.status_code == 302
     current.refresh_from_db()
     assert current.done_by == zhao.user and current.timing == "on_time" and current.photo
     # The photo is served to those who see the round, and to nobody else.
     served = client.get(reverse("sanitation:photo", args=[current.pk]))
-    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert served.status_code == 200 and served["Content-Type"] == "image/jpeg"
     assert "no-store" in served["Cache-Control"]
-    assert current.photo.name.endswith(f"round-{current.pk}.png")
+    assert current.photo.name.endswith(f"round-{current.pk}.jpg")
     # After it, the page offers the next open round.
     assert (
         timezone.localtime(
-            client.get(reverse("sanitation:scan", args=[lift.pk])).context["current"].due_at
+            client.get(reverse("sanitation:scan", args=[rules.qr_token(lift)]))
+            .context["current"]
+            .due_at
         ).hour
         == 8
     )
 
 
+def test_the_photo_is_stored_without_gps_and_a_bomb_is_refused(
+    clock, login, sealed, lift, zhao, settings, tmp_path
+):
+    """Issue 17, item 10: what the cleaner's phone wrote into the photo (where, which phone)
+    is not stored; a 30,000 × 30,000 PNG is refused, and so is a body too long, unread."""
+    from tests.photos import bomb_png, has_gps, jpeg
+    from wuyi.lib import photos
+
+    settings.MEDIA_ROOT = tmp_path
+    first = RoundFactory(area=lift, at=datetime.time(10), assignee=zhao)
+    client = login(zhao.user)
+    photo = SimpleUploadedFile("IMG_0001.jpg", jpeg(), content_type="image/jpeg")
+    assert (
+        client.post(
+            reverse("sanitation:done", args=[first.pk]),
+            {"photo": photo, "qr": rules.qr_token(lift)},
+        ).status_code
+        == 302
+    )
+    first.refresh_from_db()
+    assert first.done_at is not None
+    served = client.get(reverse("sanitation:photo", args=[first.pk]))
+    data = b"".join(served.streaming_content)
+    assert served["Content-Type"] == "image/jpeg" and data[:3] == b"\xff\xd8\xff"
+    assert not has_gps(data)
+
+    second = RoundFactory(area=lift, at=datetime.time(11), assignee=zhao)
+    bomb = SimpleUploadedFile("lift.png", bomb_png(), content_type="image/png")
+    response = client.post(
+        reverse("sanitation:done", args=[second.pk]),
+        {"photo": bomb, "qr": rules.qr_token(lift)},
+        follow=True,
+    )
+    assert "像素" in response.content.decode()
+    second.refresh_from_db()
+    assert second.done_at is None and not second.photo
+
+    # A body longer than a photo's is refused from its Content-Length, before it is read.
+    response = client.post(
+        reverse("sanitation:done", args=[second.pk]),
+        {"note": "x"},
+        CONTENT_LENGTH=str(photos.MAX_BODY_BYTES + 1),
+    )
+    assert response.status_code == 413 and "MB" in response.content.decode()
+    second.refresh_from_db()
+    assert second.done_at is None
+
+
 def test_a_file_that_is_not_a_photo_is_refused(clock, login, sealed, lift, zhao):
     r = RoundFactory(area=lift, at=datetime.time(10), assignee=zhao)
     fake = SimpleUploadedFile("lift.jpg", b"#!/bin/sh\nrm -rf /\n", content_type="image/jpeg")
-    response = login(zhao.user).post(reverse("sanitation:done", args=[r.pk]), {"photo": fake})
+    response = login(zhao.user).post(
+        reverse("sanitation:done", args=[r.pk]), {"photo": fake, "qr": rules.qr_token(lift)}
+    )
     assert response.status_code == 302
     r.refresh_from_db()
     assert r.done_at is None
@@ -400,17 +453,188 @@ def test_a_code_of_another_compound_is_a_404(
     outsider = _cleaner(secretary_b, community_b, team, "孙", "13893100009")
     r = RoundFactory(area=lift, at=datetime.time(10))
     client = login(outsider.user)
-    assert client.get(reverse("sanitation:scan", args=[lift.pk])).status_code == 404
-    assert client.post(reverse("sanitation:done", args=[r.pk])).status_code == 404
+    assert client.get(reverse("sanitation:scan", args=[rules.qr_token(lift)])).status_code == 404
+    assert (
+        client.post(
+            reverse("sanitation:done", args=[r.pk]), {"qr": rules.qr_token(lift)}
+        ).status_code
+        == 404
+    )
     assert client.get(reverse("sanitation:photo", args=[r.pk])).status_code == 404
     r.refresh_from_db()
     assert r.done_at is None
 
 
+# ----------------------------------------------------------------------------- proof of presence
+# Issue 17, item 6: a check-in proves the cleaner stood by the area's code. The code carries a
+# signed token per area (the secretary replaces it, voiding the printed sheet); marking a round
+# done needs it, or the secretary's override with a reason; rounds of another day are refused.
+
+
+def _qr_url(area) -> str:
+    return reverse("sanitation:scan", args=[rules.qr_token(area)])
+
+
+def test_done_needs_the_code_of_the_rounds_area(clock, login, sealed, lift, zhao):
+    r = RoundFactory(area=lift, at=datetime.time(10), assignee=zhao)
+    client = login(zhao.user)
+    # Marked from anywhere, without the code: refused, on the page and in the API.
+    page = client.post(reverse("sanitation:done", args=[r.pk]), {"note": "done"}, follow=True)
+    assert "扫描" in page.content.decode()
+    api = client.post(reverse("round-done", args=[r.pk]), {}, content_type="application/json")
+    assert api.status_code == 400 and "qr" in api.json()
+    r.refresh_from_db()
+    assert r.done_at is None
+    # Another area's code, or a made-up one, is no proof either.
+    gate = AreaFactory(compound=sealed, name="小区大门")
+    for wrong in (rules.qr_token(gate), f"{lift.pk}.abcdefghijkl:forged", str(lift.pk)):
+        refused = client.post(
+            reverse("round-done", args=[r.pk]), {"qr": wrong}, content_type="application/json"
+        )
+        assert refused.status_code == 400 and "qr" in refused.json(), wrong
+    r.refresh_from_db()
+    assert r.done_at is None
+    # The code next to the lift: its page offers the round, and done is recorded as scanned.
+    scan = client.get(_qr_url(lift))
+    assert scan.status_code == 200 and scan.context["current"] == r
+    assert (
+        client.post(
+            reverse("sanitation:done", args=[r.pk]), {"qr": rules.qr_token(lift)}
+        ).status_code
+        == 302
+    )
+    r.refresh_from_db()
+    assert r.done_by == zhao.user and r.check_in == "qr" and not r.override_reason
+
+
+def test_the_api_takes_the_scanned_address_or_its_token(clock, login, sealed, lift, zhao):
+    r = RoundFactory(area=lift, at=datetime.time(10), assignee=zhao)
+    scanned = "https://wuyi.example.gov.cn" + _qr_url(lift)
+    done = login(zhao.user).post(
+        reverse("round-done", args=[r.pk]), {"qr": scanned}, content_type="application/json"
+    )
+    assert done.status_code == 200 and done.json()["check_in"] == "qr"
+
+
+@pytest.mark.parametrize("days", [7, 1, -1])
+def test_a_round_of_another_day_is_refused(clock, login, secretary_a, sealed, lift, zhao, days):
+    other_day = DAY + datetime.timedelta(days=days)
+    r = RoundFactory(area=lift, date=other_day, at=datetime.time(10), assignee=zhao)
+    client = login(zhao.user)
+    response = client.post(
+        reverse("round-done", args=[r.pk]),
+        {"qr": rules.qr_token(lift)},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert other_day.strftime("%m-%d") in response.json()["detail"]
+    # Not even the secretary's override moves a round of another day.
+    with pytest.raises(Refused):
+        services.round_mark_done(by=secretary_a, round=r, override_reason="补录")
+    r.refresh_from_db()
+    assert r.done_at is None
+
+
+def test_a_round_whose_window_runs_past_midnight_is_done_after_it(clock, login, sealed, zhao):
+    night = AreaFactory(compound=sealed, name="夜间垃圾点", times=["23:30"], window_minutes=90)
+    r = RoundFactory(area=night, at=datetime.time(23, 30), assignee=zhao)
+    clock.move_to(at(0, 20, day=DAY + datetime.timedelta(days=1)))
+    done = services.round_mark_done(by=zhao.user, round=r, qr=rules.qr_token(night))
+    assert done.timing == "on_time"
+
+
+def test_the_secretary_marks_done_without_the_code_with_a_reason(
+    clock, login, secretary_a, sealed, lift, zhao
+):
+    from django.core.exceptions import PermissionDenied
+
+    r = RoundFactory(area=lift, at=datetime.time(10), assignee=zhao)
+    # A cleaner may not: the override is the secretary's.
+    with pytest.raises(PermissionDenied):
+        services.round_mark_done(by=zhao.user, round=r, override_reason="二维码被撕掉了")
+    client = login(secretary_a)
+    # A reason is needed.
+    no_reason = client.post(
+        reverse("round-done", args=[r.pk]),
+        {"override_reason": " "},
+        content_type="application/json",
+    )
+    assert no_reason.status_code == 400
+    page = client.get(reverse("sanitation:round", args=[r.pk]))
+    assert 'name="override_reason"' in page.content.decode()
+    client.post(
+        reverse("sanitation:done", args=[r.pk]),
+        {"override_reason": "二维码被撕掉了，电话核实已消杀", "next": "round"},
+    )
+    r.refresh_from_db()
+    assert r.done_by == secretary_a and r.check_in == "override"
+    assert r.override_reason == "二维码被撕掉了，电话核实已消杀"
+    detail = client.get(reverse("sanitation:round", args=[r.pk])).content.decode()
+    assert "二维码被撕掉了" in detail
+
+
+def test_replacing_the_code_voids_the_printed_sheet(clock, login, secretary_a, sealed, lift, zhao):
+    r = RoundFactory(area=lift, at=datetime.time(10), assignee=zhao)
+    printed = rules.qr_token(lift)
+    sheet = login(secretary_a).get(reverse("sanitation:qr", args=[sealed.pk])).content.decode()
+    assert "作废" in sheet  # the page says what replacing does
+    # A cleaner may not replace it.
+    cleaner = login(zhao.user)
+    assert (
+        cleaner.post(
+            reverse("sanitation:qr_rotate", args=[sealed.pk]), {"area": lift.pk}
+        ).status_code
+        == 403
+    )
+    secretary = login(secretary_a)
+    secretary.post(reverse("sanitation:qr_rotate", args=[sealed.pk]), {"area": lift.pk})
+    lift.refresh_from_db()
+    assert rules.qr_token(lift) != printed
+    cleaner = login(zhao.user)
+    old = cleaner.get(reverse("sanitation:scan", args=[printed]))
+    assert old.status_code == 410 and "作废" in old.content.decode()
+    with pytest.raises(Refused) as refused:
+        services.round_mark_done(by=zhao.user, round=r, qr=printed)
+    assert refused.value.field == "qr"
+    done = services.round_mark_done(by=zhao.user, round=r, qr=rules.qr_token(lift))
+    assert done.check_in == "qr"
+    # Replacing every code of the compound at once.
+    before = rules.qr_token(lift)
+    secretary = login(secretary_a)
+    secretary.post(reverse("sanitation:qr_rotate", args=[sealed.pk]))
+    lift.refresh_from_db()
+    assert rules.qr_token(lift) != before
+
+
+def test_an_old_qr_address_answers_a_refusal_page(clock, login, sealed, lift, zhao):
+    response = login(zhao.user).get(f"/sanitation/a/{lift.pk}/")
+    assert response.status_code == 410
+    body = response.content.decode()
+    assert "二维码" in body and lift.name not in body
+    assert login(zhao.user).get("/sanitation/a/999999/").status_code == 410
+
+
+def test_the_qr_sheet_carries_the_token_not_the_id(login, secretary_a, sealed, lift):
+    import segno
+
+    response = login(secretary_a).get(
+        reverse("sanitation:qr", args=[sealed.pk]) + f"?area={lift.pk}"
+    )
+    body = response.content.decode()
+    expected = segno.make("http://testserver" + _qr_url(lift), error="m").svg_inline(
+        scale=6, border=2, omitsize=True
+    )
+    assert expected in body
+    old = segno.make(f"http://testserver/sanitation/a/{lift.pk}/", error="m").svg_inline(
+        scale=6, border=2, omitsize=True
+    )
+    assert old not in body
+
+
 # ----------------------------------------------------------------------------- 今日任务
 
 
-def test_the_cleaners_rounds_are_in_today_and_done_with_one_tap(clock, login, sealed, lift, zhao):
+def test_the_cleaners_rounds_are_in_today_done_by_scanning_there(clock, login, sealed, lift, zhao):
     clock.move_to(at(5))
     services.rosters_generate(day=DAY)
     clock.move_to(at(8, 15))
@@ -420,12 +644,16 @@ def test_the_cleaners_rounds_are_in_today_and_done_with_one_tap(clock, login, se
     with CaptureQueriesContext(connection) as queries:
         page = client.get(reverse("volunteers:today"))
     assert "1号楼电梯" in page.content.decode()
-    first = min(mine, key=lambda t: t.at)
-    row = client.post(first.done_url, HTTP_HX_REQUEST="true")
-    assert row.status_code == 200
-    assert "✓" in row.content.decode()
-    assert Round.objects.get(pk=int(first.key.split(":")[1])).done_by == zhao.user
     assert len(queries) < 30
+    # No one-tap done from the list (issue 17): the row opens the round, which says to scan.
+    first = min(mine, key=lambda t: t.at)
+    assert not first.done_url
+    round_page = client.get(first.url).content.decode()
+    assert "扫描" in round_page and 'name="override_reason"' not in round_page
+    r = Round.objects.get(pk=int(first.key.split(":")[1]))
+    services.round_mark_done(by=zhao.user, round=r, qr=rules.qr_token(lift))
+    done = [t for t in registry.tasks_for(zhao.user, DAY) if t.key == first.key]
+    assert done[0].done
 
 
 def test_today_costs_the_same_queries_for_many_rounds(clock, login, sealed, zhao):
@@ -455,7 +683,7 @@ def test_the_secretary_sees_progress_move(clock, login, secretary_a, sealed, lif
     page = client.get(reverse("sanitation:compound", args=[sealed.pk]))
     assert page.context["progress"].done == 0 and page.context["progress"].total == 4
     r = Round.objects.filter(area=lift).order_by("due_at").first()
-    services.round_mark_done(user=zhao.user, round=r)
+    services.round_mark_done(by=zhao.user, round=r, qr=rules.qr_token(lift))
     page = client.get(reverse("sanitation:compound", args=[sealed.pk]))
     assert page.context["progress"].done == 1
     body = page.content.decode()
@@ -473,7 +701,7 @@ def test_the_district_reads_compounds_and_communities_worst_first(
         RoundFactory(area=area, at=datetime.time(8))
         RoundFactory(area=area, at=datetime.time(9))
     for r in Round.objects.filter(area=good):
-        services.round_mark_done(user=secretary_a, round=r)
+        services.round_mark_done(by=secretary_a, round=r, qr=rules.qr_token(good))
     page = login(district_staff).get(reverse("sanitation:overview"))
     compounds = [p.place for p in page.context["page"].object_list]
     assert compounds == [compound_b, sealed]
@@ -486,7 +714,10 @@ def test_the_week_shows_a_rate_per_day(clock, login, secretary_a, sealed, lift):
     yesterday = DAY - datetime.timedelta(days=1)
     r = RoundFactory(area=lift, date=yesterday, at=datetime.time(8))
     RoundFactory(area=lift, date=yesterday, at=datetime.time(12))
-    services.round_mark_done(user=secretary_a, round=r)
+    # Done yesterday (a round is marked done on its own day only).
+    clock.move_to(r.due_at + datetime.timedelta(minutes=10))
+    services.round_mark_done(by=secretary_a, round=r, qr=rules.qr_token(lift))
+    clock.move_to(MORNING)
     page = login(secretary_a).get(reverse("sanitation:week"))
     row = page.context["page"].object_list[0]
     assert row.days[5].percent == 50 and row.days[6] is None
@@ -627,11 +858,16 @@ def test_the_api_lists_rounds_in_reach_and_checks_in(
     client = login(zhao.user)
     listed = client.get(reverse("round-list")).json()
     assert [r["id"] for r in listed["results"]] == [mine.pk]
+    scanned = {"qr": rules.qr_token(lift)}
     done = client.post(
-        reverse("round-done", args=[mine.pk]), {"note": "完成"}, content_type="application/json"
+        reverse("round-done", args=[mine.pk]),
+        {"note": "完成", **scanned},
+        content_type="application/json",
     )
     assert done.status_code == 200 and done.json()["timing"] == "on_time"
-    again = client.post(reverse("round-done", args=[mine.pk]), {}, content_type="application/json")
+    again = client.post(
+        reverse("round-done", args=[mine.pk]), scanned, content_type="application/json"
+    )
     assert again.json()["done_at"] == done.json()["done_at"]
     other = Round.objects.exclude(pk=mine.pk).get()
     assert (
@@ -703,7 +939,7 @@ def test_an_overdue_round_reminds_the_cleaner_once_then_the_secretary_once(
     secretary_a.save()
     r = RoundFactory(area=lift, at=datetime.time(8), assignee=zhao)
     done = RoundFactory(area=lift, at=datetime.time(7), assignee=zhao)
-    services.round_mark_done(user=zhao.user, round=done)
+    services.round_mark_done(by=zhao.user, round=done, qr=rules.qr_token(lift))
 
     clock.move_to(at(8, 59))  # still in its window
     assert services.rounds_remind_overdue().cleaners == 0

@@ -135,7 +135,7 @@ def test_picking_list_vulnerable_first_and_constant_queries(
     assert first_unit[0].address.endswith("102") and first_unit[0].vulnerable
     assert picking.totals[0][2] == 4
     with CaptureQueriesContext(connection) as few:
-        selectors.picking_list(buy)
+        selectors.picking_list(buy, user=secretary_a)
     for n in range(6):
         h = HouseholdFactory(compound=compound_a, building=households[0].building, room=f"6{n}")
         services.order_submit(
@@ -146,10 +146,73 @@ def test_picking_list_vulnerable_first_and_constant_queries(
             client_key=next(keys),
         )
     with CaptureQueriesContext(connection) as more:
-        selectors.picking_list(buy)
+        selectors.picking_list(buy, user=secretary_a)
     assert len(few) == len(more)
     page = login(secretary_a).get(reverse("supplies:picking", args=[buy.pk]))
     assert page.status_code == 200 and "★" in page.text
+
+
+def test_picking_list_shows_each_reader_their_compounds_by_compound_then_building(
+    login, secretary_a, volunteer, medic, community_a, compound_a, supplier, rice, households
+):
+    """Issue 17, item 5: a group buy serving two compounds of a community. Each compound's
+    volunteer and medic read their compound's bags only (no address, no ★ of the other), and
+    the two compounds' 1号楼 are two pages, each naming its compound."""
+    from compounds.models import Building
+    from tests.factories import BuildingFactory, CompoundFactory
+
+    other = CompoundFactory(community=community_a, name="云祥小区")
+    BuildingFactory(compound=other, number="10")
+    one = BuildingFactory(compound=other, number="1")
+    buy = services.group_buy_create(
+        by=secretary_a,
+        community=community_a,
+        supplier=supplier,
+        title="两个小区的团购",
+        compounds=[compound_a, other],
+        deadline=timezone.now() + timezone.timedelta(hours=20),
+        delivery_date=timezone.localdate() + timezone.timedelta(days=2),
+        items=[(rice, None, 5)],
+    )
+    theirs = HouseholdFactory(compound=other, building=one, unit="1", room="909")
+    VulnerableTagFactory(
+        compound=other,
+        resident=ResidentFactory(compound=other, household=theirs),
+        category="elderly_alone",
+    )
+    ten = HouseholdFactory(
+        compound=other, building=Building.objects.get(compound=other, number="10"), room="808"
+    )
+    for household in (households[0], households[3], theirs, ten):
+        services.order_submit(
+            by=secretary_a,
+            household=household,
+            group_buy=buy,
+            quantities={buy.items.get().pk: 1},
+            client_key=uuid.uuid4().hex,
+        )
+
+    for reader in (volunteer, medic):
+        page = login(reader).get(reverse("supplies:picking", args=[buy.pk]))
+        assert page.status_code == 200
+        assert "909" not in page.text and "808" not in page.text
+        assert "★" not in page.text and "云祥小区" not in page.text
+        picking = selectors.picking_list(buy, user=reader)
+        assert {b.compound for b in picking.buildings} == {compound_a.name}
+        assert picking.orders == 2 and picking.totals[0][2] == 2
+
+    everything = selectors.picking_list(buy, user=secretary_a)
+    # By compound (in name order), then building in natural order: 1 before 10.
+    assert [(b.compound, b.number) for b in everything.buildings] == sorted(
+        [(compound_a.name, "1"), (compound_a.name, "2"), ("云祥小区", "1"), ("云祥小区", "10")]
+    )
+    page = login(secretary_a).get(reverse("supplies:picking", args=[buy.pk])).text
+    sheets = page.split('<section class="picking-sheet')[2:]
+    assert len(sheets) == 4
+    for sheet, building in zip(sheets, everything.buildings, strict=True):
+        assert building.compound in sheet
+    (ours,) = [s for s in sheets if "909" in s]
+    assert "云祥小区" in ours and "★" in ours and compound_a.name not in ours
 
 
 def test_reconciliation_and_export(login, secretary_a, buy, households):

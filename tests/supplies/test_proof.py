@@ -10,13 +10,12 @@ from django.urls import reverse
 from messaging.models import Message
 from supplies import services
 from supplies.models import GroupBuyStatus, Order, OrderStatus
+from tests.photos import bomb_png, has_gps, jpeg, png
 from wuyi.lib.errors import Refused
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
-
-def _photo(data=PNG, name="door.png"):
-    return SimpleUploadedFile(name, data, content_type="image/png")
+def _photo(data=None, name="door.png"):
+    return SimpleUploadedFile(name, png() if data is None else data, content_type="image/png")
 
 
 @pytest.fixture
@@ -55,7 +54,8 @@ def test_photo_compound_needs_a_photo_and_sends_no_code(
     order.refresh_from_db()
     assert order.status == OrderStatus.OUT_FOR_DELIVERY and not order.photo
     done = services.order_mark_delivered(by=volunteer, order=order, how="door", photo=_photo())
-    assert done.status == OrderStatus.DELIVERED and done.photo.name.endswith(".png")
+    # Stored as what it was re-encoded into (wuyi.lib.photos), whatever it came as.
+    assert done.status == OrderStatus.DELIVERED and done.photo.name.endswith(".jpg")
 
 
 def test_both_needs_code_and_photo(settings, tmp_path, secretary_a, volunteer, compound_a, out):
@@ -99,3 +99,29 @@ def test_photo_from_the_phone_page_and_who_sees_it(
     seen = login(secretary_a).get(reverse("supplies:photo", args=[order.pk]))
     assert seen.status_code == 200 and "no-store" in seen["Cache-Control"]
     assert login(secretary_b).get(reverse("supplies:photo", args=[order.pk])).status_code == 404
+
+
+def test_the_door_photo_is_served_without_gps_and_a_bomb_is_refused(
+    settings, tmp_path, login, secretary_a, volunteer, compound_a, out
+):
+    """Issue 17, item 10, for the delivery photo: what the volunteer's phone wrote into it
+    (where, which phone) is not served to the secretary; a 30,000 × 30,000 PNG is refused."""
+    settings.MEDIA_ROOT = tmp_path
+    services.delivery_rule_set(by=secretary_a, compound=compound_a, proof="photo")
+    order = _claim(volunteer, out)
+    phone = login(volunteer)
+    page = phone.post(
+        reverse("supplies:deliver", args=[order.pk]),
+        {"how": "door", "action": "delivered", "photo": _photo(bomb_png(), "door.png")},
+        follow=True,
+    )
+    assert "像素" in page.text
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.OUT_FOR_DELIVERY
+    phone.post(
+        reverse("supplies:deliver", args=[order.pk]),
+        {"how": "door", "action": "delivered", "photo": _photo(jpeg(), "IMG_0001.jpg")},
+    )
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.DELIVERED
+    seen = login(secretary_a).get(reverse("supplies:photo", args=[order.pk]))
+    data = b"".join(seen.streaming_content)
+    assert seen["Content-Type"] == "image/jpeg" and not has_gps(data)

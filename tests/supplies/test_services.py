@@ -331,6 +331,54 @@ def test_wrong_code_limited_attempts(sms, volunteer, bought):
     assert order.status == OrderStatus.DELIVERED
 
 
+def _handover_sms(order) -> int:
+    return Message.objects.filter(
+        purpose="supplies_handover", idempotency_key__startswith=f"supplies:handover:{order.pk}:"
+    ).count()
+
+
+def test_release_and_reclaim_keep_the_code_and_its_wrong_tries(sms, volunteer, bought):
+    """Issue 17, item 9: giving a building back and taking it again is no way round the five
+    wrong tries of a code, nor round the three codes an order gets."""
+    order = services.orders_claim(by=volunteer, orders=[bought[0].pk])[0]
+    code = _code(order)
+    wrong = "000000" if code != "000000" else "111111"
+    for _n in range(rules.MAX_CODE_ATTEMPTS - 1):
+        with pytest.raises(Refused):
+            services.order_mark_delivered(by=volunteer, order=order, how="hand", code=wrong)
+    services.order_release(by=volunteer, order=order)
+    again = services.orders_claim(by=volunteer, orders=[order.pk])
+    assert [o.pk for o in again] == [order.pk]
+    # No new code: the household's SMS still holds, and so does the count of wrong tries.
+    assert _handover_sms(order) == 1
+    with pytest.raises(Refused):
+        services.order_mark_delivered(by=volunteer, order=order, how="hand", code=wrong)
+    with pytest.raises(Refused, match=r"过多|Too many"):
+        services.order_mark_delivered(by=volunteer, order=order, how="hand", code=code)
+    # Nobody answering is no way round either.
+    services.order_mark_failed(by=volunteer, order=order)
+    services.orders_claim(by=volunteer, orders=[order.pk])
+    order.refresh_from_db()
+    assert order.code_attempts == rules.MAX_CODE_ATTEMPTS and _handover_sms(order) == 1
+    with pytest.raises(Refused):
+        services.order_mark_delivered(by=volunteer, order=order, how="hand", code=code)
+
+
+def test_codes_an_order_gets_are_capped_across_reclaims(sms, volunteer, bought):
+    order = services.orders_claim(by=volunteer, orders=[bought[0].pk])[0]
+    for _n in range(rules.MAX_CODES_SENT - 1):
+        services.order_resend_code(by=volunteer, order=order)
+    for _n in range(3):
+        services.order_release(by=volunteer, order=order)
+        services.orders_claim(by=volunteer, orders=[order.pk])
+    order.refresh_from_db()
+    assert order.codes_sent == rules.MAX_CODES_SENT
+    assert _handover_sms(order) == rules.MAX_CODES_SENT
+    # The last code sent still delivers.
+    done = services.order_mark_delivered(by=volunteer, order=order, how="hand", code=_code(order))
+    assert done.status == OrderStatus.DELIVERED
+
+
 def test_only_the_claimer_marks_delivered(sms, volunteer, compound_a, bought):
     other = UserFactory(role="volunteer", posted_to=compound_a)
     order = services.orders_claim(by=volunteer, orders=[bought[0].pk])[0]

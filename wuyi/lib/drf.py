@@ -70,6 +70,32 @@ def as_validation_error(refused: Refused):
     )
 
 
+def refusals(**examples: Any):
+    """Documents the 400s an API view (or a viewset's action) answers for its rules, beside
+    the bad input every operation gets: {example name: a Refused, or a function returning
+    one (for a message with values, formatted in the schema reader's language)}. Put it
+    above @action."""
+
+    def mark(func):
+        func.api_refusals = examples
+        return func
+
+    return mark
+
+
+def _refusal_examples(view: Any, method: str) -> dict[str, Any]:
+    """The examples @refusals put on the view's handler of this operation."""
+    if view is None:
+        return {}
+    handler = getattr(view, getattr(view, "action", None) or method, None)
+    found = {}
+    for name, refused in getattr(handler, "api_refusals", {}).items():
+        if callable(refused) and not isinstance(refused, Refused):
+            refused = refused()
+        found[name] = _example(str(refused.message), refused_body(refused))
+    return found
+
+
 def call_service(func, **kwargs):
     """An app's service called from an API view or serializer: a refusal is a 400 naming the
     fields at fault, a forbidden action a 403."""
@@ -238,6 +264,7 @@ def _error_responses(
             bad["required"] = _example(
                 f"“{required[0]}” missing", field_errors_body({required[0]: [message]})
             )
+    bad.update(_refusal_examples(view, method))
     if bad:
         errors["400"] = (
             "Bad input: each field or parameter at fault, with its messages.",
