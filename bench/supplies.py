@@ -428,7 +428,10 @@ def run_claims(compound, secretary) -> tuple[float, int, int]:
         for pk in data["delivered"]:
             seen[pk] = seen.get(pk, 0) + 1
     ids = set(
-        Order.objects.filter(group_buy__title__startswith="基准配送").values_list("pk", flat=True)
+        # This run's places only (a smoke run's orders live in the same database).
+        Order.objects.filter(
+            compound=compound, group_buy__title__startswith="基准配送"
+        ).values_list("pk", flat=True)
     )
     delivered = set(
         Order.objects.filter(pk__in=ids, status="delivered").values_list("pk", flat=True)

@@ -556,16 +556,20 @@ def send_sms_each(
     now = timezone.now()
     at = rules.check_send_at(send_at, now=now)
     rows: list[tuple[OneSms, str, dict[str, str], str]] = []
+    skipped = 0
     for item in todo:
         try:
             phone = rules.clean_phone(item.to)
             values = rules.clean_variables(tmpl, item.variables)
-        except Refused as refused:
-            log.warning(
-                "SMS %s not queued (%s): %s", item.idempotency_key, tmpl.name, refused.message
-            )
+        except Refused:
+            skipped += 1
             continue
         rows.append((item, phone, values, tmpl.render(values)))
+    if skipped:
+        # No key or number here: a caller's key may hold one.
+        log.warning(
+            "%d SMS (%s) not queued: a number takes no SMS or a value misfits", skipped, tmpl.name
+        )
     if not rows:
         return []
     costs = [rules.unit_cost(text).quantize(CENT) for _i, _p, _v, text in rows]
@@ -655,9 +659,7 @@ def _send_one_again(
             allowance=allowance,
         )
     except Refused as refused:
-        log.warning(
-            "SMS %s not queued (%s): %s", item.idempotency_key, template.name, refused.message
-        )
+        log.warning("an SMS (%s) not queued: %s", template.name, refused.message)
         return None
     return message
 
