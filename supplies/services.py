@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -500,9 +500,26 @@ def _claim_codes(orders: Sequence[Order]) -> list[tuple[Order, str]]:
         order.code_hash = _code_hash(order.pk, code)
         order.code_attempts = 0
         pairs.append((order, code))
-    Order.objects.bulk_update(
-        [order for order, _code in pairs], ["code_hash", "code_attempts", "codes_sent"], 500
-    )
+    if not pairs:
+        return pairs
+    if connection.vendor == "postgresql":
+        # One statement with two array parameters (bulk_update's CASE per row costs more in
+        # Python than the claim does in the database).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE supplies_order AS o SET code_hash = v.hash, code_attempts = 0, "
+                "codes_sent = v.sent FROM unnest(%s::bigint[], %s::text[], %s::int[]) "
+                "AS v (id, hash, sent) WHERE o.id = v.id",
+                [
+                    [o.pk for o, _c in pairs],
+                    [o.code_hash for o, _c in pairs],
+                    [o.codes_sent for o, _c in pairs],
+                ],
+            )
+    else:
+        Order.objects.bulk_update(
+            [order for order, _code in pairs], ["code_hash", "code_attempts", "codes_sent"], 500
+        )
     return pairs
 
 
