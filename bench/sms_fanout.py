@@ -146,6 +146,30 @@ def truncate() -> None:
         )
 
 
+def place():
+    """The bench's community (every SMS is charged to one), with a budget a city's campaign
+    fits in."""
+    from decimal import Decimal
+
+    from compounds.models import Community, Compound, District, Subdistrict
+    from messaging.models import Budget
+
+    district, _ = District.objects.get_or_create(code="BENCHF-D", defaults={"name": "短信基准区"})
+    sub, _ = Subdistrict.objects.get_or_create(
+        code="BENCHF-S", defaults={"name": "短信基准街道", "district": district}
+    )
+    community, _ = Community.objects.get_or_create(
+        code="BENCHF-C", defaults={"name": "短信基准社区", "subdistrict": sub}
+    )
+    compound, _ = Compound.objects.get_or_create(
+        code="BENCHF-K", defaults={"name": "短信基准小区", "community": community}
+    )
+    Budget.objects.update_or_create(
+        community=community, defaults={"monthly_amount": Decimal("90000000")}
+    )
+    return compound
+
+
 def template():
     from messaging.models import SmsTemplate
 
@@ -181,6 +205,7 @@ def naive(n: int, env: dict, url: str) -> float:
         template=template(),
         variables={"gate": "东门", "round": "3"},
         purpose="bench-naive",
+        place=place(),
         idempotency_key=f"bench-naive-{uuid.uuid4().hex}",
     )
     ids = list(Recipient.objects.filter(message=message).values_list("id", flat=True))
@@ -209,6 +234,7 @@ def ours(n: int, env: dict, url: str, *, dispatchers: int, batch_size: int) -> d
         template=template(),
         variables={"gate": "东门", "round": "3"},
         purpose="bench",
+        place=place(),
         idempotency_key=f"bench-{uuid.uuid4().hex}",
     )
     written = time.perf_counter() - started

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from messaging.models import Allowance
 from messaging.rules import VALUE_MAX
 from messaging.services import send_sms
 from residents.models import Resident
@@ -35,7 +36,7 @@ def _fit(text: str) -> str:
 def _send(**kwargs: Any) -> bool:
     kwargs["variables"] = {name: _fit(value) for name, value in kwargs["variables"].items()}
     try:
-        send_sms(purpose=PURPOSE, **kwargs)
+        send_sms(purpose=PURPOSE, allowance=Allowance.SYSTEM, **kwargs)
     except Refused as refused:
         log.warning("escort SMS not queued (%s): %s", kwargs["template"], refused.message)
         return False

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from compounds.models import Compound
+from messaging.models import Message
 from residents.models import Resident
 from wuyi.lib import cn, pgcopy
 from wuyi.lib.errors import Refused
@@ -914,12 +915,21 @@ def escorts_book(
     return result
 
 
+# An escort claimed this long ago without any SMS belongs to a sweep that died between its
+# commit and its send: the next sweep tells it (the keys make it once).
+RESEND_AFTER = datetime.timedelta(minutes=2)
+RESEND_WINDOW = datetime.timedelta(minutes=30)
+
+
 def escorts_notify_due(
     *, now: datetime.datetime | None = None, hours: int = 24, batch: int = 500
 ) -> int:
     """Tell residents and crews of scheduled escorts starting within `hours` that were not told
-    yet (the booking job creates them silently). Each escort is claimed by setting notified_at
-    under SELECT … FOR UPDATE SKIP LOCKED in the transaction that queues its messages."""
+    yet (the booking job creates them silently). The escorts are claimed by setting notified_at
+    under SELECT … FOR UPDATE SKIP LOCKED in a short transaction; their SMS are queued after it
+    commits, so nothing of the SMS outbox or its budget is locked across the batch. Each
+    message's key names the escort and the phone: a sweep that died before its SMS is made
+    good by the next one, never twice."""
     now = now or timezone.now()
     sent = 0
     with transaction.atomic():
@@ -935,6 +945,29 @@ def escorts_notify_due(
             .order_by("scheduled_at")[:batch]
         )
         Escort.objects.filter(pk__in=[e.pk for e in due]).update(notified_at=now)
-        for escort in due:
-            sent += notify.escort_booked(escort)
+    for escort in due:
+        sent += notify.escort_booked(escort)
+    _notify_missing(now=now)
     return sent
+
+
+def _notify_missing(*, now: datetime.datetime) -> None:
+    """Escorts claimed in the last half hour (not the last two minutes) of which no SMS was
+    written: told now."""
+    since, until = now - RESEND_WINDOW, now - RESEND_AFTER
+    claimed = Escort.objects.filter(
+        status=EscortStatus.SCHEDULED, notified_at__gte=since, notified_at__lt=until
+    )
+    if not claimed.exists():
+        return
+    told = set()
+    for key in Message.objects.filter(
+        purpose=notify.PURPOSE, created_at__gte=since - RESEND_AFTER
+    ).values_list("idempotency_key", flat=True):
+        parts = (key or "").split(":")
+        if len(parts) > 2 and parts[2].isdigit():
+            told.add(int(parts[2]))
+    for escort in claimed.exclude(pk__in=told).select_related(
+        "resident", "hospital", "ambulance", "staff", "compound"
+    ):
+        notify.escort_booked(escort)

@@ -16,7 +16,14 @@ class SmsTemplateAdmin(SuperuserOnlyAdmin, admin.ModelAdmin):
 
 @admin.register(Budget)
 class BudgetAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("community", "monthly_amount", "note", "updated_at")
+    list_display = (
+        "community",
+        "monthly_amount",
+        "system_amount",
+        "public_amount",
+        "note",
+        "updated_at",
+    )
     list_select_related = ("community",)
 
 
@@ -39,6 +46,7 @@ class MessageAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "recipient_count",
         "segments",
         "cost_estimate",
+        "allowance",
         "cancelled_at",
         "cancelled_by",
     )

@@ -101,6 +101,15 @@ class CampaignCreateSerializer(serializers.Serializer):
         max_length=100,
         help_text=_("The same key never sends twice: a retried request returns the first."),
     )
+    community = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text=_(
+            "The community that sends and pays, for someone posted to several (or an "
+            "administrator) when the audience lies in no single community."
+        ),
+    )
 
     def get_fields(self):
         fields = super().get_fields()
@@ -150,6 +159,7 @@ class CampaignViewSet(
             send_at=data.get("send_at"),
             urgent=data.get("urgent", False),
             idempotency_key=data.get("idempotency_key") or None,
+            community=data.get("community"),
         )
         return Response(CampaignSerializer(message).data, status=status.HTTP_201_CREATED)
 

@@ -36,13 +36,29 @@ class CampaignForm(forms.Form):
     urgent = forms.BooleanField(
         label=_("Urgent: send during quiet hours too (22:00–07:00)"), required=False
     )
+    community = forms.ChoiceField(
+        label=_("Community sending"),
+        required=False,
+        help_text=_(
+            "Its SMS budget pays. A compound or buildings of one community are charged to "
+            "that community."
+        ),
+    )
     key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
-    def __init__(self, *args, templates, audiences, **kwargs) -> None:
+    def __init__(self, *args, templates, audiences, communities=(), **kwargs) -> None:
         kwargs.setdefault("initial", {}).setdefault("key", uuid.uuid4().hex)
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["template"]).queryset = templates
         cast(forms.ChoiceField, self.fields["audience"]).choices = audiences
+        if communities:
+            # Posted to several communities (or an administrator): say which one sends.
+            cast(forms.ChoiceField, self.fields["community"]).choices = [
+                ("", _("Choose a community")),
+                *((str(c.pk), c.name) for c in communities),
+            ]
+        else:
+            del self.fields["community"]
 
 
 class OptOutForm(forms.Form):

@@ -94,6 +94,19 @@ class CommunityQuerySet(ScopedQuerySet):
     }
 
 
+class Allowance(models.TextChoices):
+    """The budget line a message is charged to. Each community has three a month: its SMS
+    budget (campaigns, and anything not marked otherwise); the system allowance (texts a
+    household or a volunteer needs to do their job: handover codes, login links, overdue
+    reminders and escalations, pickup times), so that a campaign cannot starve them; and the
+    public allowance (texts people without an account ask for: ordering codes), so that an
+    outsider spends only that."""
+
+    CAMPAIGN = "campaign", _("SMS budget")
+    SYSTEM = "system", _("System texts")
+    PUBLIC = "public", _("Requested by residents")
+
+
 class Message(models.Model):
     """One SMS text going to one or many numbers: a campaign a secretary composed, or a
     notification another app sent through messaging.services.send_sms."""
@@ -144,6 +157,11 @@ class Message(models.Model):
     segments = models.PositiveSmallIntegerField(_("SMS per recipient"), default=1)
     cost_estimate = models.DecimalField(
         _("estimated cost (yuan)"), max_digits=12, decimal_places=2, default=Decimal("0")
+    )
+    # The line the cost was charged to (a system text whose allowance ran out is charged to
+    # the community's budget): a cancel gives back to that line.
+    allowance = models.CharField(
+        _("charged to"), max_length=10, choices=Allowance.choices, default=Allowance.CAMPAIGN
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
@@ -282,6 +300,9 @@ class Recipient(models.Model):
     last_error = models.CharField(_("last error"), max_length=200, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    # The provider's own time of the receipt applied last: a receipt reported later by the
+    # provider wins over an earlier one, whatever order they arrive in.
+    reported_at = models.DateTimeField(_("receipt time"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     objects = RecipientQuerySet.as_manager()
@@ -370,13 +391,33 @@ class OptOut(models.Model):
 
 
 class Budget(models.Model):
-    """What a community may spend on SMS in a calendar month (Asia/Shanghai)."""
+    """What a community may spend on SMS in a calendar month (Asia/Shanghai), per line
+    (Allowance): its SMS budget, and the allowances of system texts and of texts residents ask
+    for (empty: the amounts in settings). What was spent is kept in Spending."""
 
     community = models.OneToOneField(
         Community, on_delete=models.CASCADE, related_name="+", verbose_name=_("community")
     )
     monthly_amount = models.DecimalField(
         _("monthly budget (yuan)"), max_digits=10, decimal_places=2
+    )
+    system_amount = models.DecimalField(
+        _("monthly allowance for system texts (yuan)"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_(
+            "Handover codes, login links, overdue reminders, pickup times. Empty: the default."
+        ),
+    )
+    public_amount = models.DecimalField(
+        _("monthly allowance for texts residents ask for (yuan)"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Ordering codes sent through the residents' ordering link. Empty: default."),
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
@@ -390,3 +431,53 @@ class Budget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.community}: {self.monthly_amount}"
+
+
+class Spending(models.Model):
+    """What a community spent on one budget line in one month (Asia/Shanghai): the counter a
+    message's cost is charged to, by one conditional UPDATE (``spent + cost <= limit``) that
+    is the last statement of the message's transaction, so the row is locked only while that
+    transaction commits. Cancelling gives back what did not go out."""
+
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="+", verbose_name=_("community")
+    )
+    month = models.DateField(_("month"))  # its first day
+    allowance = models.CharField(_("budget line"), max_length=10, choices=Allowance.choices)
+    spent = models.DecimalField(
+        _("spent (yuan)"), max_digits=12, decimal_places=2, default=Decimal("0")
+    )
+
+    class Meta:
+        verbose_name = _("SMS spending")
+        verbose_name_plural = _("SMS spending")
+        ordering = ["community_id", "-month", "allowance"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "month", "allowance"], name="spending_unique_line"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community_id} {self.month:%Y-%m} {self.allowance}: {self.spent}"
+
+
+class EarlyReceipt(models.Model):
+    """A delivery receipt that named no SMS recorded as sent (yet): the provider answered
+    before the worker recorded its call, or it names an id we do not know. Kept, not dropped
+    (the provider does not send it again), and applied when the send is recorded; those
+    older than a few days are let go."""
+
+    provider = models.CharField(max_length=20)
+    provider_id = models.CharField(max_length=64)
+    phone = models.CharField(max_length=20, blank=True)
+    delivered = models.BooleanField()
+    error = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(null=True)  # the provider's time
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["provider", "provider_id"], name="early_receipt_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.provider_id}"

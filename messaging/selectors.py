@@ -19,7 +19,7 @@ from compounds.models import Community
 from wuyi.lib import pii
 
 from . import rules, services
-from .models import Budget, Message, OptOut, Recipient, RecipientStatus
+from .models import Allowance, Message, OptOut, Recipient, RecipientStatus, Spending
 
 S = RecipientStatus
 
@@ -42,6 +42,7 @@ class Preview:
     budget: Decimal | None
     budget_left: Decimal | None
     description: str
+    community: str = ""  # the community whose budget pays
 
     @property
     def over_budget(self) -> bool:
@@ -57,9 +58,10 @@ def campaign_preview(
     targets: Sequence[str],
     send_at: datetime.datetime | None,
     urgent: bool = False,
+    community: Any = None,
 ) -> Preview:
-    """How many it reaches, what it costs, how it reads: the rules checked as for sending
-    (Refused the same way), nothing written."""
+    """How many it reaches, what it costs, how it reads, which community pays: the rules
+    checked as for sending (Refused the same way), nothing written."""
     from django.conf import settings
 
     draft = services.campaign_check(
@@ -70,6 +72,7 @@ def campaign_preview(
         targets=targets,
         send_at=send_at,
         urgent=urgent,
+        community=community,
     )
     phones: dict[str, dict[str, str] | None] = {}
     without = 0
@@ -82,16 +85,15 @@ def campaign_preview(
     opted = OptOut.objects.filter(phone_hash__in=hashes).count() if hashes else 0
     first = next(iter(phones.values()), None) or {}
     sample = draft.template.render({**draft.variables, **first})
-    cost = rules.unit_cost(sample) * len(phones)
+    cost = (rules.unit_cost(sample) * len(phones)).quantize(services.CENT)
+    # What the send will be charged against: the same counter, the same month.
+    community_id = draft.place.community_id
     budget = left = None
-    if draft.place.community_id is not None:
-        budget_row = Budget.objects.filter(community_id=draft.place.community_id).first()
-        budget = (
-            budget_row.monthly_amount
-            if budget_row
-            else Decimal(settings.WUYI_SMS_DEFAULT_MONTHLY_BUDGET)
-        )
-        left = budget - services.budget_spent(draft.place.community_id, draft.send_at)
+    payer = ""
+    if community_id is not None:
+        budget = services.budget_limits(community_id)[Allowance.CAMPAIGN]
+        left = budget - services.budget_spent(community_id, draft.send_at)
+        payer = Community.objects.filter(pk=community_id).values_list("name", flat=True).get()
     held = None
     if not draft.urgent and rules.in_quiet_hours(draft.send_at):
         held = rules.quiet_hours_end(draft.send_at)
@@ -108,6 +110,7 @@ def campaign_preview(
         budget=budget,
         budget_left=left,
         description=draft.audience.description,
+        community=payer,
     )
 
 
@@ -228,15 +231,27 @@ class BudgetLine:
     community: Community
     amount: Decimal
     spent: Decimal
+    system_amount: Decimal = Decimal("0")
+    system_spent: Decimal = Decimal("0")
 
 
 def budget_line(*, community_id: int, at: datetime.datetime | None = None) -> BudgetLine:
-    from django.conf import settings
-
+    """The community's budget and its system allowance this month: amount and spent."""
+    at = at or timezone.now()
     community = Community.objects.get(pk=community_id)
-    row = Budget.objects.filter(community_id=community_id).first()
-    amount = row.monthly_amount if row else Decimal(settings.WUYI_SMS_DEFAULT_MONTHLY_BUDGET)
-    return BudgetLine(community, amount, services.budget_spent(community_id, at or timezone.now()))
+    limits = services.budget_limits(community_id)
+    spent = dict(
+        Spending.objects.filter(community_id=community_id, month=services.month_of(at)).values_list(
+            "allowance", "spent"
+        )
+    )
+    return BudgetLine(
+        community,
+        limits[Allowance.CAMPAIGN],
+        spent.get(Allowance.CAMPAIGN, Decimal("0")),
+        limits[Allowance.SYSTEM],
+        spent.get(Allowance.SYSTEM, Decimal("0")),
+    )
 
 
 def opt_outs_for(user: User) -> QuerySet[OptOut]:

@@ -47,7 +47,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import DecimalField, F, Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -60,12 +61,24 @@ from wuyi.lib.iters import batched
 
 from . import registry, rules
 from .backends import Outgoing, Receipt, Result, get_backend
-from .models import Batch, Budget, Message, OptOut, Recipient, RecipientStatus, SmsTemplate
+from .models import (
+    Allowance,
+    Batch,
+    Budget,
+    EarlyReceipt,
+    Message,
+    OptOut,
+    Recipient,
+    RecipientStatus,
+    SmsTemplate,
+    Spending,
+)
 
 log = logging.getLogger(__name__)
 
 S = RecipientStatus
 CENT = Decimal("0.01")
+MONEY = DecimalField(max_digits=12, decimal_places=2)
 
 
 def _require_composer(user: Any) -> None:
@@ -115,13 +128,37 @@ def place_of_user(user: Any) -> Place:
 
 
 # ----------------------------------------------------------------------------- budget
+#
+# Every SMS is charged to a community, on one of its budget lines (Allowance): the SMS budget
+# (campaigns), the system allowance (texts people need to do their job; when it runs out they
+# draw on the budget) and the public allowance (ordering codes residents ask for; never more).
+# What a line spent in a month is a counter (Spending), charged by one conditional UPDATE
+# (``spent + cost <= limit``) as the last statement of the transaction that writes the
+# message: the row is locked only while that transaction commits, never across a batch, and
+# two writers racing for the last yuan are judged one after the other (PostgreSQL re-reads the
+# row the first one committed and re-checks the condition). A caller must not send inside a
+# longer transaction of its own (queue the SMS on commit): the lock would last as long.
 
 MSG_OVER_BUDGET = _(
     "This would cost about %(cost)s yuan, but only %(left)s yuan of %(community)s's SMS budget "
     "for %(month)s is left (%(limit)s yuan a month). Nothing was sent. Narrow the audience, or "
     "ask the district to raise the budget."
 )
+MSG_OVER_ALLOWANCE = _(
+    "This would cost about %(cost)s yuan, but %(community)s's allowance for “%(line)s” for "
+    "%(month)s is used up (%(limit)s yuan a month). Nothing was sent: ask the district to "
+    "raise it."
+)
+MSG_NO_COMMUNITY = _("Every SMS is charged to a community: choose the community that sends it.")
 MSG_EMPTY = _("Nobody to send to: none of the chosen people has a mobile number.")
+
+A = Allowance
+# A system text whose own allowance is used up draws on the community's budget.
+FALLBACK: dict[str, tuple[str, ...]] = {
+    A.CAMPAIGN: (A.CAMPAIGN,),
+    A.SYSTEM: (A.SYSTEM, A.CAMPAIGN),
+    A.PUBLIC: (A.PUBLIC,),
+}
 
 
 def month_bounds(at: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime]:
@@ -131,48 +168,94 @@ def month_bounds(at: datetime.datetime) -> tuple[datetime.datetime, datetime.dat
     return start, timezone.make_aware(end.replace(tzinfo=None))
 
 
-def budget_of(community_id: int, *, lock: bool = False) -> Budget:
-    """The community's budget row (made with the default amount the first time)."""
-    qs = Budget.objects.select_for_update() if lock else Budget.objects
-    budget = qs.filter(community_id=community_id).first()
-    if budget is None:
-        budget, _created = Budget.objects.get_or_create(
-            community_id=community_id,
-            defaults={"monthly_amount": Decimal(settings.WUYI_SMS_DEFAULT_MONTHLY_BUDGET)},
-        )
-        if lock:
-            budget = Budget.objects.select_for_update().get(pk=budget.pk)
-    return budget
+def month_of(at: datetime.datetime) -> datetime.date:
+    """The budget month of a message sent at `at`: its first day, Asia/Shanghai."""
+    return timezone.localtime(at).date().replace(day=1)
 
 
-def budget_spent(community_id: int, at: datetime.datetime) -> Decimal:
-    start, end = month_bounds(at)
-    total = (
-        Message.objects.filter(community_id=community_id, send_at__gte=start, send_at__lt=end)
-        .aggregate(total=Sum("cost_estimate"))
-        .get("total")
+def budget_limits(community_id: int) -> dict[str, Decimal]:
+    """Each line's monthly amount for the community (the settings' where none is set)."""
+    found = (
+        Budget.objects.filter(community_id=community_id)
+        .values("monthly_amount", "system_amount", "public_amount")
+        .first()
     )
-    return total or Decimal("0")
+    row: dict[str, Any] = dict(found) if found else {}
+
+    def amount(value: Any, default: str) -> Decimal:
+        return Decimal(default) if value is None else Decimal(value)
+
+    return {
+        A.CAMPAIGN: amount(row.get("monthly_amount"), settings.WUYI_SMS_DEFAULT_MONTHLY_BUDGET),
+        A.SYSTEM: amount(row.get("system_amount"), settings.WUYI_SMS_SYSTEM_MONTHLY_BUDGET),
+        A.PUBLIC: amount(row.get("public_amount"), settings.WUYI_SMS_PUBLIC_MONTHLY_BUDGET),
+    }
 
 
-def _check_budget(community_id: int, send_at: datetime.datetime, cost: Decimal) -> None:
-    """Inside the transaction that writes the message: the budget row is locked, so two
-    campaigns at the same moment are judged one after the other."""
-    budget = budget_of(community_id, lock=True)
-    spent = budget_spent(community_id, send_at)
-    left = budget.monthly_amount - spent
-    if cost > left:
-        raise Refused(
-            MSG_OVER_BUDGET
-            % {
-                "cost": f"{cost:.2f}",
-                "left": f"{max(left, Decimal('0')):.2f}",
-                "limit": f"{budget.monthly_amount:.2f}",
-                "community": budget.community.name,
-                "month": timezone.localtime(send_at).strftime("%Y-%m"),
-            },
-            code="over_budget",
-        )
+def budget_spent(community_id: int, at: datetime.datetime, allowance: str = A.CAMPAIGN) -> Decimal:
+    """What the line spent in the month of `at` (the counter messages are charged to)."""
+    spent = (
+        Spending.objects.filter(community_id=community_id, month=month_of(at), allowance=allowance)
+        .values_list("spent", flat=True)
+        .first()
+    )
+    return spent if spent is not None else Decimal("0")
+
+
+def _take(
+    community_id: int, month: datetime.date, line: str, cost: Decimal, limit: Decimal
+) -> bool:
+    """Charge `cost` to the line if it fits: one conditional UPDATE (the month's row is made
+    the first time, ON CONFLICT DO NOTHING, by whichever writer comes first)."""
+    if cost > limit:
+        return False
+    line_rows = Spending.objects.filter(community_id=community_id, month=month, allowance=line)
+    if line_rows.filter(spent__lte=limit - cost).update(spent=F("spent") + cost):
+        return True
+    if line_rows.exists():
+        return False
+    Spending.objects.bulk_create(
+        [Spending(community_id=community_id, month=month, allowance=line)],
+        ignore_conflicts=True,
+    )
+    return bool(line_rows.filter(spent__lte=limit - cost).update(spent=F("spent") + cost))
+
+
+def budget_charge(
+    *, community_id: int, allowance: str, at: datetime.datetime, cost: Decimal
+) -> str:
+    """Charge a message's cost to the community's line for `allowance` (a system text falls
+    back to the budget): the line charged. Refused when none has room; the caller's
+    transaction then writes nothing."""
+    month = month_of(at)
+    limits = budget_limits(community_id)
+    for line in FALLBACK[allowance]:
+        if _take(community_id, month, line, cost, limits[line]):
+            return line
+    community = Community.objects.get(pk=community_id)
+    limit = limits[allowance]
+    left = limit - budget_spent(community_id, at, allowance)
+    values = {
+        "cost": f"{cost:.2f}",
+        "left": f"{max(left, Decimal('0')):.2f}",
+        "limit": f"{limit:.2f}",
+        "community": community.name,
+        "month": timezone.localtime(at).strftime("%Y-%m"),
+        "line": str(Allowance(allowance).label),
+    }
+    text = MSG_OVER_BUDGET if allowance == A.CAMPAIGN else MSG_OVER_ALLOWANCE
+    raise Refused(text % values, code="over_budget")
+
+
+def budget_refund(*, message: Message, amount: Decimal) -> None:
+    """Give back to the line a message was charged to (what a cancel stopped)."""
+    if message.community_id is None or amount <= 0:
+        return
+    Spending.objects.filter(
+        community_id=message.community_id,
+        month=month_of(message.send_at),
+        allowance=message.allowance,
+    ).update(spent=Greatest(F("spent") - amount, Value(Decimal("0")), output_field=MONEY))
 
 
 def budget_set(*, user: User, community: Community, amount: Decimal, note: str = "") -> Budget:
@@ -253,11 +336,15 @@ def _write_message(
     idempotency_key: str | None,
     sender: User | None,
     place: Place,
+    allowance: str = Allowance.CAMPAIGN,
     audience: str = "",
     description: str = "",
 ) -> Message:
-    """Message and recipients in one transaction; the budget is checked on the real count
-    (after repeats and numbers that take no SMS are dropped), so a refusal writes nothing."""
+    """Message and recipients in one transaction; the budget is charged on the real count
+    (after repeats and numbers that take no SMS are dropped), last, so a refusal writes nothing
+    and the budget's row is locked only while the transaction commits."""
+    if place.community_id is None:
+        raise Refused(MSG_NO_COMMUNITY, field="community", code="no_community")
     now = timezone.now()
     text = template.render(variables)
     unit = rules.unit_cost(text)
@@ -282,13 +369,17 @@ def _write_message(
         if count == 0:
             raise Refused(MSG_EMPTY, field="targets", code="empty")
         cost = (unit * count).quantize(CENT)
-        if place.community_id is not None:
-            _check_budget(place.community_id, send_at, cost)
-        Message.objects.filter(pk=message.pk).update(recipient_count=count, cost_estimate=cost)
-        message.recipient_count, message.cost_estimate = count, cost
         if count > 10_000:
             # The dispatcher's claim plans its index scan on statistics: tell it the truth.
             pgcopy.analyze_if_stale({Recipient: count})
+        # Last: the budget's row stays locked from here to the COMMIT only.
+        line = budget_charge(
+            community_id=place.community_id, allowance=allowance, at=send_at, cost=cost
+        )
+        Message.objects.filter(pk=message.pk).update(
+            recipient_count=count, cost_estimate=cost, allowance=line
+        )
+        message.recipient_count, message.cost_estimate, message.allowance = count, cost, line
     return message
 
 
@@ -322,17 +413,35 @@ def send_sms(
     urgent: bool = False,
     sender: User | None = None,
     place: Compound | Community | None = None,
+    allowance: str = Allowance.CAMPAIGN,
 ) -> Message:
     """Send an approved template to one number or many: what other apps call (a handover code,
     an escort's time, a volunteer's login link). `to` items are numbers, or (number, that
     recipient's own variables). Returns the message; the same `idempotency_key` returns the
-    first one and sends nothing more. Quiet hours, opt-outs and the community's budget apply
-    (`place` names the compound or community the message concerns)."""
+    first one and sends nothing more. Quiet hours, opt-outs and the budget apply.
+
+    `place` names the compound or community the message concerns: its community pays, and
+    without one the message is refused (every SMS is charged to a community). `allowance` says
+    which of the community's lines pays: the budget (campaigns and anything not marked), the
+    system allowance (a text someone needs to do their job: a handover code, a login link, a
+    reminder, a pickup time) or the public one (a code a resident asked for through a link).
+
+    Call it outside any transaction of your own (queue it with transaction.on_commit): the
+    budget's row is locked from the charge to the COMMIT, so inside a batch's transaction every
+    other SMS of that community would wait for the batch."""
     if not idempotency_key:
         raise ValueError("send_sms needs an idempotency_key")
     found = _existing(idempotency_key)
     if found is not None:
         return found
+    if allowance not in Allowance.values:
+        raise ValueError(f"send_sms: no such allowance {allowance!r}")
+    if isinstance(place, Compound):
+        where = Place(place.district_id, place.subdistrict_id, place.community_id, place.pk)
+    elif isinstance(place, Community):
+        where = place_of(community_id=place.pk)
+    else:
+        raise Refused(MSG_NO_COMMUNITY, field="place", code="no_community")
     tmpl = _template(template)
     rules.check_template(tmpl)
     # Streamed, not listed: a city's numbers go from the caller to COPY without a copy in
@@ -362,12 +471,6 @@ def send_sms(
 
     now = timezone.now()
     at = rules.check_send_at(send_at, now=now)
-    if isinstance(place, Compound):
-        where = place_of(compound_id=place.pk)
-    elif isinstance(place, Community):
-        where = place_of(community_id=place.pk)
-    else:
-        where = Place()
     try:
         message = _write_message(
             template=tmpl,
@@ -379,6 +482,7 @@ def send_sms(
             idempotency_key=idempotency_key,
             sender=sender,
             place=where,
+            allowance=allowance,
         )
     except IntegrityError:
         # The same key, written by a concurrent call between our check and our insert.
@@ -389,6 +493,174 @@ def send_sms(
     if message.recipient_count == 1:
         message.description = cn.mask_phone(split(first)[0])
         Message.objects.filter(pk=message.pk).update(description=message.description)
+    return message
+
+
+@dataclass(frozen=True)
+class OneSms:
+    """One message of a set written together by send_sms_each: one number, its variables, its
+    own idempotency key."""
+
+    to: str
+    variables: Mapping[str, Any]
+    idempotency_key: str
+
+
+def send_sms_each(
+    *,
+    items: Iterable[OneSms],
+    template: SmsTemplate | str | int,
+    purpose: str,
+    place: Compound | Community | None,
+    allowance: str = Allowance.CAMPAIGN,
+    urgent: bool = False,
+    send_at: datetime.datetime | None = None,
+    sender: User | None = None,
+) -> list[Message]:
+    """Many messages of one template and place, each to one number with its own variables and
+    key (a claim's handover codes, a sweep's reminders), as send_sms would write them one by
+    one, but together: one transaction, one budget charge for all, a few queries however many.
+
+    A key already used is skipped (so running it again sends only what is missing), as is an
+    item whose number takes no SMS or whose variables do not fit (logged, with no number).
+    Refused like send_sms for all at once (template, place, budget): nothing is written.
+    Returns the messages written. Call it outside any transaction of your own, as send_sms."""
+    if allowance not in Allowance.values:
+        raise ValueError(f"send_sms_each: no such allowance {allowance!r}")
+    if isinstance(place, Compound):
+        where = Place(place.district_id, place.subdistrict_id, place.community_id, place.pk)
+    elif isinstance(place, Community):
+        where = place_of(community_id=place.pk)
+    else:
+        raise Refused(MSG_NO_COMMUNITY, field="place", code="no_community")
+    wanted: dict[str, OneSms] = {}
+    for item in items:
+        if not item.idempotency_key:
+            raise ValueError("send_sms_each needs an idempotency_key for every item")
+        wanted.setdefault(item.idempotency_key, item)
+    if not wanted:
+        return []
+    used: set[str] = set()
+    for keys in batched(list(wanted), 500):
+        used.update(
+            str(key)
+            for key in Message.objects.filter(idempotency_key__in=keys).values_list(
+                "idempotency_key", flat=True
+            )
+        )
+    todo = [item for key, item in wanted.items() if key not in used]
+    if not todo:
+        return []
+    tmpl = _template(template)
+    rules.check_template(tmpl)
+    now = timezone.now()
+    at = rules.check_send_at(send_at, now=now)
+    rows: list[tuple[OneSms, str, dict[str, str], str]] = []
+    skipped = 0
+    for item in todo:
+        try:
+            phone = rules.clean_phone(item.to)
+            values = rules.clean_variables(tmpl, item.variables)
+        except Refused:
+            skipped += 1
+            continue
+        rows.append((item, phone, values, tmpl.render(values)))
+    if skipped:
+        # No key or number here: a caller's key may hold one.
+        log.warning(
+            "%d SMS (%s) not queued: a number takes no SMS or a value misfits", skipped, tmpl.name
+        )
+    if not rows:
+        return []
+    costs = [rules.unit_cost(text).quantize(CENT) for _i, _p, _v, text in rows]
+    try:
+        with transaction.atomic():
+            messages = Message.objects.bulk_create(
+                [
+                    Message(
+                        template=tmpl,
+                        variables=values,
+                        purpose=purpose[:40],
+                        description=cn.mask_phone(phone),
+                        sender=sender,
+                        district_id=where.district_id,
+                        subdistrict_id=where.subdistrict_id,
+                        community_id=where.community_id,
+                        compound_id=where.compound_id,
+                        send_at=at,
+                        urgent=urgent,
+                        idempotency_key=item.idempotency_key,
+                        segments=rules.segments(text),
+                        recipient_count=1,
+                        cost_estimate=cost,
+                        allowance=allowance,
+                    )
+                    for (item, phone, values, text), cost in zip(rows, costs, strict=True)
+                ],
+                batch_size=1000,
+            )
+            Recipient.objects.bulk_create(
+                [
+                    Recipient(
+                        message_id=message.pk,
+                        phone=phone,
+                        status=S.QUEUED,
+                        urgent=urgent,
+                        due_at=at,
+                        updated_at=now,
+                    )
+                    for message, (_item, phone, _v, _t) in zip(messages, rows, strict=True)
+                ],
+                batch_size=1000,
+            )
+            # Last: the budget's row stays locked from here to the COMMIT only.
+            line = budget_charge(
+                community_id=where.community_id,  # type: ignore[arg-type]
+                allowance=allowance,
+                at=at,
+                cost=sum(costs, Decimal("0")),
+            )
+            if line != allowance:
+                Message.objects.filter(pk__in=[m.pk for m in messages]).update(allowance=line)
+                for message in messages:
+                    message.allowance = line
+    except IntegrityError:
+        # A key written by a concurrent call meanwhile: one by one, each key once.
+        again = [
+            _send_one_again(item, tmpl, purpose, place, allowance, urgent, at) for item, *_ in rows
+        ]
+        return [message for message in again if message is not None]
+    return messages
+
+
+def _send_one_again(
+    item: OneSms,
+    template: SmsTemplate,
+    purpose: str,
+    place: Compound | Community,
+    allowance: str,
+    urgent: bool,
+    at: datetime.datetime,
+) -> Message | None:
+    """send_sms for one item of a set whose joint write met a key used meanwhile: the message
+    if this call wrote it, None when the key was used or the item refused."""
+    if _existing(item.idempotency_key) is not None:
+        return None
+    try:
+        message = send_sms(
+            to=item.to,
+            template=template,
+            variables=item.variables,
+            purpose=purpose,
+            idempotency_key=item.idempotency_key,
+            send_at=at,
+            urgent=urgent,
+            place=place,
+            allowance=allowance,
+        )
+    except Refused as refused:
+        log.warning("an SMS (%s) not queued: %s", template.name, refused.message)
+        return None
     return message
 
 
@@ -414,12 +686,22 @@ def campaign_check(
     targets: Sequence[str],
     send_at: datetime.datetime | None,
     urgent: bool = False,
+    community: Any = None,
 ) -> Draft:
     """Every rule a campaign must meet, before the preview or the send: the template approved,
-    the variables exactly the template's, a time not past, an audience the user may reach.
-    Refused names each field at fault; nothing is written."""
+    the variables exactly the template's, a time not past, an audience the user may reach, a
+    community that pays. Refused names each field at fault; nothing is written.
+
+    The community that pays is the audience's when it lies in one (a compound, buildings of
+    one community), else the sender's: the one they are posted to, or, for someone posted to
+    several (or an administrator), the one they chose (`community`, an id they may see)."""
     _require_composer(user)
     errors: dict[str, Any] = {}
+    chosen: int | None = None
+    try:
+        chosen = _chosen_community(user, community)
+    except Refused as refused:
+        errors.update(refused.errors)
     text_id = str(template_id)
     template = None
     if text_id.isdigit() and len(text_id) <= 18:
@@ -450,9 +732,46 @@ def campaign_check(
     builder, found = built
     if found.compound_id or found.community_id:
         place = place_of(compound_id=found.compound_id, community_id=found.community_id)
+    elif chosen is not None:
+        place = place_of(community_id=chosen)
     else:
         place = place_of_user(user)
+        if place.community_id is None:
+            only = sending_communities(user)
+            if len(only) != 1:
+                raise Refused(MSG_CHOOSE_COMMUNITY, field="community", code="no_community")
+            place = place_of(community_id=only[0].pk)
     return Draft(template, cleaned, builder, found, at, bool(urgent), place)
+
+
+MSG_CHOOSE_COMMUNITY = _("Choose the community that sends this SMS: its budget pays for it.")
+
+
+def sending_communities(user: User) -> list[Community]:
+    """The communities a composer may send from (and charge): those they see."""
+    if not rules.may_compose(user):
+        return []
+    return list(Community.objects.visible_to(user).order_by("name"))
+
+
+def needs_community_choice(user: User) -> bool:
+    """Whether the compose form asks which community sends: the user is posted to no single
+    community (several postings, or an administrator)."""
+    if place_of_user(user).community_id is not None:
+        return False
+    return len(sending_communities(user)) > 1
+
+
+def _chosen_community(user: User, value: Any) -> int | None:
+    """The community the sender chose, if any: an id among those they see, else Refused."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = str(value).strip()
+    if text.isdigit() and len(text) <= 18:
+        pk = int(text)
+        if Community.objects.visible_to(user).filter(pk=pk).exists():
+            return pk
+    raise Refused(MSG_CHOOSE_COMMUNITY, field="community")
 
 
 def campaign_create(
@@ -465,6 +784,7 @@ def campaign_create(
     send_at: datetime.datetime | None = None,
     urgent: bool = False,
     idempotency_key: str | None = None,
+    community: Any = None,
 ) -> Message:
     """Write a campaign: checked as campaign_check, then the message and its recipients in one
     transaction (over budget or empty: nothing). A double submit (same key) returns the first."""
@@ -481,6 +801,7 @@ def campaign_create(
         targets=targets,
         send_at=send_at,
         urgent=urgent,
+        community=community,
     )
     try:
         return _write_message(
@@ -528,8 +849,11 @@ def campaign_cancel(*, user: User, message_id: int) -> int:
         unit = rules.unit_cost(message.text)
         message.cancelled_at, message.cancelled_by = now, user
         remaining = max(message.recipient_count - count, 0)
+        before = message.cost_estimate
         message.cost_estimate = (unit * remaining).quantize(CENT)
         message.save(update_fields=["cancelled_at", "cancelled_by", "cost_estimate"])
+        # What did not go out goes back to the line it was charged to.
+        budget_refund(message=message, amount=before - message.cost_estimate)
     return count
 
 
@@ -880,6 +1204,8 @@ def _record(
         Batch.objects.filter(pk=batch_id).update(
             inflight_low=None, inflight_high=None, heartbeat_at=now
         )
+        # Receipts that came before this record was written.
+        _apply_early(provider, (pid for _pk, pid in sent))
 
 
 def _settle_in_doubt(
@@ -1081,31 +1407,149 @@ def _recover_one(batch_id: int, *, cutoff: datetime.datetime, now: datetime.date
 # ----------------------------------------------------------------------------- receipts
 
 
+EARLY_RECEIPT_DAYS = 3  # a receipt naming no SMS we sent is kept this long
+
+
+def _receipt_phone(receipt: Receipt) -> str | None:
+    """The receipt's number normalised ("" when it names none; None when it is not one)."""
+    if not receipt.phone:
+        return ""
+    try:
+        return cn.normalize_phone(receipt.phone)
+    except cn.NormalizeError:
+        return None
+
+
+def _apply_receipt(
+    provider: str, receipt: Receipt, phone: str, now: datetime.datetime
+) -> tuple[int, bool]:
+    """(rows changed, whether the receipt names an SMS recorded as sent).
+
+    A receipt applies to an SMS without one yet, or over a receipt the provider reported
+    earlier (its own time, `reported_at`): the later one wins, whatever order they arrive in;
+    at the same time "delivered" wins over "failed". A receipt without a time only fills in
+    an SMS that has none. Told twice, it changes nothing the second time."""
+    rows = Recipient.objects.filter(provider=provider, provider_id=receipt.provider_id)
+    if phone:
+        rows = rows.filter(phone=phone)
+    at = receipt.at
+    applies = Q(status=S.SENT)
+    if at is not None:
+        told = [S.DELIVERED, S.FAILED]
+        applies |= Q(status__in=told, reported_at__isnull=True) | Q(
+            status__in=told, reported_at__lt=at
+        )
+        if receipt.delivered:
+            applies |= Q(status=S.FAILED, reported_at=at)
+    if receipt.delivered:
+        changed = rows.filter(applies).update(
+            status=S.DELIVERED,
+            delivered_at=at or now,
+            reported_at=at,
+            last_error="",
+            updated_at=now,
+        )
+    else:
+        changed = rows.filter(applies).update(
+            status=S.FAILED,
+            delivered_at=None,
+            reported_at=at,
+            last_error=(receipt.error or "undelivered")[:200],
+            updated_at=now,
+        )
+    return changed, bool(changed) or rows.exists()
+
+
 def receipts_apply(*, provider: str, receipts: Sequence[Receipt]) -> int:
-    """Delivery receipts: a sent SMS becomes delivered or failed. Idempotent: a receipt told
-    twice changes nothing the second time, and one for an unknown id is ignored."""
+    """Delivery receipts: a sent SMS becomes delivered or failed (see _apply_receipt for which
+    receipt wins). A receipt that names no SMS recorded as sent (the provider was quicker
+    than the worker recording its call) is kept and applied when the send is recorded, not
+    dropped: the provider does not send it again. Returns the rows changed."""
     now = timezone.now()
     updated = 0
+    early: list[EarlyReceipt] = []
     for receipt in receipts:
         if not receipt.provider_id:
             continue
-        rows = Recipient.objects.filter(
-            provider=provider, provider_id=receipt.provider_id, status=S.SENT
-        )
-        if receipt.phone:
-            try:
-                rows = rows.filter(phone=cn.normalize_phone(receipt.phone))
-            except cn.NormalizeError:
-                continue
-        if receipt.delivered:
-            updated += rows.update(
-                status=S.DELIVERED, delivered_at=receipt.at or now, updated_at=now
+        phone = _receipt_phone(receipt)
+        if phone is None:
+            continue
+        changed, known = _apply_receipt(provider, receipt, phone, now)
+        updated += changed
+        if not known:
+            early.append(
+                EarlyReceipt(
+                    provider=provider,
+                    provider_id=receipt.provider_id[:64],
+                    phone=phone,
+                    delivered=receipt.delivered,
+                    error=(receipt.error or "")[:200],
+                    at=receipt.at,
+                    received_at=now,
+                )
             )
-        else:
-            updated += rows.update(
-                status=S.FAILED, last_error=(receipt.error or "undelivered")[:200], updated_at=now
-            )
+    if early:
+        EarlyReceipt.objects.bulk_create(early)
     return updated
+
+
+def _apply_early(provider: str, provider_ids: Iterable[str]) -> int:
+    """Apply the kept receipts of SMS just recorded as sent (in the recording transaction),
+    and let them go. One query when there are none (the usual case)."""
+    ids = sorted({pid for pid in provider_ids if pid})
+    if not ids:
+        return 0
+    kept = EarlyReceipt.objects.filter(provider=provider)
+    if connection.vendor == "postgresql":
+        # One array parameter for a thousand ids.
+        kept = kept.extra(where=["provider_id = ANY(%s)"], params=[ids])
+    else:
+        kept = kept.filter(provider_id__in=ids)
+    return _apply_kept(list(kept.order_by("at", "id")))
+
+
+def _apply_kept(kept: Sequence[EarlyReceipt]) -> int:
+    now = timezone.now()
+    applied: list[int] = []
+    updated = 0
+    for row in kept:
+        receipt = Receipt(
+            provider_id=row.provider_id,
+            delivered=row.delivered,
+            phone=row.phone,
+            error=row.error,
+            at=row.at,
+        )
+        changed, known = _apply_receipt(row.provider, receipt, row.phone, now)
+        updated += changed
+        if known:
+            applied.append(row.pk)
+    if applied:
+        EarlyReceipt.objects.filter(pk__in=applied).delete()
+    return updated
+
+
+def receipts_settle(*, now: datetime.datetime | None = None, limit: int = 5000) -> int:
+    """Kept receipts whose send is recorded by now (one that arrived while the worker was
+    committing its call is seen here), and those too old to wait for: let go. Returns the
+    rows changed."""
+    now = now or timezone.now()
+    EarlyReceipt.objects.filter(
+        received_at__lt=now - datetime.timedelta(days=EARLY_RECEIPT_DAYS)
+    ).delete()
+    kept = list(EarlyReceipt.objects.order_by("id")[:limit])
+    if not kept:
+        return 0
+    known = set(
+        Recipient.objects.filter(
+            provider__in={r.provider for r in kept},
+            provider_id__in={r.provider_id for r in kept},
+        )
+        .values_list("provider", "provider_id")
+        .distinct()
+    )
+    due = [r for r in kept if (r.provider, r.provider_id) in known]
+    return _apply_kept(sorted(due, key=lambda r: (r.at is None, r.at, r.pk)))
 
 
 def receipts_poll(*, limit: int = 200) -> int:
@@ -1127,4 +1571,4 @@ def receipts_poll(*, limit: int = 200) -> int:
         )
         pending = [(phone, pid, at) for phone, pid, at in rows if at is not None]
     receipts = backend.poll_receipts(pending)
-    return receipts_apply(provider=backend.name, receipts=receipts)
+    return receipts_apply(provider=backend.name, receipts=receipts) + receipts_settle(now=now)

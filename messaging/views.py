@@ -98,8 +98,13 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
     templates = SmsTemplate.objects.filter(approved=True).order_by("name")
     audiences = _audience_choices(request.user)
     choices = [(a["builder"].key, a["builder"].label) for a in audiences]
+    communities = (
+        services.sending_communities(request.user)
+        if services.needs_community_choice(request.user)
+        else []
+    )
     data = request.POST if request.method == "POST" else None
-    form = CampaignForm(data, templates=templates, audiences=choices)
+    form = CampaignForm(data, templates=templates, audiences=choices, communities=communities)
     errors: dict[str, str] = {}
     preview = None
     template = None
@@ -109,7 +114,10 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
         template = templates.filter(pk=chosen).first() if chosen else None
         if template is not None:
             form = CampaignForm(
-                initial={"template": template.pk}, templates=templates, audiences=choices
+                initial={"template": template.pk},
+                templates=templates,
+                audiences=choices,
+                communities=communities,
             )
     elif form.is_valid():
         template = form.cleaned_data["template"]
@@ -122,6 +130,7 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
             "targets": _targets_of(request.POST, audience),
             "send_at": form.cleaned_data["send_at"],
             "urgent": form.cleaned_data["urgent"],
+            "community": form.cleaned_data.get("community") or None,
         }
         try:
             if request.POST.get("action") == "send":
@@ -161,7 +170,7 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
             message
             for field, message in errors.items()
             if not field.startswith("var_")
-            and field not in ("targets", "phones", "audience", "template", "send_at")
+            and field not in ("targets", "phones", "audience", "template", "send_at", "community")
         ],
         "preview": preview,
     }

@@ -8,13 +8,15 @@ shows it overdue, and the log says which template to approve (no phone number, n
 """
 
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from django.utils import timezone
 
+from messaging.models import Allowance
 from messaging.rules import VALUE_MAX
-from messaging.services import send_sms
+from messaging.services import OneSms, send_sms, send_sms_each
 from wuyi.lib.errors import Refused
 
 from .models import Round
@@ -34,38 +36,70 @@ def _fit(text: str) -> str:
 def _send(**kwargs: Any) -> bool:
     kwargs["variables"] = {name: _fit(value) for name, value in kwargs["variables"].items()}
     try:
-        send_sms(purpose=PURPOSE, urgent=False, **kwargs)
+        send_sms(purpose=PURPOSE, urgent=False, allowance=Allowance.SYSTEM, **kwargs)
     except Refused as refused:
         log.warning("sanitation reminder not queued (%s): %s", kwargs["template"], refused.message)
         return False
     return True
 
 
+def overdue_key(round: Round) -> str:
+    return f"sanitation:overdue:{round.pk}:{round.assignee_id}"
+
+
+def rounds_overdue(rounds: Sequence[Round]) -> int:
+    """Tell each round's cleaner it is overdue: one message per round, never twice (the key
+    names round and cleaner; a key already used is skipped), written together per compound.
+    Rounds without a cleaner's phone are left out. Returns how many were queued."""
+    by_compound: dict[int, list[Round]] = defaultdict(list)
+    for r in rounds:
+        if r.assignee is not None and r.assignee.phone:
+            by_compound[r.compound_id].append(r)
+    queued = 0
+    for group in by_compound.values():
+        items = [
+            OneSms(
+                to=r.assignee.phone,  # type: ignore[union-attr]
+                variables={
+                    "area": _fit(r.area.name),
+                    "compound": _fit(r.compound.name),
+                    "time": timezone.localtime(r.due_at).strftime("%H:%M"),
+                },
+                idempotency_key=overdue_key(r),
+            )
+            for r in group
+        ]
+        try:
+            queued += len(
+                send_sms_each(
+                    items=items,
+                    template=OVERDUE,
+                    purpose=PURPOSE,
+                    place=group[0].compound,
+                    allowance=Allowance.SYSTEM,
+                )
+            )
+        except Refused as refused:
+            log.warning("sanitation reminder not queued (%s): %s", OVERDUE, refused.message)
+    return queued
+
+
 def round_overdue(round: Round) -> bool:
     """Tell the round's cleaner it is overdue (never twice: the key names round and cleaner)."""
-    if round.assignee is None:
-        return False
-    return _send(
-        to=round.assignee.phone,
-        template=OVERDUE,
-        variables={
-            "area": round.area.name,
-            "compound": round.compound.name,
-            "time": timezone.localtime(round.due_at).strftime("%H:%M"),
-        },
-        idempotency_key=f"sanitation:overdue:{round.pk}:{round.assignee.pk}",
-        place=round.compound,
-    )
+    return rounds_overdue([round]) > 0
+
+
+def escalated_key(secretary: Any, compound_id: int, rounds: Sequence[Round]) -> str:
+    return f"sanitation:escalated:{compound_id}:{min(r.pk for r in rounds)}:{secretary.pk}"
 
 
 def rounds_escalated(secretary: Any, compound: Any, rounds: Sequence[Round]) -> bool:
     """Tell a secretary which of a compound's rounds are still not done."""
     names = "、".join(sorted({r.area.name for r in rounds}))
-    first = min(r.pk for r in rounds)
     return _send(
         to=secretary.phone,
         template=ESCALATED,
         variables={"compound": compound.name, "count": str(len(rounds)), "areas": names},
-        idempotency_key=f"sanitation:escalated:{compound.pk}:{first}:{secretary.pk}",
+        idempotency_key=escalated_key(secretary, compound.pk, rounds),
         place=compound,
     )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from compounds.models import Building, Compound, Posting
+from messaging.models import Message
 from volunteers.models import Membership, Team, TeamKind, Volunteer
 from wuyi.lib import cn, pgcopy, photos
 from wuyi.lib.errors import Refused
@@ -462,60 +463,142 @@ def _secretaries(community_ids: Iterable[int]) -> dict[int, list[User]]:
     return found
 
 
+# Rounds claimed per transaction: a claim holds its rounds' locks for one UPDATE, never for
+# the SMS (queued after the commit).
+SWEEP_CHUNK = 200
+# A claim this old whose SMS is missing belongs to a sweep that died between its commit and its
+# send: the next sweep queues it (the key makes it once). Younger ones may still be on their way.
+RESEND_AFTER = datetime.timedelta(minutes=2)
+RESEND_WINDOW = datetime.timedelta(minutes=30)
+
+
 def rounds_remind_overdue(*, now: datetime.datetime | None = None) -> ReminderResult:
     """Remind the cleaner of each round past its window, once; a further
     WUYI_OVERDUE_ESCALATE_MINUTES later, tell the community secretary, once, one message per
-    compound. Each round is claimed by setting reminded_at / escalated_at under
-    SELECT ... FOR UPDATE SKIP LOCKED in the same transaction as the message is queued, so two
-    sweeps at once (or a sweep run by hand) never remind twice."""
+    compound.
+
+    Rounds are claimed a few hundred at a time, each in a small transaction (SELECT ... FOR
+    UPDATE SKIP LOCKED, then reminded_at / escalated_at set and committed), and their SMS are
+    queued after that commit, a chunk's together. Nothing of the SMS outbox or its budget is
+    locked while rounds are, so two sweeps at once (beat and `remind_overdue` by hand) neither
+    wait for nor deadlock each other, and a round one claims the other skips. Every message's
+    key names its round, so a sweep that died between a claim and its SMS is made good by the
+    next one (it queues what is missing of recent claims) and nothing goes twice."""
     now = now or timezone.now()
     result = ReminderResult()
     delay = datetime.timedelta(minutes=settings.WUYI_OVERDUE_ESCALATE_MINUTES)
     horizon = now - datetime.timedelta(days=1)  # older ones are history, not reminders
-    with transaction.atomic():
-        due = list(
-            Round.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(
-                done_at__isnull=True,
-                reminded_at__isnull=True,
-                escalated_at__isnull=True,
-                window_ends_at__lte=now,
-                window_ends_at__gt=horizon,
+    left = settings.WUYI_OVERDUE_BATCH
+    while left > 0:
+        with transaction.atomic():
+            due = list(
+                Round.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(
+                    done_at__isnull=True,
+                    reminded_at__isnull=True,
+                    escalated_at__isnull=True,
+                    window_ends_at__lte=now,
+                    window_ends_at__gt=horizon,
+                )
+                .select_related("area", "compound", "assignee")
+                .order_by("window_ends_at", "pk")[: min(SWEEP_CHUNK, left)]
             )
-            .select_related("area", "compound", "assignee")
-            .order_by("window_ends_at")[: settings.WUYI_OVERDUE_BATCH]
+            Round.objects.filter(pk__in=[r.pk for r in due]).update(reminded_at=now)
+        if not due:
+            break
+        left -= len(due)
+        result.cleaners += notify.rounds_overdue(due)
+    late = (
+        Round.objects.filter(
+            done_at__isnull=True,
+            escalated_at__isnull=True,
+            window_ends_at__gt=horizon,
         )
-        Round.objects.filter(pk__in=[r.pk for r in due]).update(reminded_at=now)
-        for r in due:
-            if r.assignee is None or not r.assignee.phone:
-                continue
-            result.cleaners += notify.round_overdue(r)
-    with transaction.atomic():
-        late = list(
-            Round.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(
-                done_at__isnull=True,
-                escalated_at__isnull=True,
-                window_ends_at__gt=horizon,
-            )
-            .filter(
-                Q(reminded_at__lte=now - delay)
-                | Q(reminded_at__isnull=True, window_ends_at__lte=now - delay)
-            )
-            .select_related("area", "compound")
-            .order_by("window_ends_at")[: settings.WUYI_OVERDUE_BATCH]
+        .filter(
+            Q(reminded_at__lte=now - delay)
+            | Q(reminded_at__isnull=True, window_ends_at__lte=now - delay)
         )
-        Round.objects.filter(pk__in=[r.pk for r in late]).update(escalated_at=now)
-        per_compound: dict[int, list[Round]] = defaultdict(list)
-        for r in late:
-            per_compound[r.compound_id].append(r)
-        secretaries = _secretaries({r.compound.community_id for r in late})
-        for rounds in per_compound.values():
-            compound = rounds[0].compound
-            for secretary in secretaries.get(compound.community_id, []):
-                if secretary.phone:
-                    result.secretaries += notify.rounds_escalated(secretary, compound, rounds)
-        result.rounds_escalated = len(late)
+        .order_by()
+    )
+    compounds = dict(
+        Compound.objects.filter(pk__in=late.values("compound_id")).values_list("pk", "community_id")
+    )
+    secretaries = _secretaries(set(compounds.values()))
+    left = settings.WUYI_OVERDUE_BATCH
+    for compound_id in sorted(compounds):
+        if left <= 0:
+            break
+        with transaction.atomic():
+            rounds = list(
+                late.filter(compound_id=compound_id)
+                .select_for_update(skip_locked=True, of=("self",))
+                .select_related("area", "compound")
+                .order_by("window_ends_at", "pk")[:left]
+            )
+            Round.objects.filter(pk__in=[r.pk for r in rounds]).update(escalated_at=now)
+        if not rounds:
+            continue
+        left -= len(rounds)
+        result.rounds_escalated += len(rounds)
+        result.secretaries += _escalate(rounds, secretaries.get(compounds[compound_id], []))
+    resent = _resend_missing(now=now)
+    result.cleaners += resent.cleaners
+    result.secretaries += resent.secretaries
+    return result
+
+
+def _escalate(rounds: Sequence[Round], secretaries: Sequence[User]) -> int:
+    """Tell each secretary (with a phone) which of one compound's rounds are still not done."""
+    compound = rounds[0].compound
+    return sum(
+        notify.rounds_escalated(secretary, compound, rounds)
+        for secretary in secretaries
+        if secretary.phone
+    )
+
+
+def _resend_missing(*, now: datetime.datetime) -> ReminderResult:
+    """Claims of the last half hour (older than RESEND_AFTER) whose SMS were never queued:
+    queued now. Keys already used are skipped, so what went out does not go again."""
+    since, until = now - RESEND_WINDOW, now - RESEND_AFTER
+    result = ReminderResult()
+    reminded = list(
+        Round.objects.filter(
+            done_at__isnull=True,
+            escalated_at__isnull=True,
+            reminded_at__gte=since,
+            reminded_at__lt=until,
+            assignee__isnull=False,
+        )
+        .exclude(assignee__phone="")
+        .select_related("area", "compound", "assignee")
+    )
+    if reminded:
+        result.cleaners = notify.rounds_overdue(reminded)
+    escalated: dict[tuple[int, datetime.datetime], list[Round]] = defaultdict(list)
+    for r in (
+        Round.objects.filter(escalated_at__gte=since, escalated_at__lt=until)
+        .select_related("area", "compound")
+        .order_by("pk")
+    ):
+        escalated[(r.compound_id, r.escalated_at)].append(r)  # type: ignore[index]
+    if not escalated:
+        return result
+    secretaries = _secretaries({rounds[0].compound.community_id for rounds in escalated.values()})
+    wanted = {
+        notify.escalated_key(secretary, rounds[0].compound_id, rounds): (secretary, rounds)
+        for rounds in escalated.values()
+        for secretary in secretaries.get(rounds[0].compound.community_id, [])
+        if secretary.phone
+    }
+    sent = set(
+        Message.objects.filter(idempotency_key__in=list(wanted)).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    for key, (secretary, rounds) in wanted.items():
+        if key not in sent:
+            result.secretaries += notify.rounds_escalated(secretary, rounds[0].compound, rounds)
     return result
 
 

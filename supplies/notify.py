@@ -7,8 +7,11 @@ code was sent, and the log names the template (never a phone number or a code).
 """
 
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
 
-from messaging.services import send_sms
+from messaging.models import Allowance
+from messaging.services import OneSms, send_sms, send_sms_each
 from wuyi.lib.errors import Refused
 
 from .models import Order
@@ -36,14 +39,51 @@ def handover_code(order: Order, code: str) -> bool:
             template=HANDOVER,
             variables={"code": code, "order": str(order.pk)},
             purpose=PURPOSE,
-            idempotency_key=f"supplies:handover:{order.pk}:{order.codes_sent}",
+            idempotency_key=_key(order),
             urgent=True,
             place=order.compound,
+            allowance=Allowance.SYSTEM,
         )
     except Refused as refused:
         log.warning("handover code not queued (%s): %s", HANDOVER, refused.message)
         return False
     return True
+
+
+def _key(order: Order) -> str:
+    return f"supplies:handover:{order.pk}:{order.codes_sent}"
+
+
+def handover_codes(codes: Sequence[tuple[Order, str]]) -> int:
+    """A claim's codes, each its own message with the key handover_code gives it, written
+    together per compound (one transaction and one budget charge for a building, not one per
+    order). Returns how many were queued."""
+    by_compound: dict[int, list[tuple[Order, str]]] = defaultdict(list)
+    for order, code in codes:
+        by_compound[order.compound_id].append((order, code))
+    queued = 0
+    for pairs in by_compound.values():
+        try:
+            queued += len(
+                send_sms_each(
+                    items=[
+                        OneSms(
+                            to=order.phone,
+                            variables={"code": code, "order": str(order.pk)},
+                            idempotency_key=_key(order),
+                        )
+                        for order, code in pairs
+                    ],
+                    template=HANDOVER,
+                    purpose=PURPOSE,
+                    urgent=True,
+                    place=pairs[0][0].compound,
+                    allowance=Allowance.SYSTEM,
+                )
+            )
+        except Refused as refused:
+            log.warning("handover codes not queued (%s): %s", HANDOVER, refused.message)
+    return queued
 
 
 def self_order_code(*, phone: str, code: str, compound, key: str) -> bool:
@@ -59,6 +99,8 @@ def self_order_code(*, phone: str, code: str, compound, key: str) -> bool:
             idempotency_key=key,
             urgent=True,
             place=compound,
+            # Asked for by whoever holds the link: their own allowance, never the budget.
+            allowance=Allowance.PUBLIC,
         )
     except Refused as refused:
         log.warning("ordering code not queued (%s): %s", SELF_ORDER, refused.message)

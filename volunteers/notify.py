@@ -8,6 +8,7 @@ is approved the secretary's page shows the link to pass on by hand, as before.
 import hashlib
 import logging
 
+from messaging.models import Allowance
 from messaging.services import send_sms
 from wuyi.lib.errors import Refused
 
@@ -32,6 +33,7 @@ def login_link_sms(*, by, volunteer: Volunteer, token: str, site: str) -> bool:
             urgent=False,
             sender=by,
             place=volunteer.community,
+            allowance=Allowance.SYSTEM,
             # One SMS per link: a new link is a new key, the same link never goes twice.
             idempotency_key="volunteers:link:" + hashlib.sha256(token.encode()).hexdigest()[:32],
         )

@@ -419,6 +419,12 @@ WUYI_SMS_RATE_LIMIT = int(os.environ.get("WUYI_SMS_RATE_LIMIT", "20000"))
 WUYI_SMS_QUIET_HOURS = os.environ.get("WUYI_SMS_QUIET_HOURS", "22:00-07:00")
 WUYI_SMS_PRICE = os.environ.get("WUYI_SMS_PRICE", "0.045")  # yuan per SMS (70 characters)
 WUYI_SMS_DEFAULT_MONTHLY_BUDGET = os.environ.get("WUYI_SMS_DEFAULT_MONTHLY_BUDGET", "1000")
+# Each community's own monthly allowances (yuan) until district staff set others: system texts
+# people need to do their job (handover codes, login links, overdue reminders, pickup times;
+# when it runs out they draw on the community's budget), and texts residents ask for through
+# the ordering link (ordering codes; never more than this).
+WUYI_SMS_SYSTEM_MONTHLY_BUDGET = os.environ.get("WUYI_SMS_SYSTEM_MONTHLY_BUDGET", "1000")
+WUYI_SMS_PUBLIC_MONTHLY_BUDGET = os.environ.get("WUYI_SMS_PUBLIC_MONTHLY_BUDGET", "200")
 WUYI_SMS_BATCH_SIZE = int(os.environ.get("WUYI_SMS_BATCH_SIZE", "5000"))
 WUYI_SMS_MAX_PENDING_BATCHES = int(os.environ.get("WUYI_SMS_MAX_PENDING_BATCHES", "8"))
 WUYI_SMS_MAX_ATTEMPTS = int(os.environ.get("WUYI_SMS_MAX_ATTEMPTS", "5"))

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from messaging import services
 from messaging.models import Batch, Recipient, SmsTemplate
+from tests.factories import CompoundFactory
 from tests.messaging.gateway import Gateway
 
 pytestmark = [
@@ -154,6 +155,7 @@ def campaign(n: int) -> list[str]:
         variables={"gate": "东门", "round": "3"},
         purpose="t",
         idempotency_key="f",
+        place=CompoundFactory(),
     )
     return phones
 

@@ -79,6 +79,7 @@ def test_send_sms_with_the_same_key_sends_once(template, compound_a):
         template="核酸检测通知",
         variables=VARS,
         purpose="handover",
+        place=compound_a,
         idempotency_key="handover:42",
     )
     assert again.pk == first.pk
@@ -88,12 +89,13 @@ def test_send_sms_with_the_same_key_sends_once(template, compound_a):
     assert Message.objects.count() == 1
 
 
-def test_send_sms_takes_each_recipients_own_variables(template):
+def test_send_sms_takes_each_recipients_own_variables(template, compound_a):
     services.send_sms(
         to=[("13800000011", {"gate": "东门"}), ("13800000012", {"gate": "西门"})],
         template=template,
         variables={"round": "4"},
         purpose="test",
+        place=compound_a,
         idempotency_key="k1",
     )
     run_dispatch()
@@ -122,6 +124,7 @@ def test_an_unapproved_template_is_refused(secretary_a, compound_a, unapproved, 
             template=unapproved,
             variables={"time": "9点", "place": "东门"},
             purpose="x",
+            place=compound_a,
             idempotency_key="u1",
         )
     assert nothing_written()
@@ -292,11 +295,16 @@ def test_only_failed_recipients_are_retried(
     assert results.reasons == [("空号", 1)]
 
 
-def test_transient_failures_end_after_the_last_attempt(settings, template):
+def test_transient_failures_end_after_the_last_attempt(settings, template, compound_a):
     settings.WUYI_SMS_MAX_ATTEMPTS = 2
     outbox.refuse["13800000021"] = ("忙", True)
     services.send_sms(
-        to="13800000021", template=template, variables=VARS, purpose="t", idempotency_key="t"
+        to="13800000021",
+        template=template,
+        variables=VARS,
+        purpose="t",
+        place=compound_a,
+        idempotency_key="t",
     )
     run_dispatch()
     run_dispatch(now=timezone.now() + datetime.timedelta(hours=1))
@@ -304,12 +312,13 @@ def test_transient_failures_end_after_the_last_attempt(settings, template):
     assert outbox.calls == 2
 
 
-def test_a_batch_delivered_twice_sends_once(template):
+def test_a_batch_delivered_twice_sends_once(template, compound_a):
     services.send_sms(
         to=["13800000031", "13800000032"],
         template=template,
         variables=VARS,
         purpose="t",
+        place=compound_a,
         idempotency_key="t",
     )
     published = []
@@ -320,13 +329,18 @@ def test_a_batch_delivered_twice_sends_once(template):
     assert len(outbox.sent) == 2
 
 
-def test_a_dead_worker_is_recovered_without_doubling(settings, template):
+def test_a_dead_worker_is_recovered_without_doubling(settings, template, compound_a):
     """A worker took a batch, handed the first call to the provider and died: recovery asks
     the provider, marks what it has as sent, and queues the rest, which then go once."""
     settings.WUYI_SMS_LEASE_SECONDS = 60
     phones = [f"1380000{n:04d}" for n in range(10)]
     services.send_sms(
-        to=phones, template=template, variables=VARS, purpose="t", idempotency_key="t"
+        to=phones,
+        template=template,
+        variables=VARS,
+        purpose="t",
+        place=compound_a,
+        idempotency_key="t",
     )
     published = []
     services.dispatch(publish=published.append)
@@ -351,7 +365,7 @@ def test_a_dead_worker_is_recovered_without_doubling(settings, template):
     assert services.batch_send(batch_id=batch.pk).skipped  # the old task, delivered late
 
 
-def test_a_call_in_doubt_is_asked_about_not_resent(template):
+def test_a_call_in_doubt_is_asked_about_not_resent(template, compound_a):
     """A timeout after the provider got the call: the lookup says it has them."""
     outbox.hang.add("13800000041")
     services.send_sms(
@@ -359,6 +373,7 @@ def test_a_call_in_doubt_is_asked_about_not_resent(template):
         template=template,
         variables=VARS,
         purpose="t",
+        place=compound_a,
         idempotency_key="t",
     )
     run_dispatch()
@@ -366,9 +381,14 @@ def test_a_call_in_doubt_is_asked_about_not_resent(template):
     assert set(Recipient.objects.values_list("status", flat=True)) == {"sent"}
 
 
-def test_the_broker_down_loses_nothing(template):
+def test_the_broker_down_loses_nothing(template, compound_a):
     services.send_sms(
-        to="13800000051", template=template, variables=VARS, purpose="t", idempotency_key="t"
+        to="13800000051",
+        template=template,
+        variables=VARS,
+        purpose="t",
+        place=compound_a,
+        idempotency_key="t",
     )
 
     def down(batch_id):
@@ -386,12 +406,13 @@ def test_the_broker_down_loses_nothing(template):
 # ----------------------------------------------------------------------------- receipts
 
 
-def test_receipts_are_applied_once(template):
+def test_receipts_are_applied_once(template, compound_a):
     services.send_sms(
         to=["13800000061", "13800000062"],
         template=template,
         variables=VARS,
         purpose="t",
+        place=compound_a,
         idempotency_key="t",
     )
     run_dispatch()

@@ -142,7 +142,7 @@ def test_opt_out_page(login, secretary_a, volunteer):
 
 
 @pytest.fixture
-def sent_http(settings, template):
+def sent_http(settings, template, compound_a):
     settings.WUYI_SMS_HTTP_SECRET = "hook-secret"
     settings.WUYI_SMS_RECEIPT_TOKEN = "url-token"
     services.send_sms(
@@ -151,6 +151,7 @@ def sent_http(settings, template):
         variables={"gate": "东门", "round": "1"},
         purpose="t",
         idempotency_key="t",
+        place=compound_a,
     )
     run_dispatch()
     recipient = Recipient.objects.get()
