@@ -442,8 +442,15 @@ class ImportJob(models.Model):
     report = models.JSONField(_("report"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # The last sign of life of the run that owns the job (services.import_job_heartbeat): set
+    # when a run starts or a commit is claimed, and as a check progresses. A running job whose
+    # heartbeat is older than WUYI_IMPORT_LEASE_SECONDS lost its worker (import_jobs_expire).
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True, editable=False)
 
     objects = CommunityScopedQuerySet.as_manager()
+
+    # A job in one of these states belongs to a run (or waits for one).
+    RUNNING = (State.QUEUED, State.CHECKING, State.IMPORTING)
 
     class Meta:
         verbose_name = _("resident import")

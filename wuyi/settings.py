@@ -278,6 +278,18 @@ if not REDIS_URL:
         # Without this kombu writes its control exchange into the current directory.
         "control_folder": str(VAR_DIR / "celery" / "control"),
     }
+else:
+    # How long Redis waits for a worker to acknowledge a task before it hands the task to another
+    # worker (acks_late: a task is acknowledged when it ends). It must exceed the longest task, or
+    # a task still running is started a second time; past it, the task of a worker that died
+    # whole runs again. The longest tasks: a resident import (hard limit
+    # WUYI_IMPORT_MAX_SECONDS + 120 = 720 s by default) and an SMS batch (at most
+    # WUYI_SMS_BATCH_SIZE / WUYI_SMS_HTTP_BATCH provider calls of WUYI_SMS_TIMEOUT each: 50 s).
+    # Both are recovered sooner through the database (import lease, SMS lease); a task that comes
+    # back after this finds its row finished and does nothing. kombu's default is one hour.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("WUYI_CELERY_VISIBILITY_TIMEOUT", "900")),
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -303,6 +315,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-access-logs": {
         "task": "accounts.purge_access_logs",
         "schedule": crontab(hour=3, minute=17),
+    },
+    # An import whose worker died is failed (and offered again) within the lease.
+    "expire-import-jobs": {
+        "task": "residents.expire_import_jobs",
+        "schedule": timedelta(seconds=60),
     },
     # Uploaded lists hold plaintext personal data: what a job left behind goes within the day.
     "purge-import-files": {
@@ -376,6 +393,10 @@ WUYI_IMPORT_BACKGROUND_BYTES = int(os.environ.get("WUYI_IMPORT_BACKGROUND_BYTES"
 WUYI_IMPORT_MAX_UNPACKED = int(os.environ.get("WUYI_IMPORT_MAX_UNPACKED", str(400 * 1024 * 1024)))
 WUYI_IMPORT_MAX_ROWS = int(os.environ.get("WUYI_IMPORT_MAX_ROWS", "200000"))
 WUYI_IMPORT_MAX_SECONDS = int(os.environ.get("WUYI_IMPORT_MAX_SECONDS", "600"))
+# A running import whose worker has not given a sign of life for this long is taken for dead:
+# the job is marked failed and its page offers the retry (residents.services.import_jobs_expire,
+# run by beat every minute and whenever the job's page is read).
+WUYI_IMPORT_LEASE_SECONDS = int(os.environ.get("WUYI_IMPORT_LEASE_SECONDS", "180"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
