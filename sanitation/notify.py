@@ -1,5 +1,6 @@
-"""The SMS a missed round sends, through messaging (floor 2): to the cleaner once, then to the
-community secretary once per compound and sweep.
+"""What a missed round sends, through messaging (floor 2): to the cleaner once, then to the
+community secretary once per compound and sweep; each by SMS and under the person's bell, and a
+secretary with no phone number is heard by the sub-district too (messaging.alerts).
 
 The texts are provider-approved templates, created unapproved by migration 0002: an operator
 enters the provider's code and approves them (seed_demo approves them with demo codes). A
@@ -11,8 +12,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from accounts.models import Role, Severity
+from messaging.alerts import alert_deliver, alert_staff
 from messaging.rules import VALUE_MAX
 from messaging.services import send_sms
 from wuyi.lib.errors import Refused
@@ -42,30 +47,89 @@ def _send(**kwargs: Any) -> bool:
 
 
 def round_overdue(round: Round) -> bool:
-    """Tell the round's cleaner it is overdue (never twice: the key names round and cleaner)."""
-    if round.assignee is None:
+    """Tell the round's cleaner it is overdue, by SMS and under their bell (never twice: the
+    key names round and cleaner). Not forwarded when the SMS fails: the escalation to the
+    secretary follows anyway."""
+    cleaner = round.assignee
+    if cleaner is None:
         return False
-    return _send(
-        to=round.assignee.phone,
-        template=OVERDUE,
-        variables={
-            "area": round.area.name,
-            "compound": round.compound.name,
-            "time": timezone.localtime(round.due_at).strftime("%H:%M"),
-        },
-        idempotency_key=f"sanitation:overdue:{round.pk}:{round.assignee.pk}",
-        place=round.compound,
+    key = f"sanitation:overdue:{round.pk}:{cleaner.pk}"
+    variables = {
+        "area": round.area.name,
+        "compound": round.compound.name,
+        "time": timezone.localtime(round.due_at).strftime("%H:%M"),
+    }
+
+    def sms(phone: str) -> bool:
+        return _send(
+            to=phone,
+            template=OVERDUE,
+            variables=variables,
+            idempotency_key=key,
+            place=round.compound,
+        )
+
+    delivery = alert_deliver(
+        to=cleaner.user,
+        phone=cleaner.phone,
+        sms=sms,
+        forward=False,
+        text=_("Disinfection of %(area)s at %(compound)s (due %(time)s) is overdue.") % variables,
+        key=key,
+        link=reverse("sanitation:round", args=[round.pk]),
+        compound_id=round.compound_id,
     )
+    return delivery.texted
+
+
+def _overdue_text(compound: Any, rounds: Sequence[Round]) -> str:
+    names = "、".join(sorted({r.area.name for r in rounds}))
+    return _("%(compound)s: %(count)d disinfection rounds still not done (%(areas)s).") % {
+        "compound": compound.name,
+        "count": len(rounds),
+        "areas": names,
+    }
 
 
 def rounds_escalated(secretary: Any, compound: Any, rounds: Sequence[Round]) -> bool:
-    """Tell a secretary which of a compound's rounds are still not done."""
+    """Tell a secretary which of a compound's rounds are still not done: by SMS when she has a
+    number, always under her bell; with no number (or the SMS refused) the sub-district staff
+    hear it in the app as well. True when the SMS was queued."""
     names = "、".join(sorted({r.area.name for r in rounds}))
     first = min(r.pk for r in rounds)
-    return _send(
-        to=secretary.phone,
-        template=ESCALATED,
-        variables={"compound": compound.name, "count": str(len(rounds)), "areas": names},
-        idempotency_key=f"sanitation:escalated:{compound.pk}:{first}:{secretary.pk}",
-        place=compound,
+    key = f"sanitation:escalated:{compound.pk}:{first}:{secretary.pk}"
+
+    def sms(phone: str) -> bool:
+        return _send(
+            to=phone,
+            template=ESCALATED,
+            variables={"compound": compound.name, "count": str(len(rounds)), "areas": names},
+            idempotency_key=key,
+            place=compound,
+        )
+
+    delivery = alert_deliver(
+        to=secretary,
+        sms=sms,
+        text=_overdue_text(compound, rounds),
+        key=key,
+        link=reverse("sanitation:compound", args=[compound.pk]),
+        severity=Severity.URGENT,
+        compound_id=compound.pk,
     )
+    return delivery.texted
+
+
+def rounds_escalated_without_secretary(compound: Any, rounds: Sequence[Round]) -> int:
+    """A community with no secretary posted: the escalation goes to the staff above, in the app.
+    Returns how many were told."""
+    first = min(r.pk for r in rounds)
+    told = alert_staff(
+        compound_id=compound.pk,
+        role=Role.SECRETARY,
+        text=_overdue_text(compound, rounds),
+        key=f"sanitation:escalated:{compound.pk}:{first}",
+        link=reverse("sanitation:compound", args=[compound.pk]),
+        severity=Severity.URGENT,
+    )
+    return len(told)

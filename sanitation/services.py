@@ -432,13 +432,13 @@ def rounds_remind_overdue(*, now: datetime.datetime | None = None) -> ReminderRe
                 window_ends_at__lte=now,
                 window_ends_at__gt=horizon,
             )
-            .select_related("area", "compound", "assignee")
+            .select_related("area", "compound", "assignee__user")
             .order_by("window_ends_at")[: settings.WUYI_OVERDUE_BATCH]
         )
         Round.objects.filter(pk__in=[r.pk for r in due]).update(reminded_at=now)
         for r in due:
-            if r.assignee is None or not r.assignee.phone:
-                continue
+            if r.assignee is None:
+                continue  # nobody to remind: the escalation below tells the secretary
             result.cleaners += notify.round_overdue(r)
     with transaction.atomic():
         late = list(
@@ -462,9 +462,12 @@ def rounds_remind_overdue(*, now: datetime.datetime | None = None) -> ReminderRe
         secretaries = _secretaries({r.compound.community_id for r in late})
         for rounds in per_compound.values():
             compound = rounds[0].compound
+            # Every secretary hears it, by SMS or, with no phone, in the app and through the
+            # sub-district; a community with none: the staff above.
             for secretary in secretaries.get(compound.community_id, []):
-                if secretary.phone:
-                    result.secretaries += notify.rounds_escalated(secretary, compound, rounds)
+                result.secretaries += notify.rounds_escalated(secretary, compound, rounds)
+            if not secretaries.get(compound.community_id):
+                notify.rounds_escalated_without_secretary(compound, rounds)
         result.rounds_escalated = len(late)
     return result
 

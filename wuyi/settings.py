@@ -308,6 +308,9 @@ WUYI_ROSTER_TIME = os.environ.get("WUYI_ROSTER_TIME", "05:00")
 WUYI_ROSTER_STATUSES = env_list("WUYI_ROSTER_STATUSES", "sealed,controlled")
 WUYI_OVERDUE_ESCALATE_MINUTES = int(os.environ.get("WUYI_OVERDUE_ESCALATE_MINUTES", "60"))
 WUYI_OVERDUE_BATCH = int(os.environ.get("WUYI_OVERDUE_BATCH", "5000"))
+# Volunteers: a shift starting within this many hours with fewer people than it needs is
+# alerted to the community secretaries (in the app).
+WUYI_UNSTAFFED_ALERT_HOURS = int(os.environ.get("WUYI_UNSTAFFED_ALERT_HOURS", "12"))
 _roster_hour, _roster_minute = (int(part) for part in WUYI_ROSTER_TIME.split(":"))
 
 # The one beat schedule. Each entry is a dispatcher that claims due rows from the database, or
@@ -344,6 +347,11 @@ CELERY_BEAT_SCHEDULE = {
     "notify-escorts": {
         "task": "medical.notify_escorts",
         "schedule": crontab(minute="*/10"),
+    },
+    # Coming shifts with fewer people than they need: to the secretaries' bell, once each.
+    "alert-unstaffed-shifts": {
+        "task": "volunteers.alert_unstaffed",
+        "schedule": crontab(minute="*/15"),
     },
     "remind-overdue-rounds": {
         "task": "sanitation.remind_overdue",
