@@ -27,7 +27,7 @@ from wuyi.lib import cn, pgcopy, spreadsheets
 from wuyi.lib.errors import Refused
 from wuyi.lib.spreadsheets import ImportFileError
 
-from . import rules
+from . import rules, signals
 from .importing.parse import header_of, parse_rows
 from .importing.plan import Plan, plan_import
 from .importing.write import write_plan
@@ -800,6 +800,9 @@ def resident_leave(
             part for part in (str(LeftReason(reason).label), note) if part
         )
         resident.save(update_fields=["left_on", "left_reason", "updated_at"])
+        signals.resident_left.send(
+            sender=Resident, resident=resident, by=user, reason=reason, on=on
+        )
     return resident
 
 
