@@ -274,6 +274,6 @@ def test_the_broker_gives_a_task_back_only_after_the_longest_task_could_end():
     options, import_max, batch, per_call, timeout = json.loads(out.splitlines()[-1])
     from residents.tasks import _LIMIT
 
-    assert _LIMIT == import_max + 120
+    assert import_max + 120 == _LIMIT
     sms_batch = -(-batch // per_call) * timeout
     assert options["visibility_timeout"] > max(_LIMIT, sms_batch)
