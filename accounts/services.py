@@ -1,12 +1,14 @@
 """Writes on accounts that are more than a form save."""
 
 import datetime
-from collections.abc import Iterable
-from typing import Any
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any, ParamSpec, TypeVar
 
 from axes.models import AccessLog
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from .models import Alert, Severity, User
 
@@ -22,6 +24,23 @@ def access_logs_purge(*, older_than_days: int) -> int:
 
 
 # ----------------------------------------------------------------------------- in-app alerts
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def in_site_language(func: Callable[P, R]) -> Callable[P, R]:
+    """An alert's text is written once, for whoever reads it later: compose it in the site's
+    language (LANGUAGE_CODE, zh-hans), not in that of the request that raised it (a volunteer
+    browsing in English marks a delivery failed; the secretary reads Chinese)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with translation.override(settings.LANGUAGE_CODE):
+            return func(*args, **kwargs)
+
+    return wrapper
+
 
 TEXT_MAX = Alert._meta.get_field("text").max_length or 300
 KEY_MAX = Alert._meta.get_field("key").max_length or 120

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, Severity
-from accounts.services import alert_raise
+from accounts.services import alert_raise, in_site_language
 from messaging.alerts import alert_staff
 from messaging.rules import VALUE_MAX
 from messaging.services import send_sms
@@ -105,6 +105,7 @@ def escort_booked(escort: Escort) -> int:
 # ----------------------------------------------------------------------------- in-app alerts
 
 
+@in_site_language
 def emergency_reported(escort: Escort, *, by: Any) -> int:
     """An emergency under the bell of the compound's secretaries and its medical workers with
     an account (not the one who reported it): urgent, linking to the escort. Returns how many
@@ -142,6 +143,7 @@ def emergency_reported(escort: Escort, *, by: Any) -> int:
     return len(told)
 
 
+@in_site_language
 def escorts_cancelled_for_departure(escorts: list[Escort], *, reason: str) -> int:
     """The crew of each cancelled escort (its medical worker's account) hears of it in the app:
     they were told of the job by SMS. Returns how many alerts were raised."""

@@ -5,10 +5,11 @@ import datetime
 from dataclasses import dataclass
 from typing import Any, cast
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -957,8 +958,10 @@ def escorts_cancel_for_departure(
     Runs in the caller's transaction (the residents' resident_left signal). Returns
     (escorts cancelled, schedules paused)."""
     now = timezone.now()
-    label = str(LeftReason(reason).label) if reason in LeftReason.values else reason
-    why = _("the resident left the register (%(reason)s)") % {"reason": label}
+    # Kept in the escort's steps for everyone who reads them: in the site's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        label = str(LeftReason(reason).label) if reason in LeftReason.values else reason
+        why = _("the resident left the register (%(reason)s)") % {"reason": label}
     coming = list(
         Escort.objects.select_for_update(of=("self",))
         .filter(

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.access import scope_of
 from accounts.models import Level, User
@@ -431,8 +432,12 @@ MSG_JOB_STALLED = _(
     "%(minutes)d minutes (it may have been stopped or restarted). Nothing was written to the "
     "register. Try again."
 )
-MSG_RETRY_GONE = _("The uploaded file is no longer kept; upload the list again.")
-MSG_RETRY_NOT_STALLED = _("This import did not stop halfway; there is nothing to try again.")
+# Lazy: said to the user who clicks, in their language (the stalled message is stored in the
+# job's report when the sweep writes it, like the other reports).
+MSG_RETRY_GONE = gettext_lazy("The uploaded file is no longer kept; upload the list again.")
+MSG_RETRY_NOT_STALLED = gettext_lazy(
+    "This import did not stop halfway; there is nothing to try again."
+)
 
 
 def _heartbeat_in_cache(job_id: int) -> float:

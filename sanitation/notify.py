@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, Severity
+from accounts.services import in_site_language
 from messaging.alerts import alert_deliver, alert_staff
 from messaging.rules import VALUE_MAX
 from messaging.services import send_sms
@@ -46,6 +47,7 @@ def _send(**kwargs: Any) -> bool:
     return True
 
 
+@in_site_language
 def round_overdue(round: Round) -> bool:
     """Tell the round's cleaner it is overdue, by SMS and under their bell (never twice: the
     key names round and cleaner). Not forwarded when the SMS fails: the escalation to the
@@ -91,6 +93,7 @@ def _overdue_text(compound: Any, rounds: Sequence[Round]) -> str:
     }
 
 
+@in_site_language
 def rounds_escalated(secretary: Any, compound: Any, rounds: Sequence[Round]) -> bool:
     """Tell a secretary which of a compound's rounds are still not done: by SMS when she has a
     number, always under her bell; with no number (or the SMS refused) the sub-district staff
@@ -120,6 +123,7 @@ def rounds_escalated(secretary: Any, compound: Any, rounds: Sequence[Round]) -> 
     return delivery.texted
 
 
+@in_site_language
 def rounds_escalated_without_secretary(compound: Any, rounds: Sequence[Round]) -> int:
     """A community with no secretary posted: the escalation goes to the staff above, in the app.
     Returns how many were told."""

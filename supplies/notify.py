@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, Severity
+from accounts.services import in_site_language
 from messaging.alerts import alert_staff
 from messaging.services import send_sms
 from wuyi.lib.errors import Refused
@@ -73,6 +74,7 @@ def self_order_code(*, phone: str, code: str, compound, key: str) -> bool:
     return True
 
 
+@in_site_language
 def delivery_failed(order: Order, *, by: Any, note: str) -> int:
     """Tell the compound's secretaries (in the app) that a delivery failed: the order waits to
     be claimed again, and someone may need to call the household. Once per failed attempt.

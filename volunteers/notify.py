@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, Severity
+from accounts.services import in_site_language
 from messaging.alerts import alert_staff
 from messaging.services import send_sms
 from wuyi.lib.errors import Refused
@@ -48,6 +49,7 @@ def login_link_sms(*, by, volunteer: Volunteer, token: str, site: str) -> bool:
     return True
 
 
+@in_site_language
 def shift_unstaffed(shift: Shift, *, staffed: int) -> int:
     """Tell the compound's secretaries (in the app) that a coming shift is short of people, once
     per shift. Returns how many were told."""

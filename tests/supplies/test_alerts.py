@@ -1,6 +1,7 @@
 """A failed delivery reaches the secretary's bell (issue 19)."""
 
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import Alert
 from supplies import services
@@ -17,9 +18,11 @@ def test_a_failed_delivery_is_an_alert_for_the_secretary_once_per_attempt(
     bought,  # noqa: F811
 ):
     order = services.orders_claim(by=volunteer, orders=[bought[0].pk])[0]
-    services.order_mark_failed(by=volunteer, order=order, note="无人应答")
+    with translation.override("en"):  # the volunteer's phone is in English
+        services.order_mark_failed(by=volunteer, order=order, note="无人应答")
     alert = Alert.objects.get()
     assert alert.user == secretary_a and alert.link == reverse("supplies:order", args=[order.pk])
+    # Written for the secretary, in the site's language.
     assert "配送未成功" in alert.text and "无人应答" in alert.text
     assert order.household.address in alert.text
     # The volunteer who marked it is not told; the other community's secretary neither.
