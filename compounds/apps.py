@@ -12,3 +12,9 @@ class CompoundsConfig(AppConfig):
         from .selectors import postings_of
 
         set_jurisdiction_source(postings_of)
+
+        from .plugins import secretary_warnings, warnings_panel
+        from .registry import register_compound_panel, register_compound_warning
+
+        register_compound_panel(warnings_panel)
+        register_compound_warning(secretary_warnings)

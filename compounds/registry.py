@@ -31,3 +31,32 @@ def register_compound_panel(provider: PanelProvider) -> None:
 def compound_panels(user: Any, compound: Any) -> list[CompoundPanel]:
     panels = [p for p in (provider(user, compound) for provider in _panel_providers) if p]
     return sorted(panels, key=lambda panel: panel.order)
+
+
+# ----------------------------------------------------------------------------- warnings
+
+
+@dataclass(frozen=True)
+class CompoundWarning:
+    """Something the compound needs and lacks, said on its page (a newly sealed compound with
+    no disinfection areas gets no rounds; without a medical worker nobody is on call)."""
+
+    text: str
+    url: str = ""  # where it is put right, if the user may go there
+    danger: bool = False  # people go without (red) rather than a gap to fill (orange)
+
+
+WarningProvider = Callable[[Any, Any], list[CompoundWarning]]
+_warning_providers: list[WarningProvider] = []
+
+
+def register_compound_warning(provider: WarningProvider) -> None:
+    """`provider(user, compound)` returns what the compound lacks ([] when nothing): apps above
+    register one in their AppConfig.ready(), as for panels."""
+    if provider not in _warning_providers:
+        _warning_providers.append(provider)
+
+
+def compound_warnings(user: Any, compound: Any) -> list[CompoundWarning]:
+    found = [w for provider in _warning_providers for w in provider(user, compound)]
+    return sorted(found, key=lambda w: not w.danger)

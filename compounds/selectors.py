@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from django.db.models import Count, Q, QuerySet
 
-from accounts.models import Level, User
+from accounts.models import ROLE_LEVEL, Level, User
 
 from .models import (
     Building,
@@ -226,3 +226,69 @@ def status_overview(
         for pk, name in names.items()
     ]
     return Overview(level=child_level, rows=rows, totals=totals)
+
+
+# ----------------------------------------------------------------------------- who to tell
+
+# From narrow to wide: the place tree's levels as one reads it upwards.
+UPWARDS = (Level.COMPOUND, Level.COMMUNITY, Level.SUBDISTRICT, Level.DISTRICT)
+
+
+def users_posted_at(level: str, place_id: int, *, roles: Sequence[str] | None = None) -> list[User]:
+    """The active users posted to this one place (not below it), each once, in id order."""
+    postings = Posting.objects.filter(**{f"{level}_id": place_id}, user__is_active=True)
+    if roles is not None:
+        postings = postings.filter(user__role__in=list(roles))
+    users = {p.user.pk: p.user for p in postings.select_related("user").order_by("user_id")}
+    return list(users.values())
+
+
+def _first_staffed_level(
+    chain: dict[str, int], start: int, *, but: int | None = None
+) -> list[User]:
+    """Walking up `chain` from UPWARDS[start]: the users of the first level that has any."""
+    for level in UPWARDS[start:]:
+        if level not in chain:
+            continue
+        found = [u for u in users_posted_at(level, chain[level]) if u.pk != but]
+        if found:
+            return found
+    return []
+
+
+def staff_above(user: User, *, compound_id: int | None = None) -> list[User]:
+    """Who stands one level above the user: for the compound an alert concerns (when given),
+    else for each place the user is posted to. A volunteer or a medic at a compound: the
+    community's secretary; a secretary: the sub-district's staff; sub-district staff: the
+    district's. A level nobody is posted to is skipped, so that the alert reaches the next one
+    up rather than no one. Empty only at the top (district staff, or nobody above at all)."""
+    chains: list[tuple[dict[str, int], int]] = []
+    if compound_id is not None:
+        chain = place_chain(Level.COMPOUND, compound_id)
+        own = {level for level, place_id in postings_of(user) if chain.get(level) == place_id}
+        if not own:
+            # Not posted in the compound's line (a superuser, a cadre moved on): from the level
+            # their role works at.
+            own = {ROLE_LEVEL[user.role]} if user.role in ROLE_LEVEL else {Level.COMPOUND}
+        narrowest = min(UPWARDS.index(Level(level)) for level in own)
+        chains.append((chain, narrowest + 1))
+    else:
+        for level, place_id in postings_of(user):
+            chains.append((place_chain(level, place_id), UPWARDS.index(Level(level)) + 1))
+    found: dict[int, User] = {}
+    for chain, start in chains:
+        for boss in _first_staffed_level(chain, start, but=user.pk):
+            found.setdefault(boss.pk, boss)
+    return list(found.values())
+
+
+def staff_of(compound_id: int, *, role: str) -> list[User]:
+    """The users of a role who answer for a compound at the level the role works at (the
+    secretaries of its community, the medics of the compound itself); when there are none, the
+    staff of the first level above that has any, so that what they should hear is not lost."""
+    chain = place_chain(Level.COMPOUND, compound_id)
+    level = ROLE_LEVEL.get(role, Level.COMMUNITY)
+    found = users_posted_at(level, chain[level], roles=[role])
+    if found:
+        return found
+    return _first_staffed_level(chain, UPWARDS.index(level) + 1)

@@ -7,12 +7,22 @@ class MedicalConfig(AppConfig):
     verbose_name = _("Medical support")
 
     def ready(self) -> None:
-        from compounds.registry import register_compound_panel
+        from compounds.registry import register_compound_panel, register_compound_warning
         from residents.registry import register_resident_links
         from volunteers.registry import register_task_provider
 
         from .views import compound_panel, resident_links, today_tasks
 
         register_compound_panel(compound_panel)
+
+        from . import plugins
+
+        register_compound_warning(plugins.compound_warnings)
         register_resident_links(resident_links)
         register_task_provider(today_tasks)
+
+        from residents.signals import resident_left
+
+        from .services import on_resident_left
+
+        resident_left.connect(on_resident_left, dispatch_uid="medical.resident_left")

@@ -11,15 +11,20 @@ phone, so a retry, a second sweep or a double submit never sends twice.
 import logging
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from accounts.models import Role, Severity
+from accounts.services import alert_raise, in_site_language
+from messaging.alerts import alert_staff
 from messaging.models import Allowance
 from messaging.rules import VALUE_MAX
 from messaging.services import send_sms
 from residents.models import Resident
 from wuyi.lib.errors import Refused
 
-from .models import Escort, EscortKind
+from .models import Escort, EscortKind, MedicalStaff
 
 log = logging.getLogger(__name__)
 
@@ -96,3 +101,66 @@ def escort_booked(escort: Escort) -> int:
             urgent=urgent,
         )
     return sent
+
+
+# ----------------------------------------------------------------------------- in-app alerts
+
+
+@in_site_language
+def emergency_reported(escort: Escort, *, by: Any) -> int:
+    """An emergency under the bell of the compound's secretaries and its medical workers with
+    an account (not the one who reported it): urgent, linking to the escort. Returns how many
+    were told."""
+    text = _("Emergency at %(compound)s %(pickup)s: %(name)s, %(symptom)s. %(state)s") % {
+        "compound": escort.compound.name,
+        "pickup": escort.pickup,
+        "name": escort.resident.name,
+        "symptom": escort.symptom,
+        "state": _("Ambulance %(plate)s dispatched.") % {"plate": escort.ambulance.plate}
+        if escort.ambulance_id is not None and escort.ambulance is not None
+        else _("No ambulance dispatched yet."),
+    }
+    key = f"medical:emergency:{escort.pk}"
+    link = reverse("medical:escort", args=[escort.pk])
+    skip = [by.pk] if getattr(by, "pk", None) else []
+    told = alert_staff(
+        compound_id=escort.compound_id,
+        role=Role.SECRETARY,
+        text=text,
+        key=key,
+        link=link,
+        severity=Severity.URGENT,
+        but=skip,
+    )
+    medics = (
+        MedicalStaff.objects.filter(compound_id=escort.compound_id, active=True, user__isnull=False)
+        .exclude(user_id__in=skip)
+        .select_related("user")
+    )
+    for staff in medics:
+        if staff.user is not None and staff.user.is_active:
+            alert_raise(to=staff.user, text=text, key=key, link=link, severity=Severity.URGENT)
+            told.append(staff.user)
+    return len(told)
+
+
+@in_site_language
+def escorts_cancelled_for_departure(escorts: list[Escort], *, reason: str) -> int:
+    """The crew of each cancelled escort (its medical worker's account) hears of it in the app:
+    they were told of the job by SMS. Returns how many alerts were raised."""
+    raised = 0
+    for escort in escorts:
+        staff = escort.staff
+        if staff is None or staff.user is None or not staff.user.is_active:
+            continue
+        when = timezone.localtime(escort.scheduled_at).strftime("%m-%d %H:%M")
+        alert_raise(
+            to=staff.user,
+            text=_("Escort of %(name)s on %(when)s cancelled: %(reason)s.")
+            % {"name": escort.resident.name, "when": when, "reason": reason},
+            key=f"medical:cancelled:{escort.pk}",
+            link=reverse("medical:escort", args=[escort.pk]),
+            severity=Severity.INFO,
+        )
+        raised += 1
+    return raised

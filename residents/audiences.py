@@ -119,7 +119,10 @@ def _quarantine_build(user: Any, values: list[str]) -> Audience:
     chosen = _choices(values, QUARANTINE_KINDS)
     labels = "、".join(str(Quarantine(v).label) for v in chosen)
     return Audience(
-        rows=_phones(Resident.objects.visible_to(user).filter(quarantine__in=chosen)),
+        # Only quarantines not ended today (Asia/Shanghai): an ended one gets no more SMS.
+        rows=_phones(
+            Resident.objects.visible_to(user).in_quarantine().filter(quarantine__in=chosen)
+        ),
         description=gettext("In quarantine: %(kinds)s") % {"kinds": labels},
     )
 

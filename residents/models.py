@@ -5,6 +5,7 @@ jurisdiction filter and the search indexes work on one table. National ID number
 only as ciphertext, a keyed hash (lookup, uniqueness) and the last four characters (search).
 """
 
+import datetime
 from typing import Self
 
 from django.conf import settings
@@ -93,6 +94,21 @@ class ResidentQuerySet(ScopedQuerySet):
         """Residents still on the register (not left: moved out, deceased, entered by
         mistake). Lists, counts and searches show only these."""
         return self.filter(left_on__isnull=True)
+
+    def in_quarantine(self, day: datetime.date | None = None) -> Self:
+        """Residents whose quarantine has not ended on `day` (Asia/Shanghai; today unless
+        given): a kind is set and its last day, if any, is `day` or later. A quarantine
+        "until 12-01" counts through 12-01 and leaves every count and audience on 12-02."""
+        return self.exclude(quarantine="").filter(in_quarantine_on(day))
+
+
+def in_quarantine_on(day: datetime.date | None = None, prefix: str = "") -> models.Q:
+    """The end-date half of "in quarantine on `day`" (see ResidentQuerySet.in_quarantine), for
+    a filter or an aggregate's condition; `prefix` reaches the resident from another model."""
+    day = day or timezone.localdate()
+    return models.Q(**{f"{prefix}quarantine_until__isnull": True}) | models.Q(
+        **{f"{prefix}quarantine_until__gte": day}
+    )
 
 
 class VulnerableTagQuerySet(ScopedQuerySet):
@@ -250,6 +266,13 @@ class Resident(models.Model):
             ).get(pk=self.household_id)
         self.updated_at = timezone.now()
         super().save(*args, **kwargs)
+
+    @property
+    def in_quarantine(self) -> bool:
+        """In quarantine today (Asia/Shanghai): ResidentQuerySet.in_quarantine for one row."""
+        if not self.quarantine:
+            return False
+        return self.quarantine_until is None or self.quarantine_until >= timezone.localdate()
 
     # Where an ID number is stored: ciphertext, keyed hash (lookup, uniqueness), last four.
     NATIONAL_ID_COLUMNS = ("id_cipher", "id_hash", "id_last4")
@@ -442,8 +465,15 @@ class ImportJob(models.Model):
     report = models.JSONField(_("report"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # The last sign of life of the run that owns the job (services.import_job_heartbeat): set
+    # when a run starts or a commit is claimed, and as a check progresses. A running job whose
+    # heartbeat is older than WUYI_IMPORT_LEASE_SECONDS lost its worker (import_jobs_expire).
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True, editable=False)
 
     objects = CommunityScopedQuerySet.as_manager()
+
+    # A job in one of these states belongs to a run (or waits for one).
+    RUNNING = (State.QUEUED, State.CHECKING, State.IMPORTING)
 
     class Meta:
         verbose_name = _("resident import")

@@ -22,7 +22,16 @@ from wuyi.lib import cn
 from wuyi.lib.cn import NormalizeError
 from wuyi.lib.errors import Refused
 
-from .models import Category, Gender, Household, Quarantine, Resident
+from .models import Category, Gender, Household, ImportJob, Quarantine, Resident
+
+# ----------------------------------------------------------------------------- import jobs
+
+# A job its lease failed (its worker died) starts again from where it stopped: a check from the
+# queue, a commit from the claimed state (services.import_job_retry).
+IMPORT_RETRY: dict[str, str] = {
+    "check": ImportJob.State.QUEUED,
+    "commit": ImportJob.State.IMPORTING,
+}
 
 # ----------------------------------------------------------------------------- who may
 

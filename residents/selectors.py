@@ -12,7 +12,15 @@ from wuyi.lib import cn, pii
 from wuyi.lib.errors import Refused
 
 from . import rules
-from .models import PHONE_TAIL, ByteOrder, Category, Household, Resident, VulnerableTag
+from .models import (
+    PHONE_TAIL,
+    ByteOrder,
+    Category,
+    Household,
+    Resident,
+    VulnerableTag,
+    in_quarantine_on,
+)
 
 _ROOM_HINT = re.compile(r"(号楼|栋|幢|单元|室)|^[0-9A-Za-z]+-[0-9A-Za-z]+(-[0-9A-Za-z]+)?$")
 _ID_CHARS = re.compile(r"^\d{1,17}[\dXx]$")
@@ -167,7 +175,9 @@ def compound_counts(*, user: User, compound_id: int) -> CompoundCounts:
     queries, each one aggregate."""
     residents = Resident.objects.visible_to(user).current().filter(compound_id=compound_id)
     figures = residents.aggregate(
-        total=Count("id"), quarantined=Count("id", filter=~Q(quarantine=""))
+        total=Count("id"),
+        # An ended quarantine (its last day before today, Asia/Shanghai) no longer counts.
+        quarantined=Count("id", filter=~Q(quarantine="") & in_quarantine_on()),
     )
     households = Household.objects.visible_to(user).filter(compound_id=compound_id).count()
     by_category = dict(

@@ -5,6 +5,7 @@ admin and the import command call these functions and nothing else writes."""
 import datetime
 import itertools
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,9 +15,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.access import scope_of
 from accounts.models import Level, User
@@ -26,7 +28,7 @@ from wuyi.lib import cn, pgcopy, spreadsheets
 from wuyi.lib.errors import Refused
 from wuyi.lib.spreadsheets import ImportFileError
 
-from . import rules
+from . import rules, signals
 from .importing.parse import header_of, parse_rows
 from .importing.plan import Plan, plan_import
 from .importing.write import write_plan
@@ -188,9 +190,40 @@ def import_job_create(
     )
 
 
+def heartbeat_key(job_id: int) -> str:
+    return f"wuyi:import-heartbeat:{job_id}"
+
+
+def _heartbeat_every() -> float:
+    """Seconds between two heartbeats written to the job row: a tenth of the lease."""
+    return max(1.0, settings.WUYI_IMPORT_LEASE_SECONDS / 10)
+
+
+def _cache_heartbeat(job_id: int, now: datetime.datetime) -> None:
+    timeout = settings.WUYI_IMPORT_LEASE_SECONDS * 4
+    cache.set(heartbeat_key(job_id), now.timestamp(), timeout=timeout)
+
+
+def import_job_heartbeat(*, job_id: int, now: datetime.datetime | None = None) -> None:
+    """The run of a job is alive. The time goes to the cache (shared by web and worker) every
+    time, and to the job row when no transaction is open: a commit runs inside the import's
+    transaction, which holds the job row (on PostgreSQL that lock is the commit's proof of
+    life: a killed worker's connection closes and drops it)."""
+    now = now or timezone.now()
+    _cache_heartbeat(job_id, now)
+    if not transaction.get_connection().in_atomic_block:
+        ImportJob.objects.filter(pk=job_id, state__in=ImportJob.RUNNING).update(heartbeat_at=now)
+
+
 def _job_progress(job: ImportJob) -> Callable[[int], None]:
+    """The progress callback of a run: rows done to the cache, and a heartbeat now and then."""
+    last = [time.monotonic()]
+
     def report(done: int) -> None:
         cache.set(progress_key(job.pk), done, timeout=3600)
+        if time.monotonic() - last[0] >= _heartbeat_every():
+            last[0] = time.monotonic()
+            import_job_heartbeat(job_id=job.pk)
 
     return report
 
@@ -242,8 +275,11 @@ ENDED = (ImportJob.State.DONE, ImportJob.State.FAILED)
 
 def _start_attempt(job_id: int, *, state: str) -> ImportJob | None:
     """Count a start of the job (committed at once, so a run that kills the worker still
-    counts). None, with the job failed, when it has been started too often."""
-    ImportJob.objects.filter(pk=job_id).update(attempts=F("attempts") + 1)
+    counts) and give its first heartbeat. None, with the job failed, when it has been started
+    too often."""
+    now = timezone.now()
+    ImportJob.objects.filter(pk=job_id).update(attempts=F("attempts") + 1, heartbeat_at=now)
+    _cache_heartbeat(job_id, now)
     job = ImportJob.objects.select_related("community", "compound", "user").get(pk=job_id)
     if job.attempts > MAX_JOB_ATTEMPTS and job.state == state:
         _end_job(job, report={"file_error": str(MSG_JOB_CRASHED % {"n": MAX_JOB_ATTEMPTS})})
@@ -350,14 +386,18 @@ def import_job_claim_commit(*, job_id: int, skip_bad_rows: bool) -> bool:
     """Mark a checked job for writing. False when it was not waiting (a double submit)."""
     return bool(
         ImportJob.objects.filter(pk=job_id, state=ImportJob.State.CHECKED).update(
-            state=ImportJob.State.IMPORTING, skip_bad_rows=skip_bad_rows
+            state=ImportJob.State.IMPORTING,
+            skip_bad_rows=skip_bad_rows,
+            heartbeat_at=timezone.now(),
         )
     )
 
 
 def import_job_commit(*, job_id: int) -> ImportJob:
     """Write a claimed job. The job row stays locked while the import runs, so a task that is
-    delivered twice writes once: the second run waits, then finds the job finished."""
+    delivered twice writes once: the second run waits, then finds the job finished. The job's
+    new state is written in the import's own transaction: the residents and "done" commit
+    together, and a run that dies leaves neither (the job is then failed by its lease)."""
     if _start_attempt(job_id, state=ImportJob.State.IMPORTING) is None:
         return ImportJob.objects.get(pk=job_id)
     with transaction.atomic():
@@ -371,14 +411,112 @@ def import_job_commit(*, job_id: int) -> ImportJob:
         if job.state != ImportJob.State.IMPORTING:
             return job
         report, state = _run_job(job, dry_run=False)
+        job.report, job.state = report, state
+        fields = ["report", "state"]
         if state == ImportJob.State.DONE:
             job.progress = report.get("total_rows", 0)
-            job.save(update_fields=["progress"])
+            fields.append("progress")
+        if state in ENDED:
+            job.finished_at = timezone.now()
+            fields.append("finished_at")
+        job.save(update_fields=fields)
     if state in ENDED:
-        _end_job(job, report=report, state=state)
-    else:
-        job.report, job.state = report, state
-        job.save(update_fields=["report", "state"])
+        Path(job.path).unlink(missing_ok=True)
+    return job
+
+
+# ----------------------------------------------------------------------------- lease and retry
+
+MSG_JOB_STALLED = _(
+    "The import stopped: the background worker running it gave no sign of life for "
+    "%(minutes)d minutes (it may have been stopped or restarted). Nothing was written to the "
+    "register. Try again."
+)
+# Lazy: said to the user who clicks, in their language (the stalled message is stored in the
+# job's report when the sweep writes it, like the other reports).
+MSG_RETRY_GONE = gettext_lazy("The uploaded file is no longer kept; upload the list again.")
+MSG_RETRY_NOT_STALLED = gettext_lazy(
+    "This import did not stop halfway; there is nothing to try again."
+)
+
+
+def _heartbeat_in_cache(job_id: int) -> float:
+    value = cache.get(heartbeat_key(job_id))
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def import_jobs_expire(
+    *, now: datetime.datetime | None = None, job_ids: Sequence[int] | None = None
+) -> int:
+    """Fail the running jobs whose run gave no sign of life within the lease
+    (WUYI_IMPORT_LEASE_SECONDS): a worker killed, restarted or never started. Beat runs it every
+    minute; a job's page runs it for that job, so the page never shows a dead job's progress.
+
+    A job is failed in a short transaction that locks its row with SKIP LOCKED: a commit that
+    is still running holds that lock for its whole transaction, so it is never failed under
+    its feet, and nobody waits for it. A worker that died took its transaction with it (one
+    transaction: nothing was written), so the retry starts from the same register. The file
+    is kept for the retry (the daily purge deletes it with the job's other files). Returns how
+    many jobs were failed."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(seconds=settings.WUYI_IMPORT_LEASE_SECONDS)
+    stale = ImportJob.objects.filter(state__in=ImportJob.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    )
+    if job_ids is not None:
+        stale = stale.filter(pk__in=list(job_ids))
+    failed = 0
+    for pk in list(stale.values_list("pk", flat=True)[:100]):
+        if _heartbeat_in_cache(pk) >= cutoff.timestamp():
+            continue  # alive: its progress says so (the row waits for its transaction)
+        with transaction.atomic():
+            job = (
+                ImportJob.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, state__in=ImportJob.RUNNING)
+                .filter(
+                    Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+                )
+                .first()
+            )
+            if job is None:
+                continue  # finished meanwhile, or a live commit holds it
+            minutes = max(1, round(settings.WUYI_IMPORT_LEASE_SECONDS / 60))
+            retry = "commit" if job.state == ImportJob.State.IMPORTING else "check"
+            job.report = {
+                **job.report,
+                "stalled": str(MSG_JOB_STALLED % {"minutes": minutes}),
+                "retry": retry,
+            }
+            job.state, job.finished_at = ImportJob.State.FAILED, now
+            job.save(update_fields=["report", "state", "finished_at"])
+        log.warning("import job %s lost its worker during %s", pk, retry)
+        failed += 1
+    return failed
+
+
+def import_job_retry(*, by: User, job: ImportJob) -> ImportJob:
+    """Start again a job its lease failed: from the check, or from the commit with the choice
+    made before (skip bad rows or not). The commit plans again from the file inside its own
+    transaction, so a register changed meanwhile is taken as it is now; the import stays all
+    or nothing. A second click, or a job that did not stall, is refused without change."""
+    _require_keeper(by)
+    retry = job.report.get("retry")
+    if job.state != ImportJob.State.FAILED or retry not in rules.IMPORT_RETRY:
+        raise Refused(MSG_RETRY_NOT_STALLED)
+    if not Path(job.path).is_file():
+        raise Refused(MSG_RETRY_GONE)
+    report = {k: v for k, v in job.report.items() if k not in ("stalled", "retry")}
+    updated = ImportJob.objects.filter(pk=job.pk, state=ImportJob.State.FAILED).update(
+        state=rules.IMPORT_RETRY[retry],
+        attempts=0,
+        heartbeat_at=timezone.now(),
+        finished_at=None,
+        report=report,
+    )
+    if not updated:
+        raise Refused(MSG_RETRY_NOT_STALLED)
+    cache.delete(progress_key(job.pk))
+    job.refresh_from_db()
     return job
 
 
@@ -667,6 +805,9 @@ def resident_leave(
             part for part in (str(LeftReason(reason).label), note) if part
         )
         resident.save(update_fields=["left_on", "left_reason", "updated_at"])
+        signals.resident_left.send(
+            sender=Resident, resident=resident, by=user, reason=reason, on=on
+        )
     return resident
 
 

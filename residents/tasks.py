@@ -24,3 +24,9 @@ def purge_import_files() -> str:
     """Hourly: uploaded lists left behind for more than a day are deleted. Idempotent."""
     deleted, ended = services.import_files_purge(older_than=datetime.timedelta(days=1))
     return f"deleted {deleted} files, ended {ended} jobs"
+
+
+@shared_task(name="residents.expire_import_jobs")
+def expire_import_jobs() -> str:
+    """Every minute: imports whose worker died are failed, so their page offers the retry."""
+    return f"failed {services.import_jobs_expire()} stalled imports"

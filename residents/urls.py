@@ -24,6 +24,7 @@ urlpatterns = [
     path("import/", views.import_start, name="import"),
     path("import/<int:pk>/", views.import_job, name="import_job"),
     path("import/<int:pk>/commit/", views.import_commit, name="import_commit"),
+    path("import/<int:pk>/retry/", views.import_retry, name="import_retry"),
     path("import/<int:pk>/map/", views.import_map, name="import_map"),
     path("import/template/", views.import_template, name="import_template"),
 ]

@@ -490,11 +490,9 @@ def import_start(request: AuthedHttpRequest) -> HttpResponse:
 
 
 def _job_context(request, job: ImportJob) -> dict:
-    running = job.state in (
-        ImportJob.State.QUEUED,
-        ImportJob.State.CHECKING,
-        ImportJob.State.IMPORTING,
-    )
+    if job.state in ImportJob.RUNNING and services.import_jobs_expire(job_ids=[job.pk]):
+        job.refresh_from_db()  # its worker died: the page says so and offers the retry
+    running = job.state in ImportJob.RUNNING
     done = cache.get(services.progress_key(job.pk), 0) if running else job.progress
     total = job.total or job.report.get("total_rows") or 0
     percent = min(99, int(done * 100 / total)) if running and total else (0 if running else 100)
@@ -505,6 +503,7 @@ def _job_context(request, job: ImportJob) -> dict:
         "percent": percent,
         "report": job.report,
         "categories": Category.choices,
+        "perms_edit": may_edit_register(request.user),
     }
 
 
@@ -546,6 +545,31 @@ def import_template(request: AuthedHttpRequest) -> FileResponse:
         filename=_("resident-list-template.xlsx"),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+def _run_in_background(job: ImportJob, task) -> bool:
+    if job.size > settings.WUYI_IMPORT_BACKGROUND_BYTES:
+        transaction.on_commit(lambda: task.delay(job.pk))
+        return True
+    return False
+
+
+@login_required
+@require_POST
+def import_retry(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Start again an import whose worker died (its page offers this button)."""
+    job = get_visible_or_404(ImportJob, request.user, pk=pk, may=may_edit_register)
+    try:
+        job = services.import_job_retry(by=request.user, job=job)
+    except Refused as refused:
+        messages.error(request, str(refused.message))
+        return redirect("residents:import_job", pk=job.pk)
+    if job.state == ImportJob.State.IMPORTING:
+        if not _run_in_background(job, tasks.import_commit):
+            services.import_job_commit(job_id=job.pk)
+    elif not _run_in_background(job, tasks.import_check):
+        services.import_job_check(job_id=job.pk)
+    return redirect("residents:import_job", pk=job.pk)
 
 
 @login_required

@@ -7,10 +7,14 @@ class SanitationConfig(AppConfig):
     verbose_name = _("Sanitation")
 
     def ready(self) -> None:
-        from compounds.registry import register_compound_panel
+        from compounds.registry import register_compound_panel, register_compound_warning
         from volunteers.registry import register_task_provider
 
         from .views import compound_panel, today_tasks
 
         register_compound_panel(compound_panel)
+
+        from . import plugins
+
+        register_compound_warning(plugins.compound_warnings)
         register_task_provider(today_tasks)

@@ -500,7 +500,7 @@ def rounds_remind_overdue(*, now: datetime.datetime | None = None) -> ReminderRe
                     window_ends_at__lte=now,
                     window_ends_at__gt=horizon,
                 )
-                .select_related("area", "compound", "assignee")
+                .select_related("area", "compound", "assignee__user")
                 .order_by("window_ends_at", "pk")[: min(SWEEP_CHUNK, left)]
             )
             Round.objects.filter(pk__in=[r.pk for r in due]).update(reminded_at=now)
@@ -548,13 +548,13 @@ def rounds_remind_overdue(*, now: datetime.datetime | None = None) -> ReminderRe
 
 
 def _escalate(rounds: Sequence[Round], secretaries: Sequence[User]) -> int:
-    """Tell each secretary (with a phone) which of one compound's rounds are still not done."""
+    """Tell each secretary which of one compound's rounds are still not done: by SMS, or with
+    no phone in the app and through the sub-district; a community with none: the staff above."""
     compound = rounds[0].compound
-    return sum(
-        notify.rounds_escalated(secretary, compound, rounds)
-        for secretary in secretaries
-        if secretary.phone
-    )
+    if not secretaries:
+        notify.rounds_escalated_without_secretary(compound, rounds)
+        return 0
+    return sum(notify.rounds_escalated(secretary, compound, rounds) for secretary in secretaries)
 
 
 def _resend_missing(*, now: datetime.datetime) -> ReminderResult:
@@ -571,7 +571,7 @@ def _resend_missing(*, now: datetime.datetime) -> ReminderResult:
             assignee__isnull=False,
         )
         .exclude(assignee__phone="")
-        .select_related("area", "compound", "assignee")
+        .select_related("area", "compound", "assignee__user")
     )
     if reminded:
         result.cleaners = notify.rounds_overdue(reminded)

@@ -1,4 +1,5 @@
-"""The handover code's SMS, through messaging (floor 2).
+"""The handover code's SMS, through messaging (floor 2), and the secretary's in-app alert of a
+failed delivery (messaging.alerts).
 
 The text is a provider-approved template, created unapproved by migration 0002; an operator
 enters the provider's code and approves it (seed_demo approves it with a demo code). A template
@@ -9,7 +10,14 @@ code was sent, and the log names the template (never a phone number or a code).
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from accounts.models import Role, Severity
+from accounts.services import in_site_language
+from messaging.alerts import alert_staff
 from messaging.models import Allowance
 from messaging.services import OneSms, send_sms, send_sms_each
 from wuyi.lib.errors import Refused
@@ -106,3 +114,26 @@ def self_order_code(*, phone: str, code: str, compound, key: str) -> bool:
         log.warning("ordering code not queued (%s): %s", SELF_ORDER, refused.message)
         return False
     return True
+
+
+@in_site_language
+def delivery_failed(order: Order, *, by: Any, note: str) -> int:
+    """Tell the compound's secretaries (in the app) that a delivery failed: the order waits to
+    be claimed again, and someone may need to call the household. Once per failed attempt.
+    Returns how many were told."""
+    text = _("Delivery failed: order %(order)s, %(address)s at %(compound)s (%(note)s).") % {
+        "order": order.pk,
+        "address": order.household.address,
+        "compound": order.compound.name,
+        "note": note,
+    }
+    told = alert_staff(
+        compound_id=order.compound_id,
+        role=Role.SECRETARY,
+        text=text,
+        key=f"supplies:failed:{order.pk}:{order.failures}",
+        link=reverse("supplies:order", args=[order.pk]),
+        severity=Severity.WARNING,
+        but=[by.pk] if getattr(by, "pk", None) else [],
+    )
+    return len(told)

@@ -684,6 +684,7 @@ def order_mark_failed(*, by: Any, order: Order, note: Any = "") -> Order:
         locked.claimed_by, locked.claim_token = None, ""
         locked.save(update_fields=["status", "failures", "claimed_by", "claim_token"])
         _event(locked, OrderStatus.FAILED, by, note or _("Nobody answered."))
+        notify.delivery_failed(locked, by=by, note=note or _("Nobody answered."))
     return locked
 
 

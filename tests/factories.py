@@ -10,7 +10,7 @@ fixtures themselves; their factories take ``compound`` as any other and make a f
 import factory
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import Alert, Role, User
 from compounds.models import (
     Building,
     Community,
@@ -128,6 +128,30 @@ class PostingFactory(factory.django.DjangoModelFactory):
     user = factory.LazyAttribute(
         lambda o: UserFactory(username=f"{o.compound.name}_志愿者", role=Role.VOLUNTEER)
     )
+
+
+def _secretary_of(compound):
+    """The compound's community secretary (the first posted), or a new one."""
+    from compounds.selectors import users_posted_at
+
+    found = users_posted_at("community", compound.community_id, roles=[Role.SECRETARY])
+    if found:
+        return found[0]
+    return UserFactory(role=Role.SECRETARY, posted_to=compound.community)
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    """An alert to the compound's secretary about the compound (compound= is not a field)."""
+
+    class Meta:
+        model = Alert
+        exclude = ("compound",)
+
+    compound = factory.SubFactory(CompoundFactory)
+    user = factory.LazyAttribute(lambda o: _secretary_of(o.compound))
+    text = factory.LazyAttribute(lambda o: f"{o.compound.name}：3个消杀点位逾期未完成")
+    link = factory.LazyAttribute(lambda o: f"/compounds/{o.compound.pk}/")
+    key = factory.Sequence(lambda n: f"tests:alert:{n}")
 
 
 class StatusChangeFactory(factory.django.DjangoModelFactory):

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -523,3 +525,36 @@ def check_out(*, user: User, assignment: Assignment) -> Assignment:
     else:
         assignment.refresh_from_db()
     return assignment
+
+
+# ----------------------------------------------------------------------------- unstaffed shifts
+
+
+def shifts_alert_unstaffed(*, now: datetime.datetime | None = None) -> int:
+    """Alert the secretaries of every shift that starts within the next
+    WUYI_UNSTAFFED_ALERT_HOURS (or has started and not ended) with fewer people than it needs,
+    once per shift (the alert's key). Beat runs it every quarter of an hour; shifts already
+    alerted cost one query together. Returns how many shifts were alerted."""
+    from accounts.models import Alert
+
+    from . import notify
+
+    now = now or timezone.now()
+    horizon = now + datetime.timedelta(hours=settings.WUYI_UNSTAFFED_ALERT_HOURS)
+    short = list(
+        Shift.objects.filter(starts_at__lte=horizon, ends_at__gt=now)
+        .annotate(staffed=Count("assignments"))
+        .filter(staffed__lt=F("needed"))
+        .select_related("compound")
+        .order_by("starts_at", "pk")
+    )
+    keys = {notify.unstaffed_key(s.pk): s for s in short}
+    done = set(Alert.objects.filter(key__in=list(keys)).values_list("key", flat=True))
+    alerted = 0
+    for key, shift in keys.items():
+        if key in done:
+            continue
+        with transaction.atomic():
+            notify.shift_unstaffed(shift, staffed=shift.staffed)
+        alerted += 1
+    return alerted

@@ -99,6 +99,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.bell",
             ],
         },
     },
@@ -281,6 +282,18 @@ if not REDIS_URL:
         # Without this kombu writes its control exchange into the current directory.
         "control_folder": str(VAR_DIR / "celery" / "control"),
     }
+else:
+    # How long Redis waits for a worker to acknowledge a task before it hands the task to another
+    # worker (acks_late: a task is acknowledged when it ends). It must exceed the longest task, or
+    # a task still running is started a second time; past it, the task of a worker that died
+    # whole runs again. The longest tasks: a resident import (hard limit
+    # WUYI_IMPORT_MAX_SECONDS + 120 = 720 s by default) and an SMS batch (at most
+    # WUYI_SMS_BATCH_SIZE / WUYI_SMS_HTTP_BATCH provider calls of WUYI_SMS_TIMEOUT each: 50 s).
+    # Both are recovered sooner through the database (import lease, SMS lease); a task that comes
+    # back after this finds its row finished and does nothing. kombu's default is one hour.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("WUYI_CELERY_VISIBILITY_TIMEOUT", "900")),
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -298,6 +311,9 @@ WUYI_ROSTER_TIME = os.environ.get("WUYI_ROSTER_TIME", "05:00")
 WUYI_ROSTER_STATUSES = env_list("WUYI_ROSTER_STATUSES", "sealed,controlled")
 WUYI_OVERDUE_ESCALATE_MINUTES = int(os.environ.get("WUYI_OVERDUE_ESCALATE_MINUTES", "60"))
 WUYI_OVERDUE_BATCH = int(os.environ.get("WUYI_OVERDUE_BATCH", "5000"))
+# Volunteers: a shift starting within this many hours with fewer people than it needs is
+# alerted to the community secretaries (in the app).
+WUYI_UNSTAFFED_ALERT_HOURS = int(os.environ.get("WUYI_UNSTAFFED_ALERT_HOURS", "12"))
 _roster_hour, _roster_minute = (int(part) for part in WUYI_ROSTER_TIME.split(":"))
 
 # The one beat schedule. Each entry is a dispatcher that claims due rows from the database, or
@@ -306,6 +322,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-access-logs": {
         "task": "accounts.purge_access_logs",
         "schedule": crontab(hour=3, minute=17),
+    },
+    # An import whose worker died is failed (and offered again) within the lease.
+    "expire-import-jobs": {
+        "task": "residents.expire_import_jobs",
+        "schedule": timedelta(seconds=60),
     },
     # Uploaded lists hold plaintext personal data: what a job left behind goes within the day.
     "purge-import-files": {
@@ -329,6 +350,11 @@ CELERY_BEAT_SCHEDULE = {
     "notify-escorts": {
         "task": "medical.notify_escorts",
         "schedule": crontab(minute="*/10"),
+    },
+    # Coming shifts with fewer people than they need: to the secretaries' bell, once each.
+    "alert-unstaffed-shifts": {
+        "task": "volunteers.alert_unstaffed",
+        "schedule": crontab(minute="*/15"),
     },
     "remind-overdue-rounds": {
         "task": "sanitation.remind_overdue",
@@ -386,6 +412,10 @@ WUYI_IMPORT_MAX_SECONDS = int(os.environ.get("WUYI_IMPORT_MAX_SECONDS", "600"))
 WUYI_MAX_BODY_BYTES = int(
     os.environ.get("WUYI_MAX_BODY_BYTES", str(WUYI_IMPORT_MAX_BYTES + 1024 * 1024))
 )
+# A running import whose worker has not given a sign of life for this long is taken for dead:
+# the job is marked failed and its page offers the retry (residents.services.import_jobs_expire,
+# run by beat every minute and whenever the job's page is read).
+WUYI_IMPORT_LEASE_SECONDS = int(os.environ.get("WUYI_IMPORT_LEASE_SECONDS", "180"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 5
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

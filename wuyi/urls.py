@@ -65,6 +65,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("alerts/", include("accounts.urls")),
     path("compounds/", include("compounds.urls")),
     path("residents/", include("residents.urls")),
     path("volunteers/", include("volunteers.urls")),
