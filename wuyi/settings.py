@@ -355,13 +355,43 @@ WUYI_DOWNGRADE_QUIET_DAYS = int(os.environ.get("WUYI_DOWNGRADE_QUIET_DAYS", "7")
 # Login records (address, browser) are personal data: kept this long, then purged nightly.
 WUYI_ACCESS_LOG_RETENTION_DAYS = int(os.environ.get("WUYI_ACCESS_LOG_RETENTION_DAYS", "90"))
 
+# Every handler redacts secret query parameters (the SMS receipt token) and writes a refusal
+# (403, a suspicious request's 400) in one line, without its traceback (wuyi/logfilters.py;
+# gunicorn's access log: gunicorn.conf.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact": {"()": "wuyi.logfilters.RedactSecrets"},
+        "one_line_refusals": {"()": "wuyi.logfilters.OneLineRefusals"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact", "one_line_refusals"],
+        },
+        # runserver's request lines ("GET /messaging/receipts/aliyun/?token=… 200").
+        "server": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["redact"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("WUYI_LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django.request": {"filters": ["one_line_refusals"]},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+    },
 }
 
 # Personal data: the key behind ID-number encryption and lookup hashes. Set it in production and
