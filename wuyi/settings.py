@@ -149,10 +149,14 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login protection: five failures for one user name from one address lock that pair for an hour.
+# Login protection: five failures for one user name from one address lock that pair for an
+# hour; thirty from one address, across user names, lock the address (a spray over volunteers'
+# user names, which are their phone numbers). accounts/lockout.py weighs the two counts.
 AXES_FAILURE_LIMIT = int(os.environ.get("WUYI_AXES_FAILURE_LIMIT", "5"))
+AXES_ADDRESS_FAILURE_LIMIT = int(os.environ.get("WUYI_AXES_ADDRESS_FAILURE_LIMIT", "30"))
 AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "accounts.lockout.AddressLimitHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("WUYI_PROXY_COUNT", "0")) or None
