@@ -143,7 +143,7 @@ class Message(models.Model):
     recipient_count = models.PositiveIntegerField(_("recipients"), default=0)
     segments = models.PositiveSmallIntegerField(_("SMS per recipient"), default=1)
     cost_estimate = models.DecimalField(
-        _("estimated cost (yuan)"), max_digits=12, decimal_places=2, default=Decimal("0")
+        _("estimated cost (yuan)"), max_digits=13, decimal_places=3, default=Decimal("0")
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)

@@ -99,6 +99,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "residents.context_processors.register_reach",
             ],
+            # {% load money %}{{ amount|yuan }}: 0.045, 12.50 (wuyi/lib/money.py).
+            "libraries": {"money": "wuyi.lib.money"},
         },
     },
 ]
