@@ -48,12 +48,12 @@ def declared_lookups(model_admin: Any, request: Any = None) -> set[str]:
         model_admin.get_list_filter(request) if request is not None else model_admin.list_filter
     )
     allowed = {
-        item.parameter_name
+        str(item.parameter_name)
         for item in filters
         if isinstance(item, type) and issubclass(item, SimpleListFilter)
     }
     for path in declared_field_paths(model_admin, request):
-        last = get_fields_from_path(model_admin.model, path)[-1]
+        last: Any = get_fields_from_path(model_admin.model, path)[-1]
         stems = [path]
         if last.is_relation:
             stems += [f"{path}__{last.target_field.name}", f"{path}__pk"]
