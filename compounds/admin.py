@@ -84,6 +84,14 @@ class BuildingAdmin(ScopedHistoryAdmin):
     search_fields = ("name", "number", "compound__name")
     list_select_related = ("compound",)
 
+    def get_readonly_fields(self, request, obj=None):
+        # A building's households and residents carry its compound: moving the building alone
+        # would leave them behind in the old one. There is no service that moves a building
+        # with its households (a compound moves whole, through compound_move), so once a
+        # building exists its compound is fixed, for every role.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "compound"] if obj is not None else fields
+
 
 @admin.register(StatusChange)
 class StatusChangeAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):

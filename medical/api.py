@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from residents.models import Resident
 from wuyi.lib.drf import (
     ApiView,
+    LocalTimeField,
     ModelSerializer,
     StrictCharField,
     call_service,
@@ -247,7 +248,7 @@ class ScheduleSaveSerializer(ScopedChoices):
         max_length=7,
         help_text=_("Monday 0 … Sunday 6, e.g. [0, 2, 4]; at least one."),
     )
-    time = serializers.TimeField()
+    time = LocalTimeField()
     duration_minutes = serializers.IntegerField(
         min_value=rules.MIN_DURATION, max_value=rules.MAX_DURATION, default=240
     )

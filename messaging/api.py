@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from wuyi.lib.drf import ApiView, StrictCharField
+from wuyi.lib.drf import ApiView, StrictBooleanField, StrictCharField
 
 from . import registry, rules, selectors, services
 from .models import Message, SmsTemplate
@@ -95,7 +95,7 @@ class CampaignCreateSerializer(serializers.Serializer):
         ),
     )
     send_at = serializers.DateTimeField(required=False, allow_null=True)
-    urgent = serializers.BooleanField(required=False, default=False)
+    urgent = StrictBooleanField(required=False, default=False)
     idempotency_key = StrictCharField(
         required=False,
         max_length=100,

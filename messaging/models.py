@@ -156,7 +156,7 @@ class Message(models.Model):
     recipient_count = models.PositiveIntegerField(_("recipients"), default=0)
     segments = models.PositiveSmallIntegerField(_("SMS per recipient"), default=1)
     cost_estimate = models.DecimalField(
-        _("estimated cost (yuan)"), max_digits=12, decimal_places=2, default=Decimal("0")
+        _("estimated cost (yuan)"), max_digits=13, decimal_places=3, default=Decimal("0")
     )
     # The line the cost was charged to (a system text whose allowance ran out is charged to
     # the community's budget): a cancel gives back to that line.
@@ -445,7 +445,7 @@ class Spending(models.Model):
     month = models.DateField(_("month"))  # its first day
     allowance = models.CharField(_("budget line"), max_length=10, choices=Allowance.choices)
     spent = models.DecimalField(
-        _("spent (yuan)"), max_digits=12, decimal_places=2, default=Decimal("0")
+        _("spent (yuan)"), max_digits=13, decimal_places=3, default=Decimal("0")
     )
 
     class Meta:

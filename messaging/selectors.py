@@ -85,7 +85,7 @@ def campaign_preview(
     opted = OptOut.objects.filter(phone_hash__in=hashes).count() if hashes else 0
     first = next(iter(phones.values()), None) or {}
     sample = draft.template.render({**draft.variables, **first})
-    cost = (rules.unit_cost(sample) * len(phones)).quantize(services.CENT)
+    cost = (rules.unit_cost(sample) * len(phones)).quantize(services.MILLI)
     # What the send will be charged against: the same counter, the same month.
     community_id = draft.place.community_id
     budget = left = None

@@ -32,8 +32,28 @@ class HouseholdAdminForm(forms.ModelForm):
         return data
 
 
+class RegisterReadersOnly:
+    """The register's admin pages, like its pages, are for those who read the register: a
+    volunteer or a medic made staff sees none of them."""
+
+    def has_module_permission(self, request):
+        return rules.may_read_register(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return rules.may_read_register(request.user) and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return rules.may_read_register(request.user) and super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request, *args):
+        return rules.may_read_register(request.user) and super().has_add_permission(request, *args)
+
+    def has_delete_permission(self, request, obj=None):
+        return rules.may_read_register(request.user) and super().has_delete_permission(request, obj)
+
+
 @admin.register(Household)
-class HouseholdAdmin(ScopedHistoryAdmin):
+class HouseholdAdmin(RegisterReadersOnly, ScopedHistoryAdmin):
     form = HouseholdAdminForm
     list_display = ("compound", "building", "unit", "room")
     list_select_related = ("compound", "building")
@@ -88,7 +108,7 @@ class ResidentAdminForm(forms.ModelForm):
 
 
 @admin.register(Resident)
-class ResidentAdmin(ImportExportMixin, ScopedHistoryAdmin):
+class ResidentAdmin(RegisterReadersOnly, ImportExportMixin, ScopedHistoryAdmin):
     """Masked exactly as the pages mask: the last four of the ID number, the phone masked, an
     age instead of the birth date. The full values are seen (and recorded) on the pages."""
 
@@ -153,21 +173,23 @@ class ResidentAdmin(ImportExportMixin, ScopedHistoryAdmin):
 
 
 @admin.register(VulnerableTag)
-class VulnerableTagAdmin(ScopedHistoryAdmin):
+class VulnerableTagAdmin(RegisterReadersOnly, ScopedHistoryAdmin):
     list_display = ("resident", "category", "treatment", "schedule", "due_date")
     list_filter = ("category",)
     list_select_related = ("resident",)
 
 
 @admin.register(PersonalDataAccess)
-class PersonalDataAccessAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
+class PersonalDataAccessAdmin(
+    RegisterReadersOnly, ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin
+):
     list_display = ("at", "user", "kind", "community", "resident", "row_count")
     list_filter = ("kind",)
     list_select_related = ("user", "resident", "community")
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class ImportJobAdmin(RegisterReadersOnly, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "filename", "user", "community", "state", "total")
     list_select_related = ("user", "community")
     readonly_fields = ("report",)

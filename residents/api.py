@@ -1,10 +1,12 @@
 """API for the resident register: households and residents.
 
 Reads go through visible_to (or resident_search, which uses it); an id outside the user's reach
-answers 404. Changes are for the register keepers (rules.may_edit_register) and are written
-only through services.household_save and services.resident_save, which check every rule; a
-refusal there is a 400 with the same message a page shows. Full phone and ID numbers never
-leave through this API: the output carries masked values; the full ones are write-only.
+answers 404, and so does every read by a role that does not read the register (a volunteer, a
+medic: rules.may_read_register). Changes are for the register keepers (rules.may_edit_register)
+and are written only through services.household_save and services.resident_save, which check
+every rule; a refusal there is a 400 with the same message a page shows. Full phone and ID
+numbers never leave through this API: the output carries masked values; the full ones are
+write-only.
 """
 
 from typing import cast
@@ -23,6 +25,16 @@ from wuyi.lib.params import choice_param, int_param, text_param
 
 from . import rules, selectors, services
 from .models import Category, Household, Resident, VulnerableTag
+
+
+class RegisterReadersOnly(permissions.BasePermission):
+    """The register is not in a volunteer's or a medic's reach: their reads answer 404, as
+    the pages do (a write is refused with 403 by RegisterKeepersMayWrite, as documented)."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS and not rules.may_read_register(request.user):
+            raise exceptions.NotFound
+        return True
 
 
 class RegisterKeepersMayWrite(permissions.BasePermission):
@@ -102,7 +114,11 @@ class HouseholdViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = HouseholdSerializer
-    permission_classes = [permissions.IsAuthenticated, RegisterKeepersMayWrite]
+    permission_classes = [
+        permissions.IsAuthenticated,
+        RegisterReadersOnly,
+        RegisterKeepersMayWrite,
+    ]
 
     def get_queryset(self):
         qs = Household.objects.visible_to(self.request.user).select_related("building")
@@ -229,8 +245,9 @@ class ResidentSerializer(ModelSerializer):
                 "q",
                 OpenApiTypes.STR,
                 description=(
-                    "Name prefix, phone (or its start), room (3号楼2单元501, 3-2-501), "
-                    "a full ID number or its last 4 characters."
+                    "Name prefix, room (3号楼2单元501, 3-2-501), a phone's or an ID number's "
+                    "last 4 characters; a whole phone (or its start) or ID number for roles "
+                    "that see full numbers (others: 400)."
                 ),
             ),
             OpenApiParameter("compound", OpenApiTypes.INT, description="Compound id."),
@@ -252,7 +269,11 @@ class ResidentViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = ResidentSerializer
-    permission_classes = [permissions.IsAuthenticated, RegisterKeepersMayWrite]
+    permission_classes = [
+        permissions.IsAuthenticated,
+        RegisterReadersOnly,
+        RegisterKeepersMayWrite,
+    ]
 
     def get_queryset(self):
         user = self.request.user

@@ -221,7 +221,20 @@ class Resident(models.Model):
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
 
     objects = ResidentQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["id_cipher", "compound", "community"])
+    # History says who changed a record and when, never a personal value: an old phone or
+    # birth date beside the new one would be shown in full by the admin's history page (and
+    # kept after a correction). The full values are seen, recorded, on the resident's page.
+    history = HistoricalRecords(
+        excluded_fields=[
+            "id_cipher",
+            "id_hash",
+            "id_last4",
+            "phone",
+            "birth_date",
+            "compound",
+            "community",
+        ]
+    )
 
     # Set before save() or delete(); django-simple-history records them on the history row.
     _history_user: User | None

@@ -1,8 +1,13 @@
-"""What upper apps link to a resident's ledger line, without residents importing them.
+"""What upper apps tell the register, without residents importing them.
 
-Medical (recurring escorts: "透析 周一、三、五 07:30") registers a provider in its
+Links: medical (recurring escorts: "透析 周一、三、五 07:30") registers a provider in its
 AppConfig.ready(): `provider(user, resident_ids)` returns {resident id: [ResidentLink]} for the
 residents the user sees, in a constant number of queries however many ids it is given.
+
+Served households: a volunteer sees residents only through their tasks. An app that gives tasks
+at a door (supplies: the deliveries a volunteer carries) registers `serves(user, household_id)`,
+true while the user holds such a task there; the register lets that volunteer call the
+household (rules.may_call_resident) and nothing more.
 """
 
 from collections import defaultdict
@@ -34,3 +39,17 @@ def links_for(user: Any, resident_ids: Sequence[int]) -> dict[int, list[Resident
         for resident_id, links in provider(user, resident_ids).items():
             found[resident_id].extend(links)
     return found
+
+
+ServesHousehold = Callable[[Any, int], bool]
+_serves: list[ServesHousehold] = []
+
+
+def register_served_households(serves: ServesHousehold) -> None:
+    if serves not in _serves:
+        _serves.append(serves)
+
+
+def serves_household(user: Any, household_id: int) -> bool:
+    """True when a task the user holds now takes them to this household's door."""
+    return any(serves(user, household_id) for serves in _serves)

@@ -22,6 +22,7 @@ from wuyi.lib import cn
 from wuyi.lib.cn import NormalizeError
 from wuyi.lib.errors import Refused
 
+from . import registry
 from .models import Category, Gender, Household, ImportJob, Quarantine, Resident
 
 # ----------------------------------------------------------------------------- import jobs
@@ -40,14 +41,33 @@ def _active(user: Any) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active)
 
 
-# The register: secretaries keep it; staff above read it (masked); field roles see the
-# residents of their compounds (masked) to serve them.
+# The register: secretaries keep it; sub-district and district staff read it (masked). The
+# medic reads the ledger of their compounds (no export: the patients are theirs to serve,
+# not to take away). A volunteer sees residents only through their tasks (the door, the name,
+# what to bring, a logged call), never the register: its pages and API answer them 404.
 REGISTER_KEEPERS = {"secretary"}
+REGISTER_READERS = {"secretary", "subdistrict_staff", "district_staff"}
+LEDGER_READERS = REGISTER_READERS | {"medic"}
 FULL_PERSONAL_DATA = {"secretary"}
 
 
 def may_edit_register(user: Any) -> bool:
     return _active(user) and (user.is_superuser or user.role in REGISTER_KEEPERS)
+
+
+def may_read_register(user: Any) -> bool:
+    """Resident lists, a resident's, household's or building's page, exports, the API."""
+    return _active(user) and (user.is_superuser or user.role in REGISTER_READERS)
+
+
+def may_read_ledger(user: Any) -> bool:
+    """The vulnerable-person ledger (masked), within the user's compounds."""
+    return _active(user) and (user.is_superuser or user.role in LEDGER_READERS)
+
+
+def may_export_register(user: Any) -> bool:
+    """A list as a spreadsheet (masked; full values need may_see_full_personal_data too)."""
+    return may_read_register(user)
 
 
 # Those who serve a household at its door call it: the full number is shown for that call
@@ -57,6 +77,17 @@ CALLERS = {"secretary", "volunteer", "medic"}
 
 def may_call(user: Any) -> bool:
     return _active(user) and (user.is_superuser or user.role in CALLERS)
+
+
+def may_call_resident(user: Any, resident: Resident) -> bool:
+    """A secretary or a medic calls the residents in their reach (the register, the ledger); a
+    volunteer only the household of a task they hold now (a delivery they carry), as the
+    apps that give tasks say (registry.serves_household)."""
+    if not may_call(user):
+        return False
+    if user.is_superuser or user.role in LEDGER_READERS:
+        return True
+    return registry.serves_household(user, resident.household_id)
 
 
 def may_see_full_personal_data(user: Any) -> bool:

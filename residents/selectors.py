@@ -28,7 +28,13 @@ MSG_SEARCH_FULL_ID = _(
     "Searching by the whole ID number is for the community secretary: search by its last "
     "four characters."
 )
-MSG_SEARCH_PHONE_PREFIX = _("Search by the whole mobile number, or by its last four digits.")
+# A masked role sees 138****5678: a search by a whole number would confirm a guess of the four
+# hidden digits (10,000 tries rebuild it), and one by its start walks to it. Its last four find
+# the person the same (the lists show them); whole numbers and prefixes are the secretary's.
+MSG_SEARCH_PHONE = _(
+    "Searching by a whole mobile number, or by its start, is for the community secretary: "
+    "search by its last four digits."
+)
 # A room number with a letter (not X, which ends ID numbers): 501A, 1201b.
 _LETTERED_ROOM = re.compile(r"^\d{1,5}[A-WYZa-wyz]$")
 
@@ -45,7 +51,8 @@ def resident_search(
     - "3号楼2单元501", "3-2-501": that household (building, unit, room);
     - 18 or 15 characters of an ID number: that person (keyed-hash lookup), for roles that
       see full numbers (Refused for the others: a search would confirm a guess);
-    - 11 digits: that mobile number;
+    - 11 digits: that mobile number, for roles that see full numbers (Refused for the others,
+      for the same reason: the mask leaves 10,000 candidates, each one search away);
     - 4 characters (digits, or 3 digits and X): the ID number's or a phone's last four, or a
       room number;
     - a compound's name before a room address ("天庆丽舍1号楼1单元101"): that household;
@@ -100,6 +107,8 @@ def resident_search(
                 return qs.none()
             return qs.filter(id_hash=pii.keyed_hash(id18))
         if len(compact) == 11 and compact.isdigit():
+            if not full_access:
+                raise Refused(MSG_SEARCH_PHONE, field="q")
             return qs.filter(phone=compact).order_by("id")
         if len(compact) == 4:
             # The ID number's last four, a phone's last four (the lists show both tails), or
@@ -117,7 +126,7 @@ def resident_search(
         if compact.isdigit():
             if not full_access:
                 # Prefix after prefix would walk a masked 138****5678 back to the number.
-                raise Refused(MSG_SEARCH_PHONE_PREFIX, field="q")
+                raise Refused(MSG_SEARCH_PHONE, field="q")
             return qs.filter(phone__startswith=compact).order_by("phone", "id")
     return (
         qs.alias(name_bytes=ByteOrder("name"))

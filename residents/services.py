@@ -585,7 +585,7 @@ def record_admin_export(*, user: User, row_count: int) -> None:
 
 def resident_call(*, user: User, resident: Resident) -> str:
     """The full phone number for one call, for those who serve the household; recorded."""
-    if not rules.may_call(user):
+    if not rules.may_call_resident(user, resident):
         raise PermissionDenied(_("Your role may not call residents."))
     if not resident.phone:
         raise Refused(_("No phone number is registered for this resident."))

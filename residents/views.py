@@ -1,4 +1,7 @@
+import functools
 import tempfile
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -34,9 +37,36 @@ from .forms import (
     TagForm,
 )
 from .models import Category, Household, ImportJob, Resident, VulnerableTag
-from .rules import may_call, may_edit_register, may_see_full_personal_data
+from .rules import (
+    may_call,
+    may_call_resident,
+    may_edit_register,
+    may_export_register,
+    may_read_ledger,
+    may_read_register,
+    may_see_full_personal_data,
+)
 
 PAGE_SIZE = 50
+
+
+def only_for(may: Callable[[Any], bool]):
+    """The page exists only for the roles `may` admits: anyone else gets the 404 of a page
+    outside their reach, whatever the method (a volunteer's residents are their tasks')."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not may(request.user):
+                raise Http404
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+register_page = only_for(may_read_register)
 
 
 def _filters(params) -> dict:
@@ -49,6 +79,7 @@ def _filters(params) -> dict:
 
 
 @login_required
+@register_page
 def resident_list(request: AuthedHttpRequest) -> HttpResponse:
     filters = _filters(request.GET)
     refused = None
@@ -78,6 +109,7 @@ def resident_list(request: AuthedHttpRequest) -> HttpResponse:
 
 
 @login_required
+@register_page
 def resident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(
         Resident.objects.select_related("household__building", "compound__community"),
@@ -102,6 +134,7 @@ def resident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@register_page
 @require_POST
 def resident_reveal(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(Resident, request.user, pk=pk)
@@ -117,6 +150,8 @@ def resident_call(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """One tap: the call is recorded and the phone dials (a tel: link the phone opens). The
     number appears nowhere on the page."""
     resident = get_visible_or_404(Resident, request.user, pk=pk, may=may_call)
+    if not may_call_resident(request.user, resident):
+        raise Http404  # a volunteer calls only the households of their tasks
     phone = services.resident_call(user=request.user, resident=resident)
     response = HttpResponse(status=303)
     response["Location"] = "tel:" + phone.replace("-", "")
@@ -169,6 +204,7 @@ def _resident_form_page(request, *, household: Household, resident: Resident | N
 
 
 @login_required
+@register_page
 def resident_create(request: AuthedHttpRequest, household_pk: int) -> HttpResponse:
     household = get_visible_or_404(
         Household.objects.select_related("building"),
@@ -180,6 +216,7 @@ def resident_create(request: AuthedHttpRequest, household_pk: int) -> HttpRespon
 
 
 @login_required
+@register_page
 def resident_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(
         Resident.objects.select_related("household__building"),
@@ -191,6 +228,7 @@ def resident_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@register_page
 @require_POST
 def resident_leave(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(Resident, request.user, pk=pk, may=may_edit_register)
@@ -211,6 +249,7 @@ def resident_leave(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@register_page
 @require_POST
 def tag_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(Resident, request.user, pk=pk, may=may_edit_register)
@@ -224,6 +263,7 @@ def tag_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@register_page
 @require_POST
 def tag_remove(request: AuthedHttpRequest, pk: int, tag_pk: int) -> HttpResponse:
     tag = get_visible_or_404(
@@ -235,6 +275,7 @@ def tag_remove(request: AuthedHttpRequest, pk: int, tag_pk: int) -> HttpResponse
 
 
 @login_required
+@register_page
 def household_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     try:
         household = selectors.household_detail(user=request.user, household_id=pk)
@@ -267,6 +308,7 @@ def _merge_targets(user, household: Household):
 
 
 @login_required
+@register_page
 def household_add(request: AuthedHttpRequest) -> HttpResponse:
     if not may_edit_register(request.user):
         raise PermissionDenied
@@ -297,6 +339,7 @@ def household_add(request: AuthedHttpRequest) -> HttpResponse:
 
 
 @login_required
+@register_page
 @require_POST
 def household_merge(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     household = get_visible_or_404(
@@ -314,6 +357,7 @@ def household_merge(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@register_page
 def building_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     try:
         building, units = selectors.building_register(user=request.user, building_id=pk)
@@ -328,21 +372,35 @@ def building_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 def compound_panel(user, compound) -> CompoundPanel | None:
     """The register's part of the compound page (registered in ResidentsConfig.ready): the
-    compound in figures, links to its residents and ledger, and each building's page."""
+    compound in figures, links to its residents and ledger, and each building's page. None
+    for a volunteer (their residents are their tasks'); the medic's links go to the ledger."""
+    if not may_read_ledger(user):
+        return None
     counts = selectors.compound_counts(user=user, compound_id=compound.pk)
-    building_urls = {
-        pk: reverse("residents:building", args=[pk])
-        for pk in compound.buildings.values_list("pk", flat=True)
-    }
+    may_register = may_read_register(user)
+    building_urls = (
+        {
+            pk: reverse("residents:building", args=[pk])
+            for pk in compound.buildings.values_list("pk", flat=True)
+        }
+        if may_register
+        else {}
+    )
     return CompoundPanel(
         template="residents/_compound_panel.html",
-        context={"counts": counts, "compound": compound, "may_edit": may_edit_register(user)},
+        context={
+            "counts": counts,
+            "compound": compound,
+            "may_edit": may_edit_register(user),
+            "may_register": may_register,
+        },
         building_urls=building_urls,
         order=10,
     )
 
 
 @login_required
+@only_for(may_read_ledger)
 def ledger(request: AuthedHttpRequest) -> HttpResponse:
     filters = _filters(request.GET)
     lines = selectors.vulnerable_ledger(
@@ -364,11 +422,13 @@ def ledger(request: AuthedHttpRequest) -> HttpResponse:
             "categories": Category.choices,
             "printed_at": timezone.localtime(),
             "may_call": may_call(request.user),
+            "may_open": may_read_register(request.user),  # the medic's ledger stops here
         },
     )
 
 
 @login_required
+@only_for(may_export_register)
 def export(request: AuthedHttpRequest) -> FileResponse:
     """The list as the user filtered it, masked. (The full list asks for a purpose first:
     export_full.)"""
@@ -384,6 +444,7 @@ def export(request: AuthedHttpRequest) -> FileResponse:
 
 
 @login_required
+@only_for(may_export_register)
 def export_full(request: AuthedHttpRequest) -> HttpResponse | FileResponse:
     """The list with full ID numbers and phones: the user says why and confirms, and the
     purpose is kept in the personal-data log."""
@@ -451,6 +512,7 @@ def _import_community(user, compound: Compound | None) -> Community | None:
 
 
 @login_required
+@register_page
 def import_start(request: AuthedHttpRequest) -> HttpResponse:
     if not may_edit_register(request.user):
         raise PermissionDenied
@@ -508,6 +570,7 @@ def _job_context(request, job: ImportJob) -> dict:
 
 
 @login_required
+@register_page
 def import_job(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     job = get_visible_or_404(ImportJob, request.user, pk=pk)
     context = _job_context(request, job)
@@ -517,6 +580,7 @@ def import_job(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@register_page
 @require_POST
 def import_map(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """Category words mapped on the preview: remembered for the community, list checked again."""
@@ -534,6 +598,7 @@ def import_map(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@register_page
 def import_template(request: AuthedHttpRequest) -> FileResponse:
     """An xlsx to fill in: the headers, one example row, and the category words."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
@@ -573,6 +638,7 @@ def import_retry(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@register_page
 @require_POST
 def import_commit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     job = get_visible_or_404(ImportJob, request.user, pk=pk, may=may_edit_register)

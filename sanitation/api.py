@@ -125,9 +125,11 @@ class AreaViewSet(
         return qs.order_by("compound_id", "kind", "name", "id")
 
 
-class RoundSerializer(serializers.ModelSerializer):
+class RoundSerializer(ModelSerializer):
     area_name = serializers.CharField(source="area.name", read_only=True)
-    assignee_name = serializers.CharField(source="assignee.name", read_only=True, default=None)
+    assignee_name = serializers.CharField(
+        source="assignee.name", read_only=True, default=None, allow_null=True
+    )
     has_photo = serializers.SerializerMethodField()
 
     class Meta:

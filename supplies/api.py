@@ -13,7 +13,13 @@ from rest_framework.response import Response
 
 from compounds.models import Building
 from residents.models import Household
-from wuyi.lib.drf import ApiView, StrictCharField, call_service
+from wuyi.lib.drf import (
+    ApiView,
+    ModelSerializer,
+    StrictBooleanField,
+    StrictCharField,
+    call_service,
+)
 from wuyi.lib.params import choice_param, int_param
 
 from . import services
@@ -139,7 +145,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(ModelSerializer):
     lines = OrderLineSerializer(many=True, read_only=True)
     address = serializers.CharField(source="household.address", read_only=True)
 
@@ -209,7 +215,7 @@ class DeliveredSerializer(serializers.Serializer):
 
 class PaySerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    paid = serializers.BooleanField(default=True)
+    paid = StrictBooleanField(default=True)
 
 
 @extend_schema_view(

@@ -8,9 +8,12 @@ class SuppliesConfig(AppConfig):
 
     def ready(self) -> None:
         from compounds.registry import register_compound_panel
+        from residents.registry import register_served_households
         from volunteers.registry import register_task_provider
 
+        from .plugins import serves_household
         from .views import compound_panel, today_tasks
 
         register_compound_panel(compound_panel)
         register_task_provider(today_tasks)
+        register_served_households(serves_household)

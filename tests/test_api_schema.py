@@ -4,9 +4,12 @@ Schemathesis (its command line, `python -m schemathesis.cli run`, as CI or a dev
 it by hand) takes the schema /api/schema/ serves and sends each operation of Django's live
 server generated requests, valid and invalid: every phase and every check it has, a fixed seed,
 a few dozen examples per operation. It runs as a register keeper (a secretary, who may write)
-and as a volunteer (who may only read). No request may end in a 500, every response must be one
-the schema documents (status, content type, headers, body), and whatever the pass wrote must
-still keep the register's rules. The ids of real rows are handed to it, so that reads find rows
+and as a volunteer (who reads none of the register, and writes nothing), with a row of every
+app in the secretary's compound, so that the response checks hold real bodies to the schema.
+No request may end in a 500, every response must be one the schema documents (status, content
+type, headers, body: a "" where the schema promises one of its choices, or a time without the
+offset `format: time` requires, fails), and whatever the pass wrote must still keep the
+register's rules. The ids of real rows are handed to it, so that reads find rows
 and writes change them. A failure prints Schemathesis's report, with a curl line to replay
 each failing request.
 """
@@ -25,6 +28,7 @@ from compounds.models import Building
 from residents import rules, services
 from residents.models import Household, Resident, VulnerableTag
 from tests.residents.helpers import make_id
+from tests.test_url_walk import factory_for, scoped_models
 from wuyi.lib.cn import NormalizeError
 from wuyi.lib.errors import Refused
 
@@ -35,8 +39,8 @@ TIMEOUT = 900  # seconds: a pass that hangs fails instead of holding up the suit
 
 @pytest.fixture
 def register(secretary_a, secretary_b, compound_a, compound_b):
-    """Community A's households and residents (the secretary's and volunteer's reach) and one
-    of community B's (outside both)."""
+    """Community A's households and residents (the secretary's reach) and one of community B's
+    (outside it)."""
     b1, b2 = compound_a.buildings.order_by("number")
     homes = [
         services.household_save(user=secretary_a, building=b1, unit="2", room="501"),
@@ -149,8 +153,19 @@ values = {json.dumps(ids)}
 """
 
 
+@pytest.fixture
+def every_app(register, compound_a) -> list[int]:
+    """One row of every scoped model in compound A (a schedule, a disinfection round, an
+    order...), so that every list and detail answers with a body for the response checks to
+    hold against the schema (a Schedule's time, a round's timing before it is done, an order's
+    delivered_how before delivery). Their ids."""
+    return [factory_for(model)(compound=compound_a).pk for model in scoped_models()]
+
+
 @pytest.mark.parametrize("role", ["secretary_a", "volunteer"])
-def test_the_api_answers_as_documented(live_server, client, register, role, request, tmp_path):
+def test_the_api_answers_as_documented(
+    live_server, client, register, every_app, role, request, tmp_path
+):
     user = request.getfixturevalue(role)
     token = Token.objects.create(user=user).key
     ids = sorted(
@@ -159,6 +174,7 @@ def test_the_api_answers_as_documented(live_server, client, register, role, requ
             *Building.objects.values_list("pk", flat=True),
             *Household.objects.values_list("pk", flat=True),
             *Resident.objects.values_list("pk", flat=True),
+            *every_app,
         }
     )
     # The schema as it is served (to signed-in users only), for the pass to read.

@@ -294,3 +294,39 @@ def test_anonymous_is_sent_to_login(client, world, secretary_a, secretary_b, gro
             elif response.status_code not in (401, 403, 404, 405):
                 problems.append(f"{url} → {response.status_code}")
     assert not problems, "\n".join(problems)
+
+
+def register_routes() -> list[tuple[str, list[str], str]]:
+    """The register's pages and API, found by name: residents:* and the resident and household
+    API routes (a page added to residents/urls.py tomorrow is walked too)."""
+    return [
+        route
+        for route in all_routes()
+        if route[2].startswith(("residents:", "resident-", "household-"))
+    ]
+
+
+@pytest.mark.parametrize("role", ["volunteer", "medic"])
+def test_field_roles_reach_no_register_page(client, world, secretary_a, secretary_b, role, request):
+    """A volunteer sees residents only through their tasks; a medic reads the ledger of their
+    compounds and calls from it. Every other page and API of the register answers them 404
+    (an API write: 403, as documented), with A's ids, and shows nothing of A."""
+    user = request.getfixturevalue(role)
+    values, by_model = id_values(secretary_a, secretary_b)
+    theirs = {"residents:call"} | ({"residents:ledger"} if role == "medic" else set())
+    client.force_login(user)
+    problems, walked = [], 0
+    for route in register_routes():
+        if route[2] in theirs:
+            continue
+        api = not route[2].startswith("residents:")
+        for url in urls_for(route, values, by_model):
+            for method in ("get", "post"):
+                response = getattr(client, method)(url)
+                walked += 1
+                body = b"" if response.streaming else response.content
+                expected = {404} if method == "get" or not api else {403, 404, 405}
+                if response.status_code not in expected or MARKER.encode() in body:
+                    problems.append(f"{method.upper()} {url} → {response.status_code}")
+    assert walked > 100
+    assert not problems, f"a {role} reached the register:\n" + "\n".join(problems[:40])

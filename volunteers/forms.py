@@ -78,7 +78,10 @@ class BranchForm(forms.Form):
         label=_("Chat group"),
         max_length=80,
         required=False,
-        help_text=_("The group the branch coordinates in, e.g. 天庆社区临时党支部群."),
+        help_text=_(
+            "The group the branch coordinates in, e.g. “<community name> temporary party "
+            "branch group”."
+        ),
     )
 
     def __init__(self, *args, compounds, volunteers, **kwargs) -> None:

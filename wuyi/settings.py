@@ -100,7 +100,10 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.bell",
+                "residents.context_processors.register_reach",
             ],
+            # {% load money %}{{ amount|yuan }}: 0.045, 12.50 (wuyi/lib/money.py).
+            "libraries": {"money": "wuyi.lib.money"},
         },
     },
 ]
@@ -151,10 +154,14 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login protection: five failures for one user name from one address lock that pair for an hour.
+# Login protection: five failures for one user name from one address lock that pair for an
+# hour; thirty from one address, across user names, lock the address (a spray over volunteers'
+# user names, which are their phone numbers). accounts/lockout.py weighs the two counts.
 AXES_FAILURE_LIMIT = int(os.environ.get("WUYI_AXES_FAILURE_LIMIT", "5"))
+AXES_ADDRESS_FAILURE_LIMIT = int(os.environ.get("WUYI_AXES_ADDRESS_FAILURE_LIMIT", "30"))
 AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "accounts.lockout.AddressLimitHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("WUYI_PROXY_COUNT", "0")) or None
@@ -383,13 +390,43 @@ WUYI_DOWNGRADE_QUIET_DAYS = int(os.environ.get("WUYI_DOWNGRADE_QUIET_DAYS", "7")
 # Login records (address, browser) are personal data: kept this long, then purged nightly.
 WUYI_ACCESS_LOG_RETENTION_DAYS = int(os.environ.get("WUYI_ACCESS_LOG_RETENTION_DAYS", "90"))
 
+# Every handler redacts secret query parameters (the SMS receipt token) and writes a refusal
+# (403, a suspicious request's 400) in one line, without its traceback (wuyi/logfilters.py;
+# gunicorn's access log: gunicorn.conf.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact": {"()": "wuyi.logfilters.RedactSecrets"},
+        "one_line_refusals": {"()": "wuyi.logfilters.OneLineRefusals"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact", "one_line_refusals"],
+        },
+        # runserver's request lines ("GET /messaging/receipts/aliyun/?token=… 200").
+        "server": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["redact"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("WUYI_LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django.request": {"filters": ["one_line_refusals"]},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+    },
 }
 
 # Personal data: the key behind ID-number encryption and lookup hashes. Set it in production and

@@ -90,9 +90,10 @@ def test_secretary_previews_fixes_and_imports_an_xlsx(new_page, demo, tmp_path, 
     assert PersonalDataAccess.objects.filter(kind="view").count() == 1
 
 
-def test_volunteer_reads_the_ledger_as_cards_and_calls(new_page, demo, screenshot_dir):  # noqa: F811
+def test_medic_reads_the_ledger_as_cards_and_calls(new_page, demo, screenshot_dir):  # noqa: F811
+    """The medic's reach is the ledger of their compounds (a volunteer's is their tasks)."""
     page = new_page(PHONE)
-    log_in(page, "volunteer")
+    log_in(page, "medic")
     page.get_by_role("link", name="台账").click()
     expect(page.locator("h1")).to_have_text("特殊人群台账")
     first = page.locator("table.ledger tbody tr").first
@@ -111,7 +112,7 @@ def test_volunteer_reads_the_ledger_as_cards_and_calls(new_page, demo, screensho
     expect(page.locator("table.ledger")).not_to_contain_text("云祥小区")
     expect(page.get_by_role("button", name="显示完整身份证号和电话（将被记录）")).to_have_count(0)
     if screenshot_dir:
-        page.screenshot(path=f"{screenshot_dir}/volunteer-ledger-phone.png", full_page=True)
+        page.screenshot(path=f"{screenshot_dir}/medic-ledger-phone.png", full_page=True)
 
     # One tap on 拨打: the call is recorded and the phone is asked to dial the number.
     with page.expect_response(lambda r: r.url.endswith("/call/")) as call:
@@ -119,7 +120,7 @@ def test_volunteer_reads_the_ledger_as_cards_and_calls(new_page, demo, screensho
     response = call.value
     assert response.status == 303 and response.header_value("location").startswith("tel:1")
     access = PersonalDataAccess.objects.get(kind="call")
-    assert access.user.username == "volunteer"
+    assert access.user.username == "medic"
 
 
 def test_secretary_maps_an_unknown_category_word_on_the_preview(

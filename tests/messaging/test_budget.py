@@ -148,7 +148,7 @@ def test_the_api_takes_the_community(two_communities, community_b, template):
 def test_a_campaign_that_used_up_the_budget_does_not_starve_system_texts(
     secretary_a, compound_a, community_a, template, residents_a
 ):
-    Budget.objects.create(community=community_a, monthly_amount=Decimal("0.14"))
+    Budget.objects.create(community=community_a, monthly_amount=Decimal("0.135"))
     b1 = compound_a.buildings.get(number="1")
     campaign = services.campaign_create(
         user=secretary_a,
@@ -157,21 +157,21 @@ def test_a_campaign_that_used_up_the_budget_does_not_starve_system_texts(
         audience="residents.buildings",
         targets=[str(b1.pk)],
     )
-    assert spent(community_a) == Decimal("0.14") == campaign.cost_estimate
+    assert spent(community_a) == Decimal("0.135") == campaign.cost_estimate
     with pytest.raises(Refused) as refused:  # the budget is used up for campaigns
         typed(secretary_a, "13800000009", template=template)
     assert refused.value.code == "over_budget"
     message = handover(compound_a)
     assert message.allowance == Allowance.SYSTEM
     assert spent(community_a, Allowance.SYSTEM) == message.cost_estimate
-    assert spent(community_a) == Decimal("0.14")
+    assert spent(community_a) == Decimal("0.135")
 
 
 def test_a_used_up_system_allowance_draws_on_the_budget_then_stops(
     compound_a, community_a, template
 ):
     Budget.objects.create(
-        community=community_a, monthly_amount=Decimal("0.04"), system_amount=Decimal("0.04")
+        community=community_a, monthly_amount=Decimal("0.05"), system_amount=Decimal("0.05")
     )
     assert handover(compound_a, key="h1").allowance == Allowance.SYSTEM
     assert handover(compound_a, key="h2").allowance == Allowance.CAMPAIGN
@@ -186,7 +186,7 @@ def test_an_outsider_spending_ordering_codes_spends_only_the_public_allowance(
     compound_a, community_a, template
 ):
     Budget.objects.create(
-        community=community_a, monthly_amount=Decimal("1"), public_amount=Decimal("0.08")
+        community=community_a, monthly_amount=Decimal("1"), public_amount=Decimal("0.09")
     )
     for n in range(2):
         handover(compound_a, key=f"self:{n}", allowance=Allowance.PUBLIC)
@@ -195,7 +195,7 @@ def test_an_outsider_spending_ordering_codes_spends_only_the_public_allowance(
     # The household's handover code and the community's budget are untouched by it.
     assert handover(compound_a, key="handover:9").allowance == Allowance.SYSTEM
     assert spent(community_a) == 0
-    assert spent(community_a, Allowance.PUBLIC) == Decimal("0.08")
+    assert spent(community_a, Allowance.PUBLIC) == Decimal("0.09")
 
 
 def test_a_cancel_gives_back_what_did_not_go_out(
@@ -210,7 +210,7 @@ def test_a_cancel_gives_back_what_did_not_go_out(
         targets=[str(b1.pk)],
         send_at=timezone.now() + datetime.timedelta(hours=2),
     )
-    assert spent(community_a) == Decimal("0.14")
+    assert spent(community_a) == Decimal("0.135")
     services.campaign_cancel(user=secretary_a, message_id=message.pk)
     assert spent(community_a) == 0
 
@@ -230,15 +230,15 @@ def test_the_preview_reads_the_counter_the_send_charges(
         "send_at": None,
     }
     preview = selectors.campaign_preview(**args)
-    assert (preview.cost, preview.budget_left) == (Decimal("0.14"), Decimal("0.20"))
+    assert (preview.cost, preview.budget_left) == (Decimal("0.135"), Decimal("0.20"))
     assert preview.community == community_a.name and not preview.over_budget
     services.campaign_create(**args)
     again = selectors.campaign_preview(**args)
-    assert again.budget_left == Decimal("0.06") and again.over_budget
+    assert again.budget_left == Decimal("0.065") and again.over_budget
     with pytest.raises(Refused):
         services.campaign_create(**args)
     line = selectors.budget_line(community_id=community_a.pk)
-    assert (line.spent, line.system_spent) == (Decimal("0.14"), Decimal("0.04"))
+    assert (line.spent, line.system_spent) == (Decimal("0.135"), Decimal("0.045"))
 
 
 def test_the_migration_counts_what_was_spent_before(compound_a, community_a, template):
@@ -253,4 +253,4 @@ def test_the_migration_counts_what_was_spent_before(compound_a, community_a, tem
     Message.objects.update(allowance=Allowance.CAMPAIGN)
     migration.backfill(apps, None)
     assert Message.objects.get().allowance == Allowance.SYSTEM
-    assert spent(community_a, Allowance.SYSTEM) == Decimal("0.04")
+    assert spent(community_a, Allowance.SYSTEM) == Decimal("0.045")

@@ -55,7 +55,7 @@ def test_a_building_gets_one_sms_per_mobile(secretary_a, compound_a, template, r
     assert message.recipient_count == 3
     assert message.compound_id == compound_a.pk
     assert message.community_id == compound_a.community_id
-    assert message.cost_estimate == Decimal("0.14")  # 3 × 0.045 yuan
+    assert message.cost_estimate == Decimal("0.135")  # 3 × 0.045 yuan
     run_dispatch()
     texts = {m.text for m in outbox.sent}
     assert texts == {"明日8:00在东门开展第3轮核酸检测，请携带身份证按时参加。"}

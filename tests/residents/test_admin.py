@@ -2,6 +2,7 @@
 recorded, rule fields read-only, a compound's move carried to every copy of its community."""
 
 import datetime
+import re
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -190,3 +191,33 @@ def test_read_only_resource_imports_through_the_service(superuser, person):
     assert result.has_validation_errors() or result.has_errors()
     person.refresh_from_db()
     assert person.gender == "M" and person.phone == PHONE
+
+
+@pytest.mark.parametrize("role", ["secretary_a", "district_staff", "superuser"])
+def test_a_corrections_history_shows_no_personal_values(request, client, person, role):
+    """A phone corrected, a birth date set, an ID number replaced: the admin's history page
+    shows that the record changed, never the old or the new values (history keeps none)."""
+    secretary = request.getfixturevalue("secretary_a")
+    new_phone, new_id = "13912345678", make_id(7, "19700203")
+    services.resident_save(
+        user=secretary,
+        household=person.household,
+        data={"phone": new_phone},
+        national_id=new_id,
+        resident=person,
+    )
+    user = request.getfixturevalue(role)
+    user.is_staff = True
+    user.save()
+    user.user_permissions.set(Permission.objects.all())
+    client.force_login(user)
+    response = client.get(f"/admin/residents/resident/{person.pk}/history/")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "王建军" in text  # the page is the resident's
+    for value in (PHONE, new_phone, BORN, "1970-02-03", "1964年1月20日", "1970年2月3日"):
+        assert value not in text, value
+    for last4 in (ID[-4:], new_id[-4:]):  # as a value of its own, not inside a token
+        assert not re.search(rf"(?<![0-9A-Za-z]){last4}(?![0-9A-Za-z])", text), last4
+    stored = {f.name for f in Resident.history.model._meta.get_fields()}
+    assert not stored & {"phone", "birth_date", "id_last4", "id_hash", "id_cipher"}

@@ -77,8 +77,9 @@ def test_a_compound_name_narrows_the_room_search(login, secretary_a, compound_a,
     assert "张桂兰" not in body.content.decode()
 
 
-@pytest.mark.parametrize("role", ["volunteer", "medic"])
+@pytest.mark.parametrize("role", ["secretary_a", "medic"])
 def test_one_tap_call_dials_and_is_recorded(request, login, role, granny):
+    """From the ledger (a volunteer calls from a delivery they carry: test_reach)."""
     user = request.getfixturevalue(role)
     client = login(user)
     ledger = client.get(reverse("residents:ledger")).content.decode()

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import models
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, generics, parsers, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -122,14 +123,55 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+# A wall-clock time of day in Asia/Shanghai ("07:30", "07:30:00"), as the apps store it: no
+# offset. OpenAPI's `format: time` is RFC 3339's full-time, which requires one, so a client
+# (or a response check) holding the schema to its word would refuse every time we send.
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": LOCAL_TIME_PATTERN,
+        "example": "07:30",
+        "description": "Local time of day (Asia/Shanghai), HH:MM or HH:MM:SS, no offset.",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A time of day without an offset, documented as such (see LOCAL_TIME_PATTERN)."""
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false, and only those: DRF's BooleanField takes 0, 1, "yes" and "on" where the
+    schema says boolean, so a client sending 0 for false is accepted by luck."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class ModelSerializer(serializers.ModelSerializer):
-    """The API's model serializers: text fields are StrictCharFields."""
+    """The API's model serializers: text fields are StrictCharFields, booleans
+    StrictBooleanFields, times LocalTimeFields, and a read-only choice that may be blank says
+    so (its enum plus "")."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,
         models.TextField: StrictCharField,
+        models.BooleanField: StrictBooleanField,
+        models.TimeField: LocalTimeField,
     }
+
+    def include_extra_kwargs(self, kwargs, extra_kwargs):
+        # DRF drops allow_blank from a field made read-only, so the schema would promise one of
+        # the choices where the row holds "" (a round not yet done, an order not delivered).
+        blank_choice = bool(kwargs.get("allow_blank") and kwargs.get("choices"))
+        kwargs = super().include_extra_kwargs(kwargs, extra_kwargs)
+        if blank_choice and kwargs.get("read_only"):
+            kwargs["allow_blank"] = True
+        return kwargs
 
 
 # What every API viewset of the project shares (no docstring: the schema would show it as each

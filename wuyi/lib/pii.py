@@ -17,6 +17,8 @@ import base64
 import functools
 import hashlib
 import hmac
+import re
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -86,6 +88,30 @@ def is_current(token: str) -> bool:
     except InvalidToken:
         return False
     return True
+
+
+# Columns that hold (or stand for) a person's phone number, birth date or ID number, whatever
+# the model: a masked role must not filter, search or sort on them anywhere (the admin's
+# lookups, history), since a prefix or range answered "1 row" or "0 rows" rebuilds the value.
+# By name, so that a column added tomorrow (driver_phone, phone_last4) is covered at once.
+_PERSONAL_NAME = re.compile(
+    r"(^|_)phone($|_)|(^|_)mobile($|_)|^birth|(^|_)birth_date$|^id_(cipher|hash|last4)$"
+    r"|national_id"
+)
+
+
+def is_personal_name(name: str) -> bool:
+    """True for a column name that holds a phone, a birth date or an ID number."""
+    return bool(_PERSONAL_NAME.search(name))
+
+
+def is_personal_field(field: Any) -> bool:
+    """True for a model field (concrete, not a relation) that holds personal data."""
+    return (
+        not getattr(field, "is_relation", False)
+        and bool(getattr(field, "concrete", False))
+        and is_personal_name(field.name)
+    )
 
 
 @checks.register(checks.Tags.security, deploy=True)
