@@ -5,7 +5,9 @@ see both and each secretary sees only their own. Everything in community A carri
 ALPHA in its name: a page that shows ALPHA to an outsider leaks.
 """
 
+import datetime
 import os
+import zoneinfo
 
 import pytest
 
@@ -23,6 +25,49 @@ from tests.factories import (
 )
 
 MARKER = "ALPHA"
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+def chosen_instant() -> datetime.datetime | None:
+    """The instant WUYI_TEST_NOW asks every test to start at (ISO 8601; without an offset it
+    is Shanghai time), or None to run on the real clock. `make test-clock` sets it."""
+    value = os.environ.get("WUYI_TEST_NOW", "").strip()
+    if not value:
+        return None
+    try:
+        instant = datetime.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise pytest.UsageError(
+            f"WUYI_TEST_NOW={value!r} is not an ISO 8601 instant such as "
+            "2026-12-03T23:58:00+08:00"
+        ) from exc
+    return instant if instant.tzinfo else instant.replace(tzinfo=SHANGHAI)
+
+
+def pytest_report_header(config):
+    instant = chosen_instant()
+    if instant is None:
+        return "clock: real (set WUYI_TEST_NOW to start every test at a chosen instant)"
+    return (
+        f"clock: every test starts at {instant.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S} "
+        f"Asia/Shanghai = {instant.astimezone(datetime.UTC):%Y-%m-%d %H:%M:%S} UTC (ticking)"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _clock_at_test_now():
+    """With WUYI_TEST_NOW set, each test starts at that instant and the clock ticks on from
+    there. A test that freezes its own clock (time_machine.travel inside) still gets its own
+    instant: time-machine's travels nest, and leaving the inner one comes back here."""
+    instant = chosen_instant()
+    if instant is None:
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(instant, tick=True):
+        yield
 
 
 def _transactional(node) -> bool:
