@@ -337,7 +337,7 @@ def scan(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     area = get_visible_or_404(Area.objects.select_related("compound"), request.user, pk=pk)
     now = timezone.now()
     current = services.current_round(area, now)
-    today = Round.objects.filter(area=area, date=timezone.localdate(now)).select_related(
+    today = selectors.area_rounds(area, timezone.localdate(now)).select_related(
         "assignee", "done_by"
     )
     return render(
