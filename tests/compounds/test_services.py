@@ -276,6 +276,34 @@ def test_case_dates_in_the_future_or_before_the_compound_are_refused(
     assert compound_a.last_positive_on is None
 
 
+def test_the_day_a_compound_was_registered_is_the_day_in_shanghai(compound_a, secretary_a):
+    """Registered at 07:00 Beijing time on 3 December (23:00 UTC on the 2nd): a case found on
+    the 2nd is before it, on the 3rd it is not."""
+    import zoneinfo
+
+    import time_machine
+
+    from compounds.services import NewCase, compound_record_positive
+
+    registered = datetime.datetime(2026, 12, 3, 7, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
+    Compound.objects.filter(pk=compound_a.pk).update(created_at=registered)
+    with time_machine.travel(registered + datetime.timedelta(days=1), tick=False):
+        with pytest.raises(TransitionRefused) as refused:
+            compound_record_positive(
+                compound_id=compound_a.pk,
+                case=NewCase(found_on=datetime.date(2026, 12, 2)),
+                user=secretary_a,
+            )
+        assert refused.value.field == "case_date" and "2026-12-03" in str(refused.value.message)
+        compound_record_positive(
+            compound_id=compound_a.pk,
+            case=NewCase(found_on=datetime.date(2026, 12, 3)),
+            user=secretary_a,
+        )
+    compound_a.refresh_from_db()
+    assert compound_a.last_positive_on == datetime.date(2026, 12, 3)
+
+
 def test_a_case_in_another_compounds_building_is_refused(compound_a, compound_b, secretary_a):
     from compounds.services import NewCase, compound_record_positive
 
