@@ -39,8 +39,7 @@ def chosen_instant() -> datetime.datetime | None:
         instant = datetime.datetime.fromisoformat(value)
     except ValueError as exc:
         raise pytest.UsageError(
-            f"WUYI_TEST_NOW={value!r} is not an ISO 8601 instant such as "
-            "2026-12-03T23:58:00+08:00"
+            f"WUYI_TEST_NOW={value!r} is not an ISO 8601 instant such as 2026-12-03T23:58:00+08:00"
         ) from exc
     return instant if instant.tzinfo else instant.replace(tzinfo=SHANGHAI)
 
@@ -56,12 +55,13 @@ def pytest_report_header(config):
 
 
 @pytest.fixture(autouse=True)
-def _clock_at_test_now():
+def _clock_at_test_now(request):
     """With WUYI_TEST_NOW set, each test starts at that instant and the clock ticks on from
     there. A test that freezes its own clock (time_machine.travel inside) still gets its own
-    instant: time-machine's travels nest, and leaving the inner one comes back here."""
+    instant: time-machine's travels nest, and leaving the inner one comes back here. A test
+    marked real_clock (a Celery worker in another process shares its rows) keeps the real one."""
     instant = chosen_instant()
-    if instant is None:
+    if instant is None or request.node.get_closest_marker("real_clock"):
         yield
         return
     import time_machine
