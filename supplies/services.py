@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from compounds.models import Building, Community, Compound
 from residents.models import Household, Resident
-from wuyi.lib import cn, photos, pii
+from wuyi.lib import cn, pgcopy, photos, pii
 from wuyi.lib.errors import Refused
 
 from . import notify, rules
@@ -792,4 +792,5 @@ def self_codes_purge(*, now: Any = None) -> int:
     deleted, _kinds = SelfOrderCode.objects.filter(
         sent_at__lt=now - datetime.timedelta(days=1)
     ).delete()
+    pgcopy.analyze_after_delete({SelfOrderCode: deleted})
     return deleted
