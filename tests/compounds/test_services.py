@@ -90,6 +90,7 @@ def test_unknown_status_refused(compound_a, secretary_a):
         )
 
 
+@pytest.mark.clock
 def test_recent_positive_blocks_stepping_down(compound_a, secretary_a, settings):
     settings.WUYI_DOWNGRADE_QUIET_DAYS = 7
     today = timezone.localdate()
@@ -109,6 +110,7 @@ def test_recent_positive_blocks_stepping_down(compound_a, secretary_a, settings)
     assert Compound.objects.get(pk=compound_a.pk).status == S.CONTROLLED
 
 
+@pytest.mark.clock
 def test_recent_positive_does_not_block_tightening(compound_a, secretary_a):
     Compound.objects.filter(pk=compound_a.pk).update(last_positive_on=timezone.localdate())
     compound_change_status(
@@ -176,6 +178,7 @@ def test_district_staff_may_change_any_compound_of_the_district(
     assert set(Compound.objects.values_list("status", flat=True)) == {S.CONTROLLED}
 
 
+@pytest.mark.clock
 def test_days_since_positive(compound_a):
     compound_a.last_positive_on = timezone.localdate() - datetime.timedelta(days=4)
     assert compound_a.days_since_positive == 4
@@ -186,6 +189,7 @@ def test_days_since_positive(compound_a):
 # ----------------------------------------------------------------------------- positive cases
 
 
+@pytest.mark.clock
 def test_a_new_case_restarts_the_quiet_period(compound_a, secretary_a):
     from compounds.models import PositiveCase
     from compounds.services import NewCase, compound_record_positive
@@ -223,6 +227,7 @@ def test_a_new_case_restarts_the_quiet_period(compound_a, secretary_a):
     assert compound_a.history.filter(history_change_reason__contains=today.isoformat()).exists()
 
 
+@pytest.mark.clock
 def test_a_case_with_an_escalation_is_one_change(compound_a, secretary_a):
     from compounds.services import NewCase
 
@@ -237,6 +242,7 @@ def test_a_case_with_an_escalation_is_one_change(compound_a, secretary_a):
     assert change.to_status == S.SEALED and compound_a.last_positive_on == timezone.localdate()
 
 
+@pytest.mark.clock
 def test_a_refused_step_down_keeps_no_half_of_the_change(compound_a, secretary_a):
     """Reporting a case and stepping down at once: the case makes the step down impossible,
     so neither is kept."""
@@ -258,6 +264,7 @@ def test_a_refused_step_down_keeps_no_half_of_the_change(compound_a, secretary_a
 
 
 @pytest.mark.parametrize(("days", "field"), [(-1, "case_date"), (1000, "case_date")])
+@pytest.mark.clock
 def test_case_dates_in_the_future_or_before_the_compound_are_refused(
     compound_a, secretary_a, days, field
 ):

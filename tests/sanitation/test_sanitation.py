@@ -199,6 +199,7 @@ def test_the_roster_makes_each_round_once_and_rotates_the_cleaners(clock, sealed
     assert first_tomorrow.order_by("due_at").first().assignee_id != assignees[0]
 
 
+@pytest.mark.clock
 def test_the_database_holds_each_round_once(sealed, lift):
     services.rosters_generate(day=timezone.localdate() + datetime.timedelta(days=1))
     existing = Round.objects.filter(area=lift).first()

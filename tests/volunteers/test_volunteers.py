@@ -25,6 +25,8 @@ from volunteers import registry, selectors, services
 from volunteers.models import Assignment, LoginLink, Shift, ShiftTemplate, Team, Volunteer
 from wuyi.lib.errors import Refused
 
+pytestmark = pytest.mark.clock  # which day it is matters: make test-clock
+
 
 @pytest.fixture
 def other_compound(community_a):
