@@ -379,9 +379,9 @@ def test_an_age_turns_at_midnight_in_shanghai(login, district_staff, home):
         household=home, name="王秀英", birth_date=datetime.date(1950, 12, 4), gender="F"
     )
     shanghai = zoneinfo.ZoneInfo("Asia/Shanghai")
-    client = login(district_staff)
     for moment, age in (((2026, 12, 3, 23, 58), 75), ((2026, 12, 4, 0, 2), 76)):
         with time_machine.travel(datetime.datetime(*moment, tzinfo=shanghai), tick=False):
+            client = login(district_staff)  # a session of that time (they expire)
             assert Resident.objects.get(pk=born.pk).age == age
             answer = client.get(reverse("resident-detail", args=[born.pk])).json()
             assert answer["age"] == age and "birth_date" not in answer
