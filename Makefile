@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check install install-dev vardirs migrate demo lint typecheck format messages screenshots clean
+.PHONY: run test test-clock bench-smoke check install install-dev vardirs migrate demo lint typecheck format messages screenshots clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Wuyi needs Python 3.11 or newer, found " + sys.version.split()[0])'
@@ -63,6 +63,33 @@ run: migrate
 TEST_WORKERS ?= auto
 test: install-dev
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+
+# The tests that depend on which day it is (marker "clock"), each run twice: starting at 23:58
+# and at 00:02 Asia/Shanghai of today (WUYI_TEST_NOW, read by tests/conftest.py; the clock ticks
+# on from there; the pytest header prints the instants). CLOCK_AT=2026-12-04T07:59+08:00,...
+# chooses others; any test runs at a chosen instant so: WUYI_TEST_NOW=... pytest tests/...
+CLOCK_DAY := $(shell TZ=Asia/Shanghai date +%F)
+CLOCK_AT ?= $(CLOCK_DAY)T23:58:00+08:00,$(CLOCK_DAY)T00:02:00+08:00
+test-clock: install-dev
+	@echo "test-clock: the tests marked clock, each starting at $(CLOCK_AT) (Shanghai time)"
+	WUYI_TEST_NOW=$(CLOCK_AT) $(BIN)/python -m pytest -n $(TEST_WORKERS) -m clock
+
+# Every bench at its --smoke size, so that a bench cannot rot unnoticed (bench/README.md). They
+# need PostgreSQL (BENCH_DATABASE_URL, a database whose name contains "bench"; --smoke appends
+# _smoke to it) and, for sms_fanout.py, Redis (REDIS_URL). Every bench/*.py is a bench but the
+# helpers listed here.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wuyi_bench
+BENCH_HELPERS := bench/benchdb.py bench/benchdata.py bench/sms_naive.py
+BENCHES := $(filter-out $(BENCH_HELPERS),$(sort $(wildcard bench/*.py)))
+bench-smoke: install-dev
+	@failed=""; for bench in $(BENCHES); do \
+	  started=$$(date +%s); \
+	  echo "bench-smoke: $$bench --smoke"; \
+	  DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python $$bench --smoke || failed="$$failed $$bench"; \
+	  echo "bench-smoke: $$bench took $$(( $$(date +%s) - started )) s"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "bench-smoke: FAILED:$$failed"; exit 1; fi; \
+	echo "bench-smoke: every bench ran at its smoke size"
 
 # What CI refuses besides the tests: lint, types, migrations, the floors of DESIGN.md.
 check: lint typecheck

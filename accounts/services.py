@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
+from wuyi.lib import pgcopy
+
 from .models import Alert, Severity, User
 
 
@@ -20,6 +22,7 @@ def access_logs_purge(*, older_than_days: int) -> int:
     """
     cutoff = timezone.now() - datetime.timedelta(days=older_than_days)
     deleted, _ = AccessLog.objects.filter(attempt_time__lt=cutoff).delete()
+    pgcopy.analyze_after_delete({AccessLog: deleted})
     return deleted
 
 

@@ -13,7 +13,11 @@ history rows are written (the search does not read them).
 
 Idempotent: when the seeded communities already hold exactly --residents residents it does
 nothing; otherwise it deletes the seeded residents, households and tags and seeds again.
-Ends with VACUUM ANALYZE on the seeded tables and ANALYZE on the rest. Prints its throughput
+The places are analysed once written, the households, residents and tags before the foreign
+keys are checked (another bench may have left statistics that say they are empty), and the
+seed ends with VACUUM ANALYZE on the seeded tables and ANALYZE on the rest.
+--smoke: 20,000 residents in 5 communities x 2 compounds x 10 buildings, in the smoke database
+(search_residents.py and export_residents.py --smoke use the same). Prints its throughput
 against a Django bulk_create baseline of --baseline-rows residents measured in the same run
 (rolled back).
 """
@@ -38,6 +42,8 @@ UNITS, FLOORS, ROOMS_PER_FLOOR = 3, 18, 2
 HOUSEHOLDS_PER_BUILDING = UNITS * FLOORS * ROOMS_PER_FLOOR
 COMMUNITIES_PER_SUBDISTRICT = 10
 CHUNK = 100_000
+# The register a --smoke run seeds (ensure_seed's arguments).
+SMOKE = {"n": 20_000, "communities": 5, "compounds": 2, "buildings": 10}
 
 # A bijection of 0..M-1 (A is prime to M) spreads residents over 33,000 birth dates x 1,000
 # sequence numbers, so every index gives a different ID number.
@@ -125,6 +131,7 @@ def ensure_places(communities: int, compounds: int, buildings: int) -> list:
                     )
                 )
     Building.objects.bulk_create(new_b, batch_size=2000)
+    benchdb.analyze(District, Subdistrict, Community, Compound, Building)
     numbers = {}
     for bid, cid, number in Building.objects.filter(compound__code__startswith=PREFIX).values_list(
         "id", "compound_id", "number"
@@ -195,7 +202,7 @@ def seed(n: int, layout: list, *, dummy_cipher: bool) -> dict:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from residents.models import Household, Resident
+    from residents.models import Household, Resident, VulnerableTag
     from wuyi.lib import pii
 
     rng = random.Random(19491001)
@@ -220,7 +227,7 @@ def seed(n: int, layout: list, *, dummy_cipher: bool) -> dict:
         hh_rows, res_rows, tag_rows = [], [], []
         hh_id = first_household
         i = 0
-        today = datetime.date.today()
+        today = timezone.localdate()
         for (compound, building_id), count in zip(buildings, per_building, strict=True):
             started = time.perf_counter()
             ids = []
@@ -269,6 +276,8 @@ def seed(n: int, layout: list, *, dummy_cipher: bool) -> dict:
                 hh_rows, res_rows, tag_rows = [], [], []
                 print(f"  {i:,} residents", flush=True)
         timings["copy"] += _flush(hh_rows, res_rows, tag_rows)
+        # The checks below are planned with the tables' statistics: count the new rows first.
+        benchdb.analyze(Household, Resident, VulnerableTag)
         started = time.perf_counter()
         with connection.cursor() as cur:
             # CREATE INDEX refuses to run with deferred foreign-key checks pending: run them.
@@ -492,18 +501,28 @@ def main() -> None:
     parser.add_argument("--dummy-cipher", action="store_true")
     parser.add_argument("--baseline-rows", type=int, default=20_000)
     parser.add_argument("--force", action="store_true", help="seed again even if seeded")
+    parser.add_argument("--smoke", action="store_true", help="a small register, for CI")
     args = parser.parse_args()
-    db = benchdb.setup()
+    db = benchdb.setup(smoke=args.smoke)
     print(f"database: {db}", flush=True)
-    ensure_seed(
-        args.residents,
-        communities=args.communities,
-        compounds=args.compounds,
-        buildings=args.buildings,
+    size = (
+        dict(SMOKE)
+        if args.smoke
+        else {
+            "n": args.residents,
+            "communities": args.communities,
+            "compounds": args.compounds,
+            "buildings": args.buildings,
+        }
+    )
+    result = ensure_seed(
+        size.pop("n"),
+        **size,
         dummy_cipher=args.dummy_cipher,
-        baseline_rows=args.baseline_rows,
+        baseline_rows=2000 if args.smoke else args.baseline_rows,
         force=args.force,
     )
+    print(f"seed_residents: {'already seeded' if result['skipped'] else 'seeded'}")
 
 
 if __name__ == "__main__":

@@ -77,7 +77,9 @@ def _check_case(compound: Compound, case: NewCase) -> None:
             % {"today": today.isoformat()},
             field="case_date",
         )
-    existed = compound.created_at.date() if compound.created_at else EARLIEST_CASE
+    # The day it was registered in Shanghai: created at 07:00 there is still the day before
+    # in UTC, and a case found that UTC day would pass.
+    existed = timezone.localdate(compound.created_at) if compound.created_at else EARLIEST_CASE
     earliest = max(EARLIEST_CASE, existed)
     if case.found_on < earliest:
         raise TransitionRefused(

@@ -173,7 +173,7 @@ def _past_emergencies(rng, admin: User, hospital: Hospital, sealed: list[Compoun
                 continue
             at = timezone.make_aware(
                 datetime.datetime.combine(
-                    day, datetime.time(rng.randint(0, 23), rng.randint(0, 59))
+                    day, datetime.time(rng.randint(0, 20), rng.randint(0, 59))
                 )
             )
             final = EscortStatus.ADMITTED if rng.random() < 0.3 else EscortStatus.RETURNED

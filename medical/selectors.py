@@ -24,6 +24,8 @@ from .models import (
 
 # Escorts that got the patient to hospital.
 REACHED = (EscortStatus.AT_HOSPITAL, EscortStatus.RETURNED, EscortStatus.ADMITTED)
+# Escorts on the road or at hospital: a crew's job until closed, whatever day it began.
+UNDER_WAY = (EscortStatus.DISPATCHED, EscortStatus.AT_HOSPITAL)
 COVERED_STATUSES = (ControlStatus.CONTROLLED, ControlStatus.SEALED)
 MIN_AMBULANCES = 2
 BOARD_LIMIT = 500
@@ -202,10 +204,14 @@ def statistics(
 
 
 def my_escorts(*, user: Any, day: datetime.date) -> list[Escort]:
-    """The crew's and the escort's jobs of the day (今日任务). One query."""
+    """The crew's and the escort's jobs of the day (今日任务), and those begun before the day
+    that are still under way (out at 23:30, at hospital after midnight). One query."""
     lo, hi = _day_bounds(day, day)
     return list(
-        Escort.objects.filter(scheduled_at__gte=lo, scheduled_at__lt=hi)
+        Escort.objects.filter(
+            Q(scheduled_at__gte=lo, scheduled_at__lt=hi)
+            | Q(scheduled_at__lt=lo, status__in=UNDER_WAY)
+        )
         .filter(Q(ambulance__crew=user) | Q(staff__user=user))
         .exclude(status__in=(EscortStatus.CANCELLED, EscortStatus.REQUESTED))
         .select_related("resident", "compound", "hospital", "ambulance")

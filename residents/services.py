@@ -107,12 +107,11 @@ def resident_import(
                     _("The list has %(n)d bad rows; nothing was imported.") % {"n": plan.bad_rows},
                     report,
                 )
-            write_plan(plan, user=user, progress=progress)
+            written = write_plan(plan, user=user, progress=progress)
             # The foreign keys of the rows just written are checked at COMMIT, against the new
-            # households and residents: give the planner their real size first.
-            pgcopy.analyze_if_stale(
-                {Household: len(plan.new_households), Resident: len(plan.creates)}
-            )
+            # households and residents: give the planner their real size first (and the
+            # ledger and history tables theirs, for the pages read next).
+            pgcopy.analyze_if_stale(written)
     except ImportRefused:
         # Outside the transaction the refusal rolled back.
         _record_conflicts(plan, user=user, compound_id=compound_id, community_id=community_id)

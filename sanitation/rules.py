@@ -128,6 +128,12 @@ def roster_statuses() -> list[str]:
     return list(settings.WUYI_ROSTER_STATUSES)
 
 
+def roster_time() -> datetime.time:
+    """When the day's roster is made, Asia/Shanghai (WUYI_ROSTER_TIME, 05:00)."""
+    hour, minute = (int(part) for part in settings.WUYI_ROSTER_TIME.split(":"))
+    return datetime.time(hour, minute)
+
+
 _TIME_RE = re.compile(r"^(\d{1,2})[:：.](\d{2})$")
 
 

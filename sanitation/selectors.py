@@ -9,6 +9,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from compounds.models import Community, Compound
+from wuyi.lib import localday
 from wuyi.lib.iters import natural_key
 
 from .models import Area, AreaKind, Round, WasteRecord
@@ -168,10 +169,23 @@ def waste_records(bins: list[Area], day: datetime.date) -> dict[int, WasteRecord
     }
 
 
+def on_day(day: datetime.date) -> Q:
+    """Rounds whose window takes up part of `day` in Asia/Shanghai: the day's own, and those of
+    the day before still open after midnight (23:30 with an hour's window runs to 00:30). A
+    window lasts at most rules.MAX_WINDOW minutes, so no older round reaches the day."""
+    return Q(date=day) | Q(date=day - localday.ONE_DAY, window_ends_at__gt=localday.start_of(day))
+
+
+def area_rounds(area: Area, day: datetime.date):
+    """An area's rounds that take up part of `day`, in time order (the scan page's list)."""
+    return Round.objects.filter(on_day(day), area=area).order_by("due_at")
+
+
 def my_rounds(*, user: Any, day: datetime.date) -> list[Round]:
-    """The rounds a cleaner has that day (one query)."""
+    """The rounds a cleaner has that day, the one begun before midnight included (one
+    query)."""
     return list(
-        Round.objects.filter(assignee__user=user, date=day)
+        Round.objects.filter(on_day(day), assignee__user=user)
         .select_related("area", "compound")
         .order_by("due_at")
     )

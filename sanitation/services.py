@@ -21,7 +21,7 @@ from volunteers.models import Membership, Team, TeamKind, Volunteer
 from wuyi.lib import cn, pgcopy, photos
 from wuyi.lib.errors import Refused
 
-from . import notify, rules
+from . import notify, rules, selectors
 from .models import Area, AreaKind, CheckIn, Method, Round, Timing, WasteRecord, new_qr_key
 
 
@@ -247,9 +247,14 @@ def rosters_generate(
 
 def rosters_catch_up(*, now: datetime.datetime | None = None) -> RosterResult:
     """Today's rounds for compounds that have areas but no round today: one sealed since the
-    morning run, or every compound after the worker was down at roster time. Cheap when
-    nothing is missing (one query)."""
+    morning run, or every compound after the worker was down at roster time. Nothing before
+    the roster time (WUYI_ROSTER_TIME, Asia/Shanghai). Cheap when nothing is missing (one
+    query)."""
     now = now or timezone.now()
+    if timezone.localtime(now).time() < rules.roster_time():
+        # Before the day's roster is due (05:00) there is nothing to make up: at 00:07 every
+        # compound "has no round today" and would get its roster hours early.
+        return RosterResult()
     today = timezone.localdate(now)
     have = Round.objects.filter(date=today).values("compound_id")
     missing = (
@@ -415,9 +420,11 @@ def current_round(area: Area, now: datetime.datetime | None = None) -> Round | N
     """The round a scan of the area's code is about, among today's: the open one whose window
     holds now; else an open one starting within half an hour; else the latest open one that
     has started (done late); else the next one; else the last one done. A missed round stays
-    missed: one disinfection at 13:30 does not count for 08:00 and 12:00."""
+    missed: one disinfection at 13:30 does not count for 08:00 and 12:00. Today is the day in
+    Asia/Shanghai, with yesterday's round whose window runs past midnight (scanned at 00:10,
+    the 23:30 round open until 00:30 is the one being done)."""
     now = now or timezone.now()
-    today = list(Round.objects.filter(area=area, date=timezone.localdate(now)).order_by("due_at"))
+    today = list(selectors.area_rounds(area, timezone.localdate(now)))
     open_rounds = [r for r in today if r.done_at is None]
     for r in open_rounds:
         if r.due_at <= now < r.window_ends_at:

@@ -389,7 +389,7 @@ def scan(request: AuthedHttpRequest, token: str) -> HttpResponse:
         return _refused_code(request)
     now = timezone.now()
     current = services.current_round(area, now)
-    today = Round.objects.filter(area=area, date=timezone.localdate(now)).select_related(
+    today = selectors.area_rounds(area, timezone.localdate(now)).select_related(
         "assignee", "done_by"
     )
     return render(

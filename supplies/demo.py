@@ -91,15 +91,18 @@ def seed_supplies() -> int:
     )
     created = 0
 
-    # Last week's buy: bought and out for delivery, its orders in every state.
+    # Last week's buy: bought and out for delivery, its orders in every state. It is made open
+    # for a few minutes (a deadline must lie ahead, and delivery on its day or later: at 23:58
+    # that day is tomorrow), then dated back below.
+    soon = now + datetime.timedelta(minutes=5)
     old = services.group_buy_create(
         by=secretary,
         community=community,
         supplier=supplier,
         title=f"{(today - datetime.timedelta(days=2)):%-m月%-d日}粮油团购",
         compounds=compounds,
-        deadline=now + datetime.timedelta(minutes=5),
-        delivery_date=today,
+        deadline=soon,
+        delivery_date=timezone.localdate(soon),
         items=[(item, None, 5) for item in items[:4]],
     )
     old_items = list(old.items.all())
@@ -124,7 +127,9 @@ def seed_supplies() -> int:
     Order.objects.filter(group_buy=old).update(
         submitted_at=now - datetime.timedelta(days=2, hours=3)
     )
-    type(old).objects.filter(pk=old.pk).update(deadline=now - datetime.timedelta(days=2))
+    type(old).objects.filter(pk=old.pk).update(
+        deadline=now - datetime.timedelta(days=2), delivery_date=today
+    )
     if volunteer is not None:
         mine = [o.pk for o in orders if o.compound_id == compound.pk][:12]
         claimed = services.orders_claim(by=volunteer, orders=mine)
@@ -160,7 +165,7 @@ def seed_supplies() -> int:
         title=f"{today:%-m月%-d日}生活物资团购",
         compounds=compounds,
         deadline=deadline,
-        delivery_date=deadline.date() + datetime.timedelta(days=1),
+        delivery_date=timezone.localdate(deadline) + datetime.timedelta(days=1),
         items=[(item, None, None) for item in items],
     )
     running_items = list(running.items.all())

@@ -19,7 +19,7 @@ from accounts.models import User
 from compounds.models import Building, Community, Compound
 from residents import rules as residents_rules
 from residents.models import Household, Resident
-from wuyi.lib import cn, photos, pii
+from wuyi.lib import cn, pgcopy, photos, pii
 from wuyi.lib.errors import Refused
 
 from . import notify, rules
@@ -935,4 +935,5 @@ def self_codes_purge(*, now: Any = None) -> int:
     deleted, _kinds = SelfOrderCode.objects.filter(
         sent_at__lt=now - datetime.timedelta(days=1)
     ).delete()
+    pgcopy.analyze_after_delete({SelfOrderCode: deleted})
     return deleted

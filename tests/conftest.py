@@ -5,7 +5,9 @@ see both and each secretary sees only their own. Everything in community A carri
 ALPHA in its name: a page that shows ALPHA to an outsider leaks.
 """
 
+import datetime
 import os
+import zoneinfo
 
 import pytest
 
@@ -23,6 +25,80 @@ from tests.factories import (
 )
 
 MARKER = "ALPHA"
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+def chosen_instants() -> list[datetime.datetime]:
+    """The instants WUYI_TEST_NOW asks the tests to start at (ISO 8601, comma-separated;
+    without an offset, Shanghai time); none: the real clock. `make test-clock` sets two."""
+    instants = []
+    for value in os.environ.get("WUYI_TEST_NOW", "").split(","):
+        if not value.strip():
+            continue
+        try:
+            instant = datetime.datetime.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise pytest.UsageError(
+                f"WUYI_TEST_NOW: {value.strip()!r} is not an ISO 8601 instant such as "
+                "2026-12-03T23:58:00+08:00"
+            ) from exc
+        instants.append(instant if instant.tzinfo else instant.replace(tzinfo=SHANGHAI))
+    return instants
+
+
+def _shown(instant: datetime.datetime) -> str:
+    return (
+        f"{instant.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S} Asia/Shanghai = "
+        f"{instant.astimezone(datetime.UTC):%Y-%m-%d %H:%M:%S} UTC"
+    )
+
+
+def pytest_report_header(config):
+    instants = chosen_instants()
+    if not instants:
+        return "clock: real (WUYI_TEST_NOW=2026-12-03T23:58:00+08:00 starts every test then)"
+    return [f"clock: every test starts at {_shown(i)}, ticking" for i in instants]
+
+
+def pytest_generate_tests(metafunc):
+    """With several instants in WUYI_TEST_NOW each test runs once at each (its id says when)."""
+    instants = chosen_instants()
+    if (
+        len(instants) > 1
+        and "_test_now" in metafunc.fixturenames
+        and not metafunc.definition.get_closest_marker("real_clock")
+    ):
+        metafunc.parametrize(
+            "_test_now",
+            instants,
+            indirect=True,
+            ids=[f"at {i.astimezone(SHANGHAI):%H:%M} Shanghai" for i in instants],
+        )
+
+
+@pytest.fixture
+def _test_now(request) -> datetime.datetime | None:
+    """The instant this test starts at (WUYI_TEST_NOW), or None."""
+    if hasattr(request, "param"):
+        return request.param
+    instants = chosen_instants()
+    return instants[0] if instants else None
+
+
+@pytest.fixture(autouse=True)
+def _clock_at_test_now(request, _test_now):
+    """With WUYI_TEST_NOW set, each test starts at that instant and the clock ticks on from
+    there. A test that freezes its own clock (time_machine.travel inside) still gets its own
+    instant: time-machine's travels nest, and leaving the inner one comes back here. A test
+    marked real_clock (a Celery worker in another process shares its rows) keeps the real one."""
+    if _test_now is None or request.node.get_closest_marker("real_clock"):
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(_test_now, tick=True):
+        yield
 
 
 def _transactional(node) -> bool:

@@ -11,6 +11,7 @@ from django.db.models import DurationField as DurationOutput
 
 from accounts.models import User
 from compounds.models import Compound
+from wuyi.lib import localday
 
 from .models import Assignment, Shift, ShiftTemplate, Team, Volunteer
 
@@ -20,15 +21,27 @@ def volunteer_of(user: User) -> Volunteer | None:
     return Volunteer.objects.filter(user_id=user.pk).first()
 
 
+def _on_day(day: datetime.date, prefix: str = "") -> Q:
+    """Shifts that take up part of `day` in Asia/Shanghai: from 00:00 to 24:00 local, so a
+    night shift 22:00–02:00 counts on both days it touches (and one ending at 00:00 only on
+    the first). A shift lasts at most MAX_SHIFT_HOURS (< 24), so it began that day or the
+    day before: the date range keeps the (compound, date) index in use."""
+    start, end = localday.bounds(day)
+    return Q(
+        **{
+            f"{prefix}date__range": (day - localday.ONE_DAY, day),
+            f"{prefix}starts_at__lt": end,
+            f"{prefix}ends_at__gt": start,
+        }
+    )
+
+
 def my_assignments(*, user: User, day: datetime.date) -> list[Assignment]:
-    """The user's shifts on `day` (and a night shift that began the day before), with their
-    compound. One query."""
+    """The user's shifts that take up part of `day` (Asia/Shanghai; a night shift that began
+    the day before is still there after midnight), with their compound. One query."""
     return list(
         Assignment.objects.filter(volunteer__user_id=user.pk)
-        .filter(
-            Q(shift__date=day)
-            | Q(shift__date=day - datetime.timedelta(days=1), shift__ends_at__date__gte=day)
-        )
+        .filter(_on_day(day, "shift__"))
         .select_related("shift__compound")
         .order_by("shift__starts_at")
     )
@@ -92,18 +105,20 @@ class DutyRow:
 
 def on_duty(*, user: User, day: datetime.date, compound_id: int | None = None) -> list[DutyRow]:
     """People on duty per compound on `day`, for the compounds the user sees (or one of them):
-    shifts, people needed, assigned and checked in. Three queries."""
+    shifts, people needed, assigned and checked in. A shift is on duty on every day it takes
+    up part of in Asia/Shanghai: the night shift 22:00–02:00 on duty now is there after
+    midnight. Three queries."""
     visible = Compound.objects.visible_to(user).order_by("name")
     if compound_id is not None:
         visible = visible.filter(pk=compound_id)
     compounds = {c.pk: c for c in visible}
     shifts = (
-        Shift.objects.filter(compound_id__in=compounds, date=day)
+        Shift.objects.filter(_on_day(day), compound_id__in=compounds)
         .values("compound_id")
         .annotate(shifts=Count("id", distinct=True), needed=Sum("needed"))
     )
     people = (
-        Assignment.objects.filter(shift__compound_id__in=compounds, shift__date=day)
+        Assignment.objects.filter(_on_day(day, "shift__"), shift__compound_id__in=compounds)
         .values("shift__compound_id")
         .annotate(
             assigned=Count("id"),
@@ -135,8 +150,9 @@ _WORKED = ExpressionWrapper(F("checked_out_at") - F("checked_in_at"), output_fie
 def hours_by_volunteer(
     *, user: User, first: datetime.date, last: datetime.date
 ) -> QuerySet[Volunteer]:
-    """Volunteers the user sees, with the hours they gave between two dates (checked in to
-    checked out) and the count of shifts. One query."""
+    """Volunteers the user sees, with the hours they gave on shifts that began between two
+    dates (Asia/Shanghai; a night shift counts to the day it began), checked in to checked
+    out, and the count of those shifts. One query."""
     done = Q(
         assignments__shift__date__range=(first, last),
         assignments__checked_out_at__isnull=False,
@@ -161,8 +177,8 @@ def hours_by_volunteer(
 def hours_by_team(
     *, user: User, first: datetime.date, last: datetime.date
 ) -> list[tuple[Team, float, int]]:
-    """Teams the user sees with the hours their members gave between two dates, and how many
-    members worked. Two queries."""
+    """Teams the user sees with the hours their members gave on shifts that began between two
+    dates (as hours_by_volunteer), and how many members worked. Two queries."""
     teams = list(Team.objects.visible_to(user).order_by("community_id", "name"))
     rows = (
         Assignment.objects.filter(

@@ -405,6 +405,9 @@ def shifts_apply(
                 Shift.objects.filter(template__in=templates, date__range=(first, last)).count()
                 - before
             )
+        # A city's week (84,000 shifts) into a table the planner thinks empty would have the
+        # duty page's GROUP BYs planned as nested loops.
+        pgcopy.analyze_if_stale({Shift: created})
     return created, len(wanted) - created
 
 

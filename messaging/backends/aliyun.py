@@ -134,12 +134,22 @@ class AliyunBackend(Backend):
         return list(getattr(dtos, "sms_send_detail_dto", None) or [])
 
     def lookup(self, messages: Sequence[Outgoing]) -> dict[str, str] | None:
+        # Aliyun lists a number's sends by day (Beijing time). A send in doubt at 00:01 may
+        # have gone at 23:59: not found today, it is looked for the day before too.
         today = timezone.localdate()
         found: dict[str, str] = {}
         for m in messages:
-            for dto in self._details(m.phone, today):
-                if dto.template_code == m.template_code and m.text in (dto.content or ""):
-                    found[m.key] = dto.out_id or ""
+            for day in (today, today - datetime.timedelta(days=1)):
+                match = next(
+                    (
+                        dto
+                        for dto in self._details(m.phone, day)
+                        if dto.template_code == m.template_code and m.text in (dto.content or "")
+                    ),
+                    None,
+                )
+                if match is not None:
+                    found[m.key] = match.out_id or ""
                     break
         return found
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wuyi.lib import cn, pii
@@ -181,7 +182,7 @@ def parse_rows(
     seen_ids: dict[str, int] = {}
     columns = header.columns
     label = {key: header.label(key, COLUMN_LABELS[key]) for key in COLUMN_LABELS}
-    today = datetime.date.today()
+    today = timezone.localdate()  # birth dates and ID numbers are bounded by Shanghai's day
     data_rows = 0
     mapped = list(columns.items())
     width = max(columns.values()) + 1

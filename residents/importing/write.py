@@ -9,6 +9,7 @@ write the same rows, which the tests compare.
 """
 
 import datetime
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -38,6 +39,15 @@ class Sink:
 
     def __init__(self, *, user: Any, reason: str, now: datetime.datetime) -> None:
         self.user, self.reason, self.now = user, reason, now
+        # Rows written per table (history tables included), for pgcopy.analyze_if_stale.
+        self.written: Counter[type[models.Model]] = Counter()
+
+    def count(self, model: type[models.Model], rows: int) -> None:
+        """`rows` rows of `model` written, each with a history row."""
+        self.written[model] += rows
+        history = pgcopy.history_model(model)
+        if history is not None:
+            self.written[history] += rows
 
     def insert(
         self,
@@ -92,6 +102,7 @@ class CopySink(Sink):
                 done += len(batch)
                 if progress:
                     progress(done)
+        self.count(model, done)
         return ids
 
     def update(
@@ -107,6 +118,9 @@ class CopySink(Sink):
             pgcopy.write_history(
                 model, block, user=self.user, reason=self.reason, date=self.now, history_type="~"
             )
+        history = pgcopy.history_model(model)
+        if history is not None:
+            self.written[history] += len(rows)
 
 
 class OrmSink(Sink):
@@ -142,6 +156,7 @@ class OrmSink(Sink):
             ids.extend(obj.pk for obj in objs)
             if progress:
                 progress(len(ids))
+        self.count(model, len(ids))
         return ids
 
     def update(
@@ -163,11 +178,17 @@ class OrmSink(Sink):
                     setattr(obj, name, value)
             model._default_manager.bulk_update(objs, fields, batch_size=BATCH)
             self._history(objs, update=True)
+            history = pgcopy.history_model(model)
+            if history is not None:
+                self.written[history] += len(objs)
 
 
-def write_plan(plan: Plan, *, user: Any, progress: Callable[[int], None] | None = None) -> None:
+def write_plan(
+    plan: Plan, *, user: Any, progress: Callable[[int], None] | None = None
+) -> Counter[type[models.Model]]:
     """Write the plan: new households, new residents, updates, new ledger lines, and a history
-    row for each, all at one time."""
+    row for each, all at one time. Returns the rows written per table (history included), for
+    the caller to analyze before COMMIT."""
     now = timezone.now()
     sink_class = CopySink if pgcopy.available() else OrmSink
     sink = sink_class(user=user, reason=_("Imported from a resident list"), now=now)
@@ -267,6 +288,7 @@ def write_plan(plan: Plan, *, user: Any, progress: Callable[[int], None] | None 
         count=len(tags),
         constants={"created_at": now},
     )
+    return sink.written
 
 
 def _empty(name: str) -> Any:

@@ -90,6 +90,7 @@ def test_unknown_status_refused(compound_a, secretary_a):
         )
 
 
+@pytest.mark.clock
 def test_recent_positive_blocks_stepping_down(compound_a, secretary_a, settings):
     settings.WUYI_DOWNGRADE_QUIET_DAYS = 7
     today = timezone.localdate()
@@ -109,6 +110,7 @@ def test_recent_positive_blocks_stepping_down(compound_a, secretary_a, settings)
     assert Compound.objects.get(pk=compound_a.pk).status == S.CONTROLLED
 
 
+@pytest.mark.clock
 def test_recent_positive_does_not_block_tightening(compound_a, secretary_a):
     Compound.objects.filter(pk=compound_a.pk).update(last_positive_on=timezone.localdate())
     compound_change_status(
@@ -176,6 +178,7 @@ def test_district_staff_may_change_any_compound_of_the_district(
     assert set(Compound.objects.values_list("status", flat=True)) == {S.CONTROLLED}
 
 
+@pytest.mark.clock
 def test_days_since_positive(compound_a):
     compound_a.last_positive_on = timezone.localdate() - datetime.timedelta(days=4)
     assert compound_a.days_since_positive == 4
@@ -186,6 +189,7 @@ def test_days_since_positive(compound_a):
 # ----------------------------------------------------------------------------- positive cases
 
 
+@pytest.mark.clock
 def test_a_new_case_restarts_the_quiet_period(compound_a, secretary_a):
     from compounds.models import PositiveCase
     from compounds.services import NewCase, compound_record_positive
@@ -223,6 +227,7 @@ def test_a_new_case_restarts_the_quiet_period(compound_a, secretary_a):
     assert compound_a.history.filter(history_change_reason__contains=today.isoformat()).exists()
 
 
+@pytest.mark.clock
 def test_a_case_with_an_escalation_is_one_change(compound_a, secretary_a):
     from compounds.services import NewCase
 
@@ -237,6 +242,7 @@ def test_a_case_with_an_escalation_is_one_change(compound_a, secretary_a):
     assert change.to_status == S.SEALED and compound_a.last_positive_on == timezone.localdate()
 
 
+@pytest.mark.clock
 def test_a_refused_step_down_keeps_no_half_of_the_change(compound_a, secretary_a):
     """Reporting a case and stepping down at once: the case makes the step down impossible,
     so neither is kept."""
@@ -258,6 +264,7 @@ def test_a_refused_step_down_keeps_no_half_of_the_change(compound_a, secretary_a
 
 
 @pytest.mark.parametrize(("days", "field"), [(-1, "case_date"), (1000, "case_date")])
+@pytest.mark.clock
 def test_case_dates_in_the_future_or_before_the_compound_are_refused(
     compound_a, secretary_a, days, field
 ):
@@ -274,6 +281,34 @@ def test_case_dates_in_the_future_or_before_the_compound_are_refused(
     assert refused.value.field == field
     compound_a.refresh_from_db()
     assert compound_a.last_positive_on is None
+
+
+def test_the_day_a_compound_was_registered_is_the_day_in_shanghai(compound_a, secretary_a):
+    """Registered at 07:00 Beijing time on 3 December (23:00 UTC on the 2nd): a case found on
+    the 2nd is before it, on the 3rd it is not."""
+    import zoneinfo
+
+    import time_machine
+
+    from compounds.services import NewCase, compound_record_positive
+
+    registered = datetime.datetime(2026, 12, 3, 7, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
+    Compound.objects.filter(pk=compound_a.pk).update(created_at=registered)
+    with time_machine.travel(registered + datetime.timedelta(days=1), tick=False):
+        with pytest.raises(TransitionRefused) as refused:
+            compound_record_positive(
+                compound_id=compound_a.pk,
+                case=NewCase(found_on=datetime.date(2026, 12, 2)),
+                user=secretary_a,
+            )
+        assert refused.value.field == "case_date" and "2026-12-03" in str(refused.value.message)
+        compound_record_positive(
+            compound_id=compound_a.pk,
+            case=NewCase(found_on=datetime.date(2026, 12, 3)),
+            user=secretary_a,
+        )
+    compound_a.refresh_from_db()
+    assert compound_a.last_positive_on == datetime.date(2026, 12, 3)
 
 
 def test_a_case_in_another_compounds_building_is_refused(compound_a, compound_b, secretary_a):

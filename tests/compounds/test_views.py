@@ -47,6 +47,7 @@ def test_list_uses_constant_queries(login, secretary_a, community_a, django_asse
         client.get(reverse("compounds:list"))
 
 
+@pytest.mark.clock
 def test_detail_shows_buildings_history_and_days_since_positive(login, secretary_a, compound_a):
     Compound.objects.filter(pk=compound_a.pk).update(
         last_positive_on=timezone.localdate() - datetime.timedelta(days=5)

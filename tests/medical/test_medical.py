@@ -836,6 +836,32 @@ def test_the_crew_moves_its_job_along_from_todays_tasks(
     assert escort.status == "returned" and len(escort.steps) == 5
 
 
+def test_a_job_under_way_at_midnight_stays_in_the_crews_tasks(
+    clock, login, secretary_a, zhang, hospital, cars, crew
+):
+    """Out at 23:30, at hospital at 00:20 Beijing time (16:20 UTC): the crew still finds the
+    job in 今日任务 after midnight, until it is closed."""
+    late = MORNING.replace(hour=23, minute=30)
+    clock.move_to(late - datetime.timedelta(hours=1))
+    escort = _book(secretary_a, zhang, hospital, at=late, ambulance=cars[0])
+    client = login(crew)
+    url = reverse("medical:step", args=[escort.pk]) + "?from=task"
+    clock.move_to(late)
+    client.post(url, HTTP_HX_REQUEST="true")  # dispatched
+    clock.move_to(late + datetime.timedelta(minutes=50))
+    after_midnight = timezone.localdate()
+    assert after_midnight == MORNING.date() + datetime.timedelta(days=1)
+    keys = [t.key for t in registry.tasks_for(crew, after_midnight)]
+    assert f"escort:{escort.pk}" in keys
+    today = client.get(reverse("volunteers:today")).content.decode()
+    assert f'id="task-escort{escort.pk}"' in today
+    client.post(url, HTTP_HX_REQUEST="true")  # at hospital
+    client.post(url, HTTP_HX_REQUEST="true")  # returned: closed
+    escort.refresh_from_db()
+    assert escort.status == "returned"
+    assert f"escort:{escort.pk}" not in [t.key for t in registry.tasks_for(crew, after_midnight)]
+
+
 def test_assigning_a_busy_ambulance_is_refused(clock, secretary_a, zhang, sealed, hospital, cars):
     _book(secretary_a, zhang, hospital, ambulance=cars[0])
     other = _book(secretary_a, ResidentFactory(compound=sealed, name="王秀英"), hospital)

@@ -204,6 +204,34 @@ def test_aliyun_server_error_and_no_answer(capture, aliyun, settings):
     assert not results[0].ok and (results[0].uncertain or results[0].transient)
 
 
+def test_aliyun_lookup_after_midnight_finds_a_send_of_the_day_before(monkeypatch):
+    """Aliyun lists sends per Beijing day: a batch in doubt at 00:01 whose SMS went at 23:59
+    is found the day before, not sent twice."""
+    import datetime
+    import types
+    import zoneinfo
+
+    import time_machine
+
+    backend = make_backend("aliyun")
+    (message,) = outgoing(1)
+    asked = []
+    sent_on = datetime.date(2026, 12, 3)
+
+    def details(phone, day):
+        asked.append(day)
+        dto = types.SimpleNamespace(
+            template_code="SMS_1", content="【无疫社区】" + message.text, out_id="wuyi-77"
+        )
+        return [dto] if day == sent_on else []
+
+    monkeypatch.setattr(backend, "_details", details)
+    after = datetime.datetime(2026, 12, 4, 0, 1, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
+    with time_machine.travel(after, tick=False):
+        assert backend.lookup([message]) == {"1": "wuyi-77"}
+    assert asked == [datetime.date(2026, 12, 4), sent_on]
+
+
 def make_backend_transient(backend) -> bool:
     results = backend.send(outgoing(2))
     return all(not r.ok and r.transient for r in results)

@@ -24,6 +24,8 @@ pytestmark = [
         not os.environ.get("REDIS_URL"), reason="REDIS_URL not set: no real broker to test against"
     ),
     pytest.mark.django_db(transaction=True),
+    # The worker in its own process reads the real clock: WUYI_TEST_NOW leaves these alone.
+    pytest.mark.real_clock,
 ]
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -155,6 +155,7 @@ def test_a_campaign_over_budget_is_refused_whole(secretary_a, compound_a, templa
         campaign(secretary_a, template, compound_a, targets=[str(building(compound_a, "2").pk)])
 
 
+@pytest.mark.clock
 def test_a_schedule_in_the_past_is_refused(secretary_a, compound_a, template, residents_a):
     with pytest.raises(Refused) as refused:
         campaign(
@@ -250,6 +251,7 @@ def test_opted_out_numbers_are_suppressed(secretary_a, compound_a, template, res
     assert Recipient.objects.get(message=message, phone="13800000002").status == "suppressed"
 
 
+@pytest.mark.clock
 def test_cancel_stops_a_scheduled_campaign(
     secretary_a, secretary_b, compound_a, template, residents_a
 ):
@@ -430,6 +432,7 @@ def test_receipts_are_applied_once(template, compound_a):
     assert second.last_error == "UNDELIV"
 
 
+@pytest.mark.clock
 def test_sms_per_community_per_day(district_staff, secretary_a, compound_a, template, residents_a):
     campaign(secretary_a, template, compound_a)
     run_dispatch()

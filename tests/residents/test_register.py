@@ -251,6 +251,7 @@ def test_refusals_read_the_same_on_the_page_and_the_api(login, secretary_a, man)
 # ----------------------------------------------------------------------------- leaving
 
 
+@pytest.mark.clock
 def test_a_resident_leaves_the_register(login, secretary_a, man, home):
     client = login(secretary_a)
     response = client.post(
@@ -281,6 +282,7 @@ def test_a_resident_leaves_the_register(login, secretary_a, man, home):
         services.resident_save(user=secretary_a, household=home, data={}, resident=man)
 
 
+@pytest.mark.clock
 def test_leaving_is_refused_for_a_future_date_and_for_volunteers(
     login, secretary_a, volunteer, man
 ):
@@ -364,3 +366,22 @@ def test_reveal_checks_the_role_itself(volunteer, man):
     with pytest.raises(PermissionDenied):
         services.resident_reveal(user=volunteer, resident=man)
     assert not PersonalDataAccess.objects.exists()
+
+
+def test_an_age_turns_at_midnight_in_shanghai(login, district_staff, home):
+    """Born on 4 December 1950: 75 at 23:58 Beijing time on the 3rd, 76 at 00:02 on the 4th
+    (16:02 UTC on the 3rd), on the model and in what masked roles read (the API's age)."""
+    import zoneinfo
+
+    import time_machine
+
+    born = Resident.objects.create(
+        household=home, name="王秀英", birth_date=datetime.date(1950, 12, 4), gender="F"
+    )
+    shanghai = zoneinfo.ZoneInfo("Asia/Shanghai")
+    for moment, age in (((2026, 12, 3, 23, 58), 75), ((2026, 12, 4, 0, 2), 76)):
+        with time_machine.travel(datetime.datetime(*moment, tzinfo=shanghai), tick=False):
+            client = login(district_staff)  # a session of that time (they expire)
+            assert Resident.objects.get(pk=born.pk).age == age
+            answer = client.get(reverse("resident-detail", args=[born.pk])).json()
+            assert answer["age"] == age and "birth_date" not in answer

@@ -199,6 +199,7 @@ def test_the_roster_makes_each_round_once_and_rotates_the_cleaners(clock, sealed
     assert first_tomorrow.order_by("due_at").first().assignee_id != assignees[0]
 
 
+@pytest.mark.clock
 def test_the_database_holds_each_round_once(sealed, lift):
     services.rosters_generate(day=timezone.localdate() + datetime.timedelta(days=1))
     existing = Round.objects.filter(area=lift).first()
@@ -431,6 +432,51 @@ def test_the_photo_is_stored_without_gps_and_a_bomb_is_refused(
     assert response.status_code == 413 and "MB" in response.content.decode()
     second.refresh_from_db()
     assert second.done_at is None
+
+
+def test_a_round_open_across_midnight_is_the_one_scanned_after_midnight(
+    clock, login, secretary_a, sealed, zhao
+):
+    """The 23:30 round with an hour's window is still open at 00:10 Beijing time (16:10 UTC):
+    the code opens it, the cleaner's 今日任务 lists it, and done then is on time."""
+    night = services.area_save(
+        by=secretary_a,
+        compound=sealed,
+        name="垃圾站",
+        kind="garbage",
+        method="spray",
+        times="23:30",
+        window_minutes=60,
+    )
+    clock.move_to(at(5))
+    services.rosters_generate(day=DAY)
+    [late] = Round.objects.filter(area=night)
+    after_midnight = DAY + datetime.timedelta(days=1)
+    clock.move_to(at(0, 10, day=after_midnight))
+    assert services.current_round(night) == late
+    client = login(zhao.user)
+    page = client.get(reverse("sanitation:scan", args=[rules.qr_token(night)]))
+    assert page.context["current"] == late and page.context["rounds"] == [late]
+    tasks = [t.key for t in registry.tasks_for(zhao.user, after_midnight)]
+    assert f"round:{late.pk}" in tasks
+    assert "垃圾站" in client.get(reverse("volunteers:today")).content.decode()
+    client.post(reverse("sanitation:done", args=[late.pk]), {"qr": rules.qr_token(night)})
+    late.refresh_from_db()
+    assert late.done_by == zhao.user and late.timing == "on_time"
+    # Two days on, it is history: the code offers nothing from the day before yesterday.
+    clock.move_to(at(0, 10, day=after_midnight + datetime.timedelta(days=1)))
+    assert services.current_round(night) is None
+
+
+def test_catch_up_waits_for_the_roster_time_after_midnight(clock, sealed, lift):
+    """At 00:07 no compound has today's rounds yet: that is not a missed roster, so the hourly
+    catch-up leaves them to the roster at 05:00 (then makes up a missed one)."""
+    tomorrow = DAY + datetime.timedelta(days=1)
+    clock.move_to(at(0, 7, day=tomorrow))
+    assert services.rosters_catch_up().created == 0
+    assert not Round.objects.filter(date=tomorrow).exists()
+    clock.move_to(at(5, 7, day=tomorrow))  # the 05:00 run did not happen (a worker down)
+    assert services.rosters_catch_up().created == 4
 
 
 def test_a_file_that_is_not_a_photo_is_refused(clock, login, sealed, lift, zhao):

@@ -269,6 +269,7 @@ def test_order_list_filters(login, secretary_a, buy, households, compound_a):
     assert client.get(url, {"building": "x"}).status_code == 400
 
 
+@pytest.mark.clock
 def test_volunteer_delivers_from_the_phone(sms, login, secretary_a, volunteer, buy, households):
     for h in households:
         services.order_submit(

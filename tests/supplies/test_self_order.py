@@ -14,6 +14,8 @@ from supplies.models import Order, OrderLink, SelfOrderCode
 from tests.factories import ResidentFactory
 from wuyi.lib.errors import Refused
 
+pytestmark = pytest.mark.clock  # which day it is matters: make test-clock
+
 PHONE = "13912345678"
 
 

@@ -21,6 +21,8 @@ from supplies.models import (
 from tests.factories import HouseholdFactory, UserFactory
 from wuyi.lib.errors import Refused
 
+pytestmark = pytest.mark.clock  # which day it is matters: make test-clock
+
 
 def _items(buy):
     rice, oil = buy.items.order_by("position")

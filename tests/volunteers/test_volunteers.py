@@ -3,10 +3,12 @@
 import datetime
 import gzip
 import io
+import zoneinfo
 from pathlib import Path
 
 import openpyxl
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -19,9 +21,11 @@ from compounds.models import Compound, Posting
 from tests.conftest import send_queued
 from tests.factories import BuildingFactory, CompoundFactory
 from tests.residents.helpers import write_csv
-from volunteers import registry, services
+from volunteers import registry, selectors, services
 from volunteers.models import Assignment, LoginLink, Shift, ShiftTemplate, Team, Volunteer
 from wuyi.lib.errors import Refused
+
+pytestmark = pytest.mark.clock  # which day it is matters: make test-clock
 
 
 @pytest.fixture
@@ -276,15 +280,62 @@ def test_check_in_out_and_hours(login, secretary_a, compound_a, liu, district_st
     assignment.refresh_from_db()
     assert round(assignment.hours) == 3
     # District staff: on duty today, hours per team and per volunteer (xlsx).
+    # The hours count to the day the shift began (yesterday, just after midnight).
     staff = login(district_staff)
     page = staff.get(reverse("volunteers:duty")).content.decode()
     assert compound_a.name in page and "党员先锋队" in page
-    response = staff.get(
-        reverse("volunteers:hours_export"), {"first": today.isoformat(), "last": today.isoformat()}
-    )
+    began = shift.date.isoformat()
+    assert shift.date in (today, today - datetime.timedelta(days=1))
+    response = staff.get(reverse("volunteers:hours_export"), {"first": began, "last": began})
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     rows = list(sheet.values)
     assert rows[1][0] == "刘洋" and rows[1][1] == "138****0000" and rows[1][3] == 3.0
+
+
+def shanghai(*args):
+    return datetime.datetime(*args, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
+
+
+def test_a_night_shift_is_on_duty_on_both_days_it_touches(
+    login, secretary_a, compound_a, liu, district_staff
+):
+    """The night shift 22:00–02:00 on duty at 00:30 Beijing time (16:30 UTC the day before)
+    shows on the duty page, the compound page and the phone view after midnight; it is gone
+    the day after, and a shift ending at 24:00 belongs to its own day only."""
+    with time_machine.travel(shanghai(2026, 12, 3, 20, 0), tick=False):
+        night = services.shift_create(
+            by=secretary_a,
+            compound=compound_a,
+            name="夜班",
+            starts_at=shanghai(2026, 12, 3, 22),
+            ends_at=shanghai(2026, 12, 4, 2),
+            needed=2,
+        )
+        evening = services.shift_create(
+            by=secretary_a,
+            compound=compound_a,
+            name="晚班",
+            starts_at=shanghai(2026, 12, 3, 18),
+            ends_at=shanghai(2026, 12, 4, 0),
+            needed=5,
+        )
+        assignment = services.shift_assign(by=secretary_a, shift=night, volunteer=liu)
+    with time_machine.travel(shanghai(2026, 12, 4, 0, 30), tick=False):
+        client = login(liu.user)
+        client.post(reverse("volunteers:check_in", args=[assignment.pk]))
+        body = client.get(reverse("volunteers:today")).content.decode()
+        assert "夜班" in body and "晚班" not in body
+        staff = login(district_staff)
+        page = staff.get(reverse("volunteers:duty")).content.decode()
+        assert compound_a.name in page and "2026-12-04" in page
+        [row] = selectors.on_duty(user=district_staff, day=datetime.date(2026, 12, 4))
+        assert (row.shifts, row.needed, row.assigned, row.checked_in) == (1, 2, 1, 1)
+        [row] = selectors.on_duty(user=district_staff, day=datetime.date(2026, 12, 3))
+        assert (row.shifts, row.needed, row.assigned) == (2, 7, 1)
+        assert selectors.on_duty(user=district_staff, day=datetime.date(2026, 12, 5)) == []
+        assert [a.shift for a in selectors.my_assignments(user=liu.user, day=evening.date)] == [
+            night
+        ]
 
 
 def test_someone_else_cannot_check_in_for_a_volunteer(

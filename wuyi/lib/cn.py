@@ -15,6 +15,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .errors import Refused
@@ -173,14 +174,14 @@ def normalize_national_id(value: Any, *, today: datetime.date | None = None) -> 
 
     Accepts 18-character IDs (lower-case ``x`` allowed) and 15-digit legacy IDs, which are
     upgraded. Spaces and hyphens are ignored. Empty input returns ``""`` (the ID is optional).
-    ``today`` (defaults to the current date) bounds the embedded birth date.
+    ``today`` (defaults to today in Asia/Shanghai) bounds the embedded birth date.
     """
     text, from_number = _excel_text(value)
     text = _SEPARATORS_RE.sub("", text).upper()
     if not text:
         return ""
     if today is None:
-        today = datetime.date.today()
+        today = timezone.localdate()
     try:
         return _validate_id(text, today)
     except NormalizeError:

@@ -41,7 +41,7 @@ psycopg 3, whose COPY interface differs) keep bulk_create.
 
 import datetime
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from decimal import Decimal
@@ -310,18 +310,47 @@ def analyze_if_stale(added: dict[type[models.Model], int], *, using: str = "defa
     (another import's ANALYZE of the same table waits); pg_class is updated even if the
     transaction rolls back (statistics only).
     """
+    return _analyze_when(added, lambda reltuples, count: reltuples < count, using=using)
+
+
+# Autovacuum's own rule for when a table's statistics are stale: more rows changed than
+# autovacuum_analyze_threshold + autovacuum_analyze_scale_factor x reltuples (the defaults).
+ANALYZE_THRESHOLD, ANALYZE_SCALE = 50, 0.1
+
+
+def analyze_after_delete(
+    removed: dict[type[models.Model], int], *, using: str = "default"
+) -> list[str]:
+    """ANALYZE each table from which the caller just deleted many rows (`removed`): more than
+    autovacuum would wait for (50 + 10 % of pg_class.reltuples). A purge run by beat does not
+    wait for autovacuum (off on the bench machines, behind on a busy server) to tell the
+    planner that the rows are gone. Returns the tables analyzed; PostgreSQL only. A bulk
+    insert into a table left counting few rows analyzes it again (analyze_if_stale)."""
+    return _analyze_when(
+        removed,
+        lambda reltuples, count: count > ANALYZE_THRESHOLD + ANALYZE_SCALE * max(reltuples, 0),
+        using=using,
+    )
+
+
+def _analyze_when(
+    changed: dict[type[models.Model], int],
+    stale: Callable[[float, int], bool],
+    *,
+    using: str = "default",
+) -> list[str]:
     connection = connections[using]
     if connection.vendor != "postgresql":
         return []
     analyzed = []
     with connection.cursor() as cursor:
-        for model, count in added.items():
+        for model, count in changed.items():
             if count <= 0:
                 continue
             table = connection.ops.quote_name(model._meta.db_table)
             cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
             (reltuples,) = cursor.fetchone()
-            if reltuples < count:  # -1: never analyzed
+            if stale(reltuples, count):  # reltuples -1: never analyzed
                 cursor.execute(f"ANALYZE {table}")
                 analyzed.append(model._meta.db_table)
     return analyzed
