@@ -14,6 +14,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,7 +22,7 @@ from accounts.access import get_visible_or_404
 from accounts.http import AuthedHttpRequest
 from compounds.models import Building, Compound
 from residents.models import Household
-from volunteers.registry import Task
+from volunteers.registry import ERRAND, Task
 from wuyi.lib import photos
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
@@ -40,6 +41,7 @@ from .forms import (
 )
 from .models import (
     CatalogueItem,
+    DeliveredHow,
     DeliveryRule,
     GroupBuy,
     GroupBuyStatus,
@@ -527,6 +529,24 @@ def order_pay(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return redirect("supplies:order", pk=order.pk)
 
 
+@login_required
+@require_POST
+def order_unpay(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Undo a payment recorded by mistake (its history keeps who did it and what it was)."""
+    order = _order(request, pk, organise=True)
+    try:
+        services.order_undo_payment(by=request.user, order=order)
+    except Refused as refused:
+        messages.error(request, str(refused.message))
+    else:
+        messages.success(
+            request, _("Payment undone: order #%(pk)d is unpaid again.") % {"pk": order.pk}
+        )
+    if request.POST.get("next") == "reconciliation" and order.group_buy_id:
+        return redirect("supplies:reconciliation", pk=order.group_buy_id)
+    return redirect("supplies:order", pk=order.pk)
+
+
 # ----------------------------------------------------------------------------- deliveries
 
 
@@ -539,8 +559,14 @@ def deliveries(request: AuthedHttpRequest) -> HttpResponse:
             "compound_id", "proof"
         )
     )
+    # After a refusal (a wrong code) the card comes back with the method the volunteer chose.
+    kept_how = choice_param(request.GET, "how", DeliveredHow.values)
+    kept_for = int_param(request.GET, "order")
     for order in mine:
         order.proof = proofs.get(order.compound_id, Proof.CODE)  # type: ignore[attr-defined]
+        order.how = (  # type: ignore[attr-defined]
+            kept_how if kept_how and order.pk == kept_for else DeliveredHow.LEFT_AT_DOOR
+        )
     return render(
         request,
         "supplies/deliveries.html",
@@ -603,7 +629,26 @@ def deliver(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Delivered. Thank you."))
     except Refused as refused:
         messages.error(request, str(refused.message))
+        if action == "delivered" and data.get("how"):
+            query = urlencode({"order": order.pk, "how": data["how"]})
+            return redirect(f"{reverse('supplies:deliveries')}?{query}#order-{order.pk}")
     return redirect("supplies:deliveries")
+
+
+@login_required
+@require_POST
+def order_call(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """One tap from the delivery card: the call is recorded and the phone dials the household
+    (the number appears nowhere on the page)."""
+    order = _order(request, pk)
+    try:
+        phone = services.order_call(by=request.user, order=order)
+    except Refused as refused:
+        messages.error(request, str(refused.message))
+        return redirect("supplies:deliveries")
+    response = HttpResponse(status=303)
+    response["Location"] = "tel:" + phone.replace("-", "")
+    return response
 
 
 @login_required
@@ -653,6 +698,7 @@ def today_tasks(user: Any, day: datetime.date) -> list[Task]:
                 detail=_("%(count)d to bring · %(compound)s")
                 % {"count": len(orders), "compound": first.compound.name},
                 url=url,
+                rank=10,
             )
         )
     for batch in selectors.delivery_batches(user=user):
@@ -664,6 +710,7 @@ def today_tasks(user: Any, day: datetime.date) -> list[Task]:
                 detail=_("%(count)d waiting to be claimed · %(compound)s")
                 % {"count": batch.waiting, "compound": batch.compound},
                 url=url,
+                rank=ERRAND,
             )
         )
     return tasks

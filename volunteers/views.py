@@ -82,13 +82,15 @@ def today(request: AuthedHttpRequest) -> HttpResponse:
     """今日任务: the day's shifts and the tasks other apps give this user, at 360 px first."""
     day = timezone.localdate()
     assignments = selectors.my_assignments(user=request.user, day=day)
+    tasks = registry.tasks_for(request.user, day)
     return render(
         request,
         "volunteers/today.html",
         {
             "day": day,
             "assignments": assignments,
-            "tasks": registry.tasks_for(request.user, day),
+            "tasks": tasks,
+            "groups": registry.group_tasks(tasks),
             "now": timezone.now(),
         },
     )
@@ -391,6 +393,9 @@ def plan(request: AuthedHttpRequest, compound_pk: int) -> HttpResponse:
             "compound": compound,
             "dates": dates,
             "rows": rows,
+            "by_day": [
+                (day, [(row.template, row.cells[n]) for row in rows]) for n, day in enumerate(dates)
+            ],
             "one_offs": one_offs,
             "may_organise": may,
             "template_form": TemplateForm() if may else None,
