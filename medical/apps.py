@@ -8,11 +8,15 @@ class MedicalConfig(AppConfig):
 
     def ready(self) -> None:
         from compounds.registry import register_compound_panel
+        from messaging.registry import register_system_templates
         from residents.registry import register_resident_links
         from volunteers.registry import register_task_provider
 
+        from .notify import CREW, PICKUP
         from .views import compound_panel, resident_links, today_tasks
 
         register_compound_panel(compound_panel)
         register_resident_links(resident_links)
         register_task_provider(today_tasks)
+        # Its own texts (codes, links, reminders) are never offered for a campaign.
+        register_system_templates(PICKUP, CREW)

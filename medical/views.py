@@ -25,6 +25,7 @@ from compounds.models import Compound, ControlStatus
 from residents.models import Resident
 from residents.registry import ResidentLink
 from volunteers.registry import ERRAND, URGENT, Task
+from wuyi.lib.downloads import attach
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
 from wuyi.lib.params import BadParameter, choice_param, date_param, int_param
@@ -628,11 +629,10 @@ def _statistics_xlsx(stats: selectors.Statistics) -> FileResponse:
     spool.seek(0)
     response = FileResponse(
         spool,
-        as_attachment=True,
-        filename=f"escorts-{stats.start:%Y%m%d}-{stats.end:%Y%m%d}.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Cache-Control"] = "no-store"
+    days = f"{stats.start:%Y%m%d}-{stats.end:%Y%m%d}"
+    attach(response, f"{_('Escort statistics')}-{days}.xlsx", fallback=f"escorts-{days}.xlsx")
     return response
 
 

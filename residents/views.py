@@ -19,6 +19,7 @@ from accounts.http import AuthedHttpRequest
 from accounts.models import Level
 from compounds.models import Building, Community, Compound
 from compounds.registry import CompoundPanel
+from wuyi.lib.downloads import attach
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
 from wuyi.lib.params import choice_param, int_param, text_param
@@ -430,11 +431,10 @@ def _export(request: AuthedHttpRequest, filters: dict, *, purpose: str) -> FileR
     parts = [place, _("resident list"), kind, timezone.localdate().strftime("%Y%m%d")]
     response = FileResponse(
         spool,
-        as_attachment=True,
-        filename="-".join(str(p) for p in parts if p) + ".xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Cache-Control"] = "no-store"
+    fallback = f"residents-{'full' if purpose else 'masked'}-{parts[-1]}.xlsx"
+    attach(response, "-".join(str(p) for p in parts if p) + ".xlsx", fallback=fallback)
     return response
 
 
@@ -540,12 +540,12 @@ def import_template(request: AuthedHttpRequest) -> FileResponse:
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
     services.import_template_xlsx(fh=spool)
     spool.seek(0)
-    return FileResponse(
+    response = FileResponse(
         spool,
-        as_attachment=True,
-        filename=_("resident-list-template.xlsx"),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+    attach(response, _("resident-list-template.xlsx"), fallback="resident-list-template.xlsx")
+    return response
 
 
 @login_required

@@ -8,9 +8,13 @@ class SuppliesConfig(AppConfig):
 
     def ready(self) -> None:
         from compounds.registry import register_compound_panel
+        from messaging.registry import register_system_templates
         from volunteers.registry import register_task_provider
 
+        from .notify import HANDOVER, SELF_ORDER
         from .views import compound_panel, today_tasks
 
         register_compound_panel(compound_panel)
         register_task_provider(today_tasks)
+        # Its own texts (codes, links, reminders) are never offered for a campaign.
+        register_system_templates(HANDOVER, SELF_ORDER)

@@ -24,6 +24,7 @@ from compounds.models import Building, Compound
 from residents.models import Household
 from volunteers.registry import ERRAND, Task
 from wuyi.lib import photos
+from wuyi.lib.downloads import attach
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
 from wuyi.lib.params import choice_param, int_param
@@ -327,9 +328,11 @@ def reconciliation_xlsx(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         out.getvalue(),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = f'attachment; filename="group-buy-{buy.pk}.xlsx"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return attach(
+        response,
+        f"{_('Reconciliation')}-{buy.title}.xlsx",
+        fallback=f"group-buy-{buy.pk}.xlsx",
+    )
 
 
 # ----------------------------------------------------------------------------- orders

@@ -2,6 +2,7 @@
 for teams, branches, volunteers, shift plans, duty and hours."""
 
 import datetime
+import functools
 import tempfile
 
 from django.contrib import messages
@@ -20,8 +21,9 @@ from accounts.access import get_visible_or_404, scope_of
 from accounts.http import AuthedHttpRequest
 from accounts.models import Level
 from compounds.models import Community, Compound
+from wuyi.lib.downloads import attach
 from wuyi.lib.errors import Refused, add_to_form
-from wuyi.lib.params import date_param
+from wuyi.lib.params import date_param, int_param
 from wuyi.lib.spreadsheets import ImportFileError, write_xlsx
 
 from . import notify, registry, rules, selectors, services
@@ -40,20 +42,47 @@ from .forms import (
 from .models import Assignment, Membership, PartyBranch, Shift, ShiftTemplate, Team, Volunteer
 
 
-def _community_of(user) -> Community:
-    """The community a secretary organises (the one community they are posted to)."""
+class _ChooseCommunity(Exception):
+    """An administrator opened a community's page without saying which community."""
+
+
+def _community_of(request) -> Community:
+    """The community a secretary organises (the one community they are posted to); an
+    administrator names it in the address (?community=), after choosing it from a list."""
+    user = request.user
     single = scope_of(user).single
-    if single is None or single[0] != Level.COMMUNITY:
-        if user.is_superuser:
-            raise Refused(_("Open this page from a community's own account."))
-        raise PermissionDenied(_("Volunteers are organised by the community secretary."))
-    return Community.objects.get(pk=single[1])
+    if single is not None and single[0] == Level.COMMUNITY:
+        return Community.objects.get(pk=single[1])
+    if user.is_superuser:
+        pk = int_param(request.GET, "community")
+        if pk is None:
+            raise _ChooseCommunity
+        return get_visible_or_404(Community, user, pk=pk)
+    raise PermissionDenied(_("Volunteers are organised by the community secretary."))
 
 
 def _organiser(request) -> Community:
     if not rules.may_organise(request.user):
         raise PermissionDenied(_("Volunteers are organised by the community secretary."))
-    return _community_of(request.user)
+    return _community_of(request)
+
+
+def _for_a_community(view):
+    """A community's page opened by an administrator without one: the list to choose from."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except _ChooseCommunity:
+            communities = Community.objects.visible_to(request.user).order_by("code")[:500]
+            return render(
+                request,
+                "volunteers/pick_community.html",
+                {"communities": communities, "next": request.path},
+            )
+
+    return wrapper
 
 
 def _link(request, token: str) -> str:
@@ -178,6 +207,7 @@ def volunteer_list(request: AuthedHttpRequest) -> HttpResponse:
 
 
 @login_required
+@_for_a_community
 def volunteer_add(request: AuthedHttpRequest) -> HttpResponse:
     community = _organiser(request)
     teams = Team.objects.filter(community=community)
@@ -202,6 +232,7 @@ def volunteer_add(request: AuthedHttpRequest) -> HttpResponse:
 
 
 @login_required
+@_for_a_community
 def volunteer_import(request: AuthedHttpRequest) -> HttpResponse:
     community = _organiser(request)
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -256,6 +287,7 @@ def team_list(request: AuthedHttpRequest) -> HttpResponse:
 
 
 @login_required
+@_for_a_community
 def team_edit(request: AuthedHttpRequest, pk: int | None = None) -> HttpResponse:
     community = _organiser(request)
     team = get_visible_or_404(Team, request.user, pk=pk) if pk else None
@@ -340,6 +372,7 @@ def branch_list(request: AuthedHttpRequest) -> HttpResponse:
 
 
 @login_required
+@_for_a_community
 def branch_edit(request: AuthedHttpRequest, pk: int | None = None) -> HttpResponse:
     community = _organiser(request)
     branch = get_visible_or_404(PartyBranch, request.user, pk=pk) if pk else None
@@ -528,9 +561,12 @@ def hours_export(request: AuthedHttpRequest) -> FileResponse:
         ),
     )
     spool.seek(0)
-    name = f"{_('volunteer hours')}-{first:%Y%m%d}-{last:%Y%m%d}.xlsx"
-    response = FileResponse(spool, as_attachment=True, filename=name)
-    response["Cache-Control"] = "no-store"
+    days = f"{first:%Y%m%d}-{last:%Y%m%d}"
+    response = FileResponse(
+        spool,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    attach(response, f"{_('Volunteer hours')}-{days}.xlsx", fallback=f"volunteer-hours-{days}.xlsx")
     return response
 
 
