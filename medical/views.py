@@ -632,7 +632,9 @@ def _statistics_xlsx(stats: selectors.Statistics) -> FileResponse:
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     days = f"{stats.start:%Y%m%d}-{stats.end:%Y%m%d}"
-    attach(response, f"{_('Escort statistics')}-{days}.xlsx", fallback=f"escorts-{days}.xlsx")
+    # Translated outside the f-string: xgettext does not look inside one.
+    title = _("Escort statistics")
+    attach(response, f"{title}-{days}.xlsx", fallback=f"escorts-{days}.xlsx")
     return response
 
 

@@ -26,6 +26,7 @@ from wuyi.lib import photos
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
 from wuyi.lib.params import date_param, int_param
+from wuyi.lib.public import is_local, public_url
 
 from . import rules, selectors, services
 from .forms import AreaForm, DoneForm, ReassignForm, RoundAddForm, WasteForm
@@ -319,13 +320,22 @@ def qr_sheets(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     sheets = [
         (
             area,
-            qr_svg(request.build_absolute_uri(reverse("sanitation:scan", args=[area.pk]))),
+            qr_svg(public_url(request, reverse("sanitation:scan", args=[area.pk]))),
         )
         for area in sorted(area_list, key=selectors.area_order)
     ]
     if only is not None and not sheets:
         raise Http404
-    return render(request, "sanitation/qr_sheets.html", {"compound": compound, "sheets": sheets})
+    return render(
+        request,
+        "sanitation/qr_sheets.html",
+        {
+            "compound": compound,
+            "sheets": sheets,
+            "site": public_url(request, "/"),
+            "local_address": is_local(public_url(request, "/")),
+        },
+    )
 
 
 # ----------------------------------------------------------------------------- the cleaner

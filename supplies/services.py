@@ -557,6 +557,17 @@ def proof_of(compound_id: int) -> str:
     return rule.first() or Proof.CODE
 
 
+def payment_note_set(*, by: User, compound: Compound, note: Any) -> DeliveryRule:
+    """How the compound's residents pay, as the ordering page and its poster tell them (empty:
+    nothing said)."""
+    _require_organiser(by)
+    text = _text(note, field="payment_note", max_length=300, multiline=True)
+    rule, _created = DeliveryRule.objects.update_or_create(
+        compound=compound, defaults={"payment_note": text, "updated_by": by}
+    )
+    return rule
+
+
 def delivery_rule_set(*, by: User, compound: Compound, proof: str) -> DeliveryRule:
     _require_organiser(by)
     if proof not in Proof.values:

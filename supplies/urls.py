@@ -27,5 +27,6 @@ urlpatterns = [
     path("deliveries/buildings/<int:pk>/claim/", views.claim, name="claim"),
     path("figures/", views.figures, name="figures"),
     path("links/", views.links, name="links"),
+    path("links/<int:pk>/poster/", views.link_poster, name="poster"),
     path("r/<str:token>/", views.self_order, name="self"),
 ]

@@ -24,6 +24,7 @@ from compounds.models import Community, Compound
 from wuyi.lib.downloads import attach
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.params import date_param, int_param
+from wuyi.lib.public import public_url
 from wuyi.lib.spreadsheets import ImportFileError, write_xlsx
 
 from . import notify, registry, rules, selectors, services
@@ -86,13 +87,13 @@ def _for_a_community(view):
 
 
 def _link(request, token: str) -> str:
-    return request.build_absolute_uri(reverse("volunteers:link", args=[token]))
+    return public_url(request, reverse("volunteers:link", args=[token]))
 
 
 def _links(request, created) -> list[tuple[Volunteer, str, bool]]:
     """Each new link, also sent to the volunteer by SMS where the template is approved:
     (volunteer, link, whether the SMS was queued)."""
-    site = request.build_absolute_uri("/").rstrip("/")
+    site = public_url(request, "/").rstrip("/")
     return [
         (
             v,
@@ -566,7 +567,9 @@ def hours_export(request: AuthedHttpRequest) -> FileResponse:
         spool,
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    attach(response, f"{_('Volunteer hours')}-{days}.xlsx", fallback=f"volunteer-hours-{days}.xlsx")
+    # Translated outside the f-string: xgettext does not look inside one.
+    title = _("Volunteer hours")
+    attach(response, f"{title}-{days}.xlsx", fallback=f"volunteer-hours-{days}.xlsx")
     return response
 
 
