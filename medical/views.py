@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_visible_or_404
@@ -46,7 +46,7 @@ from .models import (
 )
 
 MAX_RANGE_DAYS = 366
-MSG_NO_AMBULANCE = _lazy(
+MSG_NO_AMBULANCE = gettext_lazy(
     "No ambulance is given: each pickup is booked without one, and someone must assign an "
     "ambulance before every trip (the compound page flags those coming up)."
 )

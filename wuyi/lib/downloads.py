@@ -6,6 +6,7 @@ an old client or a mail gateway falls back to the plain ``filename`` ("group-buy
 """
 
 import re
+from typing import TypeVar
 from urllib.parse import quote
 
 from django.http import HttpResponseBase
@@ -25,7 +26,10 @@ def content_disposition(filename: str, *, fallback: str) -> str:
     return value
 
 
-def attach(response: HttpResponseBase, filename: str, *, fallback: str) -> HttpResponseBase:
+R = TypeVar("R", bound=HttpResponseBase)
+
+
+def attach(response: R, filename: str, *, fallback: str) -> R:
     """Name the response's file (a FileResponse's own name is replaced) and keep it out of
     caches: every download of the app holds someone's data."""
     response["Content-Disposition"] = content_disposition(filename, fallback=fallback)
