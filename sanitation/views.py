@@ -430,6 +430,7 @@ def waste(request: AuthedHttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "not_cleared": bins.filter(cleared_today=False).count(),
+            "may_read_rates": rules.may_read_rates(request.user),
         },
     )
 

@@ -97,7 +97,7 @@ def test_the_day_at_360_px(new_page, demo, screenshot_dir):  # noqa: F811
     log_in(desk, "secretary")
     desk.goto(f"/compounds/{compound.pk}/")
     if screenshot_dir:
-        desk.screenshot(path=f"{screenshot_dir}/secretary-compound-phone.png", full_page=True)
+        desk.screenshot(path=f"{screenshot_dir}/secretary-compound-clock-phone.png", full_page=True)
     expect(desk.locator("#lockdown-clock")).to_contain_text("封控第")
     desk.get_by_role("link", name="排班表").click()
     desk.fill("#id_name", "夜间巡逻")
@@ -143,7 +143,7 @@ def test_the_day_at_360_px(new_page, demo, screenshot_dir):  # noqa: F811
     box = delivery.bounding_box()
     assert box and box["y"] + box["height"] <= PHONE["height"], box  # no scrolling
     if screenshot_dir:
-        phone.screenshot(path=f"{screenshot_dir}/volunteer-today-phone.png")
+        phone.screenshot(path=f"{screenshot_dir}/volunteer-today-deliveries-phone.png")
     delivery.get_by_role("link").first.click()
     card = phone.locator(f"#order-{order.pk}")
     expect(card.locator(".items li").first).to_be_visible()
@@ -165,7 +165,7 @@ def test_the_day_at_360_px(new_page, demo, screenshot_dir):  # noqa: F811
     # The method chosen is still chosen.
     expect(card.locator("select[name=how]")).to_have_value("hand")
     if screenshot_dir:
-        phone.screenshot(path=f"{screenshot_dir}/supplies-deliveries-phone.png", full_page=True)
+        phone.screenshot(path=f"{screenshot_dir}/volunteer-delivery-card-phone.png", full_page=True)
     card.locator("input[name=code]").fill(code)
     card.get_by_role("button", name="已送达").click()
     expect(phone.locator(".messages")).to_contain_text("已送达")
