@@ -7,6 +7,7 @@ Community.save() and Compound.save() keep them right.
 """
 
 import datetime
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
@@ -255,11 +256,65 @@ class Compound(models.Model):
             return None
         return (timezone.localdate() - self.last_positive_on).days
 
+    @property
+    def clock(self) -> "LockdownClock":
+        """The lockdown clock: day N of the seal, days without a case, the first day it may
+        step down (Asia/Shanghai days)."""
+        return LockdownClock.of(self)
+
     def quiet_enough_to_step_down(self, today: datetime.date | None = None) -> bool:
         if self.last_positive_on is None:
             return True
         today = today or timezone.localdate()
         return (today - self.last_positive_on).days >= settings.WUYI_DOWNGRADE_QUIET_DAYS
+
+
+# The statuses a compound is locked down in: they count days and step down only after a quiet
+# period (compounds.services.step_down_date).
+LOCKED_DOWN = (ControlStatus.SEALED, ControlStatus.CONTROLLED)
+
+
+@dataclass(frozen=True)
+class LockdownClock:
+    """What a committee counts while a compound is sealed or controlled, in Asia/Shanghai days:
+    which day of the current status it is (day 1 the day it began), the days since the last
+    positive case, and the first day it may step down (None: no case recorded, any day)."""
+
+    locked_down: bool
+    day: int | None
+    days_without_case: int | None
+    step_down_on: datetime.date | None
+    today: datetime.date
+
+    @classmethod
+    def of(cls, compound: "Compound", today: datetime.date | None = None) -> "LockdownClock":
+        today = today or timezone.localdate()
+        locked = compound.status in LOCKED_DOWN
+        day = None
+        if locked and compound.status_changed_at is not None:
+            day = (today - timezone.localdate(compound.status_changed_at)).days + 1
+        step_down_on = None
+        if compound.last_positive_on is not None:
+            step_down_on = compound.last_positive_on + datetime.timedelta(
+                days=settings.WUYI_DOWNGRADE_QUIET_DAYS
+            )
+        return cls(
+            locked_down=locked,
+            day=day,
+            days_without_case=(
+                (today - compound.last_positive_on).days if compound.last_positive_on else None
+            ),
+            step_down_on=step_down_on,
+            today=today,
+        )
+
+    @property
+    def may_step_down(self) -> bool:
+        return self.step_down_on is None or self.step_down_on <= self.today
+
+    @property
+    def days_to_step_down(self) -> int:
+        return max(0, (self.step_down_on - self.today).days) if self.step_down_on else 0
 
 
 class Building(models.Model):

@@ -121,9 +121,7 @@ def _record_case(compound: Compound, case: NewCase, *, user: User, source: str) 
 
 def step_down_date(compound: Compound) -> datetime.date | None:
     """The first day a sealed or controlled compound may step down (None: any day)."""
-    if compound.last_positive_on is None:
-        return None
-    return compound.last_positive_on + datetime.timedelta(days=settings.WUYI_DOWNGRADE_QUIET_DAYS)
+    return compound.clock.step_down_on
 
 
 def compound_record_positive(

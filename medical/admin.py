@@ -1,12 +1,44 @@
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import ScopedAdminMixin
 
-from .models import Ambulance, Escort, Hospital, MedicalStaff, Schedule
+from .models import Ambulance, Escort, Hospital, MedicalStaff, Schedule, Service
+
+
+class HospitalForm(forms.ModelForm):
+    """诊疗服务 as boxes to tick, not a JSON list to type."""
+
+    services = forms.MultipleChoiceField(
+        label=_("services"),
+        choices=Service.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("What the hospital takes: an escort goes only to one that offers its kind."),
+    )
+
+    class Meta:
+        model = Hospital
+        fields = [
+            "name",
+            "short_name",
+            "address",
+            "phone",
+            "services",
+            "districts",
+            "compounds",
+            "active",
+        ]
+
+    def clean_services(self) -> list[str]:
+        chosen = set(self.cleaned_data.get("services") or [])
+        return [value for value in Service.values if value in chosen]
 
 
 @admin.register(Hospital)
 class HospitalAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = HospitalForm
     list_display = ("name", "short_name", "phone", "active")
     search_fields = ("name", "short_name")
     filter_horizontal = ("districts",)

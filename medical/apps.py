@@ -8,9 +8,11 @@ class MedicalConfig(AppConfig):
 
     def ready(self) -> None:
         from compounds.registry import register_compound_panel, register_compound_warning
+        from messaging.registry import register_system_templates
         from residents.registry import register_resident_links
         from volunteers.registry import register_task_provider
 
+        from .notify import CREW, PICKUP
         from .views import compound_panel, resident_links, today_tasks
 
         register_compound_panel(compound_panel)
@@ -26,3 +28,5 @@ class MedicalConfig(AppConfig):
         from .services import on_resident_left
 
         resident_left.connect(on_resident_left, dispatch_uid="medical.resident_left")
+        # Its own texts (codes, links, reminders) are never offered for a campaign.
+        register_system_templates(PICKUP, CREW)

@@ -99,7 +99,7 @@ def _cover(compound: Compound, n: int, *, cars: int, medic=None, staffed: bool =
         MedicalStaff.objects.create(
             compound=compound,
             user=medic,
-            name=medic.get_full_name() if medic else DOCTORS[n % len(DOCTORS)],
+            name=medic.display_name if medic else DOCTORS[n % len(DOCTORS)],
             phone=f"1389310{n:04d}",
             role=StaffRole.DOCTOR,
         )

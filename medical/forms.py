@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from residents.models import Resident
+from residents.picker import ResidentPicker, resident_label
 
 from .models import Ambulance, EscortKind, Hospital, MedicalStaff, ScheduleStatus
 
@@ -23,16 +24,23 @@ WEEKDAYS = [
 
 
 class ResidentChoice(forms.ModelChoiceField):
-    """A resident by name and where they live (the phone is never in a list)."""
+    """A resident by name and where they live (the phone is never in a list), picked with a
+    search box (residents.picker), not a select of the whole compound."""
+
+    widget = ResidentPicker
 
     def label_from_instance(self, obj: Any) -> str:
-        household = obj.household
-        return f"{obj.name}（{household.building.number}号楼{household.unit}-{household.room}）"
+        return resident_label(obj)
 
 
 def _querysets(form: forms.Form, **querysets: Any) -> None:
     for name, queryset in querysets.items():
         cast(forms.ModelChoiceField, form.fields[name]).queryset = queryset
+    resident = form.fields.get("resident")
+    if resident is not None and isinstance(resident.widget, ResidentPicker):
+        # The search is scoped to the compound the residents' queryset is of.
+        compound = getattr(form, "compound_id", None)
+        resident.widget.compound_id = compound
 
 
 class EscortForm(forms.Form):
@@ -62,8 +70,11 @@ class EscortForm(forms.Form):
     )
     notes = forms.CharField(label=_("Notes"), max_length=500, required=False)
 
-    def __init__(self, *args, residents, hospitals, ambulances, staff, **kwargs) -> None:
+    def __init__(
+        self, *args, residents, hospitals, ambulances, staff, compound_id=None, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.compound_id = compound_id
         _querysets(self, resident=residents, hospital=hospitals, ambulance=ambulances, staff=staff)
 
 
@@ -115,8 +126,11 @@ class ScheduleForm(forms.Form):
     )
     notes = forms.CharField(label=_("Notes"), max_length=200, required=False)
 
-    def __init__(self, *args, residents, hospitals, ambulances, staff, **kwargs) -> None:
+    def __init__(
+        self, *args, residents, hospitals, ambulances, staff, compound_id=None, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.compound_id = compound_id
         _querysets(self, resident=residents, hospital=hospitals, ambulance=ambulances, staff=staff)
 
 
@@ -134,6 +148,7 @@ class EmergencyForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
 
-    def __init__(self, *args, residents, **kwargs) -> None:
+    def __init__(self, *args, residents, compound_id=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.compound_id = compound_id
         _querysets(self, resident=residents)

@@ -65,6 +65,12 @@ def may_move(user: Any, escort: Any) -> bool:
     return False
 
 
+def may_see_escort(user: Any, escort: Any) -> bool:
+    """One escort's page: those who read escorts, and whoever is on the job (a volunteer on
+    the ambulance's crew sees the jobs 今日任务 gives them, not the compound's others)."""
+    return may_read(user) or may_move(user, escort)
+
+
 WEEKDAY_WORDS = {
     "一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
     "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,

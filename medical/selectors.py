@@ -63,6 +63,29 @@ def escorts(
     )
 
 
+# How far ahead an escort with no ambulance is flagged (a 07:30 dialysis pickup booked by the
+# weekly job with none: someone must assign one the day before).
+UNASSIGNED_AHEAD = datetime.timedelta(hours=48)
+
+
+def without_ambulance(
+    *, user: Any, compound_id: int | None = None, now: datetime.datetime | None = None
+) -> QuerySet[Escort]:
+    """Booked escorts (one-off or from a recurring schedule) whose pickup comes within
+    UNASSIGNED_AHEAD and that still have no ambulance: what the compound page and the lists
+    flag."""
+    now = now or timezone.now()
+    rows = Escort.objects.visible_to(user).filter(
+        status=EscortStatus.REQUESTED,
+        ambulance__isnull=True,
+        scheduled_at__gte=now - datetime.timedelta(hours=1),
+        scheduled_at__lt=now + UNASSIGNED_AHEAD,
+    )
+    if compound_id is not None:
+        rows = rows.filter(compound_id=compound_id)
+    return rows.exclude(kind=EscortKind.EMERGENCY).order_by("scheduled_at", "id")
+
+
 def open_emergencies(*, user: Any) -> list[Escort]:
     """The live board: open emergencies of the user's area, oldest first. One query."""
     return list(
@@ -214,6 +237,18 @@ def my_escorts(*, user: Any, day: datetime.date) -> list[Escort]:
         )
         .filter(Q(ambulance__crew=user) | Q(staff__user=user))
         .exclude(status__in=(EscortStatus.CANCELLED, EscortStatus.REQUESTED))
+        .select_related("resident", "compound", "hospital", "ambulance")
+        .distinct()
+        .order_by("scheduled_at", "id")
+    )
+
+
+def my_escorts_between(*, user: Any, start: datetime.date, end: datetime.date) -> list[Escort]:
+    """The jobs a crew member or escort is on between two days (their own list). One query."""
+    lo, hi = _day_bounds(start, end)
+    return list(
+        Escort.objects.filter(scheduled_at__gte=lo, scheduled_at__lt=hi)
+        .filter(Q(ambulance__crew=user) | Q(staff__user=user))
         .select_related("resident", "compound", "hospital", "ambulance")
         .distinct()
         .order_by("scheduled_at", "id")

@@ -16,6 +16,7 @@ from accounts.models import User
 from compounds.models import Compound
 from messaging.models import Message
 from residents.models import LeftReason, Resident
+from residents.services import task_call_record
 from wuyi.lib import cn, pgcopy
 from wuyi.lib.errors import Refused
 
@@ -55,7 +56,7 @@ def _step(status: str, by: User | None, at: datetime.datetime, note: str = "") -
         "status": status,
         "at": at.isoformat(),
         "by": by.pk if by is not None else None,
-        "by_name": (by.get_full_name() or by.username) if by is not None else "",
+        "by_name": by.display_name if by is not None else "",
     }
     if note:
         step["note"] = note
@@ -102,12 +103,27 @@ def _resident_in_reach(by: User, resident: Resident) -> Resident:
 
 
 def pickup_of(resident: Resident) -> str:
-    """Where the ambulance waits: building and unit (never the room, which the crew is told
-    on the phone)."""
+    """Where the ambulance stops and the crew goes up: building, unit and room (a crew
+    climbing a sealed building cannot ring round for the door)."""
     household = resident.household
     number = household.building.number
     label = f"{number}号楼" if str(number).isdigit() else str(number)
-    return label + (f"{household.unit}单元" if household.unit else "")
+    return label + (f"{household.unit}单元" if household.unit else "") + household.room
+
+
+def escort_call(*, by: User, escort: Escort) -> str:
+    """The patient's number for the crew, the escort or the secretary, to call from the job:
+    recorded in the personal-data log like a call from the register. Refused: someone not on
+    the job; a resident with no phone."""
+    _require(rules.may_move(by, escort), _("Only the crew of this escort may call the patient."))
+    resident = escort.resident
+    return task_call_record(
+        by=by,
+        compound_id=escort.compound_id,
+        phone=resident.phone,
+        via=f"medical.escort:{escort.pk}",
+        resident=resident,
+    )
 
 
 def designated_hospital(compound: Compound, kind: str) -> Hospital | None:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("escorts/<int:pk>/", views.escort_detail, name="escort"),
     path("escorts/<int:pk>/assign/", views.escort_assign, name="assign"),
     path("escorts/<int:pk>/step/", views.escort_step, name="step"),
+    path("escorts/<int:pk>/call/", views.escort_call, name="call"),
     path("escorts/<int:pk>/dispatch/", views.emergency_dispatch, name="dispatch"),
     path("schedules/", views.schedules, name="schedules"),
     path("schedules/new/", views.schedule_add, name="schedule_add"),

@@ -15,14 +15,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_visible_or_404
 from accounts.http import AuthedHttpRequest
+from accounts.models import User
 from compounds.models import Compound, ControlStatus
 from residents.models import Resident
 from residents.registry import ResidentLink
-from volunteers.registry import Task
+from volunteers.registry import ERRAND, URGENT, Task
+from wuyi.lib.downloads import attach
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
 from wuyi.lib.params import BadParameter, choice_param, date_param, int_param
@@ -31,6 +34,7 @@ from wuyi.lib.spreadsheets import write_xlsx
 from . import rules, selectors, services
 from .forms import AssignForm, EmergencyForm, EscortForm, ScheduleForm, ScheduleStatusForm, StepForm
 from .models import (
+    SERVICE_OF_KIND,
     Ambulance,
     Escort,
     EscortKind,
@@ -42,6 +46,10 @@ from .models import (
 )
 
 MAX_RANGE_DAYS = 366
+MSG_NO_AMBULANCE = gettext_lazy(
+    "No ambulance is given: each pickup is booked without one, and someone must assign an "
+    "ambulance before every trip (the compound page flags those coming up)."
+)
 
 
 def _need(ok: bool) -> None:
@@ -63,6 +71,7 @@ def _compounds(request: AuthedHttpRequest):
 def _choices(user: Any, compound: Compound) -> dict[str, Any]:
     """What the forms of a compound offer: its residents, hospitals, ambulances, escorts."""
     return {
+        "compound_id": compound.pk,
         "residents": Resident.objects.visible_to(user)
         .filter(compound=compound, left_on__isnull=True)
         .select_related("household__building")
@@ -96,7 +105,8 @@ def _range(
 
 @login_required
 def escorts(request: AuthedHttpRequest) -> HttpResponse:
-    _need(rules.may_read(request.user))
+    if not rules.may_read(request.user):
+        return _my_escorts(request)
     start, end = _range(request)
     status = choice_param(request.GET, "status", EscortStatus.values)
     kind = choice_param(request.GET, "kind", EscortKind.values)
@@ -127,6 +137,55 @@ def escorts(request: AuthedHttpRequest) -> HttpResponse:
     )
 
 
+def _my_escorts(request: AuthedHttpRequest) -> HttpResponse:
+    """A crew member who is not a reader (a volunteer on an ambulance) sees the jobs they are
+    on, from a week back to a week ahead."""
+    today = timezone.localdate()
+    rows = selectors.my_escorts_between(
+        user=request.user,
+        start=today - datetime.timedelta(days=7),
+        end=today + datetime.timedelta(days=7),
+    )
+    return render(request, "medical/my_escorts.html", {"rows": rows})
+
+
+def _hospitals_for(user: Any, kind: str):
+    """The active hospitals in reach that offer the service `kind` needs (all of them when the
+    kind is unknown): the booking form offers only those."""
+    service = SERVICE_OF_KIND.get(kind)
+    hospitals = list(Hospital.objects.visible_to(user).filter(active=True).order_by("name"))
+    if service is None:
+        return hospitals
+    return [h for h in hospitals if h.offers(service)]
+
+
+def _kind_of(request: AuthedHttpRequest, default: str) -> str:
+    kind = (request.POST if request.method == "POST" else request.GET).get("kind")
+    return kind if kind in EscortKind.values else default
+
+
+def _for_kind(request: AuthedHttpRequest, compound: Compound, kind: str) -> dict[str, Any]:
+    """The form's choices, its hospitals only those that offer what `kind` needs."""
+    choices = _choices(request.user, compound)
+    choices["hospitals"] = Hospital.objects.filter(
+        pk__in=[h.pk for h in _hospitals_for(request.user, kind)]
+    ).order_by("name")
+    return choices
+
+
+def _kind_reloads_hospitals(request: AuthedHttpRequest, form: Any) -> None:
+    """Choosing another kind reloads the hospital list (htmx), so a hospital that cannot take
+    the patient is never offered."""
+    form.fields["kind"].widget.attrs.update(
+        {
+            "hx-get": request.get_full_path(),
+            "hx-target": "#hospital-field",
+            "hx-swap": "innerHTML",
+            "hx-include": "this",
+        }
+    )
+
+
 @login_required
 def escort_book(request: AuthedHttpRequest) -> HttpResponse:
     _need(rules.may_organise(request.user))
@@ -137,8 +196,14 @@ def escort_book(request: AuthedHttpRequest) -> HttpResponse:
             "medical/pick_compound.html",
             {"compounds": _compounds(request), "next": reverse("medical:book")},
         )
-    choices = _choices(request.user, compound)
-    form = EscortForm(request.POST or None, **choices)
+    kind = _kind_of(request, EscortKind.DIALYSIS)
+    form = EscortForm(
+        request.POST or None, initial={"kind": kind}, **_for_kind(request, compound, kind)
+    )
+    _kind_reloads_hospitals(request, form)
+    if request.htmx and request.method == "GET":
+        # The kind changed: only the hospitals that offer its service.
+        return render(request, "medical/_hospital_field.html", {"form": form})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -174,6 +239,7 @@ def _escort(request: AuthedHttpRequest, pk: int) -> Escort:
 @login_required
 def escort_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     escort = _escort(request, pk)
+    _need(rules.may_see_escort(request.user, escort))
     may_organise = rules.may_organise(request.user)
     assign = None
     if may_organise and escort.status in (EscortStatus.REQUESTED, EscortStatus.SCHEDULED):
@@ -191,21 +257,38 @@ def escort_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "assign": assign,
             "may_move": rules.may_move(request.user, escort),
             "next_steps": [
-                (s, EscortStatus(s).label) for s in escort.next_steps if s != EscortStatus.SCHEDULED
+                (s, EscortStatus(s).label)
+                for s in escort.next_steps
+                if s not in (EscortStatus.SCHEDULED, EscortStatus.CANCELLED)
             ],
-            "steps": [
-                {
-                    **s,
-                    "label": EscortStatus(s["status"]).label,
-                    "at": datetime.datetime.fromisoformat(s["at"]),
-                }
-                for s in services.history(escort)
-            ],
+            "may_cancel": EscortStatus.CANCELLED in escort.next_steps,
+            "asks_outcome": any(
+                s in (EscortStatus.RETURNED, EscortStatus.ADMITTED) for s in escort.next_steps
+            ),
+            "may_call": bool(escort.resident.phone) and rules.may_move(request.user, escort),
+            "steps": _steps_of(escort),
             "may_dispatch": escort.kind == EscortKind.EMERGENCY
             and escort.status == EscortStatus.REQUESTED
             and rules.may_report_emergency(request.user),
         },
     )
+
+
+def _steps_of(escort: Escort) -> list[dict[str, Any]]:
+    """The escort's steps with each actor's name as the accounts say it now (family name
+    first; steps recorded before that was so carry the old spelling in by_name)."""
+    steps = services.history(escort)
+    ids = {s.get("by") for s in steps if s.get("by")}
+    users = {u.pk: u.display_name for u in User.objects.filter(pk__in=ids)}
+    return [
+        {
+            **s,
+            "label": EscortStatus(s["status"]).label,
+            "at": datetime.datetime.fromisoformat(s["at"]),
+            "by_name": users.get(s.get("by"), s.get("by_name", "")),
+        }
+        for s in steps
+    ]
 
 
 @login_required
@@ -254,6 +337,19 @@ def escort_step(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return redirect("medical:escort", pk=escort.pk)
 
 
+@login_required
+@require_POST
+def escort_call(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """One tap from the job: the call is recorded and the phone dials the patient (the number
+    appears nowhere on the page)."""
+    escort = _escort(request, pk)
+    _need(rules.may_move(request.user, escort))
+    phone = services.escort_call(by=request.user, escort=escort)
+    response = HttpResponse(status=303)
+    response["Location"] = "tel:" + phone.replace("-", "")
+    return response
+
+
 ROAD: dict[str, str] = {
     EscortStatus.SCHEDULED: EscortStatus.DISPATCHED,
     EscortStatus.DISPATCHED: EscortStatus.AT_HOSPITAL,
@@ -298,11 +394,15 @@ def schedule_add(request: AuthedHttpRequest) -> HttpResponse:
             "medical/pick_compound.html",
             {"compounds": _compounds(request), "next": reverse("medical:schedule_add")},
         )
+    kind = _kind_of(request, EscortKind.DIALYSIS)
     form = ScheduleForm(
         request.POST or None,
-        initial={"start_date": timezone.localdate(), "kind": EscortKind.DIALYSIS},
-        **_choices(request.user, compound),
+        initial={"start_date": timezone.localdate(), "kind": kind},
+        **_for_kind(request, compound, kind),
     )
+    _kind_reloads_hospitals(request, form)
+    if request.htmx and request.method == "GET":
+        return render(request, "medical/_hospital_field.html", {"form": form})
     if request.method == "POST" and form.is_valid():
         try:
             services.schedule_save(by=request.user, **form.cleaned_data)
@@ -312,6 +412,8 @@ def schedule_add(request: AuthedHttpRequest) -> HttpResponse:
             messages.success(
                 request, _("Schedule saved; its escorts are booked a week ahead, each once.")
             )
+            if form.cleaned_data.get("ambulance") is None:
+                messages.warning(request, MSG_NO_AMBULANCE)
             return redirect("medical:schedules")
     return render(
         request,
@@ -329,11 +431,12 @@ def schedule_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     if schedule.status == ScheduleStatus.ENDED:
         messages.error(request, _("An ended schedule stays ended; make a new one."))
         return redirect("medical:schedules")
+    kind = _kind_of(request, schedule.kind)
     form = ScheduleForm(
         request.POST or None,
         initial={
             "resident": schedule.resident_id,
-            "kind": schedule.kind,
+            "kind": kind,
             "weekdays": schedule.weekdays,
             "time": schedule.time,
             "duration_minutes": schedule.duration_minutes,
@@ -344,8 +447,11 @@ def schedule_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "end_date": schedule.end_date,
             "notes": schedule.notes,
         },
-        **_choices(request.user, schedule.compound),
+        **_for_kind(request, schedule.compound, kind),
     )
+    _kind_reloads_hospitals(request, form)
+    if request.htmx and request.method == "GET":
+        return render(request, "medical/_hospital_field.html", {"form": form})
     if request.method == "POST" and form.is_valid():
         try:
             services.schedule_save(by=request.user, schedule=schedule, **form.cleaned_data)
@@ -353,6 +459,8 @@ def schedule_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             add_to_form(form, refused)
         else:
             messages.success(request, _("Schedule changed; its coming escorts follow it."))
+            if form.cleaned_data.get("ambulance") is None:
+                messages.warning(request, MSG_NO_AMBULANCE)
             return redirect("medical:schedules")
     return render(
         request,
@@ -400,7 +508,9 @@ def emergency(request: AuthedHttpRequest) -> HttpResponse:
                 {"compounds": _compounds(request), "next": reverse("medical:emergency")},
             )
     form = EmergencyForm(
-        request.POST or None, residents=_choices(request.user, compound)["residents"]
+        request.POST or None,
+        residents=_choices(request.user, compound)["residents"],
+        compound_id=compound.pk,
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -519,11 +629,12 @@ def _statistics_xlsx(stats: selectors.Statistics) -> FileResponse:
     spool.seek(0)
     response = FileResponse(
         spool,
-        as_attachment=True,
-        filename=f"escorts-{stats.start:%Y%m%d}-{stats.end:%Y%m%d}.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Cache-Control"] = "no-store"
+    days = f"{stats.start:%Y%m%d}-{stats.end:%Y%m%d}"
+    # Translated outside the f-string: xgettext does not look inside one.
+    title = _("Escort statistics")
+    attach(response, f"{title}-{days}.xlsx", fallback=f"escorts-{days}.xlsx")
     return response
 
 
@@ -547,6 +658,8 @@ def task_of(escort: Escort) -> Task:
         done=closed,
         done_url="" if closed else reverse("medical:step", args=[escort.pk]) + "?from=task",
         url=reverse("medical:escort", args=[escort.pk]),
+        rank=URGENT if escort.kind == EscortKind.EMERGENCY else ERRAND - 5,
+        call_url="" if closed else reverse("medical:call", args=[escort.pk]),
     )
 
 
@@ -566,7 +679,15 @@ def compound_panel(user: Any, compound: Compound):
     medics = MedicalStaff.objects.filter(compound=compound, active=True).count()
     cars = Ambulance.objects.filter(compound=compound).exclude(status="out_of_service").count()
     count = today.count()
-    if not (count or medics or cars) and compound.status not in selectors.COVERED_STATUSES:
+    unassigned = list(
+        selectors.without_ambulance(user=user, compound_id=compound.pk).values_list(
+            "scheduled_at", flat=True
+        )[:50]
+    )
+    if (
+        not (count or medics or cars or unassigned)
+        and compound.status not in selectors.COVERED_STATUSES
+    ):
         return None
     return CompoundPanel(
         template="medical/_compound_panel.html",
@@ -578,6 +699,8 @@ def compound_panel(user: Any, compound: Compound):
             "flag_medic": compound.status in selectors.COVERED_STATUSES and medics < 1,
             "flag_cars": compound.status in selectors.COVERED_STATUSES
             and cars < selectors.MIN_AMBULANCES,
+            "unassigned": len(unassigned),
+            "unassigned_first": unassigned[0] if unassigned else None,
         },
         order=40,
     )

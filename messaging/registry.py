@@ -78,3 +78,19 @@ def build(key: str, user: Any, values: list[str]) -> tuple[AudienceBuilder, Audi
     if len(values) > 1 and not builder.multiple:
         raise Refused(MSG_ONE_TARGET, field="targets")
     return builder, builder.build(user, values)
+
+
+# ----------------------------------------------------------------------------- system templates
+
+# The texts the app itself sends (a handover code, a login link, an ordering code, a reminder):
+# each app names its own in its AppConfig.ready(). They are never offered for a campaign, and a
+# campaign naming one is refused: a resident must not get a "验证码" nobody asked for.
+_system_templates: set[str] = set()
+
+
+def register_system_templates(*names: str) -> None:
+    _system_templates.update(names)
+
+
+def system_template_names() -> frozenset[str]:
+    return frozenset(_system_templates)

@@ -17,6 +17,7 @@ from wuyi.lib import cn
 from wuyi.lib.errors import Refused
 
 from .models import SmsTemplate
+from .registry import system_template_names
 
 # ----------------------------------------------------------------------------- who may
 
@@ -54,9 +55,47 @@ MSG_VALUE_LONG = _("At most %(max)d characters.")
 MSG_VALUE_TYPE = _("Write the value as text.")
 
 
+MSG_SYSTEM_TEMPLATE = _(
+    "This template is for the messages the app sends itself (codes, links, reminders): choose "
+    "another for a campaign."
+)
+
+# What the usual variables of a template mean, for the compose form's labels and messages (an
+# unknown variable is shown by its name).
+VARIABLE_LABELS: dict[str, Any] = {
+    "gate": _("Gate or testing point"),
+    "round": _("Testing round"),
+    "date": _("Date"),
+    "time": _("Time"),
+    "place": _("Place"),
+    "goods": _("Goods"),
+    "name": _("Name"),
+    "compound": _("Compound"),
+    "building": _("Building"),
+    "phone": _("Phone"),
+    "order": _("Order"),
+    "code": _("Code"),
+    "link": _("Link"),
+    "area": _("Area"),
+    "hospital": _("Hospital"),
+    "count": _("Number"),
+}
+
+
+def variable_label(name: str) -> str:
+    return str(VARIABLE_LABELS.get(name, name))
+
+
 def check_template(template: SmsTemplate) -> None:
     if not template.approved:
         raise Refused(MSG_NOT_APPROVED, field="template", code="not_approved")
+
+
+def check_campaign_template(template: SmsTemplate) -> None:
+    """A campaign sends an approved text that is not one of the app's own."""
+    if template.name in system_template_names():
+        raise Refused(MSG_SYSTEM_TEMPLATE, field="template", code="system_template")
+    check_template(template)
 
 
 def clean_variables(
@@ -69,11 +108,11 @@ def clean_variables(
     cleaned: dict[str, str] = {}
     for name in given:
         if name not in expected:
-            errors[f"var_{name}"] = MSG_EXTRA % {"name": name}
+            errors[f"var_{name}"] = MSG_EXTRA % {"name": variable_label(name)}
     for name in expected:
         value = given.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
-            errors[f"var_{name}"] = MSG_MISSING % {"name": name}
+            errors[f"var_{name}"] = MSG_MISSING % {"name": variable_label(name)}
             continue
         if not isinstance(value, str | int):
             errors[f"var_{name}"] = MSG_VALUE_TYPE

@@ -723,7 +723,7 @@ def campaign_check(
     cleaned: dict[str, str] = {}
     if template is not None:
         try:
-            rules.check_template(template)
+            rules.check_campaign_template(template)
             cleaned = rules.clean_variables(
                 template, variables, provided=built[0].provides if built else ()
             )

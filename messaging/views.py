@@ -3,6 +3,8 @@ list, SMS per community per day; and the providers' receipt webhooks."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -83,6 +85,7 @@ def _variables(template: SmsTemplate | None, data, errors: dict[str, str]) -> li
     return [
         {
             "name": name,
+            "label": rules.variable_label(name),
             "field": f"var_{name}",
             "value": data.get(f"var_{name}", ""),
             "error": errors.get(f"var_{name}", ""),
@@ -95,7 +98,12 @@ def _variables(template: SmsTemplate | None, data, errors: dict[str, str]) -> li
 def compose(request: AuthedHttpRequest) -> HttpResponse:
     if not rules.may_compose(request.user):
         raise PermissionDenied(_("Only the community secretary sends SMS campaigns."))
-    templates = SmsTemplate.objects.filter(approved=True).order_by("name")
+    # The app's own texts (codes, links, reminders) are not for campaigns.
+    templates = (
+        SmsTemplate.objects.filter(approved=True)
+        .exclude(name__in=registry.system_template_names())
+        .order_by("name")
+    )
     audiences = _audience_choices(request.user)
     choices = [(a["builder"].key, a["builder"].label) for a in audiences]
     communities = (
@@ -108,6 +116,8 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
     errors: dict[str, str] = {}
     preview = None
     template = None
+    confirm = False
+    checked = ""
     if request.method == "GET":
         # The template's variables, when the template select changes (htmx) or is preset.
         chosen = int_param(request.GET, "template")
@@ -132,8 +142,10 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
             "urgent": form.cleaned_data["urgent"],
             "community": form.cleaned_data.get("community") or None,
         }
+        action = request.POST.get("action")
+        checked = _digest(args)
         try:
-            if request.POST.get("action") == "send":
+            if action == "confirm" and request.POST.get("checked") == checked:
                 message = services.campaign_create(
                     **args, idempotency_key=form.cleaned_data["key"] or None
                 )
@@ -149,6 +161,10 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
                 )
                 return redirect("messaging:detail", pk=message.pk)
             preview = selectors.campaign_preview(**args)
+            # 发送 shows what goes out and asks once more; a form changed since is shown again.
+            confirm = action in ("send", "confirm")
+            if action == "confirm":
+                messages.warning(request, _("The form changed since the preview: check it again."))
         except Refused as refused:
             errors = refused.errors
     else:
@@ -173,11 +189,30 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
             and field not in ("targets", "phones", "audience", "template", "send_at", "community")
         ],
         "preview": preview,
+        "confirm": confirm,
+        "checked": checked,
     }
     status = 400 if errors or (data is not None and not form.is_valid()) else 200
     if request.htmx and request.method == "POST":
         return render(request, "messaging/_preview.html", context, status=200)
     return render(request, "messaging/compose.html", context, status=status)
+
+
+def _digest(args: dict[str, Any]) -> str:
+    """What the preview showed, in a few bytes: the confirmation sends only that."""
+    send_at = args["send_at"]
+    text = json.dumps(
+        [
+            args["template_id"],
+            sorted(args["variables"].items()),
+            args["audience"],
+            sorted(args["targets"]),
+            send_at.isoformat() if send_at else "",
+            bool(args["urgent"]),
+        ],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 # ----------------------------------------------------------------------------- results

@@ -90,6 +90,15 @@ def may_call_resident(user: Any, resident: Resident) -> bool:
     return registry.serves_household(user, resident.household_id)
 
 
+# Forms that name a resident (an escort, an emergency, a schedule) search for them by name or
+# door (residents.picker): those who fill them in.
+PICKERS = {"secretary", "medic"}
+
+
+def may_pick_residents(user: Any) -> bool:
+    return _active(user) and (user.is_superuser or user.role in PICKERS)
+
+
 def may_see_full_personal_data(user: Any) -> bool:
     """Full ID numbers and phones, on an explicit request that is recorded."""
     return _active(user) and (user.is_superuser or user.role in FULL_PERSONAL_DATA)

@@ -598,6 +598,31 @@ def resident_call(*, user: User, resident: Resident) -> str:
     return resident.phone
 
 
+def task_call_record(
+    *, by: User, compound_id: int, phone: str, via: str, resident: Resident | None = None
+) -> str:
+    """A call placed from a task card (a delivery, an escort): recorded in the personal-data
+    log as a call from the register is, naming the task (`via`, e.g. "supplies.order:12").
+    The task's own service decides who may call (the volunteer carrying the order, the crew of
+    the escort); this only records it. Returns the number, for the tel: link."""
+    if not phone:
+        raise Refused(_("No phone number is registered for this resident."))
+    if resident is None:
+        resident = (
+            Resident.objects.filter(compound_id=compound_id, phone=phone, left_on__isnull=True)
+            .order_by("pk")
+            .first()
+        )
+    _record_access(
+        user=by,
+        kind=PersonalDataAccess.Kind.CALL,
+        places=[(Level.COMPOUND, compound_id)],
+        resident=resident,
+        detail={"fields": ["phone"], "via": via},
+    )
+    return phone
+
+
 def resident_reveal(*, user: User, resident: Resident) -> dict[str, str]:
     """The full ID number and phone, for a role that may see them; recorded."""
     if not rules.may_see_full_personal_data(user):

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import picker, views
 
 app_name = "residents"
 
 urlpatterns = [
     path("", views.resident_list, name="list"),
+    path("pick/", picker.pick, name="pick"),
     path("<int:pk>/", views.resident_detail, name="detail"),
     path("<int:pk>/edit/", views.resident_edit, name="edit"),
     path("<int:pk>/reveal/", views.resident_reveal, name="reveal"),

@@ -26,6 +26,7 @@ from wuyi.lib import photos
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
 from wuyi.lib.params import date_param, int_param
+from wuyi.lib.public import is_local, public_url
 
 from . import rules, selectors, services
 from .forms import AreaForm, DoneForm, ReassignForm, RoundAddForm, WasteForm
@@ -328,9 +329,7 @@ def qr_sheets(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     sheets = [
         (
             area,
-            qr_svg(
-                request.build_absolute_uri(reverse("sanitation:scan", args=[rules.qr_token(area)]))
-            ),
+            qr_svg(public_url(request, reverse("sanitation:scan", args=[rules.qr_token(area)]))),
         )
         for area in sorted(area_list, key=selectors.area_order)
     ]
@@ -343,6 +342,8 @@ def qr_sheets(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "compound": compound,
             "sheets": sheets,
             "may_organise": rules.may_organise(request.user),
+            "site": public_url(request, "/"),
+            "local_address": is_local(public_url(request, "/")),
         },
     )
 
@@ -485,6 +486,7 @@ def waste(request: AuthedHttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "not_cleared": bins.filter(cleared_today=False).count(),
+            "may_read_rates": rules.may_read_rates(request.user),
         },
     )
 

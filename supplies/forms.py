@@ -2,12 +2,14 @@
 fields through wuyi.lib.errors.add_to_form)."""
 
 import uuid
+from typing import cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from compounds.models import Building, Compound
+from wuyi.lib.iters import natural_key
 
 from .models import CatalogueItem, DeliveredHow, PaymentMethod, Supplier, Urgency
 
@@ -82,8 +84,13 @@ class AddressForm(forms.Form):
     def __init__(self, *args, buildings, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("client_key", uuid.uuid4().hex)
         super().__init__(*args, **kwargs)
-        self.fields["building"].queryset = buildings
-        self.fields["building"].label_from_instance = lambda b: f"{b.compound.name} {b.number}号楼"
+        field = cast(forms.ModelChoiceField, self.fields["building"])
+        field.queryset = buildings
+        # 2号楼 before 10号楼: the choices in natural order (the queryset still validates).
+        ordered = sorted(buildings, key=lambda b: (b.compound.name, natural_key(b.number)))
+        field.choices = [("", field.empty_label or "")] + [
+            (b.pk, f"{b.compound.name} {b.number}号楼") for b in ordered
+        ]
 
 
 class ProxyForm(AddressForm):

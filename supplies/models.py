@@ -415,13 +415,23 @@ class Proof(models.TextChoices):
 
 
 class DeliveryRule(models.Model):
-    """How a compound's deliveries are proved (a code when nothing is set)."""
+    """How a compound's deliveries are proved (a code when nothing is set), and how its
+    residents pay."""
 
     compound = models.OneToOneField(
         Compound, on_delete=models.CASCADE, related_name="+", verbose_name=_("compound")
     )
     proof = models.CharField(
         _("delivery proof"), max_length=5, choices=Proof.choices, default=Proof.CODE
+    )
+    # How residents pay, in the committee's words (shown on the ordering page and its poster).
+    payment_note = models.CharField(
+        _("how residents pay"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "e.g. WeChat transfer to 张丽华 (138****0001) on delivery, or cash at the gate."
+        ),
     )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -9,7 +9,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -361,7 +371,10 @@ def my_deliveries(*, user: Any) -> list[Order]:
     building's together, as the page groups them), vulnerable and urgent first."""
     orders = list(
         Order.objects.filter(claimed_by=user, status=OrderStatus.OUT_FOR_DELIVERY)
-        .select_related("household", "building", "compound")
+        .select_related("household", "building", "compound", "proxy")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("item").order_by("pk"))
+        )
         .annotate(vulnerable=is_vulnerable())
         .order_by("building__number", "household__unit", "household__room")
     )

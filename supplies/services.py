@@ -19,6 +19,7 @@ from accounts.models import User
 from compounds.models import Building, Community, Compound
 from residents import rules as residents_rules
 from residents.models import Household, Resident
+from residents.services import task_call_record
 from wuyi.lib import cn, pgcopy, photos, pii
 from wuyi.lib.errors import Refused
 
@@ -602,6 +603,17 @@ def proof_of(compound_id: int) -> str:
     return rule.first() or Proof.CODE
 
 
+def payment_note_set(*, by: User, compound: Compound, note: Any) -> DeliveryRule:
+    """How the compound's residents pay, as the ordering page and its poster tell them (empty:
+    nothing said)."""
+    _require_organiser(by)
+    text = _text(note, field="payment_note", max_length=300, multiline=True)
+    rule, _created = DeliveryRule.objects.update_or_create(
+        compound=compound, defaults={"payment_note": text, "updated_by": by}
+    )
+    return rule
+
+
 def delivery_rule_set(*, by: User, compound: Compound, proof: str) -> DeliveryRule:
     _require_organiser(by)
     if proof not in Proof.values:
@@ -657,6 +669,31 @@ def order_mark_delivered(
         left = rules.MAX_CODE_ATTEMPTS - locked.code_attempts
         raise Refused(_("Wrong handover code; %(left)d tries left.") % {"left": left}, field="code")
     return locked
+
+
+def order_call(*, by: Any, order: Order) -> str:
+    """The household's number for the volunteer carrying the order (or the secretary), to call
+    from the delivery card: the number the order gave for its code, else the first resident's
+    on the register. Recorded in the personal-data log like a call from the register. Refused:
+    someone else's delivery; a household with no phone."""
+    if not rules.may_organise(by):
+        if order.claimed_by_id != getattr(by, "pk", None):
+            raise PermissionDenied(_("Only the volunteer who claimed this order calls from it."))
+        if order.status != OrderStatus.OUT_FOR_DELIVERY:
+            raise Refused(_("This order is not out for delivery."), field="status")
+    phone = order.phone or (
+        Resident.objects.filter(household_id=order.household_id, left_on__isnull=True)
+        .exclude(phone="")
+        .order_by("pk")
+        .values_list("phone", flat=True)
+        .first()
+        or ""
+    )
+    if not phone:
+        raise Refused(_("The household has no phone on the order or the register."))
+    return task_call_record(
+        by=by, compound_id=order.compound_id, phone=phone, via=f"supplies.order:{order.pk}"
+    )
 
 
 def order_resend_code(*, by: Any, order: Order) -> Order:
@@ -718,6 +755,22 @@ def order_record_payment(*, by: User, order: Order, method: str, paid: bool = Tr
         locked.paid_at = timezone.now() if locked.paid else None
         locked.save(update_fields=["payment_method", "paid", "paid_at"])
         _event(locked, locked.status, by, f"{PaymentMethod(method).label}")
+    return locked
+
+
+def order_undo_payment(*, by: User, order: Order) -> Order:
+    """A payment recorded by mistake (the wrong row, the wrong method) is taken back: the
+    order is unpaid again, its method cleared, and its history says who undid what. Refused:
+    an order that is not marked paid (a second click finds it already undone)."""
+    _require_organiser(by)
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if not locked.paid and not locked.payment_method:
+            raise Refused(_("This order is not marked paid: there is nothing to undo."))
+        was = locked.get_payment_method_display() or "—"
+        locked.payment_method, locked.paid, locked.paid_at = "", False, None
+        locked.save(update_fields=["payment_method", "paid", "paid_at"])
+        _event(locked, locked.status, by, _("Payment undone (was: %(method)s)") % {"method": was})
     return locked
 
 

@@ -14,6 +14,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,12 +22,16 @@ from accounts.access import get_visible_or_404
 from accounts.http import AuthedHttpRequest
 from compounds.models import Building, Compound
 from residents.models import Household
-from volunteers.registry import Task
+from volunteers.registry import ERRAND, Task
 from wuyi.lib import photos
+from wuyi.lib.downloads import attach
+from wuyi.lib.durations import minutes_text
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.iters import natural_key
 from wuyi.lib.pagination import CappedPaginator
 from wuyi.lib.params import choice_param, int_param
+from wuyi.lib.public import is_local, public_url
+from wuyi.lib.qr import qr_svg
 from wuyi.lib.spreadsheets import write_xlsx
 
 from . import rules, selectors, services
@@ -41,6 +46,7 @@ from .forms import (
 )
 from .models import (
     CatalogueItem,
+    DeliveredHow,
     DeliveryRule,
     GroupBuy,
     GroupBuyStatus,
@@ -331,9 +337,11 @@ def reconciliation_xlsx(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         out.getvalue(),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = f'attachment; filename="group-buy-{buy.pk}.xlsx"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return attach(
+        response,
+        _("Reconciliation") + f"-{buy.title}.xlsx",
+        fallback=f"group-buy-{buy.pk}.xlsx",
+    )
 
 
 # ----------------------------------------------------------------------------- orders
@@ -362,9 +370,12 @@ def orders(request: AuthedHttpRequest) -> HttpResponse:
         {
             "page": page,
             "statuses": OrderStatus.choices,
-            "buildings": Building.objects.visible_to(request.user)
-            .select_related("compound")
-            .order_by("compound__name", "number")[:300],
+            "buildings": sorted(
+                Building.objects.visible_to(request.user)
+                .select_related("compound")
+                .order_by("compound__name", "number")[:300],
+                key=lambda b: (b.compound.name, natural_key(b.number)),
+            ),
             "params": params,
             "query": query.urlencode(),
             "may_organise": rules.may_organise(request.user),
@@ -533,6 +544,24 @@ def order_pay(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return redirect("supplies:order", pk=order.pk)
 
 
+@login_required
+@require_POST
+def order_unpay(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Undo a payment recorded by mistake (its history keeps who did it and what it was)."""
+    order = _order(request, pk, organise=True)
+    try:
+        services.order_undo_payment(by=request.user, order=order)
+    except Refused as refused:
+        messages.error(request, str(refused.message))
+    else:
+        messages.success(
+            request, _("Payment undone: order #%(pk)d is unpaid again.") % {"pk": order.pk}
+        )
+    if request.POST.get("next") == "reconciliation" and order.group_buy_id:
+        return redirect("supplies:reconciliation", pk=order.group_buy_id)
+    return redirect("supplies:order", pk=order.pk)
+
+
 # ----------------------------------------------------------------------------- deliveries
 
 
@@ -545,8 +574,14 @@ def deliveries(request: AuthedHttpRequest) -> HttpResponse:
             "compound_id", "proof"
         )
     )
+    # After a refusal (a wrong code) the card comes back with the method the volunteer chose.
+    kept_how = choice_param(request.GET, "how", DeliveredHow.values)
+    kept_for = int_param(request.GET, "order")
     for order in mine:
         order.proof = proofs.get(order.compound_id, Proof.CODE)  # type: ignore[attr-defined]
+        order.how = (  # type: ignore[attr-defined]
+            kept_how if kept_how and order.pk == kept_for else DeliveredHow.LEFT_AT_DOOR
+        )
     return render(
         request,
         "supplies/deliveries.html",
@@ -610,7 +645,26 @@ def deliver(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Delivered. Thank you."))
     except Refused as refused:
         messages.error(request, str(refused.message))
+        if action == "delivered" and data.get("how"):
+            query = urlencode({"order": order.pk, "how": data["how"]})
+            return redirect(f"{reverse('supplies:deliveries')}?{query}#order-{order.pk}")
     return redirect("supplies:deliveries")
+
+
+@login_required
+@require_POST
+def order_call(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """One tap from the delivery card: the call is recorded and the phone dials the household
+    (the number appears nowhere on the page)."""
+    order = _order(request, pk)
+    try:
+        phone = services.order_call(by=request.user, order=order)
+    except Refused as refused:
+        messages.error(request, str(refused.message))
+        return redirect("supplies:deliveries")
+    response = HttpResponse(status=303)
+    response["Location"] = "tel:" + phone.replace("-", "")
+    return response
 
 
 @login_required
@@ -632,8 +686,11 @@ def order_photo(request: AuthedHttpRequest, pk: int) -> FileResponse:
 def figures(request: AuthedHttpRequest) -> HttpResponse:
     if not rules.may_read_figures(request.user):
         raise PermissionDenied
+    figures = selectors.district_figures(user=request.user)
     return render(
-        request, "supplies/figures.html", {"f": selectors.district_figures(user=request.user)}
+        request,
+        "supplies/figures.html",
+        {"f": figures, "median": minutes_text(figures.median_minutes)},
     )
 
 
@@ -660,6 +717,7 @@ def today_tasks(user: Any, day: datetime.date) -> list[Task]:
                 detail=_("%(count)d to bring · %(compound)s")
                 % {"count": len(orders), "compound": first.compound.name},
                 url=url,
+                rank=10,
             )
         )
     for batch in selectors.delivery_batches(user=user):
@@ -671,6 +729,7 @@ def today_tasks(user: Any, day: datetime.date) -> list[Task]:
                 detail=_("%(count)d waiting to be claimed · %(compound)s")
                 % {"count": batch.waiting, "compound": batch.compound},
                 url=url,
+                rank=ERRAND,
             )
         )
     return tasks
@@ -681,48 +740,91 @@ def today_tasks(user: Any, day: datetime.date) -> list[Task]:
 
 @login_required
 def links(request: AuthedHttpRequest) -> HttpResponse:
-    """Each compound's ordering link for residents: make one, or stop one."""
+    """Each compound's ordering link for residents: make one, stop one, print its poster; how
+    deliveries are proved and how residents pay."""
     _organiser(request)
     compounds = list(Compound.objects.visible_to(request.user).order_by("name")[:200])
     if request.method == "POST":
         compound = get_visible_or_404(
             Compound, request.user, pk=int_param(request.POST, "compound")
         )
-        if request.POST.get("action") == "proof":
-            try:
+        action = request.POST.get("action")
+        try:
+            if action == "proof":
                 services.delivery_rule_set(
                     by=request.user, compound=compound, proof=request.POST.get("proof", "")
                 )
-            except Refused as refused:
-                messages.error(request, str(refused.message))
-            else:
                 messages.success(request, _("Saved how deliveries are proved."))
-        elif request.POST.get("action") == "revoke":
-            for link in OrderLink.objects.filter(compound=compound, active=True):
-                services.order_link_revoke(by=request.user, link=link)
-            messages.success(request, _("The link no longer works."))
-        else:
-            services.order_link_get_or_create(by=request.user, compound=compound)
-            messages.success(request, _("Link ready: send it to the residents' group."))
-        return redirect("supplies:links")
+            elif action == "payment":
+                services.payment_note_set(
+                    by=request.user, compound=compound, note=request.POST.get("payment_note", "")
+                )
+                messages.success(request, _("Saved how residents pay."))
+            elif action == "revoke":
+                for link in OrderLink.objects.filter(compound=compound, active=True):
+                    services.order_link_revoke(by=request.user, link=link)
+                messages.success(request, _("The link no longer works."))
+            else:
+                services.order_link_get_or_create(by=request.user, compound=compound)
+                messages.success(request, _("Link ready: send it to the residents' group."))
+        except Refused as refused:
+            messages.error(request, str(refused.message))
+        return redirect(f"{reverse('supplies:links')}#compound-{compound.pk}")
     active = {
         link.compound_id: link
         for link in OrderLink.objects.filter(compound__in=compounds, active=True)
     }
-    proofs = dict(
-        DeliveryRule.objects.filter(compound__in=compounds).values_list("compound_id", "proof")
-    )
+    rules_of = {r.compound_id: r for r in DeliveryRule.objects.filter(compound__in=compounds)}
     rows = [
-        (
-            c,
-            request.build_absolute_uri(reverse("supplies:self", args=[active[c.pk].token]))
-            if c.pk in active
-            else "",
-            proofs.get(c.pk, Proof.CODE),
-        )
+        {
+            "compound": c,
+            "url": _self_url(request, active[c.pk]) if c.pk in active else "",
+            "proof": rules_of[c.pk].proof if c.pk in rules_of else Proof.CODE,
+            "payment_note": rules_of[c.pk].payment_note if c.pk in rules_of else "",
+        }
         for c in compounds
     ]
-    return render(request, "supplies/links.html", {"rows": rows, "proofs": Proof.choices})
+    site = public_url(request, "/")
+    return render(
+        request,
+        "supplies/links.html",
+        {
+            "rows": rows,
+            "proofs": Proof.choices,
+            "site": site,
+            "local_address": is_local(site),
+        },
+    )
+
+
+def _self_url(request: AuthedHttpRequest, link: OrderLink) -> str:
+    return public_url(request, reverse("supplies:self", args=[link.token]))
+
+
+@login_required
+def link_poster(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """An A4 poster for the compound's gate and its residents' group: the ordering link as a
+    QR code, the three steps and how to pay."""
+    _organiser(request)
+    compound = get_visible_or_404(Compound.objects.select_related("community"), request.user, pk=pk)
+    link = OrderLink.objects.filter(compound=compound, active=True).first()
+    if link is None:
+        messages.error(request, _("Make the compound's link first."))
+        return redirect("supplies:links")
+    url = _self_url(request, link)
+    rule = DeliveryRule.objects.filter(compound=compound).first()
+    return render(
+        request,
+        "supplies/link_poster.html",
+        {
+            "compound": compound,
+            "url": url,
+            "svg": qr_svg(url, scale=8),
+            "payment_note": rule.payment_note if rule else "",
+            "site": url,
+            "local_address": is_local(url),
+        },
+    )
 
 
 SELF_KEY = "supplies_self"
@@ -844,6 +946,10 @@ def self_order(request, token: str) -> HttpResponse:
             "household": household,
             "buys": buys,
             "orders": orders,
+            "payment_note": DeliveryRule.objects.filter(compound_id=link.compound_id)
+            .values_list("payment_note", flat=True)
+            .first()
+            or "",
         },
         status=400 if error else 200,
     )

@@ -55,6 +55,7 @@ PUBLIC = {
     "admin:logout",
     "volunteers:link",
     "supplies:self",
+    "favicon",  # the site's icon, a public static file
 }
 # The place tree is made by the fixtures (community A under the sub-district A and B share).
 PLACE_TREE = {District, Subdistrict, Community, Compound, Building}

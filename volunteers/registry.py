@@ -8,7 +8,7 @@ number of queries however many there are. The phone view lists them under the da
 
 import datetime
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -28,7 +28,14 @@ class Task:
     done: bool = False
     done_url: str = ""
     url: str = ""
+    # Where the kind sits on the page, lower first: someone waiting at a door (an emergency, a
+    # delivery) before routine rounds. Kinds at ROUTINE or above fold after FOLD_AFTER rows.
+    rank: int = 50
+    call_url: str = ""  # a POST that records the call and answers with the tel: number
 
+
+URGENT, ERRAND, ROUTINE = 0, 20, 50
+FOLD_AFTER = 3
 
 TaskProvider = Callable[[Any, datetime.date], list[Task]]
 _providers: list[TaskProvider] = []
@@ -40,7 +47,48 @@ def register_task_provider(provider: TaskProvider) -> None:
 
 
 def tasks_for(user: Any, day: datetime.date) -> list[Task]:
-    """Every provider's tasks for the user on `day`: open ones first, then by time."""
+    """Every provider's tasks for the user on `day`: open ones first, the most pressing kinds
+    first, then by time."""
     tasks = [task for provider in _providers for task in provider(user, day)]
     far = datetime.datetime.max.replace(tzinfo=datetime.UTC)
-    return sorted(tasks, key=lambda t: (t.done, t.at or far, t.key))
+    return sorted(tasks, key=lambda t: (t.done, t.rank, t.at or far, t.key))
+
+
+@dataclass
+class TaskGroup:
+    """The tasks of one kind as the phone shows them: the first rows, the rest folded."""
+
+    kind: str
+    rank: int
+    shown: list[Task] = field(default_factory=list)
+    folded: list[Task] = field(default_factory=list)
+
+    @property
+    def routine(self) -> bool:
+        return self.rank >= ROUTINE
+
+    @property
+    def open_count(self) -> int:
+        return sum(not t.done for t in self.shown + self.folded)
+
+    @property
+    def total(self) -> int:
+        return len(self.shown) + len(self.folded)
+
+
+def group_tasks(tasks: list[Task], fold_after: int = FOLD_AFTER) -> list[TaskGroup]:
+    """Tasks by kind, the most pressing kind first. A routine kind (26 disinfection rounds)
+    shows its next `fold_after` open rows and folds the rest and the done ones, so that what
+    someone waits for is on the first screen."""
+    groups: dict[str, TaskGroup] = {}
+    for task in tasks:
+        group = groups.setdefault(task.kind, TaskGroup(kind=task.kind, rank=task.rank))
+        group.rank = min(group.rank, task.rank)
+    for task in tasks:
+        group = groups[task.kind]
+        unfolded = sum(not t.done for t in group.shown)
+        if group.routine and (task.done or unfolded >= fold_after):
+            group.folded.append(task)
+        else:
+            group.shown.append(task)
+    return sorted(groups.values(), key=lambda g: (g.open_count == 0, g.rank))

@@ -2,6 +2,7 @@
 for teams, branches, volunteers, shift plans, duty and hours."""
 
 import datetime
+import functools
 import tempfile
 
 from django.contrib import messages
@@ -20,8 +21,10 @@ from accounts.access import get_visible_or_404, scope_of
 from accounts.http import AuthedHttpRequest
 from accounts.models import Level
 from compounds.models import Community, Compound
+from wuyi.lib.downloads import attach
 from wuyi.lib.errors import Refused, add_to_form
-from wuyi.lib.params import date_param
+from wuyi.lib.params import date_param, int_param
+from wuyi.lib.public import public_url
 from wuyi.lib.spreadsheets import ImportFileError, write_xlsx
 
 from . import notify, registry, rules, selectors, services
@@ -40,30 +43,57 @@ from .forms import (
 from .models import Assignment, Membership, PartyBranch, Shift, ShiftTemplate, Team, Volunteer
 
 
-def _community_of(user) -> Community:
-    """The community a secretary organises (the one community they are posted to)."""
+class _ChooseCommunity(Exception):
+    """An administrator opened a community's page without saying which community."""
+
+
+def _community_of(request) -> Community:
+    """The community a secretary organises (the one community they are posted to); an
+    administrator names it in the address (?community=), after choosing it from a list."""
+    user = request.user
     single = scope_of(user).single
-    if single is None or single[0] != Level.COMMUNITY:
-        if user.is_superuser:
-            raise Refused(_("Open this page from a community's own account."))
-        raise PermissionDenied(_("Volunteers are organised by the community secretary."))
-    return Community.objects.get(pk=single[1])
+    if single is not None and single[0] == Level.COMMUNITY:
+        return Community.objects.get(pk=single[1])
+    if user.is_superuser:
+        pk = int_param(request.GET, "community")
+        if pk is None:
+            raise _ChooseCommunity
+        return get_visible_or_404(Community, user, pk=pk)
+    raise PermissionDenied(_("Volunteers are organised by the community secretary."))
 
 
 def _organiser(request) -> Community:
     if not rules.may_organise(request.user):
         raise PermissionDenied(_("Volunteers are organised by the community secretary."))
-    return _community_of(request.user)
+    return _community_of(request)
+
+
+def _for_a_community(view):
+    """A community's page opened by an administrator without one: the list to choose from."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except _ChooseCommunity:
+            communities = Community.objects.visible_to(request.user).order_by("code")[:500]
+            return render(
+                request,
+                "volunteers/pick_community.html",
+                {"communities": communities, "next": request.path},
+            )
+
+    return wrapper
 
 
 def _link(request, token: str) -> str:
-    return request.build_absolute_uri(reverse("volunteers:link", args=[token]))
+    return public_url(request, reverse("volunteers:link", args=[token]))
 
 
 def _links(request, created) -> list[tuple[Volunteer, str, bool]]:
     """Each new link, also sent to the volunteer by SMS where the template is approved:
     (volunteer, link, whether the SMS was queued)."""
-    site = request.build_absolute_uri("/").rstrip("/")
+    site = public_url(request, "/").rstrip("/")
     return [
         (
             v,
@@ -82,13 +112,15 @@ def today(request: AuthedHttpRequest) -> HttpResponse:
     """今日任务: the day's shifts and the tasks other apps give this user, at 360 px first."""
     day = timezone.localdate()
     assignments = selectors.my_assignments(user=request.user, day=day)
+    tasks = registry.tasks_for(request.user, day)
     return render(
         request,
         "volunteers/today.html",
         {
             "day": day,
             "assignments": assignments,
-            "tasks": registry.tasks_for(request.user, day),
+            "tasks": tasks,
+            "groups": registry.group_tasks(tasks),
             "now": timezone.now(),
         },
     )
@@ -176,6 +208,7 @@ def volunteer_list(request: AuthedHttpRequest) -> HttpResponse:
 
 
 @login_required
+@_for_a_community
 def volunteer_add(request: AuthedHttpRequest) -> HttpResponse:
     community = _organiser(request)
     teams = Team.objects.filter(community=community)
@@ -200,6 +233,7 @@ def volunteer_add(request: AuthedHttpRequest) -> HttpResponse:
 
 
 @login_required
+@_for_a_community
 def volunteer_import(request: AuthedHttpRequest) -> HttpResponse:
     community = _organiser(request)
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -254,6 +288,7 @@ def team_list(request: AuthedHttpRequest) -> HttpResponse:
 
 
 @login_required
+@_for_a_community
 def team_edit(request: AuthedHttpRequest, pk: int | None = None) -> HttpResponse:
     community = _organiser(request)
     team = get_visible_or_404(Team, request.user, pk=pk) if pk else None
@@ -338,6 +373,7 @@ def branch_list(request: AuthedHttpRequest) -> HttpResponse:
 
 
 @login_required
+@_for_a_community
 def branch_edit(request: AuthedHttpRequest, pk: int | None = None) -> HttpResponse:
     community = _organiser(request)
     branch = get_visible_or_404(PartyBranch, request.user, pk=pk) if pk else None
@@ -391,6 +427,9 @@ def plan(request: AuthedHttpRequest, compound_pk: int) -> HttpResponse:
             "compound": compound,
             "dates": dates,
             "rows": rows,
+            "by_day": [
+                (day, [(row.template, row.cells[n]) for row in rows]) for n, day in enumerate(dates)
+            ],
             "one_offs": one_offs,
             "may_organise": may,
             "template_form": TemplateForm() if may else None,
@@ -523,9 +562,14 @@ def hours_export(request: AuthedHttpRequest) -> FileResponse:
         ),
     )
     spool.seek(0)
-    name = f"{_('volunteer hours')}-{first:%Y%m%d}-{last:%Y%m%d}.xlsx"
-    response = FileResponse(spool, as_attachment=True, filename=name)
-    response["Cache-Control"] = "no-store"
+    days = f"{first:%Y%m%d}-{last:%Y%m%d}"
+    response = FileResponse(
+        spool,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    # Translated outside the f-string: xgettext does not look inside one.
+    title = _("Volunteer hours")
+    attach(response, f"{title}-{days}.xlsx", fallback=f"volunteer-hours-{days}.xlsx")
     return response
 
 

@@ -65,6 +65,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Pages gzipped (a phone on a poor network: 60-160 KB of HTML become 10-25 KB). BREACH, the
+    # attack on compressed pages that reflect input next to a secret: the CSRF token is masked
+    # afresh in every response (it never repeats, so it cannot be guessed byte by byte), Django
+    # pads each gzip stream with random bytes ("Heal the BREACH"), and the session cookie is
+    # SameSite=Lax, so another site cannot make a victim's browser send the thousands of
+    # requests the attack needs. Full ID numbers and phones are never in a page beside echoed
+    # input (they come one at a time, on a recorded POST). It is first: it compresses what the
+    # others produce, the static files WhiteNoise serves in development included (in
+    # production WhiteNoise serves its own precompressed files, which it leaves alone).
+    "django.middleware.gzip.GZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -382,6 +392,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
     },
 }
+
+# The address residents' phones reach the app at, for printed QR codes and links sent by SMS
+# (e.g. https://wuyi.example.gov.cn). Empty: the address the page was opened at, which the QR
+# pages flag while it is 127.0.0.1 or localhost.
+WUYI_PUBLIC_URL = os.environ.get("WUYI_PUBLIC_URL", "").strip()
 
 # Domain rules.
 # A compound steps down from sealed or controlled only after this many days without a positive.

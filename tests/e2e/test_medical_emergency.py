@@ -16,6 +16,7 @@ def test_an_emergency_from_the_form_to_returned(new_page, demo, screenshot_dir):
 
     resident = (
         Resident.objects.filter(compound__name="天庆丽舍", left_on__isnull=True)
+        .exclude(phone="")
         .order_by("pk")
         .first()
     )
@@ -23,14 +24,24 @@ def test_an_emergency_from_the_form_to_returned(new_page, demo, screenshot_dir):
     log_in(phone, "medic")
     phone.goto("/medical/emergency/")
     expect(phone.locator("h1")).to_contain_text("天庆丽舍")
-    phone.select_option("#id_resident", str(resident.pk))
+    # The patient is searched for (a name, or the door), not picked from the whole compound.
+    expect(phone.locator("input[name=resident]")).to_have_count(0)
+    phone.fill("#id_resident", resident.name)
+    phone.locator(f"#id_resident_{resident.pk}").check()
     phone.fill("#id_symptom", "胸痛，出冷汗")
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    if screenshot_dir:
+        phone.screenshot(path=f"{screenshot_dir}/medic-emergency-phone.png", full_page=True)
     phone.get_by_role("button", name="派救护车").click()
     expect(phone.locator(".messages")).to_contain_text("已出车")
     expect(phone.locator("#escort-status")).to_have_text("已出车")
     escort = Escort.objects.get(symptom="胸痛，出冷汗")
     assert escort.ambulance is not None and escort.compound.name == "天庆丽舍"
+    # The crew's card: the door with its room, and the patient's number one (logged) tap away.
+    expect(phone.locator("#escort-pickup")).to_contain_text(resident.household.room)
+    expect(phone.locator("#call-patient")).to_be_visible()
+    if screenshot_dir:
+        phone.screenshot(path=f"{screenshot_dir}/medic-emergency-escort-phone.png", full_page=True)
 
     desk = new_page(DESKTOP)
     log_in(desk, "district")

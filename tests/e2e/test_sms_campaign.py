@@ -42,6 +42,10 @@ def test_secretary_sends_a_campaign_to_a_building(new_page, demo, sms, screensho
         page.screenshot(path=f"{screenshot_dir}/sms-compose.png", full_page=True)
 
     page.get_by_role("button", name="发送", exact=True).click()
+    # 发送 asks once more, with the preview, before anything is queued.
+    expect(page.locator("#confirm")).to_contain_text(str(count))
+    assert not Message.objects.filter(variables__round="4").exists()
+    page.get_by_role("button", name="确认发送").click()
     expect(page.locator(".messages")).to_contain_text(f"{count}条短信正在发送")
     message = Message.objects.get(variables__round="4")
     assert message.recipient_count == count

@@ -107,7 +107,8 @@ def test_book_with_ambulance_is_scheduled_and_steps_record_who(
     escort = _book(secretary_a, zhang, hospital, ambulance=cars[0], staff=doctor)
     assert escort.status == EscortStatus.SCHEDULED
     assert escort.compound_id == zhang.compound_id
-    assert escort.pickup == "1号楼1单元"
+    # The crew goes up to the door: the room is in the pickup (issue 19).
+    assert escort.pickup == f"1号楼1单元{zhang.household.room}"
     assert escort.expected_return_at - escort.scheduled_at == datetime.timedelta(hours=4)
     assert [s["status"] for s in escort.steps] == ["requested", "scheduled"]
     assert {s["by"] for s in escort.steps} == {secretary_a.pk}

@@ -134,7 +134,9 @@ def test_missing_and_extra_variables_are_named(secretary_a, compound_a, template
     with pytest.raises(Refused) as refused:
         campaign(secretary_a, template, compound_a, variables={"gate": "东门", "time": "9点"})
     assert set(refused.value.errors) == {"var_round", "var_time"}
-    assert "round" in refused.value.errors["var_round"]
+    # Named as the secretary knows them (issue 19), not by the template's raw key.
+    assert refused.value.errors["var_round"] == "请填写“检测轮次”。"
+    assert "时间" in refused.value.errors["var_time"]
     with pytest.raises(Refused) as refused:
         campaign(secretary_a, template, compound_a, variables={"gate": "  ", "round": "3"})
     assert set(refused.value.errors) == {"var_gate"}

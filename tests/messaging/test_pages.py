@@ -1,6 +1,7 @@
 """The SMS pages, the API and the receipt webhooks, as their users rely on them."""
 
 import json
+import re
 
 import pytest
 from rest_framework.authtoken.models import Token
@@ -41,12 +42,21 @@ def test_secretary_previews_then_sends(login, secretary_a, compound_a, template,
     assert '<strong class="count">3</strong>' in body
     assert "【无疫社区】明日8:00在东门开展第3轮核酸检测" in body
     assert Message.objects.count() == 0
-    sent = compose_post(client, b1, template, action="send")
+    # 发送 shows the preview once more and asks; nothing is queued before the answer.
+    asked = compose_post(client, b1, template, action="send")
+    assert asked.status_code == 200 and Message.objects.count() == 0
+    body = asked.content.decode()
+    assert 'value="confirm"' in body and "【无疫社区】明日8:00在东门开展第3轮核酸检测" in body
+    checked = re.search(r'name="checked" value="([0-9a-f]+)"', body)[1]
+    # A form changed since the preview is shown again, not sent.
+    changed = compose_post(client, b1, template, action="confirm", checked=checked, var_gate="西门")
+    assert changed.status_code == 200 and Message.objects.count() == 0
+    sent = compose_post(client, b1, template, action="confirm", checked=checked)
     assert sent.status_code == 302
     message = Message.objects.get()
     assert sent["Location"] == f"/messaging/{message.pk}/"
     # A double submit of the same form sends nothing more.
-    again = compose_post(client, b1, template, action="send")
+    again = compose_post(client, b1, template, action="confirm", checked=checked)
     assert again["Location"] == f"/messaging/{message.pk}/"
     assert Message.objects.count() == 1
     run_dispatch()
