@@ -53,3 +53,73 @@ def register_served_households(serves: ServesHousehold) -> None:
 def serves_household(user: Any, household_id: int) -> bool:
     """True when a task the user holds now takes them to this household's door."""
     return any(serves(user, household_id) for serves in _serves)
+
+
+# ----------------------------------------------------------------------------- served today
+
+# "Served today" (今日已服务) on the ledger: each app that reaches a resident (a delivery
+# handed over, an escort, a sample taken, a welfare check, a health report) registers a
+# provider in its AppConfig.ready() (plugins.py). `provider(resident_ids, day)` returns
+# {resident id: [Contact]} for those of the given residents it reached on `day` (Asia/Shanghai),
+# in a constant number of queries however many ids it is given. The caller has already scoped
+# the ids through visible_to; a provider reads nothing else personal.
+
+
+@dataclass(frozen=True)
+class Contact:
+    kind: str  # "welfare", "delivery", "escort", "sample", "health": stable, for filters
+    label: Any  # a lazy string shown on the ledger: 电话问候, 已送达, 已采样
+    at: Any = None  # an aware datetime, when known
+
+
+ContactProvider = Callable[[Sequence[int], Any], dict[int, list[Contact]]]
+_contacts: list[ContactProvider] = []
+
+
+def register_contacts(provider: ContactProvider) -> None:
+    if provider not in _contacts:
+        _contacts.append(provider)
+
+
+def contacts_on(resident_ids: Sequence[int], day: Any) -> dict[int, list[Contact]]:
+    """Every provider's contacts with these residents on `day`, each resident's by time."""
+    found: dict[int, list[Contact]] = defaultdict(list)
+    if not resident_ids:
+        return found
+    for provider in _contacts:
+        for resident_id, contacts in provider(resident_ids, day).items():
+            found[resident_id].extend(contacts)
+    return found
+
+
+# ----------------------------------------------------------------------------- household link
+
+# The household's own SMS link (no account; its token and code check live in this app once):
+# what a household can do through it. Supplies (order), medical (ask for an escort), screening
+# (report health in quarantine, see the latest result) and care (send a need) each register an
+# action in their AppConfig.ready(). `available(household)` says whether the action shows now
+# (a health report only while someone is in quarantine); `url_name` is a view of the upper app
+# taking the link's token as its one argument; the view reads the household through
+# residents' own check of the token, never a token of its own.
+
+
+@dataclass(frozen=True)
+class HouseholdAction:
+    key: str
+    label: Any
+    url_name: str
+    available: Callable[[Any], bool] = lambda household: True
+    order: int = 100
+
+
+_actions: dict[str, HouseholdAction] = {}
+
+
+def register_household_action(action: HouseholdAction) -> None:
+    _actions[action.key] = action
+
+
+def household_actions(household: Any) -> list[HouseholdAction]:
+    return sorted(
+        (a for a in _actions.values() if a.available(household)), key=lambda a: (a.order, a.key)
+    )
