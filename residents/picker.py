@@ -14,9 +14,8 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -96,7 +95,7 @@ def search(queryset: QuerySet[Resident], text: str) -> QuerySet[Resident]:
 def pick(request: AuthedHttpRequest) -> HttpResponse:
     """The radio buttons of the residents matching `<field>__q` in one compound (htmx)."""
     if not may_pick_residents(request.user):
-        raise PermissionDenied
+        raise Http404  # the register's pages answer 404 to those who may not read them
     compound = get_visible_or_404(Compound, request.user, pk=int_param(request.GET, "compound"))
     field = str(request.GET.get("field") or "")
     if not _FIELD.fullmatch(field):

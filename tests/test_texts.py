@@ -1,6 +1,7 @@
 """Texts users read: money to the tenth of a cent, the ordering page's word for its code, and
 help texts that name no real place."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -46,7 +47,9 @@ def test_one_sms_costs_0_045_yuan_on_the_preview_and_the_message(sms_outbox, log
     preview = client.post("/messaging/new/", {**data, "action": "preview"})
     assert preview.status_code == 200, preview.content.decode()[:3000]
     assert "<strong>0.045</strong>" in preview.content.decode()
-    sent = client.post("/messaging/new/", {**data, "action": "send"})
+    asked = client.post("/messaging/new/", {**data, "action": "send"})
+    checked = re.search(r'name="checked" value="([^"]+)"', asked.content.decode()).group(1)
+    sent = client.post("/messaging/new/", {**data, "action": "confirm", "checked": checked})
     assert sent.status_code == 302, sent.content.decode()[:3000]
     message = Message.objects.get()
     assert message.cost_estimate == Decimal("0.045")

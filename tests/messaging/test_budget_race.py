@@ -56,4 +56,4 @@ def test_two_campaigns_racing_for_the_last_yuan_one_wins(compound_a, community_a
     # The loser wrote nothing; the counter holds exactly the winner's cost.
     assert list(Message.objects.values_list("pk", flat=True)) == won
     assert Recipient.objects.count() == 3
-    assert services.budget_spent(community_a.pk, timezone.now()) == Decimal("0.14")
+    assert services.budget_spent(community_a.pk, timezone.now()) == Decimal("0.135")

@@ -11,7 +11,7 @@ import time_machine
 from django.test import override_settings
 from django.urls import reverse
 
-from sanitation import services
+from sanitation import rules, services
 from sanitation.models import Round
 from tests.sanitation.test_sanitation import (  # noqa: F401 - fixtures
     DAY,
@@ -40,7 +40,7 @@ def test_the_week_counts_what_was_due_by_now(login, secretary_a, lift, zhao):
         services.rosters_generate(day=DAY)
     first = Round.objects.filter(date=DAY).order_by("due_at").first()
     with time_machine.travel(NIGHT.replace(hour=13), tick=False):
-        services.round_mark_done(user=zhao.user, round=first)
+        services.round_mark_done(by=zhao.user, round=first, qr=rules.qr_token(first.area))
         page = login(secretary_a).get(reverse("sanitation:week")).content.decode()
     # 08:00 and 12:00 due by 13:00, one of them done: 50 %, not 1 of 4 or 100 %.
     assert "50%" in page and "已到时2轮，完成1轮 · 共4轮" in page
@@ -53,7 +53,7 @@ def test_the_round_names_its_cleaner_family_name_first(login, secretary_a, lift,
         user = zhao.user
         user.last_name, user.first_name = "赵", "桂兰"
         user.save()
-        services.round_mark_done(user=user, round=done)
+        services.round_mark_done(by=user, round=done, qr=rules.qr_token(done.area))
     page = login(secretary_a).get(reverse("sanitation:round", args=[done.pk])).content.decode()
     assert "赵桂兰" in page and "桂兰 赵" not in page
 
