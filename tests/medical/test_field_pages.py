@@ -70,7 +70,7 @@ def test_the_emergency_form_searches_instead_of_listing_the_compound(
 def test_the_picker_is_for_those_who_fill_the_forms(login, volunteer, secretary_b, sealed, zhang):
     url = reverse("residents:pick")
     query = {"compound": sealed.pk, "resident__q": "张"}
-    assert login(volunteer).get(url, query).status_code == 403
+    assert login(volunteer).get(url, query).status_code == 404
     assert login(secretary_b).get(url, query).status_code == 404
 
 
