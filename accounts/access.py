@@ -166,3 +166,17 @@ def get_visible_or_404(
     if may is not None and not may(user):
         raise PermissionDenied
     return obj
+
+
+def require(allowed: bool, message: Any = None, *, hide: bool = False) -> None:
+    """The one page-permission check: a view passes the answer of one of its app's `may_*`.
+
+    Refused, it is a 403 with `message` (a sentence the user reads on the 403 page), or a 404
+    with `hide=True` where even knowing the page exists says too much (a volunteer on the
+    register). Every view checks a role this way; objects are loaded with get_visible_or_404.
+    """
+    if allowed:
+        return
+    if hide:
+        raise Http404
+    raise PermissionDenied(message) if message else PermissionDenied
