@@ -180,3 +180,8 @@ def require(allowed: bool, message: Any = None, *, hide: bool = False) -> None:
     if hide:
         raise Http404
     raise PermissionDenied(message) if message else PermissionDenied
+
+
+def active(user: Any) -> bool:
+    """A signed-in, active account: the first question of every app's `may_*` rule."""
+    return bool(user is not None and user.is_authenticated and user.is_active)

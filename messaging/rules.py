@@ -12,8 +12,10 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import active
 from accounts.models import Role
 from wuyi.lib import cn
+from wuyi.lib.cn import MOBILE_RE, is_mobile
 from wuyi.lib.errors import Refused
 
 from .models import SmsTemplate
@@ -26,23 +28,19 @@ READERS = {Role.SECRETARY, Role.DISTRICT_STAFF, Role.SUBDISTRICT_STAFF}
 STAFF = {Role.DISTRICT_STAFF, Role.SUBDISTRICT_STAFF}
 
 
-def _active(user: Any) -> bool:
-    return bool(user is not None and user.is_authenticated and user.is_active)
-
-
 def may_compose(user: Any) -> bool:
     """Compose, schedule and cancel campaigns, keep the opt-out list: the community secretary."""
-    return _active(user) and (user.is_superuser or user.role in COMPOSERS)
+    return active(user) and (user.is_superuser or user.role in COMPOSERS)
 
 
 def may_read(user: Any) -> bool:
     """See campaigns and their results (masked numbers)."""
-    return _active(user) and (user.is_superuser or user.role in READERS)
+    return active(user) and (user.is_superuser or user.role in READERS)
 
 
 def may_see_daily(user: Any) -> bool:
     """SMS sent per community per day."""
-    return _active(user) and (user.is_superuser or user.role in STAFF)
+    return active(user) and (user.is_superuser or user.role in STAFF)
 
 
 # ----------------------------------------------------------------------------- variables
@@ -130,16 +128,10 @@ def clean_variables(
 
 # ----------------------------------------------------------------------------- numbers
 
-MOBILE_RE = re.compile(r"1[3-9][0-9]{9}", re.ASCII)
 MAX_ADHOC = 5000
 MSG_NOT_MOBILE = _("Line %(line)d: “%(value)s” is not a mobile number (SMS go to mobiles only).")
 MSG_BAD_LINE = _("Line %(line)d: %(message)s")
 MSG_TOO_MANY = _("At most %(max)d numbers at a time.")
-
-
-def is_mobile(phone: str) -> bool:
-    """A normalised phone that can take an SMS: the register keeps landlines too."""
-    return bool(MOBILE_RE.fullmatch(phone or ""))
 
 
 def clean_phone(value: Any) -> str:

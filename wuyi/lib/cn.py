@@ -505,3 +505,11 @@ def clean_text(
     if len(text) > max_length:
         raise NormalizeError(MSG_TEXT_LONG % {"max": max_length}, code="text_long", field=field)
     return text
+
+
+MOBILE_RE = re.compile(r"1[3-9][0-9]{9}", re.ASCII)
+
+
+def is_mobile(phone: str) -> bool:
+    """A normalised phone (normalize_phone) that takes SMS: registers keep landlines too."""
+    return bool(MOBILE_RE.fullmatch(phone or ""))

@@ -26,3 +26,8 @@ def bounds(
     first: datetime.date, last: datetime.date | None = None
 ) -> tuple[datetime.datetime, datetime.datetime]:
     return start_of(first), start_of((last or first) + ONE_DAY)
+
+
+def aware(day: datetime.date, at: datetime.time) -> datetime.datetime:
+    """`at` o'clock on `day` in Asia/Shanghai (the site's time zone), as an aware datetime."""
+    return timezone.make_aware(datetime.datetime.combine(day, at))
