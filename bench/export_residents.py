@@ -104,8 +104,9 @@ def phase(args) -> None:
     )
 
 
-def run(phase_name: str, communities: int) -> dict:
+def run(phase_name: str, communities: int, *, smoke: bool) -> dict:
     cmd = [sys.executable, __file__, "--phase", phase_name, "--communities", str(communities)]
+    cmd += ["--smoke"] if smoke else []  # the child must read the same (smoke) database
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=benchdb.ROOT)
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
@@ -139,8 +140,8 @@ def main() -> None:
         seed_residents.ensure_seed(residents)
     per_community = residents // seed_residents.seeded_communities().count()
     communities = max(1, -(-args.rows // per_community))
-    streamed = run("streamed", communities)
-    baseline = run("baseline", communities)
+    streamed = run("streamed", communities, smoke=args.smoke)
+    baseline = run("baseline", communities, smoke=args.smoke)
     ours_mb, base_mb = streamed["peak_kb"] / 1024, baseline["peak_kb"] / 1024
     ok = {
         "memory": ours_mb < TARGET_PEAK_MB,
