@@ -34,6 +34,9 @@ from wuyi.lib.errors import Refused
 
 SEED = 20260101
 MAX_EXAMPLES = 15  # per operation and generation mode (about 90 operations: minutes)
+# The volunteer reads none of the register and writes nothing: almost every request is refused
+# before its body is read, so fewer examples find as much (and the suite stays under 15 min).
+MAX_EXAMPLES_REFUSED = 5
 TIMEOUT = 900  # seconds: a pass that hangs fails instead of holding up the suite
 
 
@@ -113,7 +116,7 @@ def register_changes() -> int:
     return Household.history.count() + Resident.history.count()
 
 
-def schemathesis_config(token: str, ids: list[int]) -> str:
+def schemathesis_config(token: str, ids: list[int], max_examples: int = MAX_EXAMPLES) -> str:
     """schemathesis.toml for the pass: bounded and reproducible. Every phase runs (examples,
     coverage, fuzzing, stateful with links inferred from the responses) and every check."""
     return f"""
@@ -121,7 +124,7 @@ seed = {SEED}
 workers = 1
 max-failures = 50
 [generation]
-max-examples = {MAX_EXAMPLES}
+max-examples = {max_examples}
 # Nothing kept between runs or written into the checkout.
 database = "none"
 [cache]
@@ -184,7 +187,8 @@ def test_the_api_answers_as_documented(
     schema.write_bytes(served.content)
     before = register_changes()
     config = tmp_path / "schemathesis.toml"
-    config.write_text(schemathesis_config(token, ids), encoding="utf-8")
+    examples = MAX_EXAMPLES if user.role == Role.SECRETARY else MAX_EXAMPLES_REFUSED
+    config.write_text(schemathesis_config(token, ids, examples), encoding="utf-8")
     command = [
         sys.executable,
         "-m",
