@@ -20,6 +20,7 @@ import argparse
 import datetime
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -31,6 +32,14 @@ from psycopg2 import sql
 
 MANIFEST_SUFFIX = ".manifest.json"
 KEEP_DAYS = int(os.environ.get("WUYI_BACKUP_KEEP_DAYS", "14"))
+
+
+def _tool(name: str) -> str:
+    """The path of a PostgreSQL client program (its major version at least the server's)."""
+    found = shutil.which(name)
+    if found is None:
+        sys.exit(f"backups: {name} not found; install PostgreSQL's client programs")
+    return found
 
 
 def _url() -> str:
@@ -86,7 +95,7 @@ def dump(args: argparse.Namespace) -> int:
             # While this transaction stays open, pg_dump sees exactly its snapshot.
             subprocess.run(  # noqa: S603 - pg_dump with our own arguments
                 [
-                    "pg_dump",
+                    _tool("pg_dump"),
                     "--format=custom",
                     f"--snapshot={snapshot}",
                     "--no-owner",
@@ -156,7 +165,7 @@ def restore_check(args: argparse.Namespace) -> int:
             cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
         subprocess.run(  # noqa: S603 - pg_restore with our own arguments
             [
-                "pg_restore",
+                _tool("pg_restore"),
                 "--exit-on-error",
                 "--no-owner",
                 "--single-transaction",
