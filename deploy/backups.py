@@ -139,6 +139,20 @@ def newest_dump(directory: Path) -> Path | None:
     return dumps[-1] if dumps else None
 
 
+def compare(expected: dict, found: dict) -> list[str]:
+    """What differs between the manifest's tables and the restored ones, a line per table."""
+    problems = []
+    for table in sorted(set(expected) | set(found)):
+        want, got = expected.get(table), found.get(table)
+        if want is None or got is None:
+            where = "missing from the restore" if got is None else "not in the manifest"
+            problems.append(f"{table}: {where}")
+        elif want != got:
+            same = "equal" if want["checksum"] == got["checksum"] else "differs"
+            problems.append(f"{table}: rows {want['rows']} -> {got['rows']}, checksum {same}")
+    return problems
+
+
 def restore_check(args: argparse.Namespace) -> int:
     url = _url()
     directory = Path(args.dir or os.environ.get("WUYI_BACKUP_DIR", "var/backups"))
@@ -189,18 +203,7 @@ def restore_check(args: argparse.Namespace) -> int:
                     )
                 )
         admin.close()
-    problems = []
-    for table in sorted(set(expected) | set(found)):
-        want, got = expected.get(table), found.get(table)
-        if want is None or got is None:
-            problems.append(
-                f"{table}: {'missing from the restore' if got is None else 'not in the manifest'}"
-            )
-        elif want != got:
-            problems.append(
-                f"{table}: rows {want['rows']} -> {got['rows']}, "
-                f"checksum {'equal' if want['checksum'] == got['checksum'] else 'differs'}"
-            )
+    problems = compare(expected, found)
     for line in problems:
         print(f"restore-check: MISMATCH {line}")
     rows = sum(int(t["rows"]) for t in found.values())  # type: ignore[call-overload]
