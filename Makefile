@@ -79,7 +79,7 @@ test-clock: install-dev
 # _smoke to it) and, for sms_fanout.py, Redis (REDIS_URL). Every bench/*.py is a bench but the
 # helpers listed here.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wuyi_bench
-BENCH_HELPERS := bench/benchdb.py bench/benchdata.py bench/sms_naive.py
+BENCH_HELPERS := bench/benchdb.py bench/benchdata.py bench/sms_naive.py bench/load_settings.py
 BENCHES := $(filter-out $(BENCH_HELPERS),$(sort $(wildcard bench/*.py)))
 bench-smoke: install-dev
 	@failed=""; for bench in $(BENCHES); do \
