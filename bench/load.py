@@ -117,14 +117,14 @@ def seed(smoke: bool) -> dict[str, object]:
         community = CommunityFactory(subdistrict=sub, name="BENCHL-C")
         compound = CompoundFactory(community=community, name="BENCHL-K")
         BuildingFactory(compound=compound)
-        roles = {
+        roles: dict[str, tuple[str, object]] = {
             "secretary": (Role.SECRETARY, community),
             "volunteer": (Role.VOLUNTEER, compound),
             "district": (Role.DISTRICT_STAFF, district),
         }
         for role, (kind, place) in roles.items():
             user = User.objects.create_user(username=names[role], role=kind)
-            posting_add(user=user, place=place)
+            posting_add(user=user, place=place)  # type: ignore[arg-type]
     return {role: User.objects.get(username=name) for role, name in names.items()}
 
 

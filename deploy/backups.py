@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -63,10 +64,10 @@ def tables(cur) -> list[str]:
     return [row[0] for row in cur.fetchall()]
 
 
-def figures(cur) -> dict[str, dict[str, object]]:
+def figures(cur) -> dict[str, dict[str, Any]]:
     """{table: {"rows": n, "checksum": md5}} of every table in the public schema. The checksum
     is over each row's text form, sorted, so it does not depend on the physical order."""
-    found: dict[str, dict[str, object]] = {}
+    found: dict[str, dict[str, Any]] = {}
     for table in tables(cur):
         cur.execute(
             sql.SQL(
@@ -104,7 +105,7 @@ def dump(args: argparse.Namespace) -> int:
                 ],
                 check=True,
             )
-            manifest = {
+            manifest: dict[str, Any] = {
                 "database": _db_name(url),
                 "taken_at": stamp,
                 "tables": figures(cur),
@@ -114,7 +115,7 @@ def dump(args: argparse.Namespace) -> int:
         conn.close()
     Path(str(target) + MANIFEST_SUFFIX).write_text(json.dumps(manifest, indent=1))
     removed = _prune(out_dir, _db_name(url))
-    rows = sum(int(t["rows"]) for t in manifest["tables"].values())  # type: ignore[call-overload]
+    rows = sum(int(t["rows"]) for t in manifest["tables"].values())
     print(
         f"backup: {target} ({target.stat().st_size / 1e6:.1f} MB), "
         f"{len(manifest['tables'])} tables, {rows} rows, {time.monotonic() - started:.1f} s; "
@@ -206,7 +207,7 @@ def restore_check(args: argparse.Namespace) -> int:
     problems = compare(expected, found)
     for line in problems:
         print(f"restore-check: MISMATCH {line}")
-    rows = sum(int(t["rows"]) for t in found.values())  # type: ignore[call-overload]
+    rows = sum(int(t["rows"]) for t in found.values())
     print(
         f"restore-check: {dump_file.name}: {len(found)} tables, {rows} rows restored into "
         f"{scratch} in {time.monotonic() - started:.1f} s; "
