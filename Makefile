@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-clock bench-smoke check install install-dev vardirs migrate demo lint typecheck format messages screenshots clean
+.PHONY: run test test-clock bench-smoke restore-check check install install-dev vardirs migrate demo lint typecheck format messages screenshots clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Wuyi needs Python 3.11 or newer, found " + sys.version.split()[0])'
@@ -79,7 +79,7 @@ test-clock: install-dev
 # _smoke to it) and, for sms_fanout.py, Redis (REDIS_URL). Every bench/*.py is a bench but the
 # helpers listed here.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wuyi_bench
-BENCH_HELPERS := bench/benchdb.py bench/benchdata.py bench/sms_naive.py
+BENCH_HELPERS := bench/benchdb.py bench/benchdata.py bench/sms_naive.py bench/load_settings.py
 BENCHES := $(filter-out $(BENCH_HELPERS),$(sort $(wildcard bench/*.py)))
 bench-smoke: install-dev
 	@failed=""; for bench in $(BENCHES); do \
@@ -90,6 +90,18 @@ bench-smoke: install-dev
 	done; \
 	if [ -n "$$failed" ]; then echo "bench-smoke: FAILED:$$failed"; exit 1; fi; \
 	echo "bench-smoke: every bench ran at its smoke size"
+
+# A nightly backup and its restore check on the demo data (docs/operations.md, Backups): the
+# demo loaded into RESTORE_DATABASE_URL, dumped by deploy/backup, restored into a scratch
+# database by deploy/restore-check and compared table by table.
+RESTORE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wuyi_restore
+restore-check: install
+	DATABASE_URL=$(RESTORE_DATABASE_URL) $(BIN)/python manage.py migrate --noinput -v0
+	DATABASE_URL=$(RESTORE_DATABASE_URL) $(BIN)/python manage.py seed_demo
+	@rm -rf var/restore-check
+	DATABASE_URL=$(RESTORE_DATABASE_URL) WUYI_PYTHON=$(BIN)/python deploy/backup --dir var/restore-check
+	DATABASE_URL=$(RESTORE_DATABASE_URL) WUYI_PYTHON=$(BIN)/python deploy/restore-check --dir var/restore-check
+	@rm -rf var/restore-check
 
 # What CI refuses besides the tests: lint, types, migrations, the floors of DESIGN.md.
 check: lint typecheck

@@ -56,6 +56,7 @@ PUBLIC = {
     "volunteers:link",
     "supplies:self",
     "favicon",  # the site's icon, a public static file
+    "healthz",  # up or not, per part: no login, no personal data
 }
 # The place tree is made by the fixtures (community A under the sub-district A and B share).
 PLACE_TREE = {District, Subdistrict, Community, Compound, Building}

@@ -208,7 +208,13 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
+# WUYI_TLS says the site is reached over https (default: whenever DEBUG is off). It drives every
+# TLS setting together: Secure cookies, the redirect to https, HSTS. A plain-http deployment
+# sets WUYI_TLS=0, or no browser would send its login cookie back; the system check
+# wuyi.W001 (wuyi/checks.py) then says so at every start, and wuyi.E001 refuses a redirect to
+# https that the cookies' setting contradicts (docs/operations.md, TLS).
+WUYI_TLS = env_bool("WUYI_TLS", not DEBUG)
+if WUYI_TLS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     LANGUAGE_COOKIE_SECURE = True
@@ -218,6 +224,8 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     if env_bool("DJANGO_BEHIND_TLS_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+else:
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)  # on: wuyi.E001
 
 # Content Security Policy: everything from our own origin, no inline script, no framing.
 CONTENT_SECURITY_POLICY = {
@@ -516,3 +524,44 @@ WUYI_SMS_LEASE_SECONDS = int(os.environ.get("WUYI_SMS_LEASE_SECONDS", "120"))
 # The Celery queue SMS batches go to (empty: the default queue), for a worker of their own.
 WUYI_SMS_QUEUE = os.environ.get("WUYI_SMS_QUEUE", "")
 WUYI_SMS_DISPATCH_SECONDS = float(os.environ.get("WUYI_SMS_DISPATCH_SECONDS", "8"))
+
+# --- Operations (issue 24; docs/operations.md says how each is used) ---------------------------
+# PgBouncer in transaction mode between Django and PostgreSQL: a connection is lent per
+# transaction, so no server-side cursor (it would outlive the transaction) and no persistent
+# connection of our own (PgBouncer keeps them). Connection budget without it: web processes ×
+# threads + worker concurrency + beat, each up to one connection, all under max_connections.
+WUYI_PGBOUNCER = env_bool("WUYI_PGBOUNCER", False)
+if WUYI_PGBOUNCER:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DJANGO_CONN_MAX_AGE", "0"))
+# Queues by kind, each with workers of its own, so a city-wide import never delays an urgent
+# SMS: sms, imports, rosters (rosters and bookings), default. A worker started without -Q
+# consumes all four (the embedded `make run`); deploy/ starts one worker per kind.
+WUYI_QUEUES = ("sms", "imports", "rosters", "default")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = {name: {"routing_key": name} for name in WUYI_QUEUES}
+CELERY_TASK_ROUTES = {
+    "messaging.*": {"queue": "sms"},
+    "supplies.deliver_self_code": {"queue": "sms"},
+    "residents.import_check": {"queue": "imports"},
+    "residents.import_commit": {"queue": "imports"},
+    "sanitation.generate_rosters": {"queue": "rosters"},
+    "sanitation.catch_up_rosters": {"queue": "rosters"},
+    "medical.book_escorts": {"queue": "rosters"},
+}
+# Beat holds a lock in Redis while it runs: a second beat (a node started twice, a failover
+# that overlapped) waits and fires nothing until the first is gone (wuyi/beat.py).
+CELERY_BEAT_SCHEDULER = "wuyi.beat:LockedScheduler"
+WUYI_BEAT_LOCK_SECONDS = int(os.environ.get("WUYI_BEAT_LOCK_SECONDS", "30"))
+# Logs as JSON lines (one object a line: time, level, logger, message) for a log shipper.
+WUYI_LOG_FORMAT = os.environ.get("WUYI_LOG_FORMAT", "plain")
+if WUYI_LOG_FORMAT == "json":
+    LOGGING["formatters"]["json"] = {"()": "wuyi.logfilters.JsonLines"}  # type: ignore[index]
+    LOGGING["handlers"]["console"]["formatter"] = "json"  # type: ignore[index]
+    LOGGING["handlers"]["server"]["formatter"] = "json"  # type: ignore[index]
+# /metrics (Prometheus text format) answers only a request with "Authorization: Bearer <this>";
+# empty: /metrics is off (404).
+WUYI_METRICS_TOKEN = os.environ.get("WUYI_METRICS_TOKEN", "")
+# The health check answers over plain http too: a load balancer or a container runtime asks it
+# on the inside, without the proxy's X-Forwarded-Proto.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -12,6 +12,7 @@ from drf_spectacular.views import (
 from rest_framework.routers import DefaultRouter
 
 from compounds.api import BuildingViewSet, CompoundViewSet
+from dashboards.health import healthz, metrics
 from dashboards.views import home
 from medical.api import AmbulanceViewSet, EscortViewSet, HospitalViewSet, ScheduleViewSet
 from messaging.api import CampaignViewSet, SmsTemplateViewSet
@@ -62,6 +63,8 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
 urlpatterns = [
     path("", home, name="home"),
     path("favicon.ico", favicon, name="favicon"),
+    path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
