@@ -7,6 +7,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from messaging import outbox as engine
 from messaging import services
 from messaging.backends.base import sign
 from messaging.backends.simple import outbox
@@ -110,7 +111,7 @@ def test_results_page_shows_rate_and_reasons(
     outbox.refuse["13800000003"] = ("空号", False)
     b1 = compound_a.buildings.get(number="1")
     message = services.campaign_create(
-        user=secretary_a,
+        by=secretary_a,
         template_id=template.pk,
         variables={"gate": "东门", "round": "3"},
         audience="residents.buildings",
@@ -118,7 +119,7 @@ def test_results_page_shows_rate_and_reasons(
     )
     run_dispatch()
     first = Recipient.objects.get(phone="13800000001")
-    services.receipts_apply(
+    engine.receipts_apply(
         provider="locmem",
         receipts=[services.Receipt(provider_id=first.provider_id, delivered=True)],
     )
