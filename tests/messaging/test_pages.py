@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from messaging import outbox as engine
 from messaging import services
+from messaging.backends import Receipt
 from messaging.backends.base import sign
 from messaging.backends.simple import outbox
 from messaging.models import Message, OptOut, Recipient
@@ -121,7 +122,7 @@ def test_results_page_shows_rate_and_reasons(
     first = Recipient.objects.get(phone="13800000001")
     engine.receipts_apply(
         provider="locmem",
-        receipts=[services.Receipt(provider_id=first.provider_id, delivered=True)],
+        receipts=[Receipt(provider_id=first.provider_id, delivered=True)],
     )
     page = login(district_staff).get(f"/messaging/{message.pk}/").content.decode()
     assert "空号" in page
