@@ -68,15 +68,19 @@ def budget_limits(community_id: int) -> dict[str, Decimal]:
         .values("monthly_amount", "system_amount", "public_amount")
         .first()
     )
-    return limits_of(found)
+    return limits_of(dict(found) if found else None)
 
 
-COLUMNS = {A.CAMPAIGN: "monthly_amount", A.SYSTEM: "system_amount", A.PUBLIC: "public_amount"}
+COLUMNS: dict[str, str] = {
+    A.CAMPAIGN: "monthly_amount",
+    A.SYSTEM: "system_amount",
+    A.PUBLIC: "public_amount",
+}
 
 
 def limits_of(row: dict[str, Any] | Budget | None) -> dict[str, Decimal]:
     """Each line's amount from a Budget (or its values), the default where it sets none."""
-    limits = {}
+    limits: dict[str, Decimal] = {}
     for line, column in COLUMNS.items():
         value = row.get(column) if isinstance(row, dict) else getattr(row, column, None)
         limits[line] = rules.budget_default(line) if value is None else Decimal(value)

@@ -454,26 +454,8 @@ def batch_send(*, batch_id: int) -> BatchReport:
             try:
                 settled = {r.key: r for r in _settle_in_doubt(backend, doubtful, by_key)}
             except Exception:
-                # The provider cannot be asked now: the batch is left to recovery with its
-                # in-flight range, the recipients not yet handed over go back to the queue.
-                log.warning("SMS batch %s: outcome in doubt and lookup failed", batch_id)
-                clear = [r for r in results if not r.uncertain]
-                _record(
-                    batch_id,
-                    clear,
-                    attempts,
-                    provider=backend.name,
-                    now=timezone.now(),
-                    report=report,
-                )
-                Batch.objects.filter(pk=batch_id).update(
-                    state=Batch.State.ABANDONED,
-                    inflight_low=int(call[0].key),
-                    inflight_high=int(call[-1].key),
-                )
                 rest = [int(m.key) for m in outgoing[start + len(call) :]]
-                _requeue_untouched(batch_id, rest)
-                report.in_doubt += len(doubtful)
+                _leave_to_recovery(batch_id, call, results, rest, attempts, backend, report)
                 return report
             results = [settled.get(r.key, r) for r in results]
         _record(
@@ -483,6 +465,30 @@ def batch_send(*, batch_id: int) -> BatchReport:
         state=Batch.State.DONE, finished_at=timezone.now()
     )
     return report
+
+
+def _leave_to_recovery(
+    batch_id: int,
+    call: Sequence[Outgoing],
+    results: Sequence[Result],
+    rest: Sequence[int],
+    attempts: dict[int, int],
+    backend: Any,
+    report: BatchReport,
+) -> None:
+    """A call in doubt whose provider cannot be asked now: what is known is recorded, the
+    batch is left to recovery with the call's in-flight range, and the recipients not yet
+    handed over (`rest`) go back to the queue."""
+    log.warning("SMS batch %s: outcome in doubt and lookup failed", batch_id)
+    clear = [r for r in results if not r.uncertain]
+    _record(batch_id, clear, attempts, provider=backend.name, now=timezone.now(), report=report)
+    Batch.objects.filter(pk=batch_id).update(
+        state=Batch.State.ABANDONED,
+        inflight_low=int(call[0].key),
+        inflight_high=int(call[-1].key),
+    )
+    _requeue_untouched(batch_id, rest)
+    report.in_doubt += sum(1 for r in results if r.uncertain)
 
 
 def _requeue_untouched(batch_id: int, ids: Sequence[int]) -> int:

@@ -51,7 +51,7 @@ def may_set_budget(user: Any) -> bool:
 
 # The one home of a line's default: what a community may spend a month on it until district
 # staff set an amount (the settings name each; README lists them).
-BUDGET_DEFAULT_SETTING = {
+BUDGET_DEFAULT_SETTING: dict[str, str] = {
     Allowance.CAMPAIGN: "WUYI_SMS_DEFAULT_MONTHLY_BUDGET",
     Allowance.SYSTEM: "WUYI_SMS_SYSTEM_MONTHLY_BUDGET",
     Allowance.PUBLIC: "WUYI_SMS_PUBLIC_MONTHLY_BUDGET",
