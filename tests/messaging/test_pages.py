@@ -235,7 +235,7 @@ def test_aliyun_and_tencent_receipts_by_token(client, sent_http):
         json.dumps(report),
         content_type="application/json",
     )
-    assert response.status_code == 200
+    assert response.status_code == 200 and response.json() == {"result": 0, "errmsg": "OK"}
     assert Recipient.objects.get().status == "delivered"
 
 
