@@ -8,7 +8,6 @@ approve (no phone number, no name). Every message's idempotency key names the es
 phone, so a retry, a second sweep or a double submit never sends twice.
 """
 
-import logging
 from typing import Any
 
 from django.urls import reverse
@@ -18,34 +17,18 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, Severity
 from accounts.services import alert_raise, in_site_language
 from messaging.alerts import alert_staff
-from messaging.models import Allowance
-from messaging.rules import VALUE_MAX
-from messaging.services import send_sms
+from messaging.services import notify_by_sms
 from residents.models import Resident
-from wuyi.lib.errors import Refused
 
 from .models import Escort, EscortKind, MedicalStaff
-
-log = logging.getLogger(__name__)
 
 PICKUP = "转运接送通知"
 CREW = "转运任务通知"
 PURPOSE = "medical_escort"
 
 
-def _fit(text: str) -> str:
-    text = str(text or "—")
-    return text if len(text) <= VALUE_MAX else text[: VALUE_MAX - 1] + "…"
-
-
-def _send(**kwargs: Any) -> bool:
-    kwargs["variables"] = {name: _fit(value) for name, value in kwargs["variables"].items()}
-    try:
-        send_sms(purpose=PURPOSE, allowance=Allowance.SYSTEM, **kwargs)
-    except Refused as refused:
-        log.warning("escort SMS not queued (%s): %s", kwargs["template"], refused.message)
-        return False
-    return True
+def _send(**kwargs: Any) -> int:
+    return notify_by_sms(purpose=PURPOSE, cut=True, **kwargs)
 
 
 def family_phone(resident: Resident) -> str:

@@ -15,7 +15,10 @@ class SmsTemplateAdmin(SuperuserOnlyAdmin, admin.ModelAdmin):
 
 
 @admin.register(Budget)
-class BudgetAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class BudgetAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: amounts are set on the SMS budgets page (messaging:budgets), through
+    budgets.budget_set and its checks (the admin would take a negative amount)."""
+
     list_display = (
         "community",
         "monthly_amount",
@@ -25,6 +28,8 @@ class BudgetAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "updated_at",
     )
     list_select_related = ("community",)
+    fields = list_display
+    readonly_fields = fields
 
 
 @admin.register(Message)

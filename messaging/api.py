@@ -151,7 +151,7 @@ class CampaignViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         message = services.campaign_create(
-            user=cast(User, request.user),
+            by=cast(User, request.user),
             template_id=data["template"],
             variables=data["variables"],
             audience=data["audience"],
@@ -168,7 +168,7 @@ class CampaignViewSet(
     def cancel(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
         """Cancel what has not gone out yet (a scheduled campaign, or the rest of one)."""
         message = self.get_object()
-        services.campaign_cancel(user=cast(User, request.user), message_id=message.pk)
+        services.campaign_cancel(by=cast(User, request.user), message_id=message.pk)
         message.refresh_from_db()
         return Response(CampaignSerializer(message).data)
 

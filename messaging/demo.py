@@ -56,7 +56,7 @@ def seed_messaging() -> int:
         return 0
     try:
         message = services.campaign_create(
-            user=secretary,
+            by=secretary,
             template_id=SmsTemplate.objects.get(name="核酸检测通知").pk,
             variables={"gate": "东门", "round": "3"},
             audience="residents.buildings",

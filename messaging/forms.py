@@ -69,3 +69,30 @@ class OptOutForm(forms.Form):
         required=False,
         help_text=_("For example: asked by phone on 12-01."),
     )
+
+
+class BudgetForm(forms.Form):
+    """A community's monthly amounts, as typed: budgets.budget_set checks them (negative, two
+    decimals at most, too large) and names the field at fault."""
+
+    monthly_amount = forms.CharField(
+        label=_("Monthly SMS budget (yuan)"),
+        max_length=20,
+        error_messages={"required": _("Enter the monthly budget in yuan.")},
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    system_amount = forms.CharField(
+        label=_("Monthly allowance for system texts (yuan)"),
+        max_length=20,
+        required=False,
+        help_text=_("Handover codes, login links, reminders. Empty: the default."),
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    public_amount = forms.CharField(
+        label=_("Monthly allowance for codes residents ask for (yuan)"),
+        max_length=20,
+        required=False,
+        help_text=_("Ordering codes sent through the ordering link. Empty: the default."),
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)

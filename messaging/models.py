@@ -6,7 +6,7 @@ messaging knows phone numbers and templates, nothing of residents or volunteers:
 campaign is decided upstairs, by the audience builders residents and volunteers register
 (messaging.registry). The database is the source of truth for every SMS: a recipient row goes
 queued → sending (claimed into a Batch) → sent → delivered or failed, or suppressed (opted out)
-or cancelled; Celery only carries batch ids (messaging.services explains the races).
+or cancelled; Celery only carries batch ids (messaging.outbox explains the races).
 """
 
 import re

@@ -5,7 +5,7 @@ import datetime
 import math
 import re
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.conf import settings
@@ -15,10 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.access import active
 from accounts.models import Role
 from wuyi.lib import cn
-from wuyi.lib.cn import MOBILE_RE, is_mobile
 from wuyi.lib.errors import Refused
 
-from .models import SmsTemplate
+from .models import Allowance, SmsTemplate
 from .registry import system_template_names
 
 # ----------------------------------------------------------------------------- who may
@@ -43,9 +42,65 @@ def may_see_daily(user: Any) -> bool:
     return active(user) and (user.is_superuser or user.role in STAFF)
 
 
+def may_set_budget(user: Any) -> bool:
+    """See and set the communities' monthly SMS budgets (those they see): district staff."""
+    return active(user) and (user.is_superuser or user.role == Role.DISTRICT_STAFF)
+
+
+# ----------------------------------------------------------------------------- budgets
+
+# The one home of a line's default: what a community may spend a month on it until district
+# staff set an amount (the settings name each; README lists them).
+BUDGET_DEFAULT_SETTING: dict[str, str] = {
+    Allowance.CAMPAIGN: "WUYI_SMS_DEFAULT_MONTHLY_BUDGET",
+    Allowance.SYSTEM: "WUYI_SMS_SYSTEM_MONTHLY_BUDGET",
+    Allowance.PUBLIC: "WUYI_SMS_PUBLIC_MONTHLY_BUDGET",
+}
+BUDGET_MAX = Decimal("99999999.99")  # what Budget's columns hold (10 digits, 2 decimals)
+MSG_BUDGET_NEGATIVE = _("A budget cannot be negative.")
+MSG_BUDGET_LARGE = _("At most %(max)s yuan.")
+MSG_BUDGET_CENTS = _("Write the amount in yuan with at most two decimals, e.g. 1000 or 1000.50.")
+MSG_BUDGET_MISSING = _("Enter the monthly budget in yuan.")
+
+
+def budget_default(line: str) -> Decimal:
+    """A community's monthly amount on budget line `line` (Allowance) until one is set."""
+    return Decimal(getattr(settings, BUDGET_DEFAULT_SETTING[line]))
+
+
+def clean_budget_amount(value: Any, *, field: str, required: bool = True) -> Decimal | None:
+    """A monthly amount as typed or sent: yuan, not negative, at most two decimals and what the
+    column holds. Empty: None (the default applies) unless `required`."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise Refused(MSG_BUDGET_MISSING, field=field)
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise Refused(MSG_BUDGET_CENTS, field=field) from None
+    if not amount.is_finite():
+        raise Refused(MSG_BUDGET_CENTS, field=field)
+    if amount < 0:
+        raise Refused(MSG_BUDGET_NEGATIVE, field=field)
+    if amount > BUDGET_MAX:
+        raise Refused(MSG_BUDGET_LARGE % {"max": f"{BUDGET_MAX:,}"}, field=field)
+    if amount != amount.quantize(Decimal("0.01"), rounding=ROUND_DOWN):
+        raise Refused(MSG_BUDGET_CENTS, field=field)
+    return amount
+
+
 # ----------------------------------------------------------------------------- variables
 
 VALUE_MAX = 35  # Aliyun's limit for one variable's value (Tencent's is lower for some types)
+
+
+def fit_value(value: Any) -> str:
+    """A name or a place as long as a provider takes (cut, not refused; empty: a dash)."""
+    text = str(value) if value not in (None, "") else "—"
+    return text if len(text) <= VALUE_MAX else text[: VALUE_MAX - 1] + "…"
+
+
 MSG_NOT_APPROVED = _("This template is not approved by the SMS provider yet: it cannot be sent.")
 MSG_MISSING = _("Fill in “%(name)s”.")
 MSG_EXTRA = _("The template has no variable “%(name)s”.")
@@ -136,10 +191,10 @@ MSG_TOO_MANY = _("At most %(max)d numbers at a time.")
 
 def clean_phone(value: Any) -> str:
     """One number typed or sent by another app: normalised, and a mobile."""
-    if isinstance(value, str) and MOBILE_RE.fullmatch(value):
+    if isinstance(value, str) and cn.is_mobile(value):
         return value  # already what normalize_phone would return: a city's list stays fast
     phone = cn.normalize_phone(value)
-    if not is_mobile(phone):
+    if not cn.is_mobile(phone):
         raise Refused(MSG_NOT_MOBILE % {"line": 1, "value": cn.mask_phone(str(value))})
     return phone
 
@@ -161,7 +216,7 @@ def clean_phone_list(lines: Iterable[str]) -> list[str]:
             except cn.NormalizeError as exc:
                 errors.append(str(MSG_BAD_LINE % {"line": number, "message": exc.message}))
                 continue
-            if not is_mobile(phone):
+            if not cn.is_mobile(phone):
                 errors.append(str(MSG_NOT_MOBILE % {"line": number, "value": cn.mask_phone(text)}))
                 continue
             phones[phone] = None

@@ -16,10 +16,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from compounds.models import Community
-from wuyi.lib import pii
+from wuyi.lib import cn, pii
 
-from . import rules, services
-from .models import Allowance, Message, OptOut, Recipient, RecipientStatus, Spending
+from . import budgets, rules, services
+from .models import Allowance, Budget, Message, OptOut, Recipient, RecipientStatus, Spending
 
 S = RecipientStatus
 
@@ -51,7 +51,7 @@ class Preview:
 
 def campaign_preview(
     *,
-    user: User,
+    by: User,
     template_id: Any,
     variables: Mapping[str, Any],
     audience: str,
@@ -65,7 +65,7 @@ def campaign_preview(
     from django.conf import settings
 
     draft = services.campaign_check(
-        user=user,
+        by=by,
         template_id=template_id,
         variables=variables,
         audience=audience,
@@ -77,7 +77,7 @@ def campaign_preview(
     phones: dict[str, dict[str, str] | None] = {}
     without = 0
     for phone, own in draft.audience.rows:
-        if rules.is_mobile(phone):
+        if cn.is_mobile(phone):
             phones.setdefault(phone, own)
         else:
             without += 1
@@ -91,8 +91,8 @@ def campaign_preview(
     budget = left = None
     payer = ""
     if community_id is not None:
-        budget = services.budget_limits(community_id)[Allowance.CAMPAIGN]
-        left = budget - services.budget_spent(community_id, draft.send_at)
+        budget = budgets.budget_limits(community_id)[Allowance.CAMPAIGN]
+        left = budget - budgets.budget_spent(community_id, draft.send_at)
         payer = Community.objects.filter(pk=community_id).values_list("name", flat=True).get()
     held = None
     if not draft.urgent and rules.in_quiet_hours(draft.send_at):
@@ -239,9 +239,9 @@ def budget_line(*, community_id: int, at: datetime.datetime | None = None) -> Bu
     """The community's budget and its system allowance this month: amount and spent."""
     at = at or timezone.now()
     community = Community.objects.get(pk=community_id)
-    limits = services.budget_limits(community_id)
+    limits = budgets.budget_limits(community_id)
     spent = dict(
-        Spending.objects.filter(community_id=community_id, month=services.month_of(at)).values_list(
+        Spending.objects.filter(community_id=community_id, month=budgets.month_of(at)).values_list(
             "allowance", "spent"
         )
     )
@@ -256,3 +256,42 @@ def budget_line(*, community_id: int, at: datetime.datetime | None = None) -> Bu
 
 def opt_outs_for(user: User) -> QuerySet[OptOut]:
     return OptOut.objects.visible_to(user).select_related("community", "created_by")
+
+
+@dataclass
+class CommunityBudget:
+    """One community's monthly amounts and what each line spent this month."""
+
+    community: Community
+    budget: Budget | None  # None: every line at its default
+    lines: list[tuple[str, Decimal, Decimal, bool]]  # (line's label, spent, limit, default)
+
+
+def community_budgets(
+    *, communities: Sequence[Community], at: datetime.datetime | None = None
+) -> list[CommunityBudget]:
+    """The budgets page's rows for these communities (a page of them): two queries."""
+    month = budgets.month_of(at or timezone.now())
+    ids = [c.pk for c in communities]
+    found = {b.community_id: b for b in Budget.objects.filter(community_id__in=ids)}
+    spent: dict[tuple[int, str], Decimal] = {
+        (community_id, line): amount
+        for community_id, line, amount in Spending.objects.filter(
+            community_id__in=ids, month=month
+        ).values_list("community_id", "allowance", "spent")
+    }
+    rows = []
+    for community in communities:
+        budget = found.get(community.pk)
+        limits = budgets.limits_of(budget)
+        lines = [
+            (
+                str(Allowance(line).label),
+                spent.get((community.pk, line), Decimal("0")),
+                limits[line],
+                budget is None or getattr(budget, column) is None,
+            )
+            for line, column in budgets.COLUMNS.items()
+        ]
+        rows.append(CommunityBudget(community, budget, lines))
+    return rows

@@ -12,5 +12,7 @@ urlpatterns = [
     path("opt-outs/", views.opt_outs, name="opt_outs"),
     path("opt-outs/<int:pk>/remove/", views.opt_out_remove, name="opt_out_remove"),
     path("daily/", views.daily, name="daily"),
+    path("budgets/", views.budget_list, name="budgets"),
+    path("budgets/<int:pk>/", views.budget_edit, name="budget_edit"),
     path("receipts/<str:provider>/", views.receipts, name="receipts"),
 ]

@@ -9,41 +9,38 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.access import get_visible_or_404
+from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
-from wuyi.lib.errors import Refused
+from compounds.models import Community
+from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
 from wuyi.lib.params import choice_param, int_param
 
-from . import registry, rules, selectors, services
+from . import budgets, outbox, places, registry, rules, selectors, services
 from .audiences import ADHOC
 from .backends import BadSignature, get_backend
-from .forms import CampaignForm, OptOutForm
-from .models import Message, OptOut, RecipientStatus, SmsTemplate
+from .forms import BudgetForm, CampaignForm, OptOutForm
+from .models import Budget, Message, OptOut, RecipientStatus, SmsTemplate
 
 PAGE_SIZE = 50
-
-
-def _require_reader(request: AuthedHttpRequest) -> None:
-    if not rules.may_read(request.user):
-        raise PermissionDenied
+MSG_COMPOSERS = gettext_lazy("Only the community secretary sends SMS campaigns.")
 
 
 @login_required
 def message_list(request: AuthedHttpRequest) -> HttpResponse:
-    _require_reader(request)
+    require(rules.may_read(request.user))
     page = CappedPaginator(selectors.messages_for(request.user), PAGE_SIZE).get_page(
         int_param(request.GET, "page")
     )
-    community_id = services.place_of_user(request.user).community_id
+    community_id = places.place_of_user(request.user).community_id
     budget = selectors.budget_line(community_id=community_id) if community_id else None
     rows = [(m, selectors.message_status(m)) for m in page]
     return render(
@@ -56,6 +53,7 @@ def message_list(request: AuthedHttpRequest) -> HttpResponse:
             "budget": budget,
             "may_compose": rules.may_compose(request.user),
             "may_see_daily": rules.may_see_daily(request.user),
+            "may_set_budget": rules.may_set_budget(request.user),
         },
     )
 
@@ -96,8 +94,7 @@ def _variables(template: SmsTemplate | None, data, errors: dict[str, str]) -> li
 
 @login_required
 def compose(request: AuthedHttpRequest) -> HttpResponse:
-    if not rules.may_compose(request.user):
-        raise PermissionDenied(_("Only the community secretary sends SMS campaigns."))
+    require(rules.may_compose(request.user), MSG_COMPOSERS)
     # The app's own texts (codes, links, reminders) are not for campaigns.
     templates = (
         SmsTemplate.objects.filter(approved=True)
@@ -113,11 +110,8 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
     )
     data = request.POST if request.method == "POST" else None
     form = CampaignForm(data, templates=templates, audiences=choices, communities=communities)
-    errors: dict[str, str] = {}
-    preview = None
+    state: dict[str, Any] = {"errors": {}, "preview": None, "confirm": False, "checked": ""}
     template = None
-    confirm = False
-    checked = ""
     if request.method == "GET":
         # The template's variables, when the template select changes (htmx) or is preset.
         chosen = int_param(request.GET, "template")
@@ -131,51 +125,78 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
             )
     elif form.is_valid():
         template = form.cleaned_data["template"]
-        audience = form.cleaned_data["audience"]
-        args = {
-            "user": request.user,
-            "template_id": template.pk,
-            "variables": {name: request.POST.get(f"var_{name}", "") for name in template.variables},
-            "audience": audience,
-            "targets": _targets_of(request.POST, audience),
-            "send_at": form.cleaned_data["send_at"],
-            "urgent": form.cleaned_data["urgent"],
-            "community": form.cleaned_data.get("community") or None,
-        }
-        action = request.POST.get("action")
-        checked = _digest(args)
-        try:
-            if action == "confirm" and request.POST.get("checked") == checked:
-                message = services.campaign_create(
-                    **args, idempotency_key=form.cleaned_data["key"] or None
-                )
-                messages.success(
-                    request,
-                    _("%(count)d SMS are on their way.") % {"count": message.recipient_count}
-                    if message.send_at <= timezone.now()
-                    else _("Scheduled for %(when)s: %(count)d SMS.")
-                    % {
-                        "when": timezone.localtime(message.send_at).strftime("%Y-%m-%d %H:%M"),
-                        "count": message.recipient_count,
-                    },
-                )
-                return redirect("messaging:detail", pk=message.pk)
-            preview = selectors.campaign_preview(**args)
-            # 发送 shows what goes out and asks once more; a form changed since is shown again.
-            confirm = action in ("send", "confirm")
-            if action == "confirm":
-                messages.warning(request, _("The form changed since the preview: check it again."))
-        except Refused as refused:
-            errors = refused.errors
+        done = _compose_post(request, form, template, state)
+        if done is not None:
+            return done
     else:
         template = form.cleaned_data.get("template") if hasattr(form, "cleaned_data") else None
-    context = {
+    context = _compose_context(request, form, audiences, template, state)
+    errors = state["errors"]
+    status = 400 if errors or (data is not None and not form.is_valid()) else 200
+    if request.htmx and request.method == "POST":
+        return render(request, "messaging/_preview.html", context, status=200)
+    return render(request, "messaging/compose.html", context, status=status)
+
+
+def _compose_post(
+    request: AuthedHttpRequest, form: CampaignForm, template: SmsTemplate, state: dict[str, Any]
+) -> HttpResponse | None:
+    """A valid compose form: the preview, or (confirmed, unchanged since) the campaign sent
+    and the redirect to it. Fills `state` (errors, preview, confirm, checked) for the page."""
+    audience = form.cleaned_data["audience"]
+    args = {
+        "by": request.user,
+        "template_id": template.pk,
+        "variables": {name: request.POST.get(f"var_{name}", "") for name in template.variables},
+        "audience": audience,
+        "targets": _targets_of(request.POST, audience),
+        "send_at": form.cleaned_data["send_at"],
+        "urgent": form.cleaned_data["urgent"],
+        "community": form.cleaned_data.get("community") or None,
+    }
+    action = request.POST.get("action")
+    state["checked"] = checked = _digest(args)
+    try:
+        if action == "confirm" and request.POST.get("checked") == checked:
+            message = services.campaign_create(
+                **args, idempotency_key=form.cleaned_data["key"] or None
+            )
+            messages.success(request, _sent_note(message))
+            return redirect("messaging:detail", pk=message.pk)
+        state["preview"] = selectors.campaign_preview(**args)
+        # 发送 shows what goes out and asks once more; a form changed since is shown again.
+        state["confirm"] = action in ("send", "confirm")
+        if action == "confirm":
+            messages.warning(request, _("The form changed since the preview: check it again."))
+    except Refused as refused:
+        state["errors"] = refused.errors
+    return None
+
+
+def _sent_note(message: Message) -> str:
+    if message.send_at <= timezone.now():
+        return _("%(count)d SMS are on their way.") % {"count": message.recipient_count}
+    return _("Scheduled for %(when)s: %(count)d SMS.") % {
+        "when": timezone.localtime(message.send_at).strftime("%Y-%m-%d %H:%M"),
+        "count": message.recipient_count,
+    }
+
+
+def _compose_context(
+    request: AuthedHttpRequest,
+    form: CampaignForm,
+    audiences: list[dict[str, Any]],
+    template: SmsTemplate | None,
+    state: dict[str, Any],
+) -> dict[str, Any]:
+    data = request.POST if request.method == "POST" else None
+    errors: dict[str, str] = state["errors"]
+    chosen = request.POST.get("audience", "") if data else ""
+    return {
         "form": form,
         "audiences": audiences,
-        "chosen_audience": (request.POST.get("audience") if data else "") or "",
-        "chosen_targets": set(request.POST.getlist(f"t:{request.POST.get('audience', '')}"))
-        if data
-        else set(),
+        "chosen_audience": chosen or "",
+        "chosen_targets": set(request.POST.getlist(f"t:{chosen}")) if data else set(),
         "adhoc_text": request.POST.get(f"t:{ADHOC}", "") if data else "",
         "adhoc": ADHOC,
         "template": template,
@@ -188,14 +209,8 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
             if not field.startswith("var_")
             and field not in ("targets", "phones", "audience", "template", "send_at", "community")
         ],
-        "preview": preview,
-        "confirm": confirm,
-        "checked": checked,
+        **state,
     }
-    status = 400 if errors or (data is not None and not form.is_valid()) else 200
-    if request.htmx and request.method == "POST":
-        return render(request, "messaging/_preview.html", context, status=200)
-    return render(request, "messaging/compose.html", context, status=status)
 
 
 def _digest(args: dict[str, Any]) -> str:
@@ -220,7 +235,7 @@ def _digest(args: dict[str, Any]) -> str:
 
 @login_required
 def message_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    _require_reader(request)
+    require(rules.may_read(request.user))
     message = get_visible_or_404(
         Message.objects.select_related("template", "sender", "community"), request.user, pk=pk
     )
@@ -252,7 +267,7 @@ def message_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 def message_cancel(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     message = get_visible_or_404(Message, request.user, pk=pk, may=rules.may_compose)
     try:
-        count = services.campaign_cancel(user=request.user, message_id=message.pk)
+        count = services.campaign_cancel(by=request.user, message_id=message.pk)
     except Refused as refused:
         messages.error(request, str(refused.message))
     else:
@@ -268,15 +283,14 @@ def message_cancel(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def opt_outs(request: AuthedHttpRequest) -> HttpResponse:
-    _require_reader(request)
+    require(rules.may_read(request.user))
     may_edit = rules.may_compose(request.user)
     form = OptOutForm(request.POST or None)
     if request.method == "POST":
-        if not may_edit:
-            raise PermissionDenied
+        require(may_edit)
         if form.is_valid():
             try:
-                opt_out = services.opt_out_add(user=request.user, **form.cleaned_data)
+                opt_out = services.opt_out_add(by=request.user, **form.cleaned_data)
             except Refused as refused:
                 for field, message in refused.errors.items():
                     form.add_error(field if field in form.fields else None, message)
@@ -300,7 +314,7 @@ def opt_outs(request: AuthedHttpRequest) -> HttpResponse:
 @require_POST
 def opt_out_remove(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     opt_out = get_visible_or_404(OptOut, request.user, pk=pk, may=rules.may_compose)
-    services.opt_out_remove(user=request.user, opt_out=opt_out)
+    services.opt_out_remove(by=request.user, opt_out=opt_out)
     messages.success(request, _("%(phone)s gets SMS again.") % {"phone": opt_out.masked_phone})
     return redirect("messaging:opt_outs")
 
@@ -310,14 +324,68 @@ def opt_out_remove(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def daily(request: AuthedHttpRequest) -> HttpResponse:
-    if not rules.may_see_daily(request.user):
-        raise PermissionDenied
+    require(rules.may_see_daily(request.user))
     days = int_param(request.GET, "days", maximum=62) or 14
     dates, rows = selectors.sent_per_community_per_day(user=request.user, days=days)
     return render(
         request,
         "messaging/daily.html",
         {"dates": dates, "rows": rows, "days": days, "total": sum(r.total for r in rows)},
+    )
+
+
+# ----------------------------------------------------------------------------- budgets
+
+
+@login_required
+def budget_list(request: AuthedHttpRequest) -> HttpResponse:
+    """The communities district staff see, each with its monthly amounts and this month's
+    spending per line."""
+    require(rules.may_set_budget(request.user), budgets.MSG_DISTRICT_ONLY)
+    communities = Community.objects.visible_to(request.user).order_by("name", "pk")
+    page = CappedPaginator(communities, PAGE_SIZE).get_page(int_param(request.GET, "page"))
+    rows = selectors.community_budgets(communities=list(page))
+    return render(request, "messaging/budgets.html", {"page": page, "rows": rows})
+
+
+@login_required
+def budget_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Set one community's monthly amounts, through budgets.budget_set and its checks."""
+    community = get_visible_or_404(Community, request.user, pk=pk, may=rules.may_set_budget)
+    budget = Budget.objects.filter(community=community).first()
+    initial = {}
+    if budget is not None:
+        initial = {
+            "monthly_amount": budget.monthly_amount,
+            "system_amount": budget.system_amount if budget.system_amount is not None else "",
+            "public_amount": budget.public_amount if budget.public_amount is not None else "",
+            "note": budget.note,
+        }
+    form = BudgetForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            budgets.budget_set(
+                by=request.user,
+                community=community,
+                amount=data["monthly_amount"],
+                system_amount=data["system_amount"],
+                public_amount=data["public_amount"],
+                note=data["note"],
+            )
+        except Refused as refused:
+            add_to_form(form, refused)
+        else:
+            messages.success(
+                request, _("The SMS budget of %(community)s is saved.") % {"community": community}
+            )
+            return redirect("messaging:budgets")
+    row = selectors.community_budgets(communities=[community])[0]
+    return render(
+        request,
+        "messaging/budget_edit.html",
+        {"form": form, "community": community, "row": row},
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -346,9 +414,5 @@ def receipts(request: HttpRequest, provider: str) -> HttpResponse:
         )
     except (BadSignature, ValueError):
         return JsonResponse({"detail": "bad signature"}, status=403)
-    updated = services.receipts_apply(provider=provider, receipts=found)
-    if provider == "aliyun":
-        return JsonResponse({"code": 0, "msg": "OK"})
-    if provider == "tencent":
-        return JsonResponse({"result": 0, "errmsg": "OK"})
-    return JsonResponse({"updated": updated})
+    updated = outbox.receipts_apply(provider=provider, receipts=found)
+    return JsonResponse(backend.receipt_reply(updated))

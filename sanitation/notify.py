@@ -8,7 +8,6 @@ template missing or not approved does not stop the sweep: the round stays claime
 shows it overdue, and the log says which template to approve (no phone number, no name).
 """
 
-import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -20,33 +19,14 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, Severity
 from accounts.services import alert_raise, in_site_language
 from messaging.alerts import alert_deliver, alert_staff
-from messaging.models import Allowance
-from messaging.rules import VALUE_MAX
-from messaging.services import OneSms, send_sms, send_sms_each
-from wuyi.lib.errors import Refused
+from messaging.rules import fit_value
+from messaging.services import OneSms, notify_by_sms
 
 from .models import Round
-
-log = logging.getLogger(__name__)
 
 OVERDUE = "消杀逾期提醒"
 ESCALATED = "消杀逾期汇总"
 PURPOSE = "sanitation_overdue"
-
-
-def _fit(text: str) -> str:
-    """A variable as long as a provider takes (a long compound name is cut, not refused)."""
-    return text if len(text) <= VALUE_MAX else text[: VALUE_MAX - 1] + "…"
-
-
-def _send(**kwargs: Any) -> bool:
-    kwargs["variables"] = {name: _fit(value) for name, value in kwargs["variables"].items()}
-    try:
-        send_sms(purpose=PURPOSE, urgent=False, allowance=Allowance.SYSTEM, **kwargs)
-    except Refused as refused:
-        log.warning("sanitation reminder not queued (%s): %s", kwargs["template"], refused.message)
-        return False
-    return True
 
 
 def overdue_key(round: Round) -> str:
@@ -55,8 +35,8 @@ def overdue_key(round: Round) -> str:
 
 def _overdue_variables(r: Round) -> dict[str, str]:
     return {
-        "area": _fit(r.area.name),
-        "compound": _fit(r.compound.name),
+        "area": fit_value(r.area.name),
+        "compound": fit_value(r.compound.name),
         "time": timezone.localtime(r.due_at).strftime("%H:%M"),
     }
 
@@ -83,26 +63,19 @@ def rounds_overdue(rounds: Sequence[Round]) -> int:
             by_compound[r.compound_id].append(r)
     queued = 0
     for group in by_compound.values():
-        items = [
-            OneSms(
-                to=r.assignee.phone,  # type: ignore[union-attr]
-                variables=_overdue_variables(r),
-                idempotency_key=overdue_key(r),
-            )
-            for r in group
-        ]
-        try:
-            queued += len(
-                send_sms_each(
-                    items=items,
-                    template=OVERDUE,
-                    purpose=PURPOSE,
-                    place=group[0].compound,
-                    allowance=Allowance.SYSTEM,
+        queued += notify_by_sms(
+            to=[
+                OneSms(
+                    to=r.assignee.phone,  # type: ignore[union-attr]
+                    variables=_overdue_variables(r),
+                    idempotency_key=overdue_key(r),
                 )
-            )
-        except Refused as refused:
-            log.warning("sanitation reminder not queued (%s): %s", OVERDUE, refused.message)
+                for r in group
+            ],
+            template=OVERDUE,
+            purpose=PURPOSE,
+            place=group[0].compound,
+        )
     return queued
 
 
@@ -133,13 +106,16 @@ def rounds_escalated(secretary: Any, compound: Any, rounds: Sequence[Round]) -> 
     key = escalated_key(secretary, compound.pk, rounds)
 
     def sms(phone: str) -> bool:
-        return _send(
+        sent = notify_by_sms(
             to=phone,
             template=ESCALATED,
             variables={"compound": compound.name, "count": str(len(rounds)), "areas": names},
+            purpose=PURPOSE,
             idempotency_key=key,
             place=compound,
+            cut=True,
         )
+        return sent > 0
 
     delivery = alert_deliver(
         to=secretary,

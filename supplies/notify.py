@@ -7,7 +7,6 @@ not approved does not stop a claim: the order is out for delivery, the volunteer
 code was sent, and the log names the template (never a phone number or a code).
 """
 
-import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -19,12 +18,10 @@ from accounts.models import Role, Severity
 from accounts.services import in_site_language
 from messaging.alerts import alert_staff
 from messaging.models import Allowance
-from messaging.services import OneSms, send_sms, send_sms_each
-from wuyi.lib.errors import Refused
+from messaging.rules import fit_value
+from messaging.services import OneSms, notify_by_sms
 
 from .models import Order
-
-log = logging.getLogger(__name__)
 
 HANDOVER = "配送交接码"
 PURPOSE = "supplies_handover"
@@ -41,21 +38,16 @@ TEXTS = {
 def handover_code(order: Order, code: str) -> bool:
     """Send the household its code; the key names the order and the how-many-th code, so a
     retried claim never sends the same code twice and a new code is a new message."""
-    try:
-        send_sms(
-            to=order.phone,
-            template=HANDOVER,
-            variables={"code": code, "order": str(order.pk)},
-            purpose=PURPOSE,
-            idempotency_key=_key(order),
-            urgent=True,
-            place=order.compound,
-            allowance=Allowance.SYSTEM,
-        )
-    except Refused as refused:
-        log.warning("handover code not queued (%s): %s", HANDOVER, refused.message)
-        return False
-    return True
+    sent = notify_by_sms(
+        to=order.phone,
+        template=HANDOVER,
+        variables={"code": code, "order": str(order.pk)},
+        purpose=PURPOSE,
+        idempotency_key=_key(order),
+        urgent=True,
+        place=order.compound,
+    )
+    return sent > 0
 
 
 def _key(order: Order) -> str:
@@ -71,49 +63,38 @@ def handover_codes(codes: Sequence[tuple[Order, str]]) -> int:
         by_compound[order.compound_id].append((order, code))
     queued = 0
     for pairs in by_compound.values():
-        try:
-            queued += len(
-                send_sms_each(
-                    items=[
-                        OneSms(
-                            to=order.phone,
-                            variables={"code": code, "order": str(order.pk)},
-                            idempotency_key=_key(order),
-                        )
-                        for order, code in pairs
-                    ],
-                    template=HANDOVER,
-                    purpose=PURPOSE,
-                    urgent=True,
-                    place=pairs[0][0].compound,
-                    allowance=Allowance.SYSTEM,
+        queued += notify_by_sms(
+            to=[
+                OneSms(
+                    to=order.phone,
+                    variables={"code": code, "order": str(order.pk)},
+                    idempotency_key=_key(order),
                 )
-            )
-        except Refused as refused:
-            log.warning("handover codes not queued (%s): %s", HANDOVER, refused.message)
+                for order, code in pairs
+            ],
+            template=HANDOVER,
+            purpose=PURPOSE,
+            urgent=True,
+            place=pairs[0][0].compound,
+        )
     return queued
 
 
 def self_order_code(*, phone: str, code: str, compound, key: str) -> bool:
     """The code a resident ordering through the compound's link types in (urgent: they are
     waiting for it)."""
-    name = compound.name if len(compound.name) <= 35 else compound.name[:34] + "…"
-    try:
-        send_sms(
-            to=phone,
-            template=SELF_ORDER,
-            variables={"compound": name, "code": code},
-            purpose=SELF_PURPOSE,
-            idempotency_key=key,
-            urgent=True,
-            place=compound,
-            # Asked for by whoever holds the link: their own allowance, never the budget.
-            allowance=Allowance.PUBLIC,
-        )
-    except Refused as refused:
-        log.warning("ordering code not queued (%s): %s", SELF_ORDER, refused.message)
-        return False
-    return True
+    sent = notify_by_sms(
+        to=phone,
+        template=SELF_ORDER,
+        variables={"compound": fit_value(compound.name), "code": code},
+        purpose=SELF_PURPOSE,
+        idempotency_key=key,
+        urgent=True,
+        place=compound,
+        # Asked for by whoever holds the link: their own allowance, never the budget.
+        allowance=Allowance.PUBLIC,
+    )
+    return sent > 0
 
 
 @in_site_language

@@ -254,6 +254,6 @@ def sms_outbox(settings, db):
 
 def send_queued():
     """Dispatch what is due, each batch sent at once in this process."""
-    from messaging import services
+    from messaging import outbox
 
-    return services.dispatch(publish=lambda batch_id: services.batch_send(batch_id=batch_id))
+    return outbox.dispatch(publish=lambda batch_id: outbox.batch_send(batch_id=batch_id))

@@ -16,6 +16,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
 
@@ -171,6 +172,10 @@ class AliyunBackend(Backend):
             ]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise BadSignature("unreadable receipts") from exc
+
+    def receipt_reply(self, updated: int) -> dict[str, Any]:
+        """What the provider's receipt push expects back: anything else and it pushes again."""
+        return {"code": 0, "msg": "OK"}
 
     def poll_receipts(self, pending: Sequence[tuple[str, str, datetime.datetime]]) -> list[Receipt]:
         receipts = []

@@ -8,8 +8,8 @@ of them it received, where the provider can say; where it cannot, the recipient 
 (a reminder doubled costs money and trust; the receipt, when it comes, settles it).
 
 Delivery receipts come back through a webhook (:meth:`Backend.receipts_from_request`, which
-checks the request's signature first) and, where the provider offers one, a pull
-(:meth:`Backend.poll_receipts`).
+checks the request's signature first; :meth:`Backend.receipt_reply` is the answer the provider
+expects) and, where the provider offers one, a pull (:meth:`Backend.poll_receipts`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import hmac
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,11 @@ class Backend:
     ) -> list[Receipt]:
         """The receipts a webhook request carries, once its signature is checked."""
         raise BadSignature("this backend takes no receipts")
+
+    def receipt_reply(self, updated: int) -> dict[str, Any]:
+        """The JSON body the webhook answers a receipt request with, as the provider expects
+        it (a provider that does not get its own answer sends the receipts again)."""
+        return {"updated": updated}
 
     def poll_receipts(self, pending: Sequence[tuple[str, str, datetime.datetime]]) -> list[Receipt]:
         """Receipts pulled from the provider. `pending` lists (phone, provider id, sent at) of

@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
 
@@ -133,6 +134,10 @@ class TencentBackend(Backend):
             ]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise BadSignature("unreadable receipts") from exc
+
+    def receipt_reply(self, updated: int) -> dict[str, Any]:
+        """What the provider's receipt push expects back: anything else and it pushes again."""
+        return {"result": 0, "errmsg": "OK"}
 
     def poll_receipts(self, pending: Sequence[tuple[str, str, datetime.datetime]]) -> list[Receipt]:
         from tencentcloud.sms.v20210111 import models

@@ -1,7 +1,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from messaging import services
+from messaging import outbox as engine
 from messaging.backends.simple import outbox
 from messaging.models import Message, Recipient
 from tests.e2e.conftest import DESKTOP, PHONE
@@ -51,7 +51,7 @@ def test_secretary_sends_a_campaign_to_a_building(new_page, demo, sms, screensho
     assert message.recipient_count == count
 
     # The dispatcher's next run (beat's, here by hand) sends them.
-    services.dispatch(publish=lambda batch_id: services.batch_send(batch_id=batch_id))
+    engine.dispatch(publish=lambda batch_id: engine.batch_send(batch_id=batch_id))
     assert Recipient.objects.filter(message=message, status="sent").count() == count
 
     phone = new_page(PHONE)

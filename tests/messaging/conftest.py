@@ -1,6 +1,6 @@
 import pytest
 
-from messaging import services
+from messaging import outbox as engine
 from messaging.backends.simple import outbox
 from messaging.models import SmsTemplate
 from residents.models import Household, Resident
@@ -51,6 +51,4 @@ def residents_a(compound_a):
 
 def run_dispatch(**kwargs):
     """The dispatcher with each batch sent at once, in this process."""
-    return services.dispatch(
-        publish=lambda batch_id: services.batch_send(batch_id=batch_id), **kwargs
-    )
+    return engine.dispatch(publish=lambda batch_id: engine.batch_send(batch_id=batch_id), **kwargs)

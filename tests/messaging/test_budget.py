@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from compounds.services import posting_add
-from messaging import selectors, services
+from messaging import budgets, selectors, services
 from messaging.models import Allowance, Budget, Message, Spending
 from tests.factories import CommunityFactory, UserFactory
 from wuyi.lib.errors import Refused
@@ -20,13 +20,13 @@ VARS = {"gate": "东门", "round": "3"}
 
 
 def spent(community, allowance=Allowance.CAMPAIGN) -> Decimal:
-    return services.budget_spent(community.pk, timezone.now(), allowance)
+    return budgets.budget_spent(community.pk, timezone.now(), allowance)
 
 
 def typed(user, *numbers, **kwargs):
     """A campaign to numbers typed in: an audience that lies in no community."""
     return services.campaign_create(
-        user=user,
+        by=user,
         template_id=kwargs.pop("template").pk,
         variables=VARS,
         audience="messaging.numbers",
@@ -151,7 +151,7 @@ def test_a_campaign_that_used_up_the_budget_does_not_starve_system_texts(
     Budget.objects.create(community=community_a, monthly_amount=Decimal("0.135"))
     b1 = compound_a.buildings.get(number="1")
     campaign = services.campaign_create(
-        user=secretary_a,
+        by=secretary_a,
         template_id=template.pk,
         variables=VARS,
         audience="residents.buildings",
@@ -203,7 +203,7 @@ def test_a_cancel_gives_back_what_did_not_go_out(
 ):
     b1 = compound_a.buildings.get(number="1")
     message = services.campaign_create(
-        user=secretary_a,
+        by=secretary_a,
         template_id=template.pk,
         variables=VARS,
         audience="residents.buildings",
@@ -211,7 +211,7 @@ def test_a_cancel_gives_back_what_did_not_go_out(
         send_at=timezone.now() + datetime.timedelta(hours=2),
     )
     assert spent(community_a) == Decimal("0.135")
-    services.campaign_cancel(user=secretary_a, message_id=message.pk)
+    services.campaign_cancel(by=secretary_a, message_id=message.pk)
     assert spent(community_a) == 0
 
 
@@ -222,7 +222,7 @@ def test_the_preview_reads_the_counter_the_send_charges(
     handover(compound_a)  # a system text: not the campaign budget
     b1 = compound_a.buildings.get(number="1")
     args = {
-        "user": secretary_a,
+        "by": secretary_a,
         "template_id": template.pk,
         "variables": VARS,
         "audience": "residents.buildings",

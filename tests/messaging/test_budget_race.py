@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from messaging import services
+from messaging import budgets, services
 from messaging.models import Budget, Message, Recipient
 from wuyi.lib.errors import Refused
 
@@ -56,4 +56,4 @@ def test_two_campaigns_racing_for_the_last_yuan_one_wins(compound_a, community_a
     # The loser wrote nothing; the counter holds exactly the winner's cost.
     assert list(Message.objects.values_list("pk", flat=True)) == won
     assert Recipient.objects.count() == 3
-    assert services.budget_spent(community_a.pk, timezone.now()) == Decimal("0.135")
+    assert budgets.budget_spent(community_a.pk, timezone.now()) == Decimal("0.135")

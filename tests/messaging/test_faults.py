@@ -14,8 +14,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from messaging import services
+from messaging import outbox, services
 from messaging.models import Batch, Recipient, SmsTemplate
+from messaging.tasks import publish_batch
 from tests.factories import CompoundFactory
 from tests.messaging.gateway import Gateway
 
@@ -200,7 +201,7 @@ def test_the_broker_down_loses_nothing(sms, gateway, workers):
 def test_a_worker_killed_mid_batch_sends_each_sms_once(sms, gateway, workers):
     phones = campaign(250)
     gateway.hold = True  # the first call is accepted, then its answer never comes
-    services.dispatch(batch_size=250)
+    outbox.dispatch(publish=publish_batch, batch_size=250)
     first = workers(sms)
     wait_for(gateway.holding.is_set, 60)
     first.kill()
@@ -213,7 +214,7 @@ def test_a_worker_killed_mid_batch_sends_each_sms_once(sms, gateway, workers):
     workers(sms)
     # Past the lease: recovery asks the gateway about the call in flight, queues the rest.
     later = timezone.now() + datetime.timedelta(seconds=LEASE + 1)
-    report = services.dispatch(now=later, batch_size=250)
+    report = outbox.dispatch(publish=publish_batch, now=later, batch_size=250)
     assert report.recovered == 250 and report.dispatched == 150
     wait_for(all_sent)
     assert {p: gateway.accepted[p] for p in phones} == dict.fromkeys(phones, 1)
@@ -226,7 +227,7 @@ def test_only_the_failed_part_of_a_batch_is_retried(sms, gateway, workers):
     gateway.retry_once |= retry  # call 1: ten numbers "try later"
     gateway.fail_calls.add(2)  # call 2: 503, nothing accepted
     gateway.slow_calls[3] = 3.0  # call 3: accepted, answered after the client's timeout
-    services.dispatch(batch_size=300)
+    outbox.dispatch(publish=publish_batch, batch_size=300)
     workers(sms)
     wait_for(lambda: Batch.objects.filter(state="done").exists())
     statuses = dict(Recipient.objects.values_list("phone", "status"))
@@ -234,7 +235,9 @@ def test_only_the_failed_part_of_a_batch_is_retried(sms, gateway, workers):
     assert {p for p, s in statuses.items() if s == "queued"} == again
     assert Recipient.objects.filter(status="queued", due_at__gt=timezone.now()).count() == 110
     # After the backoff only those go again; call 3's numbers, in doubt, were not resent.
-    services.dispatch(now=timezone.now() + datetime.timedelta(minutes=10), batch_size=300)
+    outbox.dispatch(
+        publish=publish_batch, now=timezone.now() + datetime.timedelta(minutes=10), batch_size=300
+    )
     wait_for(all_sent)
     assert {p: gateway.accepted[p] for p in phones} == dict.fromkeys(phones, 1)
     assert {p for p in phones if gateway.submitted[p] == 2} == again

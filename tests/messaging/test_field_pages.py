@@ -37,7 +37,7 @@ def test_a_campaign_with_a_system_template_is_refused(
 ):
     with pytest.raises(Refused) as refused:
         services.campaign_create(
-            user=secretary_a,
+            by=secretary_a,
             template_id=handover.pk,
             variables={"order": "1", "code": "123456"},
             audience="residents.buildings",

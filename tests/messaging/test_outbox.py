@@ -10,6 +10,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from messaging import outbox as engine
 from messaging import selectors, services
 from messaging.backends import Receipt
 from messaging.backends.simple import outbox
@@ -32,7 +33,7 @@ def building(compound, number="1"):
 
 def campaign(user, template, compound, **kwargs):
     args = {
-        "user": user,
+        "by": user,
         "template_id": template.pk,
         "variables": VARS,
         "audience": "residents.buildings",
@@ -182,7 +183,7 @@ def test_malformed_numbers_in_a_typed_list_are_named(secretary_a, template):
     lines = ["13800000001", "1380000", "0931-8123456", "abc", "13800000002"]
     with pytest.raises(Refused) as refused:
         services.campaign_create(
-            user=secretary_a,
+            by=secretary_a,
             template_id=template.pk,
             variables=VARS,
             audience="messaging.numbers",
@@ -193,7 +194,7 @@ def test_malformed_numbers_in_a_typed_list_are_named(secretary_a, template):
     assert "0931-8123456" not in message  # masked in the message
     assert nothing_written()
     made = services.campaign_create(
-        user=secretary_a,
+        by=secretary_a,
         template_id=template.pk,
         variables=VARS,
         audience="messaging.numbers",
@@ -243,8 +244,8 @@ def test_quiet_hours_hold_all_but_urgent(settings, secretary_a, compound_a, temp
 
 def test_opted_out_numbers_are_suppressed(secretary_a, compound_a, template, residents_a):
     message = campaign(secretary_a, template, compound_a, urgent=True)
-    services.opt_out_add(user=secretary_a, phone="138-0000-0002", note="来电")
-    services.opt_out_add(user=secretary_a, phone="13800000002")  # twice: one entry
+    services.opt_out_add(by=secretary_a, phone="138-0000-0002", note="来电")
+    services.opt_out_add(by=secretary_a, phone="13800000002")  # twice: one entry
     opt_out = OptOut.objects.get()
     assert opt_out.masked_phone == "*******0002"
     assert "13800000002" not in str(OptOut.objects.values().get())
@@ -261,9 +262,9 @@ def test_cancel_stops_a_scheduled_campaign(
         secretary_a, template, compound_a, send_at=timezone.now() + datetime.timedelta(hours=2)
     )
     with pytest.raises(Message.DoesNotExist):
-        services.campaign_cancel(user=secretary_b, message_id=message.pk)
-    assert services.campaign_cancel(user=secretary_a, message_id=message.pk) == 3
-    assert services.campaign_cancel(user=secretary_a, message_id=message.pk) == 0
+        services.campaign_cancel(by=secretary_b, message_id=message.pk)
+    assert services.campaign_cancel(by=secretary_a, message_id=message.pk) == 3
+    assert services.campaign_cancel(by=secretary_a, message_id=message.pk) == 0
     message.refresh_from_db()
     assert message.cost_estimate == 0
     assert run_dispatch(now=timezone.now() + datetime.timedelta(hours=3)).dispatched == 0
@@ -271,7 +272,7 @@ def test_cancel_stops_a_scheduled_campaign(
     sent = campaign(secretary_a, template, compound_a, targets=[str(building(compound_a, "2").pk)])
     run_dispatch()
     with pytest.raises(Refused):
-        services.campaign_cancel(user=secretary_a, message_id=sent.pk)
+        services.campaign_cancel(by=secretary_a, message_id=sent.pk)
 
 
 # ----------------------------------------------------------------------------- faults
@@ -326,10 +327,10 @@ def test_a_batch_delivered_twice_sends_once(template, compound_a):
         idempotency_key="t",
     )
     published = []
-    services.dispatch(publish=published.append)
+    engine.dispatch(publish=published.append)
     assert len(published) == 1
-    services.batch_send(batch_id=published[0])
-    assert services.batch_send(batch_id=published[0]).skipped
+    engine.batch_send(batch_id=published[0])
+    assert engine.batch_send(batch_id=published[0]).skipped
     assert len(outbox.sent) == 2
 
 
@@ -347,7 +348,7 @@ def test_a_dead_worker_is_recovered_without_doubling(settings, template, compoun
         idempotency_key="t",
     )
     published = []
-    services.dispatch(publish=published.append)
+    engine.dispatch(publish=published.append)
     batch = Batch.objects.get(pk=published[0])
     rows = list(Recipient.objects.filter(batch_id=batch.pk).order_by("id"))
     # What the dead worker left: the batch running, its first four in flight and received.
@@ -359,14 +360,14 @@ def test_a_dead_worker_is_recovered_without_doubling(settings, template, compoun
         inflight_low=rows[0].pk,
         inflight_high=rows[3].pk,
     )
-    assert services.batches_recover() == 0  # within the lease: the worker may be alive
+    assert engine.batches_recover() == 0  # within the lease: the worker may be alive
     later = timezone.now() + datetime.timedelta(seconds=61)
     report = run_dispatch(now=later)
     assert report.recovered == 10 and report.dispatched == 6
     statuses = dict(Recipient.objects.values_list("phone", "status"))
     assert set(statuses.values()) == {"sent"}
     assert sorted(m.phone for m in outbox.sent) == phones[4:]  # the first four were not resent
-    assert services.batch_send(batch_id=batch.pk).skipped  # the old task, delivered late
+    assert engine.batch_send(batch_id=batch.pk).skipped  # the old task, delivered late
 
 
 def test_a_call_in_doubt_is_asked_about_not_resent(template, compound_a):
@@ -398,7 +399,7 @@ def test_the_broker_down_loses_nothing(template, compound_a):
     def down(batch_id):
         raise ConnectionError("broker down")
 
-    report = services.dispatch(publish=down)
+    report = engine.dispatch(publish=down)
     assert report.broker_down and report.dispatched == 0
     assert "broker is unavailable" in str(report)
     recipient = Recipient.objects.get()
@@ -426,8 +427,8 @@ def test_receipts_are_applied_once(template, compound_a):
         Receipt(provider_id=second.provider_id, delivered=False, error="UNDELIV"),
         Receipt(provider_id="unknown", delivered=True),
     ]
-    assert services.receipts_apply(provider="locmem", receipts=receipts) == 2
-    assert services.receipts_apply(provider="locmem", receipts=receipts) == 0
+    assert engine.receipts_apply(provider="locmem", receipts=receipts) == 2
+    assert engine.receipts_apply(provider="locmem", receipts=receipts) == 0
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == "delivered" and second.status == "failed"

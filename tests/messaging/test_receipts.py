@@ -8,7 +8,7 @@ import json
 import pytest
 from django.utils import timezone
 
-from messaging import services
+from messaging import outbox, services
 from messaging.backends import Receipt
 from messaging.backends.base import sign
 from messaging.models import EarlyReceipt, Recipient
@@ -34,14 +34,14 @@ def test_a_receipt_before_its_send_is_kept_and_applied_when_the_send_is_recorded
 ):
     one(template, compound_a)
     published: list[int] = []
-    services.dispatch(publish=published.append)  # claimed; the worker has not run yet
+    outbox.dispatch(publish=published.append)  # claimed; the worker has not run yet
     recipient = Recipient.objects.get()
     assert recipient.status == "sending"
     # The provider answers quicker than our worker records its call.
     early = Receipt(provider_id=f"locmem-{recipient.pk}", delivered=True, at=T0)
-    assert services.receipts_apply(provider="locmem", receipts=[early]) == 0
+    assert outbox.receipts_apply(provider="locmem", receipts=[early]) == 0
     assert EarlyReceipt.objects.count() == 1
-    services.batch_send(batch_id=published[0])
+    outbox.batch_send(batch_id=published[0])
     recipient.refresh_from_db()
     assert recipient.status == "delivered" and recipient.delivered_at == T0
     assert not EarlyReceipt.objects.exists()
@@ -67,7 +67,7 @@ def test_a_webhook_receipt_that_races_the_record_is_settled_by_the_poll(
     assert EarlyReceipt.objects.get().provider_id == "g-7"
     run_dispatch()
     Recipient.objects.update(provider="http", provider_id="g-7")
-    assert services.receipts_settle() == 1
+    assert outbox.receipts_settle() == 1
     recipient = Recipient.objects.get()
     assert recipient.status == "failed" and recipient.last_error == "UNDELIV"
     assert not EarlyReceipt.objects.exists()
@@ -83,7 +83,7 @@ def test_a_later_delivered_receipt_wins_over_an_earlier_failed_one(template, com
     delivered = Receipt(provider_id=pid, delivered=True, at=T0 + datetime.timedelta(minutes=3))
     pair = [failed, delivered] if order == "failed first" else [delivered, failed]
     for receipt in pair:
-        services.receipts_apply(provider="locmem", receipts=[receipt])
+        outbox.receipts_apply(provider="locmem", receipts=[receipt])
     recipient.refresh_from_db()
     assert recipient.status == "delivered"
     assert recipient.delivered_at == delivered.at and recipient.last_error == ""
@@ -100,7 +100,7 @@ def test_a_later_failed_receipt_wins_over_an_earlier_delivered_one(template, com
     )
     pair = [failed, delivered] if order == "failed first" else [delivered, failed]
     for receipt in pair:
-        services.receipts_apply(provider="locmem", receipts=[receipt])
+        outbox.receipts_apply(provider="locmem", receipts=[receipt])
     recipient = Recipient.objects.get()
     assert recipient.status == "failed" and recipient.last_error == "REJECTD"
     assert recipient.delivered_at is None
@@ -111,13 +111,13 @@ def test_both_orders_of_an_early_pair_end_the_same(template, compound_a, order):
     """The pair arrives before the send is recorded, in either order."""
     one(template, compound_a)
     published: list[int] = []
-    services.dispatch(publish=published.append)
+    outbox.dispatch(publish=published.append)
     pid = f"locmem-{Recipient.objects.get().pk}"
     failed = Receipt(provider_id=pid, delivered=False, error="TIMEOUT", at=T0)
     delivered = Receipt(provider_id=pid, delivered=True, at=T0 + datetime.timedelta(minutes=3))
     pair = [failed, delivered] if order == "failed first" else [delivered, failed]
-    services.receipts_apply(provider="locmem", receipts=pair)
-    services.batch_send(batch_id=published[0])
+    outbox.receipts_apply(provider="locmem", receipts=pair)
+    outbox.batch_send(batch_id=published[0])
     assert Recipient.objects.get().status == "delivered"
     assert not EarlyReceipt.objects.exists()
 
@@ -130,18 +130,18 @@ def test_at_the_same_time_delivered_wins_and_a_receipt_told_twice_changes_nothin
     pid = Recipient.objects.get().provider_id
     failed = Receipt(provider_id=pid, delivered=False, error="X", at=T0)
     delivered = Receipt(provider_id=pid, delivered=True, at=T0)
-    assert services.receipts_apply(provider="locmem", receipts=[delivered]) == 1
-    assert services.receipts_apply(provider="locmem", receipts=[failed, delivered]) == 0
+    assert outbox.receipts_apply(provider="locmem", receipts=[delivered]) == 1
+    assert outbox.receipts_apply(provider="locmem", receipts=[failed, delivered]) == 0
     assert Recipient.objects.get().status == "delivered"
 
 
 def test_a_receipt_for_no_sms_of_ours_is_let_go_after_a_few_days(template, compound_a):
-    services.receipts_apply(
+    outbox.receipts_apply(
         provider="locmem", receipts=[Receipt(provider_id="nobody", delivered=True)]
     )
     assert EarlyReceipt.objects.count() == 1
-    assert services.receipts_settle() == 0
+    assert outbox.receipts_settle() == 0
     assert EarlyReceipt.objects.count() == 1  # it may still come
-    later = timezone.now() + datetime.timedelta(days=services.EARLY_RECEIPT_DAYS, hours=1)
-    services.receipts_settle(now=later)
+    later = timezone.now() + datetime.timedelta(days=outbox.EARLY_RECEIPT_DAYS, hours=1)
+    outbox.receipts_settle(now=later)
     assert not EarlyReceipt.objects.exists()

@@ -11,8 +11,9 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from messaging import services as messaging
+from messaging import budgets
 from messaging.models import Allowance, Message, Recipient, SmsTemplate
+from messaging.services import send_sms
 from sanitation import notify, services
 from sanitation.models import Round
 from tests.factories import (
@@ -109,8 +110,8 @@ def test_reminders_draw_on_the_system_allowance(texts, compound_a, community_a, 
     overdue_rounds(compound_a, 2, now=now)
     services.rounds_remind_overdue(now=now)
     assert set(Message.objects.values_list("allowance", flat=True)) == {Allowance.SYSTEM}
-    assert messaging.budget_spent(community_a.pk, now, Allowance.SYSTEM) > 0
-    assert messaging.budget_spent(community_a.pk, now) == 0
+    assert budgets.budget_spent(community_a.pk, now, Allowance.SYSTEM) > 0
+    assert budgets.budget_spent(community_a.pk, now) == 0
 
 
 # ----------------------------------------------------------------------------- concurrency
@@ -161,7 +162,7 @@ def test_a_handover_code_goes_out_while_a_sweep_runs(texts, compound_a, secretar
     def handover():
         try:
             started = time.monotonic()
-            messaging.send_sms(
+            send_sms(
                 to="13800138000",
                 template="配送交接码",
                 variables={"code": "123456", "order": "1"},

@@ -5,7 +5,8 @@ import re
 
 from django.core.management.base import BaseCommand, CommandError
 
-from messaging import services
+from messaging import outbox
+from messaging.tasks import publish_batch
 
 
 class Command(BaseCommand):
@@ -40,7 +41,8 @@ class Command(BaseCommand):
             if not match or not 0 <= int(match[1]) < int(match[2]):
                 raise CommandError("--partition takes k/n with 0 <= k < n, e.g. 0/2")
             partition = (int(match[1]), int(match[2]))
-        report = services.dispatch(
+        report = outbox.dispatch(
+            publish=publish_batch,
             batch_size=options["batch_size"],
             max_seconds=options["seconds"],
             max_pending=options["max_pending"],

@@ -3,11 +3,11 @@ runs every five minutes). Idempotent."""
 
 from django.core.management.base import BaseCommand
 
-from messaging import services
+from messaging import outbox
 
 
 class Command(BaseCommand):
     help = "Pull SMS delivery receipts from the provider."
 
     def handle(self, *args, **options) -> None:
-        self.stdout.write(f"{services.receipts_poll()} receipts applied")
+        self.stdout.write(f"{outbox.receipts_poll()} receipts applied")
