@@ -207,7 +207,7 @@ def seed_places() -> dict[str, object]:
                 compound_id=compound.pk,
                 to_status=status,
                 reason=reason,
-                user=users["district"] if compound.district.code == "620102" else admin,
+                by=users["district"] if compound.district.code == "620102" else admin,
             )
 
     by_name.update(users)
