@@ -22,22 +22,15 @@ S = ControlStatus
 # loosening goes one step at a time (sealed → controlled → precautionary → normal), because
 # each step down is a decision taken on its own evidence. A step down from sealed or controlled
 # also waits for the quiet period (compound_change_status checks it, after the graph).
+M = may_change_status
 CONTROL = Graph(
     "control status",
     ControlStatus,
     {
-        S.NORMAL: {
-            S.PRECAUTIONARY: may_change_status,
-            S.CONTROLLED: may_change_status,
-            S.SEALED: may_change_status,
-        },
-        S.PRECAUTIONARY: {
-            S.NORMAL: may_change_status,
-            S.CONTROLLED: may_change_status,
-            S.SEALED: may_change_status,
-        },
-        S.CONTROLLED: {S.PRECAUTIONARY: may_change_status, S.SEALED: may_change_status},
-        S.SEALED: {S.CONTROLLED: may_change_status},
-    },  # fmt: skip
+        S.NORMAL: {S.PRECAUTIONARY: M, S.CONTROLLED: M, S.SEALED: M},
+        S.PRECAUTIONARY: {S.NORMAL: M, S.CONTROLLED: M, S.SEALED: M},
+        S.CONTROLLED: {S.PRECAUTIONARY: M, S.SEALED: M},
+        S.SEALED: {S.CONTROLLED: M},
+    },
     field="to_status",
 )
