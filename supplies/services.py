@@ -74,15 +74,6 @@ def _event(order: Order, status: str, by: Any, note: str = "") -> OrderEvent:
     )
 
 
-def _step(order: Order, to: str) -> None:
-    if to not in rules.ORDER_STEPS[order.status]:
-        raise Refused(
-            _("An order that is “%(now)s” cannot become “%(to)s”.")
-            % {"now": order.get_status_display(), "to": dict(OrderStatus.choices).get(to, "—")},
-            field="status",
-        )
-
-
 # ----------------------------------------------------------------------------- catalogue
 
 
@@ -239,15 +230,7 @@ def group_buy_advance(*, by: User, group_buy: GroupBuy, to: str) -> GroupBuy:
     _require_organiser(by)
     with transaction.atomic():
         buy = GroupBuy.objects.select_for_update().get(pk=group_buy.pk)
-        if rules.GROUP_BUY_STEPS.get(buy.status) != to:
-            raise Refused(
-                _("A group buy that is “%(now)s” cannot become “%(to)s”.")
-                % {
-                    "now": buy.get_status_display(),
-                    "to": dict(GroupBuyStatus.choices).get(to, "—"),
-                },
-                field="status",
-            )
+        rules.GROUP_BUY.check(buy.status, to, by=by)
         if to == GroupBuyStatus.DONE:
             still = buy.orders.exclude(
                 status__in=[OrderStatus.DELIVERED, OrderStatus.CANCELLED]
@@ -259,6 +242,7 @@ def group_buy_advance(*, by: User, group_buy: GroupBuy, to: str) -> GroupBuy:
         cascade = _CASCADE.get(to)
         if cascade is not None:
             before, after = cascade
+            rules.ORDER.check(before, after, by=by)
             ids = list(buy.orders.filter(status=before).values_list("pk", flat=True))
             Order.objects.filter(pk__in=ids, status=before).update(status=after)
             now = timezone.now()
@@ -446,12 +430,12 @@ def order_set_status(
     amount, which becomes the amount due), cancel. Claiming, delivering and failing go through
     their own services. Refused: a jump or a step back."""
     _require_organiser(by)
-    if to not in (OrderStatus.ACCEPTED, OrderStatus.PURCHASED, OrderStatus.CANCELLED):
+    if to not in rules.SET_BY_ORGANISER:
         raise Refused(_("Use the delivery page to deliver an order."), field="status")
     note = _text(note, field="note", max_length=200)
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        _step(locked, to)
+        rules.ORDER.check(locked.status, to, by=by)
         fields = ["status"]
         if to == OrderStatus.PURCHASED and locked.kind == OrderKind.PROXY:
             amount = rules.clean_amount(receipt_amount, field="receipt_amount")
@@ -550,6 +534,8 @@ def orders_claim(
     outside a transaction. Returns the claimed orders (maybe none)."""
     if building is None and orders is None:
         raise Refused(_("Choose a building or orders to deliver."))
+    for claimable in CLAIMABLE:
+        rules.ORDER.check(claimable, OrderStatus.OUT_FOR_DELIVERY, by=by)
     candidates = Order.objects.filter(status__in=CLAIMABLE, claimed_by__isnull=True)
     if building is not None:
         if not rules.may_deliver(by, building.compound_id):
@@ -588,12 +574,19 @@ def orders_claim(
     return claimed
 
 
-def _claimed_by_me(by: Any, order: Order) -> Order:
+def _claimed_by_me(by: Any, order: Order, to: str | None) -> Order:
+    """The order locked, when it is out for delivery with `by` and may go to `to` (None: it
+    stays out for delivery, a new code sent)."""
     locked = Order.objects.select_for_update().get(pk=order.pk)
-    if locked.status != OrderStatus.OUT_FOR_DELIVERY:
-        raise Refused(_("This order is not out for delivery."), field="status")
+    if to is None:
+        if locked.status != OrderStatus.OUT_FOR_DELIVERY:
+            raise Refused(_("This order is not out for delivery."), field="status")
+    else:
+        rules.ORDER.check(locked.status, to)  # the graph first: its message names the moves
     if locked.claimed_by_id != getattr(by, "pk", None):
         raise PermissionDenied(_("Only the volunteer who claimed this order delivers it."))
+    if to is not None:
+        rules.ORDER.check(locked.status, to, by=by, obj=locked)
     return locked
 
 
@@ -644,7 +637,7 @@ def order_mark_delivered(
         raise Refused(_("Take a photo of the delivery at the door."), field="photo")
     wrong = False
     with transaction.atomic():
-        locked = _claimed_by_me(by, order)
+        locked = _claimed_by_me(by, order, OrderStatus.DELIVERED)
         if locked.code_hash and proof in (Proof.CODE, Proof.BOTH):
             if locked.code_attempts >= rules.MAX_CODE_ATTEMPTS:
                 raise Refused(
@@ -700,7 +693,7 @@ def order_resend_code(*, by: Any, order: Order) -> Order:
     """A new code for the household (lost the SMS, or too many wrong tries), at most
     MAX_CODES_SENT per order."""
     with transaction.atomic():
-        locked = _claimed_by_me(by, order)
+        locked = _claimed_by_me(by, order, None)
         if not locked.phone:
             raise Refused(_("The household has no phone: deliver without a code."))
         if locked.codes_sent >= rules.MAX_CODES_SENT:
@@ -715,7 +708,7 @@ def order_mark_failed(*, by: Any, order: Order, note: Any = "") -> Order:
     stays valid, with its wrong tries counted, for whoever takes it next."""
     note = _text(note, field="note", max_length=200)
     with transaction.atomic():
-        locked = _claimed_by_me(by, order)
+        locked = _claimed_by_me(by, order, OrderStatus.FAILED)
         locked.status = OrderStatus.FAILED
         locked.failures += 1
         locked.claimed_by, locked.claim_token = None, ""
@@ -729,7 +722,7 @@ def order_release(*, by: Any, order: Order) -> Order:
     """The claimer gives it back (cannot go today): bought and waiting again. Its handover
     code stays valid, with its wrong tries counted (orders_claim sends no fresh one)."""
     with transaction.atomic():
-        locked = _claimed_by_me(by, order)
+        locked = _claimed_by_me(by, order, OrderStatus.PURCHASED)
         locked.status = OrderStatus.PURCHASED
         locked.claimed_by, locked.claim_token = None, ""
         locked.save(update_fields=["status", "claimed_by", "claim_token"])

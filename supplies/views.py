@@ -227,6 +227,7 @@ def buy_add(request: AuthedHttpRequest) -> HttpResponse:
 def buy_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     buy = _buy(request, pk)
     orders = Order.objects.filter(group_buy=buy)
+    next_status = next(iter(rules.GROUP_BUY.allowed(buy.status)), None)
     return render(
         request,
         "supplies/buy_detail.html",
@@ -242,10 +243,8 @@ def buy_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
                 .values_list("status", "n")
             ),
             "statuses": OrderStatus.choices,
-            "next_status": rules.GROUP_BUY_STEPS.get(buy.status),
-            "next_label": GroupBuyStatus(rules.GROUP_BUY_STEPS[buy.status]).label
-            if buy.status in rules.GROUP_BUY_STEPS
-            else "",
+            "next_status": next_status,
+            "next_label": GroupBuyStatus(next_status).label if next_status else "",
             "may_organise": rules.may_organise(request.user),
             "accepts": buy.accepts_orders(),
         },
@@ -475,8 +474,8 @@ def order_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     may = rules.may_organise(request.user)
     steps = [
         (s, OrderStatus(s).label)
-        for s in rules.ORDER_STEPS[order.status]
-        if s in (OrderStatus.ACCEPTED, OrderStatus.PURCHASED, OrderStatus.CANCELLED)
+        for s in rules.ORDER.targets(order.status, by=request.user)
+        if s in rules.SET_BY_ORGANISER
     ]
     return render(
         request,
