@@ -19,11 +19,11 @@ from residents.models import LeftReason, Resident
 from residents.services import task_call_record
 from wuyi.lib import cn, pgcopy
 from wuyi.lib.errors import Refused
+from wuyi.lib.localday import aware
 
 from . import notify, rules
 from .models import (
     BUSY_STATUSES,
-    NEXT_STEPS,
     OPEN_STATUSES,
     SERVICE_OF_KIND,
     Ambulance,
@@ -41,10 +41,6 @@ from .models import (
 def _require(ok: bool, message: str) -> None:
     if not ok:
         raise PermissionDenied(message)
-
-
-def _aware(day: datetime.date, at: datetime.time) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, at))
 
 
 def _hm(at: datetime.datetime) -> str:
@@ -318,6 +314,7 @@ def escort_assign(
         )
         locked.ambulance, locked.staff = ambulance, staff
         if locked.status == EscortStatus.REQUESTED:
+            rules.ESCORT.check(locked.status, EscortStatus.SCHEDULED, by=by, obj=locked)
             locked.status = EscortStatus.SCHEDULED
             locked.steps = [*history(locked), _step(EscortStatus.SCHEDULED, by, now)]
         locked.save(update_fields=["ambulance", "staff", "status", "steps"])
@@ -350,20 +347,7 @@ def escort_advance(
         _require_visible(by, Escort, locked.pk)
         if to == locked.status:
             return locked  # a second tap of the same step changes nothing
-        if to not in NEXT_STEPS.get(locked.status, ()):
-            raise Refused(
-                _("An escort goes from “%(from)s” to %(next)s, not to “%(to)s”.")
-                % {
-                    "from": locked.get_status_display(),
-                    "next": "、".join(
-                        f"“{EscortStatus(s).label}”" for s in NEXT_STEPS[locked.status]
-                    )
-                    or _("nothing further"),
-                    "to": EscortStatus(to).label if to in EscortStatus.values else to,
-                },
-                field="status",
-                code="skipped_step",
-            )
+        rules.ESCORT.check(locked.status, to, by=by, obj=locked)
         if to == EscortStatus.SCHEDULED:
             raise Refused(_("Give the escort an ambulance to schedule it."), field="ambulance")
         if to == EscortStatus.DISPATCHED and locked.ambulance_id is None:
@@ -376,7 +360,7 @@ def escort_advance(
         if to == EscortStatus.DISPATCHED:
             locked.dispatched_at = now
             fields.append("dispatched_at")
-            Ambulance.objects.filter(escorts=locked).update(status=AmbulanceStatus.ON_JOB)
+            _put_on_job(cast(Ambulance, locked.ambulance))
         if to in (EscortStatus.RETURNED, EscortStatus.CANCELLED, EscortStatus.ADMITTED):
             locked.closed_at = now
             fields.append("closed_at")
@@ -387,6 +371,14 @@ def escort_advance(
                 _free_ambulance(locked.ambulance_id, but=locked.pk)
         locked.save(update_fields=fields)
     return locked
+
+
+def _put_on_job(ambulance: Ambulance) -> None:
+    """The ambulance goes out (already out on another job: it stays so). Out of service: the
+    graph refuses, and the dispatch with it."""
+    if ambulance.status != AmbulanceStatus.ON_JOB:
+        rules.AMBULANCE.check(ambulance.status, AmbulanceStatus.ON_JOB)
+    Ambulance.objects.filter(pk=ambulance.pk).update(status=AmbulanceStatus.ON_JOB)
 
 
 def _free_ambulance(ambulance_id: int, *, but: int) -> None:
@@ -400,9 +392,31 @@ def _free_ambulance(ambulance_id: int, *, but: int) -> None:
         .exists()
     )
     if not on_road:
+        rules.AMBULANCE.check(AmbulanceStatus.ON_JOB, AmbulanceStatus.AVAILABLE)
         Ambulance.objects.filter(pk=ambulance_id, status=AmbulanceStatus.ON_JOB).update(
             status=AmbulanceStatus.AVAILABLE
         )
+
+
+def check_ambulance_move(current: str, status: str, *, by: User) -> None:
+    """What ambulance_set_status refuses (the admin's form asks it before saving)."""
+    if AmbulanceStatus.ON_JOB in (status, current):
+        raise Refused(_("An ambulance goes on and off a job with its escorts."), field="status")
+    rules.AMBULANCE.check(current, status, by=by)
+
+
+def ambulance_set_status(*, by: User, ambulance: Ambulance, status: str) -> Ambulance:
+    """Take an ambulance out of service or put it back (rules.AMBULANCE). On a job and back
+    is the escorts' doing: refused here."""
+    _require_visible(by, Ambulance, ambulance.pk)
+    with transaction.atomic():
+        locked = Ambulance.objects.select_for_update().get(pk=ambulance.pk)
+        if status == locked.status:
+            return locked
+        check_ambulance_move(locked.status, status, by=by)
+        locked.status = status
+        locked.save(update_fields=["status"])
+    return locked
 
 
 def escort_notify(*, escort: Escort) -> int:
@@ -526,6 +540,9 @@ def emergency_report(
 
 
 def _dispatch(escort: Escort, ambulance: Ambulance, by: User, now: datetime.datetime) -> Escort:
+    """Both steps at once, requested → scheduled → dispatched, each checked on the graph."""
+    rules.ESCORT.check(escort.status, EscortStatus.SCHEDULED, by=by, obj=escort)
+    rules.ESCORT.check(EscortStatus.SCHEDULED, EscortStatus.DISPATCHED, by=by, obj=escort)
     escort.ambulance = ambulance
     escort.staff = (
         MedicalStaff.objects.filter(compound_id=escort.compound_id, active=True)
@@ -540,7 +557,7 @@ def _dispatch(escort: Escort, ambulance: Ambulance, by: User, now: datetime.date
         _step(EscortStatus.DISPATCHED, by, now),
     ]
     escort.save(update_fields=["ambulance", "staff", "status", "dispatched_at", "steps"])
-    Ambulance.objects.filter(pk=ambulance.pk).update(status=AmbulanceStatus.ON_JOB)
+    _put_on_job(ambulance)
     transaction.on_commit(lambda: escort_notify(escort=escort))
     return escort
 
@@ -732,18 +749,20 @@ def _check_schedule_clash(
 
 
 def schedule_set_status(*, by: User, schedule: Schedule, status: str) -> Schedule:
-    """Pause, resume or end a schedule. Pausing or ending cancels the escorts it booked that
-    have not started (requested or scheduled, from now on), marking them as the schedule's;
-    resuming removes those marked ones, so that the booking job books those days again (a day
-    the secretary cancelled herself stays cancelled)."""
+    """Pause, resume or end a schedule (rules.SCHEDULE; the same status again changes nothing).
+    Pausing or ending cancels the escorts it booked that have not started (requested or
+    scheduled, from now on), marking them as the schedule's; resuming removes those marked
+    ones, so that the booking job books those days again (a day the secretary cancelled
+    herself stays cancelled)."""
     _require(rules.may_organise(by), _("Escorts are booked by the community secretary."))
-    if status not in ScheduleStatus.values:
-        raise Refused(_("Choose active, paused or ended."), field="status")
     _require_visible(by, Schedule, schedule.pk)
-    if schedule.status == ScheduleStatus.ENDED and status != ScheduleStatus.ENDED:
-        raise Refused(_("An ended schedule stays ended; make a new one."), field="status")
     now = timezone.now()
     with transaction.atomic():
+        current = Schedule.objects.select_for_update().values_list("status", flat=True)
+        schedule.status = current.get(pk=schedule.pk)
+        if status == schedule.status:
+            return schedule
+        rules.SCHEDULE.check(schedule.status, status, by=by)
         resumed = schedule.status == ScheduleStatus.PAUSED and status == ScheduleStatus.ACTIVE
         schedule.status = status
         fields = ["status"]
@@ -753,15 +772,7 @@ def schedule_set_status(*, by: User, schedule: Schedule, status: str) -> Schedul
         schedule.save(update_fields=fields)
         ahead = Escort.objects.select_for_update().filter(schedule=schedule, scheduled_at__gte=now)
         if status != ScheduleStatus.ACTIVE:
-            note = _("schedule %(status)s") % {"status": schedule.get_status_display()}
-            for escort in ahead.filter(status__in=(EscortStatus.REQUESTED, EscortStatus.SCHEDULED)):
-                escort.status = EscortStatus.CANCELLED
-                escort.closed_at = now
-                escort.steps = [
-                    *history(escort),
-                    {**_step(EscortStatus.CANCELLED, by, now, note), "by_schedule": True},
-                ]
-                escort.save(update_fields=["status", "closed_at", "steps"])
+            _cancel_for_schedule(schedule, ahead, by=by, now=now)
         elif resumed:
             stale = [
                 e.pk
@@ -772,6 +783,21 @@ def schedule_set_status(*, by: User, schedule: Schedule, status: str) -> Schedul
     if resumed:
         escorts_book(schedules=[schedule.pk], now=now)
     return schedule
+
+
+def _cancel_for_schedule(
+    schedule: Schedule, ahead: Any, *, by: User, now: datetime.datetime
+) -> None:
+    note = _("schedule %(status)s") % {"status": schedule.get_status_display()}
+    for escort in ahead.filter(status__in=(EscortStatus.REQUESTED, EscortStatus.SCHEDULED)):
+        rules.ESCORT.check(escort.status, EscortStatus.CANCELLED, by=by, obj=escort)
+        escort.status = EscortStatus.CANCELLED
+        escort.closed_at = now
+        escort.steps = [
+            *history(escort),
+            {**_step(EscortStatus.CANCELLED, by, now, note), "by_schedule": True},
+        ]
+        escort.save(update_fields=["status", "closed_at", "steps"])
 
 
 # ----------------------------------------------------------------------------- the booking job
@@ -837,7 +863,7 @@ def escort_rows(
                 continue
             key = (day, at)
             if key not in slots:
-                slots[key] = _aware(day, at)
+                slots[key] = aware(day, at)
             start = slots[key]
             if start <= now:
                 result.past += 1
@@ -1016,12 +1042,14 @@ def escorts_cancel_for_departure(
         .filter(
             resident_id=resident.pk,
             status__in=(EscortStatus.REQUESTED, EscortStatus.SCHEDULED),
-            scheduled_at__gte=_aware(on, datetime.time(0)),
+            scheduled_at__gte=aware(on, datetime.time(0)),
         )
         .select_related("staff__user", "resident")
         .order_by("scheduled_at", "pk")
     )
     for escort in coming:
+        # The register's consequence, whoever recorded the departure: the graph alone.
+        rules.ESCORT.check(escort.status, EscortStatus.CANCELLED)
         escort.status = EscortStatus.CANCELLED
         escort.closed_at = now
         escort.outcome = why[:200]
@@ -1030,6 +1058,7 @@ def escorts_cancel_for_departure(
             {**_step(EscortStatus.CANCELLED, by, now, why), DEPARTED: True},
         ]
         escort.save(update_fields=["status", "closed_at", "outcome", "steps"])
+    rules.SCHEDULE.check(ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED)
     paused = Schedule.objects.filter(resident_id=resident.pk, status=ScheduleStatus.ACTIVE).update(
         status=ScheduleStatus.PAUSED
     )

@@ -241,6 +241,7 @@ def escort_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     escort = _escort(request, pk)
     _need(rules.may_see_escort(request.user, escort))
     may_organise = rules.may_organise(request.user)
+    next_steps = rules.ESCORT.allowed(escort.status)
     assign = None
     if may_organise and escort.status in (EscortStatus.REQUESTED, EscortStatus.SCHEDULED):
         choices = _choices(request.user, escort.compound)
@@ -258,12 +259,12 @@ def escort_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "may_move": rules.may_move(request.user, escort),
             "next_steps": [
                 (s, EscortStatus(s).label)
-                for s in escort.next_steps
+                for s in next_steps
                 if s not in (EscortStatus.SCHEDULED, EscortStatus.CANCELLED)
             ],
-            "may_cancel": EscortStatus.CANCELLED in escort.next_steps,
+            "may_cancel": EscortStatus.CANCELLED in next_steps,
             "asks_outcome": any(
-                s in (EscortStatus.RETURNED, EscortStatus.ADMITTED) for s in escort.next_steps
+                s in (EscortStatus.RETURNED, EscortStatus.ADMITTED) for s in next_steps
             ),
             "may_call": bool(escort.resident.phone) and rules.may_move(request.user, escort),
             "steps": _steps_of(escort),
