@@ -301,8 +301,8 @@ def escort_assign(
     now = timezone.now()
     with transaction.atomic():
         locked = Escort.objects.select_for_update().get(pk=escort.pk)
-        if locked.status not in (EscortStatus.REQUESTED, EscortStatus.SCHEDULED):
-            raise Refused(_("This escort is under way or closed; its crew stays as it is."))
+        if locked.status != EscortStatus.SCHEDULED:  # a scheduled one may change its crew
+            rules.ESCORT.check(locked.status, EscortStatus.SCHEDULED, by=by, obj=locked)
         ambulance = Ambulance.objects.select_for_update().get(pk=ambulance.pk)
         _check_resources(
             compound_id=locked.compound_id,
@@ -314,7 +314,6 @@ def escort_assign(
         )
         locked.ambulance, locked.staff = ambulance, staff
         if locked.status == EscortStatus.REQUESTED:
-            rules.ESCORT.check(locked.status, EscortStatus.SCHEDULED, by=by, obj=locked)
             locked.status = EscortStatus.SCHEDULED
             locked.steps = [*history(locked), _step(EscortStatus.SCHEDULED, by, now)]
         locked.save(update_fields=["ambulance", "staff", "status", "steps"])
@@ -400,6 +399,7 @@ def _free_ambulance(ambulance_id: int, *, but: int) -> None:
 
 def check_ambulance_move(current: str, status: str, *, by: User) -> None:
     """What ambulance_set_status refuses (the admin's form asks it before saving)."""
+    rules.AMBULANCE.check(current, status)  # the graph first: its message names the moves
     if AmbulanceStatus.ON_JOB in (status, current):
         raise Refused(_("An ambulance goes on and off a job with its escorts."), field="status")
     rules.AMBULANCE.check(current, status, by=by)
