@@ -12,16 +12,13 @@ class MedicalConfig(AppConfig):
         from residents.registry import register_resident_links
         from volunteers.registry import register_task_provider
 
-        from .notify import CREW, PICKUP
-        from .views import compound_panel, resident_links, today_tasks
-
-        register_compound_panel(compound_panel)
-
         from . import plugins
+        from .notify import CREW, PICKUP
 
+        register_compound_panel(plugins.compound_panel)
         register_compound_warning(plugins.compound_warnings)
-        register_resident_links(resident_links)
-        register_task_provider(today_tasks)
+        register_resident_links(plugins.resident_links)
+        register_task_provider(plugins.today_tasks)
 
         from residents.signals import resident_left
 

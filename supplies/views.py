@@ -18,11 +18,10 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import get_visible_or_404
+from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from compounds.models import Building, Compound
 from residents.models import Household
-from volunteers.registry import ERRAND, Task
 from wuyi.lib import photos
 from wuyi.lib.downloads import attach
 from wuyi.lib.durations import minutes_text
@@ -59,8 +58,9 @@ from .models import (
 
 
 def _organiser(request: AuthedHttpRequest) -> None:
-    if not rules.may_organise(request.user):
-        raise PermissionDenied(_("Supplies are organised by the community secretary."))
+    require(
+        rules.may_organise(request.user), _("Supplies are organised by the community secretary.")
+    )
 
 
 def _buy(request: AuthedHttpRequest, pk: int, *, organise: bool = False) -> GroupBuy:
@@ -284,8 +284,7 @@ def picking(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 def reconciliation(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     buy = _buy(request, pk)
-    if not rules.may_read_figures(request.user):
-        raise PermissionDenied
+    require(rules.may_read_figures(request.user))
     orders = Order.objects.filter(group_buy=buy)
     page = CappedPaginator(
         selectors.order_list(user=request.user, group_buy=buy.pk).exclude(
@@ -309,8 +308,7 @@ def reconciliation(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 def reconciliation_xlsx(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """The reconciliation as a spreadsheet: formulae escaped, not cached."""
     buy = _buy(request, pk)
-    if not rules.may_read_figures(request.user):
-        raise PermissionDenied
+    require(rules.may_read_figures(request.user))
     orders = Order.objects.filter(group_buy=buy)
     money = selectors.reconciliation(orders)
     out = io.BytesIO()
@@ -396,8 +394,7 @@ def _address_form(request: AuthedHttpRequest, form_class, compounds, **kwargs):
 def order_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """The secretary (or a volunteer on the phone) enters a household's order."""
     buy = _buy(request, pk, organise=False)
-    if not rules.may_enter_orders(request.user):
-        raise PermissionDenied
+    require(rules.may_enter_orders(request.user))
     items = list(buy.items.all())
     form = _address_form(request, AddressForm, buy.compounds.all())
     quantities = {item.pk: request.POST.get(f"q{item.pk}", "") for item in items}
@@ -438,8 +435,7 @@ def order_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def proxy_add(request: AuthedHttpRequest) -> HttpResponse:
-    if not rules.may_enter_orders(request.user):
-        raise PermissionDenied
+    require(rules.may_enter_orders(request.user))
     form = _address_form(request, ProxyForm, Compound.objects.visible_to(request.user))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -683,8 +679,7 @@ def order_photo(request: AuthedHttpRequest, pk: int) -> FileResponse:
 
 @login_required
 def figures(request: AuthedHttpRequest) -> HttpResponse:
-    if not rules.may_read_figures(request.user):
-        raise PermissionDenied
+    require(rules.may_read_figures(request.user))
     figures = selectors.district_figures(user=request.user)
     return render(
         request,
@@ -694,44 +689,6 @@ def figures(request: AuthedHttpRequest) -> HttpResponse:
 
 
 # ----------------------------------------------------------------------------- plugged in below
-
-
-def today_tasks(user: Any, day: datetime.date) -> list[Task]:
-    """Deliveries in 今日任务 (registered in SuppliesConfig.ready): one row per building the
-    user carries orders to, then one per building waiting to be claimed. Two queries."""
-    if getattr(user, "role", None) != "volunteer" or day != timezone.localdate():
-        return []
-    url = reverse("supplies:deliveries")
-    tasks: list[Task] = []
-    carried: dict[int, list[Order]] = {}
-    for order in selectors.my_deliveries(user=user):
-        carried.setdefault(order.building_id, []).append(order)
-    for building_id, orders in carried.items():
-        first = orders[0]
-        tasks.append(
-            Task(
-                key=f"delivery:{building_id}",
-                kind=_("Delivery"),
-                title=f"{first.building.number}号楼",
-                detail=_("%(count)d to bring · %(compound)s")
-                % {"count": len(orders), "compound": first.compound.name},
-                url=url,
-                rank=10,
-            )
-        )
-    for batch in selectors.delivery_batches(user=user):
-        tasks.append(
-            Task(
-                key=f"delivery-wait:{batch.building_id}",
-                kind=_("Delivery"),
-                title=batch.label,
-                detail=_("%(count)d waiting to be claimed · %(compound)s")
-                % {"count": batch.waiting, "compound": batch.compound},
-                url=url,
-                rank=ERRAND,
-            )
-        )
-    return tasks
 
 
 # ----------------------------------------------------------------------------- residents' link
@@ -951,26 +908,4 @@ def self_order(request, token: str) -> HttpResponse:
             or "",
         },
         status=400 if error else 200,
-    )
-
-
-def compound_panel(user: Any, compound: Compound):
-    """Supplies on the compound page: open orders, failed deliveries, group buys taking
-    orders (two queries); nothing when the compound never had an order."""
-    from compounds.registry import CompoundPanel
-
-    counts = Order.objects.filter(compound=compound).aggregate(
-        total=Count("pk"),
-        open=Count("pk", filter=Q(status__in=selectors.OPEN_STATUSES)),
-        failed=Count("pk", filter=Q(status=OrderStatus.FAILED)),
-    )
-    if not counts["total"]:
-        return None
-    buys = GroupBuy.objects.filter(
-        compounds=compound, status=GroupBuyStatus.OPEN, deadline__gt=timezone.now()
-    ).count()
-    return CompoundPanel(
-        template="supplies/_compound_panel.html",
-        context={"compound": compound, "counts": counts, "buys": buys},
-        order=40,
     )
