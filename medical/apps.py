@@ -25,5 +25,5 @@ class MedicalConfig(AppConfig):
         from .services import on_resident_left
 
         resident_left.connect(on_resident_left, dispatch_uid="medical.resident_left")
-        # Its own texts (codes, links, reminders) are never offered for a campaign.
+        # Its own texts (the pickup time, the crew's job) are never offered for a campaign.
         register_system_templates(PICKUP, CREW)

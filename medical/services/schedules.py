@@ -37,6 +37,43 @@ from .common import (
 )
 
 
+def _clean_terms(
+    by: User,
+    resident: Resident,
+    kind: str,
+    weekdays: Any,
+    time: Any,
+    duration_minutes: Any,
+    start_date: datetime.date,
+    end_date: datetime.date | None,
+) -> tuple[Resident, list[int], datetime.time, int]:
+    """A schedule's terms checked together: every field at fault named at once."""
+    errors: dict[str, Any] = {}
+    if kind not in EscortKind.values or kind == EscortKind.EMERGENCY:
+        errors["kind"] = _("Choose the kind of treatment.")
+    try:
+        weekdays = rules.clean_weekdays(weekdays)
+    except Refused as refused:
+        errors["weekdays"] = refused.message
+    try:
+        minutes = rules.clean_duration(duration_minutes)
+    except Refused as refused:
+        errors["duration_minutes"] = refused.message
+    try:
+        time = rules.parse_time(time)
+    except Refused as refused:
+        errors["time"] = refused.message
+    if end_date is not None and end_date < start_date:
+        errors["end_date"] = _("The end is before the start.")
+    try:
+        resident = _resident_in_reach(by, resident)
+    except Refused as refused:
+        errors["resident"] = refused.message
+    if errors:
+        raise Refused.of_fields(errors)
+    return resident, weekdays, time, minutes
+
+
 def schedule_save(
     *,
     by: User,
@@ -61,29 +98,9 @@ def schedule_save(
     _require(rules.may_organise(by), _("Escorts are booked by the community secretary."))
     if schedule is not None:
         _require_visible(by, Schedule, schedule.pk)
-    errors: dict[str, Any] = {}
-    if kind not in EscortKind.values or kind == EscortKind.EMERGENCY:
-        errors["kind"] = _("Choose the kind of treatment.")
-    try:
-        weekdays = rules.clean_weekdays(weekdays)
-    except Refused as refused:
-        errors["weekdays"] = refused.message
-    try:
-        minutes = rules.clean_duration(duration_minutes)
-    except Refused as refused:
-        errors["duration_minutes"] = refused.message
-    try:
-        time = rules.parse_time(time)
-    except Refused as refused:
-        errors["time"] = refused.message
-    if end_date is not None and end_date < start_date:
-        errors["end_date"] = _("The end is before the start.")
-    try:
-        resident = _resident_in_reach(by, resident)
-    except Refused as refused:
-        errors["resident"] = refused.message
-    if errors:
-        raise Refused.of_fields(errors)
+    resident, weekdays, time, minutes = _clean_terms(
+        by, resident, kind, weekdays, time, duration_minutes, start_date, end_date
+    )
     _check_hospital(by, hospital, kind)
     if ambulance is not None or staff is not None:
         _check_schedule_clash(

@@ -43,6 +43,33 @@ def _existing(client_key: str, household: Household) -> Order | None:
     return found
 
 
+def _order_lines(group_buy: GroupBuy, quantities: Mapping[Any, Any]) -> list[OrderLine]:
+    """The lines of an order, checked against the group buy's items and limits (unsaved)."""
+    items = {item.pk: item for item in group_buy.items.all()}
+    if len(quantities) > rules.MAX_LINES:
+        raise Refused(rules.MSG_NOTHING, field="quantities")
+    lines: list[OrderLine] = []
+    for key, value in quantities.items():
+        try:
+            item = items.get(int(key))
+        except (TypeError, ValueError):
+            item = None
+        if item is None:
+            raise Refused(_("An item is not part of this group buy."), field="quantities")
+        quantity = rules.clean_quantity(value)
+        if quantity > item.max_per_order:
+            raise Refused(
+                _("At most %(max)d %(unit)s of %(name)s per household.")
+                % {"max": item.max_per_order, "unit": item.unit, "name": item.name},
+                field="quantities",
+            )
+        if quantity:
+            lines.append(OrderLine(item=item, quantity=quantity, price=item.price))
+    if not lines:
+        raise Refused(rules.MSG_NOTHING, field="quantities")
+    return lines
+
+
 def order_submit(
     *,
     by: Any,
@@ -80,28 +107,7 @@ def order_submit(
             % {"household": household},
             field="household",
         )
-    items = {item.pk: item for item in group_buy.items.all()}
-    if len(quantities) > rules.MAX_LINES:
-        raise Refused(rules.MSG_NOTHING, field="quantities")
-    lines: list[OrderLine] = []
-    for key, value in quantities.items():
-        try:
-            item = items.get(int(key))
-        except (TypeError, ValueError):
-            item = None
-        if item is None:
-            raise Refused(_("An item is not part of this group buy."), field="quantities")
-        quantity = rules.clean_quantity(value)
-        if quantity > item.max_per_order:
-            raise Refused(
-                _("At most %(max)d %(unit)s of %(name)s per household.")
-                % {"max": item.max_per_order, "unit": item.unit, "name": item.name},
-                field="quantities",
-            )
-        if quantity:
-            lines.append(OrderLine(item=item, quantity=quantity, price=item.price))
-    if not lines:
-        raise Refused(rules.MSG_NOTHING, field="quantities")
+    lines = _order_lines(group_buy, quantities)
     amount = sum((line.price * line.quantity for line in lines), Decimal(0))
     try:
         with transaction.atomic():
