@@ -81,7 +81,7 @@ class AmbulanceAdmin(ScopedAdminMixin, admin.ModelAdmin):
         base = super().get_form(request, obj, change=change, **kwargs)
         user = request.user
 
-        class AmbulanceForm(base):  # type: ignore[misc, valid-type]
+        class AmbulanceForm(base):
             def clean_status(self):
                 status = self.cleaned_data["status"]
                 if self.instance.pk and status != self.instance.status:

@@ -120,7 +120,7 @@ def self_code_request(
 
 
 def _queue_lookup(code_id: int) -> None:
-    from . import tasks  # tasks imports this module
+    from .. import tasks  # tasks imports the services
 
     tasks.deliver_self_code.delay(code_id)
 
