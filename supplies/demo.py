@@ -13,6 +13,7 @@ from accounts.models import Role, User
 from compounds.models import Compound, Posting
 from messaging.models import SmsTemplate
 from residents.models import Household
+from wuyi.lib.localday import aware
 
 from . import notify, rules, services
 from .models import GroupBuyStatus, Order, Supplier
@@ -123,9 +124,7 @@ def _seed_today(rng, secretary, supplier, compounds, items, households) -> int:
     community = supplier.community
     created = 0
     # Today's buy, open for orders until tomorrow noon.
-    deadline = timezone.make_aware(
-        datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time(12))
-    )
+    deadline = aware(today + datetime.timedelta(days=1), datetime.time(12))
     running = services.group_buy_create(
         by=secretary,
         community=community,
