@@ -212,7 +212,7 @@ def order_set_status(
     note = _text(note, field="note", max_length=200)
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        rules.ORDER.check(locked.status, to, by=by)
+        rules.ORDER.check(locked.status, to, by=by, obj=locked)
         fields = ["status"]
         if to == OrderStatus.PURCHASED and locked.kind == OrderKind.PROXY:
             amount = rules.clean_amount(receipt_amount, field="receipt_amount")

@@ -144,7 +144,7 @@ def order_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     may = rules.may_organise(request.user)
     steps = [
         (s, OrderStatus(s).label)
-        for s in rules.ORDER.targets(order.status, by=request.user)
+        for s in rules.ORDER.targets(order.status, by=request.user, obj=order)
         if s in rules.SET_BY_ORGANISER
     ]
     return render(

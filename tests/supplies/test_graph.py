@@ -4,6 +4,7 @@ and changes nothing."""
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 
 from supplies import rules, services
 from supplies.models import GroupBuy, GroupBuyStatus, Order, OrderStatus
@@ -142,3 +143,20 @@ def test_every_refused_group_buy_move_is_refused_with_its_message(
 def test_only_the_secretary_moves_a_group_buy(buy, volunteer):
     with pytest.raises(PermissionDenied):
         services.group_buy_advance(by=volunteer, group_buy=buy, to=G.CLOSED)
+
+
+def test_the_secretary_cannot_take_an_order_off_its_volunteer(order, secretary_a, volunteer):
+    order = _put(order, S.OUT_FOR_DELIVERY, claimer=volunteer)
+    with pytest.raises(PermissionDenied):
+        services.order_set_status(by=secretary_a, order=order, to=S.PURCHASED)
+    order.refresh_from_db()
+    assert order.status == S.OUT_FOR_DELIVERY and order.claimed_by == volunteer
+
+
+def test_an_order_out_for_delivery_offers_the_secretary_no_step(
+    login, order, secretary_a, volunteer
+):
+    order = _put(order, S.OUT_FOR_DELIVERY, claimer=volunteer)
+    page = login(secretary_a).get(reverse("supplies:order", args=[order.pk]))
+    assert page.status_code == 200
+    assert page.context["steps"] == []
