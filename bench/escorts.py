@@ -182,8 +182,8 @@ def baseline(
     """One save per escort for a slice of the schedules, the week after ours."""
     from django.utils import timezone
 
-    from medical import services
     from medical.models import Escort, EscortStatus, Schedule
+    from wuyi.lib.localday import aware
 
     schedules = list(Schedule.objects.filter(compound__community=community).order_by("pk")[:slice_])
     first = timezone.localdate(start) + datetime.timedelta(days=7)
@@ -194,7 +194,7 @@ def baseline(
         for day in days:
             if not schedule.runs_on(day):
                 continue
-            at = services._aware(day, schedule.time)
+            at = aware(day, schedule.time)
             Escort.objects.create(
                 compound_id=schedule.compound_id,
                 resident_id=schedule.resident_id,

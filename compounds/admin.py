@@ -71,7 +71,7 @@ class CompoundAdmin(ScopedHistoryAdmin):
     def save_model(self, request, obj, form, change):
         if change and "community" in form.changed_data:
             services.compound_move(
-                user=request.user, compound_id=obj.pk, community=form.cleaned_data["community"]
+                by=request.user, compound_id=obj.pk, community=form.cleaned_data["community"]
             )
             obj.refresh_from_db(fields=["community", "subdistrict", "district"])
             form.changed_data.remove("community")

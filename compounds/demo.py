@@ -129,6 +129,26 @@ STAFF_PERMISSIONS = [
 ]
 
 
+def _seed_compound(community: Community, code: str, row: tuple, today: datetime.date) -> Compound:
+    """One demo compound and its buildings (its last positive case set when first made)."""
+    name, address, n_buildings, units, floors, days = row
+    compound, created = Compound.objects.get_or_create(
+        code=code, defaults={"name": name, "address": address, "community": community}
+    )
+    if created:
+        compound.last_positive_on = (
+            today - datetime.timedelta(days=days) if days is not None else None
+        )
+        compound.save()
+    for number in range(1, n_buildings + 1):
+        Building.objects.get_or_create(
+            compound=compound,
+            number=str(number),
+            defaults={"name": f"{number}号楼", "unit_count": units, "floor_count": floors},
+        )
+    return compound
+
+
 def seed_places() -> dict[str, object]:
     """Create or refresh the demo places and accounts; returns places and users by name."""
     today = timezone.localdate()
@@ -149,27 +169,8 @@ def seed_places() -> dict[str, object]:
                 )
                 by_name[c_name] = community
                 for k_index, row in enumerate(compounds, start=1):
-                    name, address, n_buildings, units, floors, days = row
-                    compound, created = Compound.objects.get_or_create(
-                        code=f"{c_code}-{k_index:02d}",
-                        defaults={"name": name, "address": address, "community": community},
-                    )
-                    if created:
-                        compound.last_positive_on = (
-                            today - datetime.timedelta(days=days) if days is not None else None
-                        )
-                        compound.save()
-                    by_name[name] = compound
-                    for number in range(1, n_buildings + 1):
-                        Building.objects.get_or_create(
-                            compound=compound,
-                            number=str(number),
-                            defaults={
-                                "name": f"{number}号楼",
-                                "unit_count": units,
-                                "floor_count": floors,
-                            },
-                        )
+                    compound = _seed_compound(community, f"{c_code}-{k_index:02d}", row, today)
+                    by_name[row[0]] = compound
 
     staff_group, _ = Group.objects.get_or_create(name="Wuyi staff")
     staff_group.permissions.set(
@@ -207,7 +208,7 @@ def seed_places() -> dict[str, object]:
                 compound_id=compound.pk,
                 to_status=status,
                 reason=reason,
-                user=users["district"] if compound.district.code == "620102" else admin,
+                by=users["district"] if compound.district.code == "620102" else admin,
             )
 
     by_name.update(users)

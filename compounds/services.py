@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.access import forget_scope
 from accounts.models import User
-from wuyi.lib.errors import Refused
+from wuyi.lib.graphs import MoveRefused
 
 from .models import (
     SEVERITY,
@@ -25,36 +25,20 @@ from .models import (
     StatusChange,
     Subdistrict,
 )
-from .rules import may_change_status
+from .rules import CONTROL, may_change_status
 from .signals import compound_moved
-
-# Where a compound may go from each status. Tightening may jump any number of steps at once;
-# loosening goes one step at a time (sealed → controlled → precautionary → normal), because
-# each step down is a decision taken on its own evidence.
-ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    ControlStatus.NORMAL: frozenset(
-        {ControlStatus.PRECAUTIONARY, ControlStatus.CONTROLLED, ControlStatus.SEALED}
-    ),
-    ControlStatus.PRECAUTIONARY: frozenset(
-        {ControlStatus.NORMAL, ControlStatus.CONTROLLED, ControlStatus.SEALED}
-    ),
-    ControlStatus.CONTROLLED: frozenset({ControlStatus.PRECAUTIONARY, ControlStatus.SEALED}),
-    ControlStatus.SEALED: frozenset({ControlStatus.CONTROLLED}),
-}
 
 REASON_MAX_LENGTH = 500
 
 
-class TransitionRefused(Refused):
-    """The status change was not made; the message says why, in words a secretary understands."""
+# The status change was not made; the message says why, in words a secretary understands.
+# The same class as the graph's refusals, so one `except` catches both.
+TransitionRefused = MoveRefused
 
-    code = "transition"
 
-
-def allowed_targets(status: str) -> list[str]:
-    """The statuses a compound in `status` may move to, in the order of the choices."""
-    targets = ALLOWED_TRANSITIONS.get(status, frozenset())
-    return [value for value in ControlStatus.values if value in targets]
+def allowed_targets(status: str, *, by: Any = None) -> list[str]:
+    """The statuses a compound in `status` may move to (by `by`), in the order of the choices."""
+    return CONTROL.targets(status, by=by)
 
 
 @dataclass(frozen=True)
@@ -98,7 +82,7 @@ def _check_case(compound: Compound, case: NewCase) -> None:
         )
 
 
-def _record_case(compound: Compound, case: NewCase, *, user: User, source: str) -> PositiveCase:
+def _record_case(compound: Compound, case: NewCase, *, by: User, source: str) -> PositiveCase:
     """On a locked compound: the case, and the last positive date moved forward (never back)."""
     _check_case(compound, case)
     recorded = PositiveCase.objects.create(
@@ -107,14 +91,14 @@ def _record_case(compound: Compound, case: NewCase, *, user: User, source: str) 
         found_on=case.found_on,
         note=case.note,
         source=source,
-        recorded_by=user,
+        recorded_by=by,
     )
     if compound.last_positive_on is None or case.found_on > compound.last_positive_on:
         compound.last_positive_on = case.found_on
         compound._change_reason = _("New positive case found on %(date)s") % {
             "date": case.found_on.isoformat()
         }
-        compound._history_user = user
+        compound._history_user = by
         compound.save(update_fields=["last_positive_on"])
     return recorded
 
@@ -125,17 +109,54 @@ def step_down_date(compound: Compound) -> datetime.date | None:
 
 
 def compound_record_positive(
-    *, compound_id: int, case: NewCase, user: User, source: str = "manual"
+    *, compound_id: int, case: NewCase, by: User, source: str = "manual"
 ) -> PositiveCase:
     """Record a new positive case: it restarts the compound's days without a case, so a step
-    down is refused until the quiet period has passed again. It never lowers the status. The
-    status page calls it with a status change; the screening app calls it from a positive
-    result."""
-    if not may_change_status(user):
+    down is refused until the quiet period has passed again. It never lowers the status. It is
+    the way for an app above (a positive test result) to report a case; the status page records
+    its case through compound_change_status, in the same transaction as the change."""
+    if not may_change_status(by):
         raise PermissionDenied(_("Your role may not change the control status of a compound."))
     with transaction.atomic():
-        compound = Compound.objects.visible_to(user).select_for_update().get(pk=compound_id)
-        return _record_case(compound, case, user=user, source=source)
+        compound = Compound.objects.visible_to(by).select_for_update().get(pk=compound_id)
+        return _record_case(compound, case, by=by, source=source)
+
+
+def _clean_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise TransitionRefused(_("Give a reason for the change."), field="reason")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise TransitionRefused(
+            _("The reason is too long: at most %(max)d characters.") % {"max": REASON_MAX_LENGTH},
+            field="reason",
+        )
+    return reason
+
+
+def _check_quiet(compound: Compound, current: str, to_status: str) -> None:
+    """A sealed or controlled compound steps down only after the quiet period."""
+    stepping_down = SEVERITY[to_status] < SEVERITY[current]
+    if (
+        stepping_down
+        and current in (ControlStatus.SEALED, ControlStatus.CONTROLLED)
+        and not compound.quiet_enough_to_step_down()
+    ):
+        raise TransitionRefused(
+            _(
+                "The last positive case was on %(date)s, %(days)d days ago. A sealed or "
+                "controlled compound steps down only after %(quiet)d days without a new "
+                "positive case: it may step down from %(when)s."
+            )
+            % {
+                # Not quiet enough: there was a positive case.
+                "date": cast(datetime.date, compound.last_positive_on).isoformat(),
+                "days": compound.days_since_positive,
+                "quiet": settings.WUYI_DOWNGRADE_QUIET_DAYS,
+                "when": cast(datetime.date, step_down_date(compound)).isoformat(),
+            },
+            field="to_status",
+        )
 
 
 def compound_change_status(
@@ -143,7 +164,7 @@ def compound_change_status(
     compound_id: int,
     to_status: str,
     reason: str,
-    user: User,
+    by: User,
     expected_from: str | None = None,
     new_case: NewCase | None = None,
 ) -> StatusChange | PositiveCase:
@@ -156,29 +177,23 @@ def compound_change_status(
     go, in which case this is a double submit and the earlier change is returned unchanged.
 
     Raises Compound.DoesNotExist when the compound is outside the user's reach, PermissionDenied
-    when the role may not change statuses and TransitionRefused for any rule the change breaks.
+    when the role may not change statuses and TransitionRefused for any rule the change breaks
+    (a move rules.CONTROL lacks among them).
     """
-    if not may_change_status(user):
+    if not may_change_status(by):
         raise PermissionDenied(_("Your role may not change the control status of a compound."))
     if to_status == "" and new_case is not None:
         with transaction.atomic():
-            compound = Compound.objects.visible_to(user).select_for_update().get(pk=compound_id)
-            return _record_case(compound, new_case, user=user, source="manual")
+            compound = Compound.objects.visible_to(by).select_for_update().get(pk=compound_id)
+            return _record_case(compound, new_case, by=by, source="manual")
     if to_status not in ControlStatus.values:
-        raise TransitionRefused(_("Choose one of the listed control statuses."))
-    reason = (reason or "").strip()
-    if not reason:
-        raise TransitionRefused(_("Give a reason for the change."), field="reason")
-    if len(reason) > REASON_MAX_LENGTH:
-        raise TransitionRefused(
-            _("The reason is too long: at most %(max)d characters.") % {"max": REASON_MAX_LENGTH},
-            field="reason",
-        )
+        raise TransitionRefused(_("Choose one of the listed control statuses."), field="to_status")
+    reason = _clean_reason(reason)
 
     with transaction.atomic():
         # The row lock serialises two people changing the same compound at the same moment:
         # the second waits, then sees the first one's status and is judged against it.
-        compound = Compound.objects.visible_to(user).select_for_update().get(pk=compound_id)
+        compound = Compound.objects.visible_to(by).select_for_update().get(pk=compound_id)
         current = compound.status
         if expected_from is not None and expected_from != current:
             if current == to_status:
@@ -193,56 +208,22 @@ def compound_change_status(
                 % {"current": ControlStatus(current).label}
             )
         if new_case is not None:
-            _record_case(compound, new_case, user=user, source="manual")
-        if to_status == current:
-            raise TransitionRefused(
-                _("The compound is already “%(status)s”.")
-                % {"status": ControlStatus(current).label}
-            )
-        if to_status not in ALLOWED_TRANSITIONS[current]:
-            raise TransitionRefused(
-                _(
-                    "A compound cannot go from “%(current)s” straight to “%(target)s”: "
-                    "step down one level at a time."
-                )
-                % {
-                    "current": ControlStatus(current).label,
-                    "target": ControlStatus(to_status).label,
-                }
-            )
-        stepping_down = SEVERITY[to_status] < SEVERITY[current]
-        if (
-            stepping_down
-            and current in (ControlStatus.SEALED, ControlStatus.CONTROLLED)
-            and not compound.quiet_enough_to_step_down()
-        ):
-            raise TransitionRefused(
-                _(
-                    "The last positive case was on %(date)s, %(days)d days ago. A sealed or "
-                    "controlled compound steps down only after %(quiet)d days without a new "
-                    "positive case: it may step down from %(when)s."
-                )
-                % {
-                    # Not quiet enough: there was a positive case.
-                    "date": cast(datetime.date, compound.last_positive_on).isoformat(),
-                    "days": compound.days_since_positive,
-                    "quiet": settings.WUYI_DOWNGRADE_QUIET_DAYS,
-                    "when": cast(datetime.date, step_down_date(compound)).isoformat(),
-                }
-            )
+            _record_case(compound, new_case, by=by, source="manual")
+        CONTROL.check(current, to_status, by=by)
+        _check_quiet(compound, current, to_status)
 
         now = timezone.now()
         compound.status = to_status
         compound.status_changed_at = now
         compound._change_reason = reason  # picked up by django-simple-history
-        compound._history_user = user
+        compound._history_user = by
         compound.save(update_fields=["status", "status_changed_at"])
         return StatusChange.objects.create(
             compound=compound,
             from_status=current,
             to_status=to_status,
             reason=reason,
-            changed_by=user,
+            changed_by=by,
             changed_at=now,
         )
 
@@ -275,12 +256,12 @@ def posting_remove(*, user: User, place: Place, via: str = "") -> int:
 # ----------------------------------------------------------------------------- moving
 
 
-def compound_move(*, user: User, compound_id: int, community: Community) -> Compound:
+def compound_move(*, by: User, compound_id: int, community: Community) -> Compound:
     """Move a compound to another community (a boundary redrawn). Only the city's
     administrators may. Every copy of the compound's community moves with it in one
     transaction: the compound's own sub-district and district, and whatever upper apps keep
     (compound_moved), so the old community's secretary loses its residents at once."""
-    if not (user.is_active and user.is_superuser):
+    if not (by.is_active and by.is_superuser):
         raise PermissionDenied(_("Only the city's administrators may move a compound."))
     with transaction.atomic():
         compound = Compound.objects.select_for_update().get(pk=compound_id)
@@ -288,7 +269,7 @@ def compound_move(*, user: User, compound_id: int, community: Community) -> Comp
         if previous == community.pk:
             return compound
         compound.community = community
-        compound._history_user = user
+        compound._history_user = by
         compound._change_reason = _("Moved to %(community)s") % {"community": community.name}
         compound.save()
         compound_moved.send(

@@ -78,7 +78,7 @@ def compound_change_status(request: AuthedHttpRequest, pk: int) -> HttpResponse:
                 to_status=data["to_status"],
                 reason=data["reason"],
                 expected_from=data["expected_from"],
-                user=request.user,
+                by=request.user,
                 new_case=new_case,
             )
         except services.TransitionRefused as refused:

@@ -1,9 +1,12 @@
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import ScopedAdminMixin
+from wuyi.lib.errors import Refused
 
+from . import services
 from .models import Ambulance, Escort, Hospital, MedicalStaff, Schedule, Service
 
 
@@ -71,6 +74,34 @@ class AmbulanceAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ("compound",)
     search_fields = ("plate", "compound__name")
     raw_id_fields = ("compound", "also_serves", "crew")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # A status change is checked on rules.AMBULANCE in the form (a refusal shows on the
+        # field) and made through ambulance_set_status.
+        base = super().get_form(request, obj, change=change, **kwargs)
+        user = request.user
+
+        class AmbulanceForm(base):
+            def clean_status(self):
+                status = self.cleaned_data["status"]
+                if self.instance.pk and status != self.instance.status:
+                    current = Ambulance.objects.get(pk=self.instance.pk).status
+                    try:
+                        services.check_ambulance_move(current, status, by=user)
+                    except (Refused, PermissionDenied) as refused:
+                        raise forms.ValidationError(str(refused)) from None
+                return status
+
+        return AmbulanceForm
+
+    def save_model(self, request, obj, form, change):
+        wanted = obj.status
+        if change and "status" in form.changed_data:
+            obj.status = form.initial["status"]
+        super().save_model(request, obj, form, change)
+        if obj.status != wanted:
+            services.ambulance_set_status(by=request.user, ambulance=obj, status=wanted)
+            obj.status = wanted
 
 
 class ReadOnlyForStaff(ScopedAdminMixin, admin.ModelAdmin):

@@ -12,21 +12,18 @@ class MedicalConfig(AppConfig):
         from residents.registry import register_resident_links
         from volunteers.registry import register_task_provider
 
-        from .notify import CREW, PICKUP
-        from .views import compound_panel, resident_links, today_tasks
-
-        register_compound_panel(compound_panel)
-
         from . import plugins
+        from .notify import CREW, PICKUP
 
+        register_compound_panel(plugins.compound_panel)
         register_compound_warning(plugins.compound_warnings)
-        register_resident_links(resident_links)
-        register_task_provider(today_tasks)
+        register_resident_links(plugins.resident_links)
+        register_task_provider(plugins.today_tasks)
 
         from residents.signals import resident_left
 
         from .services import on_resident_left
 
         resident_left.connect(on_resident_left, dispatch_uid="medical.resident_left")
-        # Its own texts (codes, links, reminders) are never offered for a campaign.
+        # Its own texts (the pickup time, the crew's job) are never offered for a campaign.
         register_system_templates(PICKUP, CREW)

@@ -13,6 +13,7 @@ from accounts.models import User
 from compounds.models import Compound, ControlStatus, District
 from messaging.models import SmsTemplate
 from residents.models import Category, Resident, VulnerableTag
+from wuyi.lib.localday import aware, start_of
 
 from . import notify, services
 from .models import (
@@ -157,7 +158,7 @@ def _past_emergencies(rng, admin: User, hospital: Hospital, sealed: list[Compoun
     """Two or three emergencies a day over the past ten days, across the sealed compounds,
     each gone to hospital and back (or admitted)."""
     today = timezone.localdate()
-    start = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
+    start = start_of(today)
     if Escort.objects.filter(kind=EscortKind.EMERGENCY, scheduled_at__lt=start).exists():
         return
     residents = {
@@ -171,11 +172,7 @@ def _past_emergencies(rng, admin: User, hospital: Hospital, sealed: list[Compoun
             compound = rng.choice(sealed)
             if not residents[compound.pk] or not cars[compound.pk]:
                 continue
-            at = timezone.make_aware(
-                datetime.datetime.combine(
-                    day, datetime.time(rng.randint(0, 20), rng.randint(0, 59))
-                )
-            )
+            at = aware(day, datetime.time(rng.randint(0, 20), rng.randint(0, 59)))
             final = EscortStatus.ADMITTED if rng.random() < 0.3 else EscortStatus.RETURNED
             path = [
                 EscortStatus.REQUESTED,

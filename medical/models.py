@@ -173,16 +173,6 @@ class EscortStatus(models.TextChoices):
     ADMITTED = "admitted", _("Admitted")
 
 
-# The steps an escort may take from each status (the one machine; services refuse the rest).
-NEXT_STEPS: dict[str, tuple[str, ...]] = {
-    EscortStatus.REQUESTED: (EscortStatus.SCHEDULED, EscortStatus.CANCELLED),
-    EscortStatus.SCHEDULED: (EscortStatus.DISPATCHED, EscortStatus.CANCELLED),
-    EscortStatus.DISPATCHED: (EscortStatus.AT_HOSPITAL, EscortStatus.CANCELLED),
-    EscortStatus.AT_HOSPITAL: (EscortStatus.RETURNED, EscortStatus.ADMITTED),
-    EscortStatus.RETURNED: (),
-    EscortStatus.CANCELLED: (),
-    EscortStatus.ADMITTED: (),
-}
 OPEN_STATUSES = (
     EscortStatus.REQUESTED,
     EscortStatus.SCHEDULED,
@@ -397,7 +387,3 @@ class Escort(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
-
-    @property
-    def next_steps(self) -> tuple[str, ...]:
-        return NEXT_STEPS.get(self.status, ())

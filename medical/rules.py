@@ -9,8 +9,12 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import active
 from accounts.models import Role
 from wuyi.lib.errors import Refused
+from wuyi.lib.graphs import Graph
+
+from .models import AmbulanceStatus, EscortKind, EscortStatus, ScheduleStatus
 
 ORGANISERS = {Role.SECRETARY}
 # Emergencies: the secretary or the compound's medical worker.
@@ -33,22 +37,18 @@ MSG_FAR = _("Escorts are booked at most %(days)d days ahead.")
 MSG_DURATION = _("Between %(min)d and %(max)d minutes.")
 
 
-def _active(user: Any) -> bool:
-    return bool(user is not None and user.is_authenticated and user.is_active)
-
-
 def may_organise(user: Any) -> bool:
     """Booking escorts, schedules, assigning ambulances: the community secretary."""
-    return _active(user) and (user.is_superuser or user.role in ORGANISERS)
+    return active(user) and (user.is_superuser or user.role in ORGANISERS)
 
 
 def may_report_emergency(user: Any) -> bool:
-    return _active(user) and (user.is_superuser or user.role in REPORTERS)
+    return active(user) and (user.is_superuser or user.role in REPORTERS)
 
 
 def may_read(user: Any) -> bool:
     """Escort lists, the board, coverage and statistics."""
-    return _active(user) and (user.is_superuser or user.role in READERS)
+    return active(user) and (user.is_superuser or user.role in READERS)
 
 
 def may_move(user: Any, escort: Any) -> bool:
@@ -56,7 +56,7 @@ def may_move(user: Any, escort: Any) -> bool:
     member of its ambulance's crew."""
     if may_report_emergency(user):
         return True
-    if not _active(user):
+    if not active(user):
         return False
     if escort.staff_id is not None and escort.staff.user_id == user.pk:
         return True
@@ -69,6 +69,66 @@ def may_see_escort(user: Any, escort: Any) -> bool:
     """One escort's page: those who read escorts, and whoever is on the job (a volunteer on
     the ambulance's crew sees the jobs 今日任务 gives them, not the compound's others)."""
     return may_read(user) or may_move(user, escort)
+
+
+def may_schedule(user: Any, escort: Any) -> bool:
+    """Giving an escort its ambulance: the secretary; an emergency's, whoever may report one
+    (the nearest free ambulance is sent at once)."""
+    if escort.kind == EscortKind.EMERGENCY:
+        return may_report_emergency(user)
+    return may_organise(user)
+
+
+E = EscortStatus
+# One step at a time along requested → scheduled → dispatched → at hospital → returned (or
+# admitted); cancelled any time before the hospital. Scheduling is giving it an ambulance
+# (escort_assign, or an emergency's dispatch, which takes both steps at once); the rest is
+# escort_advance, by the escort's crew or secretary.
+ESCORT = Graph(
+    "escort",
+    EscortStatus,
+    {
+        E.REQUESTED: {E.SCHEDULED: may_schedule, E.CANCELLED: may_move},
+        E.SCHEDULED: {E.DISPATCHED: may_move, E.CANCELLED: may_move},
+        E.DISPATCHED: {E.AT_HOSPITAL: may_move, E.CANCELLED: may_move},
+        E.AT_HOSPITAL: {E.RETURNED: may_move, E.ADMITTED: may_move},
+        E.RETURNED: {},
+        E.CANCELLED: {},
+        E.ADMITTED: {},
+    },
+)
+
+SC = ScheduleStatus
+# A recurring treatment is paused and resumed at will; ended, it stays ended (a new one is
+# made instead).
+SCHEDULE = Graph(
+    "schedule",
+    ScheduleStatus,
+    {
+        SC.ACTIVE: {SC.PAUSED: may_organise, SC.ENDED: may_organise},
+        SC.PAUSED: {SC.ACTIVE: may_organise, SC.ENDED: may_organise},
+        SC.ENDED: {},
+    },
+)
+
+
+def may_keep_fleet(user: Any) -> bool:
+    """Taking an ambulance out of service and back: the secretary (and the city's admins)."""
+    return may_organise(user)
+
+
+A = AmbulanceStatus
+# On a job and back is the escorts' doing (a dispatch, the last job of it closed), checked
+# with by=None; out of service and back is the secretary's, not while the ambulance is on a job.
+AMBULANCE = Graph(
+    "ambulance",
+    AmbulanceStatus,
+    {
+        A.AVAILABLE: {A.ON_JOB: None, A.OUT_OF_SERVICE: may_keep_fleet},
+        A.ON_JOB: {A.AVAILABLE: None},
+        A.OUT_OF_SERVICE: {A.AVAILABLE: may_keep_fleet},
+    },
+)
 
 
 WEEKDAY_WORDS = {

@@ -2,13 +2,13 @@
 
 from celery import shared_task
 
-from . import services
+from . import rules, services
 
 
 @shared_task(name="medical.book_escorts")
 def book_escorts(days: int | None = None) -> str:
     """Hourly: the escorts of every active schedule for the coming days; idempotent."""
-    return services.escorts_book(days=days or services.rules.DEFAULT_BOOK_DAYS).line()
+    return services.escorts_book(days=days or rules.DEFAULT_BOOK_DAYS).line()
 
 
 @shared_task(name="medical.notify_escorts")

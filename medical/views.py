@@ -4,12 +4,10 @@ with their xlsx; the crew's jobs in 今日任务 and the compound page's panel."
 
 import datetime
 import tempfile
-from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,20 +16,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.access import get_visible_or_404
+from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from accounts.models import User
 from compounds.models import Compound, ControlStatus
 from residents.models import Resident
-from residents.registry import ResidentLink
-from volunteers.registry import ERRAND, URGENT, Task
 from wuyi.lib.downloads import attach
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
 from wuyi.lib.params import BadParameter, choice_param, date_param, int_param
 from wuyi.lib.spreadsheets import write_xlsx
 
-from . import rules, selectors, services
+from . import plugins, rules, selectors, services
 from .forms import AssignForm, EmergencyForm, EscortForm, ScheduleForm, ScheduleStatusForm, StepForm
 from .models import (
     SERVICE_OF_KIND,
@@ -50,11 +46,6 @@ MSG_NO_AMBULANCE = gettext_lazy(
     "No ambulance is given: each pickup is booked without one, and someone must assign an "
     "ambulance before every trip (the compound page flags those coming up)."
 )
-
-
-def _need(ok: bool) -> None:
-    if not ok:
-        raise PermissionDenied
 
 
 def _compound_param(request: AuthedHttpRequest) -> Compound | None:
@@ -188,7 +179,7 @@ def _kind_reloads_hospitals(request: AuthedHttpRequest, form: Any) -> None:
 
 @login_required
 def escort_book(request: AuthedHttpRequest) -> HttpResponse:
-    _need(rules.may_organise(request.user))
+    require(rules.may_organise(request.user))
     compound = _compound_param(request)
     if compound is None:
         return render(
@@ -239,8 +230,9 @@ def _escort(request: AuthedHttpRequest, pk: int) -> Escort:
 @login_required
 def escort_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     escort = _escort(request, pk)
-    _need(rules.may_see_escort(request.user, escort))
+    require(rules.may_see_escort(request.user, escort))
     may_organise = rules.may_organise(request.user)
+    next_steps = rules.ESCORT.allowed(escort.status)
     assign = None
     if may_organise and escort.status in (EscortStatus.REQUESTED, EscortStatus.SCHEDULED):
         choices = _choices(request.user, escort.compound)
@@ -258,12 +250,12 @@ def escort_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "may_move": rules.may_move(request.user, escort),
             "next_steps": [
                 (s, EscortStatus(s).label)
-                for s in escort.next_steps
+                for s in next_steps
                 if s not in (EscortStatus.SCHEDULED, EscortStatus.CANCELLED)
             ],
-            "may_cancel": EscortStatus.CANCELLED in escort.next_steps,
+            "may_cancel": EscortStatus.CANCELLED in next_steps,
             "asks_outcome": any(
-                s in (EscortStatus.RETURNED, EscortStatus.ADMITTED) for s in escort.next_steps
+                s in (EscortStatus.RETURNED, EscortStatus.ADMITTED) for s in next_steps
             ),
             "may_call": bool(escort.resident.phone) and rules.may_move(request.user, escort),
             "steps": _steps_of(escort),
@@ -295,7 +287,7 @@ def _steps_of(escort: Escort) -> list[dict[str, Any]]:
 @require_POST
 def escort_assign(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     escort = _escort(request, pk)
-    _need(rules.may_organise(request.user))
+    require(rules.may_organise(request.user))
     choices = _choices(request.user, escort.compound)
     form = AssignForm(request.POST, ambulances=choices["ambulances"], staff=choices["staff"])
     if form.is_valid():
@@ -314,7 +306,7 @@ def escort_assign(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def escort_step(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     escort = _escort(request, pk)
-    _need(rules.may_move(request.user, escort))
+    require(rules.may_move(request.user, escort))
     form = StepForm(request.POST)
     to = request.POST.get("to", "")
     if not to or to == "next":
@@ -333,7 +325,7 @@ def escort_step(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Now: %(status)s.") % {"status": escort.get_status_display()})
     if request.htmx and "task" in (request.GET.get("from"), request.POST.get("from")):
-        return render(request, "volunteers/_task.html", {"t": task_of(escort)})
+        return render(request, "volunteers/_task.html", {"t": plugins.task_of(escort)})
     return redirect("medical:escort", pk=escort.pk)
 
 
@@ -343,7 +335,7 @@ def escort_call(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """One tap from the job: the call is recorded and the phone dials the patient (the number
     appears nowhere on the page)."""
     escort = _escort(request, pk)
-    _need(rules.may_move(request.user, escort))
+    require(rules.may_move(request.user, escort))
     phone = services.escort_call(by=request.user, escort=escort)
     response = HttpResponse(status=303)
     response["Location"] = "tel:" + phone.replace("-", "")
@@ -362,7 +354,7 @@ ROAD: dict[str, str] = {
 
 @login_required
 def schedules(request: AuthedHttpRequest) -> HttpResponse:
-    _need(rules.may_read(request.user))
+    require(rules.may_read(request.user))
     status = choice_param(request.GET, "status", ScheduleStatus.values) or ScheduleStatus.ACTIVE
     rows = Schedule.objects.visible_to(request.user).filter(status=status)
     resident = int_param(request.GET, "resident")
@@ -386,7 +378,7 @@ def schedules(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 def schedule_add(request: AuthedHttpRequest) -> HttpResponse:
-    _need(rules.may_organise(request.user))
+    require(rules.may_organise(request.user))
     compound = _compound_param(request)
     if compound is None:
         return render(
@@ -495,7 +487,7 @@ def schedule_status(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 def emergency(request: AuthedHttpRequest) -> HttpResponse:
     """The one-screen form: resident, what happened, time; dispatched on submit."""
-    _need(rules.may_report_emergency(request.user))
+    require(rules.may_report_emergency(request.user))
     compound = _compound_param(request)
     if compound is None:
         compounds = list(_compounds(request)[:2])
@@ -543,7 +535,7 @@ def emergency(request: AuthedHttpRequest) -> HttpResponse:
 @require_POST
 def emergency_dispatch(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     escort = _escort(request, pk)
-    _need(rules.may_report_emergency(request.user))
+    require(rules.may_report_emergency(request.user))
     try:
         escort = services.emergency_dispatch(by=request.user, escort=escort)
     except Refused as refused:
@@ -558,7 +550,7 @@ def emergency_dispatch(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 def board(request: AuthedHttpRequest) -> HttpResponse:
     """Open emergencies of the user's area, refreshed by htmx every 15 seconds."""
-    _need(rules.may_read(request.user))
+    require(rules.may_read(request.user))
     context = {"rows": selectors.open_emergencies(user=request.user), "now": timezone.now()}
     if request.htmx or request.GET.get("partial"):
         return render(request, "medical/_board_rows.html", context)
@@ -570,7 +562,7 @@ def board(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 def coverage(request: AuthedHttpRequest) -> HttpResponse:
-    _need(rules.may_read(request.user))
+    require(rules.may_read(request.user))
     rows = selectors.coverage(user=request.user)
     return render(
         request,
@@ -585,7 +577,7 @@ def coverage(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 def statistics(request: AuthedHttpRequest) -> HttpResponse | FileResponse:
-    _need(rules.may_read(request.user))
+    require(rules.may_read(request.user))
     today = timezone.localdate()
     start = date_param(request.GET, "start") or today - datetime.timedelta(days=6)
     end = date_param(request.GET, "end") or today
@@ -639,89 +631,3 @@ def _statistics_xlsx(stats: selectors.Statistics) -> FileResponse:
 
 
 # ----------------------------------------------------------------------------- plugged in below
-
-
-def task_of(escort: Escort) -> Task:
-    at = timezone.localtime(escort.scheduled_at)
-    closed = escort.status not in (
-        EscortStatus.SCHEDULED,
-        EscortStatus.DISPATCHED,
-        EscortStatus.AT_HOSPITAL,
-    )
-    return Task(
-        key=f"escort:{escort.pk}",
-        kind=_("Escort"),
-        title=f"{escort.resident.name} · {escort.get_kind_display()}",
-        detail=f"{escort.compound.name}{escort.pickup} → {escort.hospital or '—'} "
-        f"{at:%H:%M} · {escort.get_status_display()}",
-        at=escort.scheduled_at,
-        done=closed,
-        done_url="" if closed else reverse("medical:step", args=[escort.pk]) + "?from=task",
-        url=reverse("medical:escort", args=[escort.pk]),
-        rank=URGENT if escort.kind == EscortKind.EMERGENCY else ERRAND - 5,
-        call_url="" if closed else reverse("medical:call", args=[escort.pk]),
-    )
-
-
-def today_tasks(user: Any, day: datetime.date) -> list[Task]:
-    """The crew's and escort's jobs in 今日任务 (registered in MedicalConfig.ready)."""
-    return [task_of(e) for e in selectors.my_escorts(user=user, day=day)]
-
-
-def compound_panel(user: Any, compound: Compound):
-    """Medical cover and today's escorts on the compound page."""
-    from compounds.registry import CompoundPanel
-
-    if not rules.may_read(user):
-        return None
-    day = timezone.localdate()
-    today = selectors.escorts(user=user, start=day, end=day, compound_id=compound.pk)
-    medics = MedicalStaff.objects.filter(compound=compound, active=True).count()
-    cars = Ambulance.objects.filter(compound=compound).exclude(status="out_of_service").count()
-    count = today.count()
-    unassigned = list(
-        selectors.without_ambulance(user=user, compound_id=compound.pk).values_list(
-            "scheduled_at", flat=True
-        )[:50]
-    )
-    if (
-        not (count or medics or cars or unassigned)
-        and compound.status not in selectors.COVERED_STATUSES
-    ):
-        return None
-    return CompoundPanel(
-        template="medical/_compound_panel.html",
-        context={
-            "compound": compound,
-            "escorts_today": count,
-            "medics": medics,
-            "ambulances": cars,
-            "flag_medic": compound.status in selectors.COVERED_STATUSES and medics < 1,
-            "flag_cars": compound.status in selectors.COVERED_STATUSES
-            and cars < selectors.MIN_AMBULANCES,
-            "unassigned": len(unassigned),
-            "unassigned_first": unassigned[0] if unassigned else None,
-        },
-        order=40,
-    )
-
-
-def resident_links(user: Any, resident_ids: Sequence[int]) -> dict[int, list[ResidentLink]]:
-    """The resident's ledger line links to their recurring escorts (registered in
-    MedicalConfig.ready); one query for a page of residents."""
-    found: dict[int, list[ResidentLink]] = {}
-    if not rules.may_read(user):
-        return found
-    schedules = (
-        Schedule.objects.visible_to(user)
-        .filter(resident_id__in=list(resident_ids))
-        .exclude(status=ScheduleStatus.ENDED)
-        .order_by("resident_id", "time", "pk")
-    )
-    for s in schedules:
-        label = f"{s.get_kind_display()} {s.weekdays_display} {s.time:%H:%M}"
-        if s.status != ScheduleStatus.ACTIVE:
-            label += f"（{s.get_status_display()}）"
-        url = reverse("medical:schedules") + f"?resident={s.resident_id}&status={s.status}"
-        found.setdefault(s.resident_id, []).append(ResidentLink(label=label, url=url))
-    return found

@@ -13,8 +13,7 @@ class SuppliesConfig(AppConfig):
         from volunteers.registry import register_task_provider
 
         from .notify import HANDOVER, SELF_ORDER
-        from .plugins import serves_household
-        from .views import compound_panel, today_tasks
+        from .plugins import compound_panel, serves_household, today_tasks
 
         register_compound_panel(compound_panel)
         register_task_provider(today_tasks)

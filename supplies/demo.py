@@ -13,6 +13,7 @@ from accounts.models import Role, User
 from compounds.models import Compound, Posting
 from messaging.models import SmsTemplate
 from residents.models import Household
+from wuyi.lib.localday import aware
 
 from . import notify, rules, services
 from .models import GroupBuyStatus, Order, Supplier
@@ -34,9 +35,7 @@ def _key() -> str:
     return uuid.uuid4().hex
 
 
-def seed_supplies() -> int:
-    """Returns the number of orders created."""
-    rng = random.Random(2023)  # noqa: S311 - demo data
+def _approve_texts() -> None:
     # The handover text, approved as a provider would (the code is the demo's).
     for n, (name, body) in enumerate(notify.TEXTS.items()):
         template, _created = SmsTemplate.objects.get_or_create(
@@ -46,51 +45,15 @@ def seed_supplies() -> int:
             SmsTemplate.objects.filter(pk=template.pk).update(
                 code=f"SMS_27015050{n}", approved=True
             )
-    compound = (
-        Compound.objects.filter(households__isnull=False).order_by("community_id", "pk").first()
-    )
-    if compound is None:
-        return 0
-    community = compound.community
-    if Supplier.objects.filter(community=community, name=SUPPLIER).exists():
-        return 0
-    posting = (
-        Posting.objects.filter(user__role=Role.SECRETARY, community=community)
-        .select_related("user")
-        .first()
-    )
-    secretary = posting.user if posting else User.objects.filter(is_superuser=True).first()
-    if secretary is None:
-        return 0
-    compounds = list(
-        Compound.objects.filter(community=community, households__isnull=False)
-        .distinct()
-        .order_by("pk")[:2]
-    )
-    supplier = services.supplier_save(
-        by=secretary, community=community, name=SUPPLIER, contact="马经理", phone="13893100088"
-    )
-    items = [
-        services.catalogue_item_save(by=secretary, supplier=supplier, name=n, unit=u, price=p)
-        for n, u, p in CATALOGUE
-    ]
+
+
+def _seed_last_week(
+    rng, secretary, supplier, compound, compounds, items, households, volunteer
+) -> int:
     now = timezone.now()
     today = timezone.localdate()
-    households = list(
-        Household.objects.filter(compound__in=compounds)
-        .select_related("building")
-        .order_by("building__number", "unit", "room")[:40]
-    )
-    volunteer = next(
-        (
-            u
-            for u in User.objects.filter(role=Role.VOLUNTEER, is_active=True).order_by("pk")
-            if rules.may_deliver(u, compound.pk)
-        ),
-        None,
-    )
+    community = supplier.community
     created = 0
-
     # Last week's buy: bought and out for delivery, its orders in every state. It is made open
     # for a few minutes (a deadline must lie ahead, and delivery on its day or later: at 23:58
     # that day is tomorrow), then dated back below.
@@ -153,11 +116,15 @@ def seed_supplies() -> int:
         services.order_set_status(
             by=secretary, order=orders[-1], to="cancelled", note="住户已转运隔离"
         )
+    return created
 
+
+def _seed_today(rng, secretary, supplier, compounds, items, households) -> int:
+    today = timezone.localdate()
+    community = supplier.community
+    created = 0
     # Today's buy, open for orders until tomorrow noon.
-    deadline = timezone.make_aware(
-        datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time(12))
-    )
+    deadline = aware(today + datetime.timedelta(days=1), datetime.time(12))
     running = services.group_buy_create(
         by=secretary,
         community=community,
@@ -180,6 +147,58 @@ def seed_supplies() -> int:
             phone=f"138{rng.randrange(10**8):08d}",
         )
         created += 1
+    return created
+
+
+def seed_supplies() -> int:
+    """Returns the number of orders created."""
+    rng = random.Random(2023)  # noqa: S311 - demo data
+    _approve_texts()
+    compound = (
+        Compound.objects.filter(households__isnull=False).order_by("community_id", "pk").first()
+    )
+    if compound is None:
+        return 0
+    community = compound.community
+    if Supplier.objects.filter(community=community, name=SUPPLIER).exists():
+        return 0
+    posting = (
+        Posting.objects.filter(user__role=Role.SECRETARY, community=community)
+        .select_related("user")
+        .first()
+    )
+    secretary = posting.user if posting else User.objects.filter(is_superuser=True).first()
+    if secretary is None:
+        return 0
+    compounds = list(
+        Compound.objects.filter(community=community, households__isnull=False)
+        .distinct()
+        .order_by("pk")[:2]
+    )
+    supplier = services.supplier_save(
+        by=secretary, community=community, name=SUPPLIER, contact="马经理", phone="13893100088"
+    )
+    items = [
+        services.catalogue_item_save(by=secretary, supplier=supplier, name=n, unit=u, price=p)
+        for n, u, p in CATALOGUE
+    ]
+    households = list(
+        Household.objects.filter(compound__in=compounds)
+        .select_related("building")
+        .order_by("building__number", "unit", "room")[:40]
+    )
+    volunteer = next(
+        (
+            u
+            for u in User.objects.filter(role=Role.VOLUNTEER, is_active=True).order_by("pk")
+            if rules.may_deliver(u, compound.pk)
+        ),
+        None,
+    )
+    created = _seed_last_week(
+        rng, secretary, supplier, compound, compounds, items, households, volunteer
+    )
+    created += _seed_today(rng, secretary, supplier, compounds, items, households)
 
     # The residents' ordering link of each compound in the buys.
     for c in compounds:

@@ -8,9 +8,11 @@ from typing import Any, Literal, overload
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import active
 from accounts.models import Role
 from compounds.models import Compound
 from wuyi.lib.errors import Refused
+from wuyi.lib.graphs import Graph
 
 from .models import GroupBuyStatus, OrderStatus
 
@@ -44,27 +46,6 @@ MSG_QUANTITY = _("Quantities are whole numbers from 0 to %(max)d.")
 MSG_NOTHING = _("Order at least one item.")
 MSG_AMOUNT = _("Give an amount between 0 and %(max)s yuan.")
 
-# What each status may go to; anything else is a jump and is refused.
-ORDER_STEPS: dict[str, set[str]] = {
-    OrderStatus.SUBMITTED: {OrderStatus.ACCEPTED, OrderStatus.CANCELLED},
-    OrderStatus.ACCEPTED: {OrderStatus.PURCHASED, OrderStatus.CANCELLED},
-    OrderStatus.PURCHASED: {OrderStatus.OUT_FOR_DELIVERY, OrderStatus.CANCELLED},
-    OrderStatus.OUT_FOR_DELIVERY: {
-        OrderStatus.DELIVERED,
-        OrderStatus.FAILED,
-        OrderStatus.PURCHASED,  # released by its volunteer
-    },
-    OrderStatus.FAILED: {OrderStatus.OUT_FOR_DELIVERY, OrderStatus.CANCELLED},
-    OrderStatus.DELIVERED: set(),
-    OrderStatus.CANCELLED: set(),
-}
-GROUP_BUY_STEPS: dict[str, str] = {
-    GroupBuyStatus.OPEN: GroupBuyStatus.CLOSED,
-    GroupBuyStatus.CLOSED: GroupBuyStatus.PURCHASED,
-    GroupBuyStatus.PURCHASED: GroupBuyStatus.DELIVERING,
-    GroupBuyStatus.DELIVERING: GroupBuyStatus.DONE,
-}
-
 
 def self_codes_per_link_hour() -> int:
     """Requests for a code a compound's ordering link takes an hour, all numbers and doors
@@ -72,29 +53,75 @@ def self_codes_per_link_hour() -> int:
     return int(settings.WUYI_SELF_CODES_PER_LINK_HOUR)
 
 
-def _active(user: Any) -> bool:
-    return bool(user is not None and user.is_authenticated and user.is_active)
-
-
 def may_organise(user: Any) -> bool:
     """Group buys, suppliers, accepting and cancelling orders, payments: the secretary."""
-    return _active(user) and (user.is_superuser or user.role in ORGANISERS)
+    return active(user) and (user.is_superuser or user.role in ORGANISERS)
 
 
 def may_read_figures(user: Any) -> bool:
-    return _active(user) and (user.is_superuser or user.role in READERS)
+    return active(user) and (user.is_superuser or user.role in READERS)
 
 
 def may_enter_orders(user: Any) -> bool:
     """The secretary at the desk, a volunteer on the phone with a household."""
-    return _active(user) and (user.is_superuser or user.role in DELIVERERS)
+    return active(user) and (user.is_superuser or user.role in DELIVERERS)
 
 
 def may_deliver(user: Any, compound_id: int) -> bool:
     """A volunteer (or the secretary) who may see the compound."""
-    if not (_active(user) and (user.is_superuser or user.role in DELIVERERS)):
+    if not (active(user) and (user.is_superuser or user.role in DELIVERERS)):
         return False
     return Compound.objects.visible_to(user).filter(pk=compound_id).exists()
+
+
+def may_carry(user: Any) -> bool:
+    """Takes orders out for delivery (which compounds: may_deliver, per compound)."""
+    return active(user) and (user.is_superuser or user.role in DELIVERERS)
+
+
+def is_claimer(user: Any, order: Any) -> bool:
+    """The volunteer who claimed the order (delivers it, fails it, gives it back)."""
+    return active(user) and order.claimed_by_id == user.pk
+
+
+S = OrderStatus
+# An order's statuses: the secretary accepts, buys and cancels; a volunteer claims a bought
+# (or failed) order, and its claimer delivers it, fails it or gives it back. A group buy moves
+# its orders on with it (closed: submitted → accepted; purchased: accepted → purchased).
+ORDER = Graph(
+    "order",
+    OrderStatus,
+    {
+        S.SUBMITTED: {S.ACCEPTED: may_organise, S.CANCELLED: may_organise},
+        S.ACCEPTED: {S.PURCHASED: may_organise, S.CANCELLED: may_organise},
+        S.PURCHASED: {S.OUT_FOR_DELIVERY: may_carry, S.CANCELLED: may_organise},
+        S.OUT_FOR_DELIVERY: {
+            S.DELIVERED: is_claimer,
+            S.FAILED: is_claimer,
+            S.PURCHASED: is_claimer,
+        },
+        S.FAILED: {S.OUT_FOR_DELIVERY: may_carry, S.CANCELLED: may_organise},
+        S.DELIVERED: {},
+        S.CANCELLED: {},
+    },
+)
+# The moves the secretary makes on one order's page (order_set_status); the others have
+# their own services (orders_claim, order_mark_delivered, order_mark_failed, order_release).
+SET_BY_ORGANISER = (S.ACCEPTED, S.PURCHASED, S.CANCELLED)
+
+G = GroupBuyStatus
+# A group buy goes one step at a time, by the secretary.
+GROUP_BUY = Graph(
+    "group buy",
+    GroupBuyStatus,
+    {
+        G.OPEN: {G.CLOSED: may_organise},
+        G.CLOSED: {G.PURCHASED: may_organise},
+        G.PURCHASED: {G.DELIVERING: may_organise},
+        G.DELIVERING: {G.DONE: may_organise},
+        G.DONE: {},
+    },
+)
 
 
 def clean_quantity(value: Any) -> int:

@@ -143,7 +143,7 @@ def world(
     (and B with one of each too); B's secretary with every admin permission, so the admin is
     walked with its pages open rather than refused."""
     compound_change_status(
-        compound_id=compound_a.pk, to_status="sealed", reason=f"{MARKER} 阳性", user=secretary_a
+        compound_id=compound_a.pk, to_status="sealed", reason=f"{MARKER} 阳性", by=secretary_a
     )
     Token.objects.create(user=secretary_a)
     AccessAttempt.objects.create(

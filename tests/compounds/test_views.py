@@ -53,7 +53,7 @@ def test_detail_shows_buildings_history_and_days_since_positive(login, secretary
         last_positive_on=timezone.localdate() - datetime.timedelta(days=5)
     )
     compound_change_status(
-        compound_id=compound_a.pk, to_status="sealed", reason="第5轮发现阳性", user=secretary_a
+        compound_id=compound_a.pk, to_status="sealed", reason="第5轮发现阳性", by=secretary_a
     )
     body = login(secretary_a).get(reverse("compounds:detail", args=[compound_a.pk])).content
     body = body.decode()

@@ -211,7 +211,7 @@ def test_steps_go_one_at_a_time_and_skips_are_refused(
     escort = _book(secretary_a, zhang, hospital)
     with pytest.raises(Refused) as refused:
         services.escort_advance(by=secretary_a, escort=escort, to="dispatched")
-    assert refused.value.code == "skipped_step"
+    assert refused.value.code == "transition"
     escort = services.escort_assign(by=secretary_a, escort=escort, ambulance=cars[0])
     with pytest.raises(Refused):
         services.escort_advance(by=crew, escort=escort, to="returned")

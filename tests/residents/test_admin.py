@@ -171,14 +171,14 @@ def test_moving_a_compound_moves_its_residents(
     )
     assert Resident.objects.visible_to(secretary_a).count() == 10_000
     with django_assert_max_num_queries(12):
-        compound_move(user=superuser, compound_id=compound_a.pk, community=community_b)
+        compound_move(by=superuser, compound_id=compound_a.pk, community=community_b)
     assert Resident.objects.visible_to(secretary_a).count() == 0
     assert Resident.objects.visible_to(secretary_b).count() == 10_000
     assert Compound.objects.get(pk=compound_a.pk).community == community_b
     from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        compound_move(user=secretary_b, compound_id=compound_a.pk, community=compound_a.community)
+        compound_move(by=secretary_b, compound_id=compound_a.pk, community=compound_a.community)
 
 
 def test_read_only_resource_imports_through_the_service(superuser, person):
