@@ -12,6 +12,7 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import active
 from accounts.models import Role
 from volunteers.models import Team
 from wuyi.lib.errors import Refused
@@ -43,18 +44,14 @@ MSG_REASON = _("Say why the round is marked done without the code.")
 MSG_NOT_SECRETARY = _("Only the community secretary marks a round done without the code.")
 
 
-def _active(user: Any) -> bool:
-    return bool(user is not None and user.is_authenticated and user.is_active)
-
-
 def may_organise(user: Any) -> bool:
     """Areas, rosters, reassigning rounds: the community secretary."""
-    return _active(user) and (user.is_superuser or user.role in ORGANISERS)
+    return active(user) and (user.is_superuser or user.role in ORGANISERS)
 
 
 def may_read_rates(user: Any) -> bool:
     """Completion rates across compounds: staff and secretaries."""
-    return _active(user) and (user.is_superuser or user.role in READERS)
+    return active(user) and (user.is_superuser or user.role in READERS)
 
 
 def serves(user: Any, compound_id: int) -> bool:

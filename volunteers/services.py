@@ -21,6 +21,7 @@ from accounts.models import Role, User
 from compounds.models import Community, Compound, Posting
 from wuyi.lib import cn, pgcopy
 from wuyi.lib.errors import Refused
+from wuyi.lib.localday import aware
 
 from . import rules
 from .models import (
@@ -325,10 +326,6 @@ def branch_save(
 # ----------------------------------------------------------------------------- shifts
 
 
-def _aware(day: datetime.date, at: datetime.time) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, at))
-
-
 def shift_template_save(
     *,
     by: User,
@@ -383,8 +380,8 @@ def shifts_apply(
             t.pk,
             t.name,
             day,
-            _aware(day, t.starts),
-            _aware(day, t.ends),
+            aware(day, t.starts),
+            aware(day, t.ends),
             t.needed,
         )
         for t in templates
