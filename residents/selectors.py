@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -247,3 +248,20 @@ def building_register(*, user: User, building_id: int) -> tuple[Building, list[U
             level.households.sort(key=lambda h: (len(h.room), h.room))
         ordered.append(Unit(unit, floors))
     return building, ordered
+
+
+def household_at(
+    *, building: Building, unit: Any = "", room: Any = "", by: Any = None
+) -> Household | None:
+    """The household at a door as a person types it, read through the register's own
+    normalisation (rules.clean_address): unit "1", "1单元" or "０１" and room "101", "101室" or
+    "１０１" are the door stored as unit 1, room 101. Among the households `by` sees (all when
+    `by` is None, for a job of the system's own). None when no household lives there; a door
+    that is not one raises the register's NormalizeError (a Refused naming its field)."""
+    door = rules.clean_address(building.number, unit, room)
+    households = Household.objects.all() if by is None else Household.objects.visible_to(by)
+    return (
+        households.filter(building=building, unit=door.unit, room=door.room)
+        .select_related("building")
+        .first()
+    )
