@@ -69,7 +69,7 @@ def resident_import(
     path: str | Path,
     community_id: int,
     compound_id: int | None,
-    user: User | None,
+    by: User | None,
     dry_run: bool,
     skip_bad_rows: bool = False,
     progress: Callable[[int], None] | None = None,
@@ -92,7 +92,7 @@ def resident_import(
     )
     if dry_run:
         preview = plan_import(parsed=parsed, community_id=community_id, compound_id=compound_id)
-        _record_conflicts(preview, user=user, compound_id=compound_id, community_id=community_id)
+        _record_conflicts(preview, by=by, compound_id=compound_id, community_id=community_id)
         return {**preview.report(), "committed": False}
     plan: Plan | None = None
     try:
@@ -107,34 +107,34 @@ def resident_import(
                     _("The list has %(n)d bad rows; nothing was imported.") % {"n": plan.bad_rows},
                     report,
                 )
-            written = write_plan(plan, user=user, progress=progress)
+            written = write_plan(plan, by=by, progress=progress)
             # The foreign keys of the rows just written are checked at COMMIT, against the new
             # households and residents: give the planner their real size first (and the
             # ledger and history tables theirs, for the pages read next).
             pgcopy.analyze_if_stale(written)
     except ImportRefused:
         # Outside the transaction the refusal rolled back.
-        _record_conflicts(plan, user=user, compound_id=compound_id, community_id=community_id)
+        _record_conflicts(plan, by=by, compound_id=compound_id, community_id=community_id)
         raise
     except IntegrityError as exc:
         log.warning("resident import hit a constraint: %s", type(exc).__name__)
         raise ImportRefused(
             _("The register changed while importing; nothing was imported. Try again.")
         ) from exc
-    _record_conflicts(plan, user=user, compound_id=compound_id, community_id=community_id)
+    _record_conflicts(plan, by=by, compound_id=compound_id, community_id=community_id)
     return {**report, "committed": True}
 
 
 def _record_conflicts(
-    plan: Plan | None, *, user: User | None, compound_id: int | None, community_id: int
+    plan: Plan | None, *, by: User | None, compound_id: int | None, community_id: int
 ) -> None:
     """Rows whose ID number is registered elsewhere: one record of the attempt."""
-    if plan is not None and plan.id_conflicts and user is not None:
+    if plan is not None and plan.id_conflicts and by is not None:
         places = (
             [(Level.COMPOUND, compound_id)] if compound_id else [(Level.COMMUNITY, community_id)]
         )
         _record_access(
-            user=user,
+            by=by,
             kind=PersonalDataAccess.Kind.ID_CONFLICT,
             places=places,
             detail={"via": "import"},
@@ -156,7 +156,7 @@ def progress_key(job_id: int) -> str:
 
 
 def import_job_create(
-    *, user: User, community: Community, compound: Compound | None, upload
+    *, by: User, community: Community, compound: Compound | None, upload
 ) -> ImportJob:
     """Keep the uploaded file and record the job. Refuses files over the size limit."""
     if upload.size > settings.WUYI_IMPORT_MAX_BYTES:
@@ -180,7 +180,7 @@ def import_job_create(
         for chunk in upload.chunks():
             fh.write(chunk)
     return ImportJob.objects.create(
-        user=user,
+        user=by,
         community=community,
         compound=compound,
         filename=Path(upload.name).name[:200],
@@ -241,7 +241,7 @@ def _run_job(job: ImportJob, *, dry_run: bool) -> tuple[dict, str]:
             path=job.path,
             community_id=job.community_id,
             compound_id=job.compound_id,
-            user=job.user,
+            by=job.user,
             dry_run=dry_run,
             skip_bad_rows=job.skip_bad_rows,
             progress=_job_progress(job),
@@ -356,11 +356,11 @@ def import_template_xlsx(*, fh: IO[bytes]) -> None:
     workbook.save(fh)
 
 
-def category_words_map(*, user: User, job: ImportJob, words: dict[str, str]) -> ImportJob:
+def category_words_map(*, by: User, job: ImportJob, words: dict[str, str]) -> ImportJob:
     """Map words the list used for categories ({word: category}) for the job's community,
     remembered for its later lists, and check the list again with them. Words mapped to ""
     stay unknown."""
-    _require_keeper(user)
+    _require_keeper(by)
     with transaction.atomic():
         for word, category in words.items():
             if not category:
@@ -371,7 +371,7 @@ def category_words_map(*, user: User, job: ImportJob, words: dict[str, str]) -> 
             CategoryMapping.objects.update_or_create(
                 community_id=job.community_id,
                 word=word,
-                defaults={"category": category, "created_by": user},
+                defaults={"category": category, "created_by": by},
             )
         updated = ImportJob.objects.filter(pk=job.pk, state=ImportJob.State.CHECKED).update(
             state=ImportJob.State.QUEUED, attempts=0
@@ -550,7 +550,7 @@ MSG_JOB_EXPIRED = _(
 
 def _record_access(
     *,
-    user: User,
+    by: User,
     kind: str,
     places: Sequence[tuple[str, int]],
     resident: Resident | None = None,
@@ -560,7 +560,7 @@ def _record_access(
     """One line of the personal-data log, naming the narrowest place that holds `places`."""
     place = common_place(places)
     return PersonalDataAccess.objects.create(
-        user=user,
+        user=by,
         kind=kind,
         district_id=place.get(Level.DISTRICT),
         subdistrict_id=place.get(Level.SUBDISTRICT),
@@ -571,25 +571,25 @@ def _record_access(
     )
 
 
-def record_admin_export(*, user: User, row_count: int) -> None:
+def record_admin_export(*, by: User, row_count: int) -> None:
     """The admin's export (administrators only), recorded like the list's."""
     _record_access(
-        user=user,
+        by=by,
         kind=PersonalDataAccess.Kind.EXPORT,
-        places=[(level, pk) for level, ids in scope_of(user).places for pk in ids],
+        places=[(level, pk) for level, ids in scope_of(by).places for pk in ids],
         detail={"via": "admin"},
         row_count=row_count,
     )
 
 
-def resident_call(*, user: User, resident: Resident) -> str:
+def resident_call(*, by: User, resident: Resident) -> str:
     """The full phone number for one call, for those who serve the household; recorded."""
-    if not rules.may_call_resident(user, resident):
+    if not rules.may_call_resident(by, resident):
         raise PermissionDenied(_("Your role may not call residents."))
     if not resident.phone:
         raise Refused(_("No phone number is registered for this resident."))
     _record_access(
-        user=user,
+        by=by,
         kind=PersonalDataAccess.Kind.CALL,
         places=[(Level.COMPOUND, resident.compound_id)],
         resident=resident,
@@ -614,7 +614,7 @@ def task_call_record(
             .first()
         )
     _record_access(
-        user=by,
+        by=by,
         kind=PersonalDataAccess.Kind.CALL,
         places=[(Level.COMPOUND, compound_id)],
         resident=resident,
@@ -623,12 +623,12 @@ def task_call_record(
     return phone
 
 
-def resident_reveal(*, user: User, resident: Resident) -> dict[str, str]:
+def resident_reveal(*, by: User, resident: Resident) -> dict[str, str]:
     """The full ID number and phone, for a role that may see them; recorded."""
-    if not rules.may_see_full_personal_data(user):
+    if not rules.may_see_full_personal_data(by):
         raise PermissionDenied(_("Your role may not see full ID numbers and phones."))
     _record_access(
-        user=user,
+        by=by,
         kind=PersonalDataAccess.Kind.VIEW,
         places=[(Level.COMPOUND, resident.compound_id)],
         resident=resident,
@@ -654,7 +654,7 @@ def _unique_address(household: Household) -> None:
 
 def household_save(
     *,
-    user: User,
+    by: User,
     building: Building,
     unit: Any = "",
     room: Any,
@@ -668,7 +668,7 @@ def household_save(
     carry the compound). The building must be one the user may see (callers load it through
     visible_to).
     """
-    _require_keeper(user)
+    _require_keeper(by)
     address = rules.clean_address(building.number, unit, room)
     rules.check_room_floor(address.room, building=building.number, floors=building.floor_count)
     notes = cn.clean_text(notes, max_length=rules.HOUSEHOLD_NOTES_MAX, field="notes")
@@ -681,7 +681,7 @@ def household_save(
     household.compound_id = building.compound_id
     household.unit, household.room, household.notes = address.unit, address.room, notes
     _unique_address(household)
-    household._history_user = user
+    household._history_user = by
     try:
         with transaction.atomic():
             household.save()
@@ -691,10 +691,10 @@ def household_save(
     return household
 
 
-def household_merge(*, user: User, source: Household, target: Household) -> Household:
+def household_merge(*, by: User, source: Household, target: Household) -> Household:
     """Move every resident of `source` into `target` and remove `source` (the same flat
     registered twice). Both must be in one compound; history records each move."""
-    _require_keeper(user)
+    _require_keeper(by)
     if source.pk == target.pk:
         raise Refused(_("Choose another household to merge into."), field="target")
     if source.compound_id != target.compound_id:
@@ -706,10 +706,10 @@ def household_merge(*, user: User, source: Household, target: Household) -> Hous
     with transaction.atomic():
         for resident in Resident.objects.select_for_update().filter(household=source):
             resident.household = target
-            resident._history_user = user
+            resident._history_user = by
             resident._change_reason = reason
             resident.save()
-        source._history_user = user
+        source._history_user = by
         source._change_reason = reason
         source.delete()
     return target
@@ -727,7 +727,7 @@ def on_compound_moved(*, compound, to_community_id: int, **kwargs) -> int:
 
 def resident_save(
     *,
-    user: User | None,  # None (an admin import run without a user) is refused like any non-keeper
+    by: User | None,  # None (an admin import run without a user) is refused like any non-keeper
     household: Household,
     data: dict,
     national_id: str | None = None,
@@ -741,7 +741,7 @@ def resident_save(
     user may see (callers load it through visible_to). Two current residents never share an ID
     number. Raises Refused naming every field at fault.
     """
-    _require_keeper(user)
+    _require_keeper(by)
     if resident is not None and not resident.is_current:
         raise Refused(_("This resident has left the register and cannot be changed."))
     record = {field: getattr(resident, field) if resident else None for field in FIELDS}
@@ -765,7 +765,7 @@ def resident_save(
         if resident is not None:
             others = others.exclude(pk=resident.pk)
         if others.exists():
-            _id_conflict(user=user, compound_id=household.compound_id, via="form")
+            _id_conflict(by=by, compound_id=household.compound_id, via="form")
 
     with transaction.atomic():
         resident = resident or Resident()
@@ -774,7 +774,7 @@ def resident_save(
             setattr(resident, field, cleaned[field])
         if national_id is not None:
             resident.set_national_id(id18)
-        resident._history_user = user
+        resident._history_user = by
         try:
             with transaction.atomic():
                 resident.save()
@@ -783,12 +783,12 @@ def resident_save(
     return resident
 
 
-def _id_conflict(*, user: User | None, compound_id: int, via: str, rows: int = 1) -> None:
+def _id_conflict(*, by: User | None, compound_id: int, via: str, rows: int = 1) -> None:
     """Someone tried to register ID numbers that are registered already (here or in another
     community): recorded, and refused in words that do not say where."""
-    if user is not None:
+    if by is not None:
         _record_access(
-            user=user,
+            by=by,
             kind=PersonalDataAccess.Kind.ID_CONFLICT,
             places=[(Level.COMPOUND, compound_id)],
             detail={"via": via},
@@ -803,7 +803,7 @@ FIELDS = Resident.RECORD_FIELDS
 
 def resident_leave(
     *,
-    user: User,
+    by: User,
     resident: Resident,
     reason: str,
     on: datetime.date | None = None,
@@ -812,7 +812,7 @@ def resident_leave(
     """Take a resident off the register (moved out, deceased, entered by mistake). The row
     stays, with its history; lists, counts and searches no longer show it, and the ID number
     may be registered again (elsewhere, after a move)."""
-    _require_keeper(user)
+    _require_keeper(by)
     if reason not in LeftReason.values:
         raise Refused(_("Choose why the resident leaves the register."), field="reason")
     on = on or timezone.localdate()
@@ -824,20 +824,18 @@ def resident_leave(
         if not resident.is_current:
             return resident  # a double submit: already off the register
         resident.left_on, resident.left_reason = on, reason
-        resident._history_user = user
+        resident._history_user = by
         resident._change_reason = " ".join(
             part for part in (str(LeftReason(reason).label), note) if part
         )
         resident.save(update_fields=["left_on", "left_reason", "updated_at"])
-        signals.resident_left.send(
-            sender=Resident, resident=resident, by=user, reason=reason, on=on
-        )
+        signals.resident_left.send(sender=Resident, resident=resident, by=by, reason=reason, on=on)
     return resident
 
 
 def resident_tag_set(
     *,
-    user: User,
+    by: User,
     resident: Resident,
     category: str,
     details: str = "",
@@ -846,17 +844,17 @@ def resident_tag_set(
     schedule: str = "",
 ) -> VulnerableTag:
     """Add a resident to the ledger under a category, or update that line."""
-    _require_keeper(user)
+    _require_keeper(by)
     tag, _created = VulnerableTag.objects.get_or_create(resident=resident, category=category)
     tag.details, tag.due_date, tag.treatment, tag.schedule = details, due_date, treatment, schedule
-    tag._history_user = user
+    tag._history_user = by
     tag.save()
     return tag
 
 
-def resident_tag_remove(*, user: User, tag: VulnerableTag) -> None:
-    _require_keeper(user)
-    tag._history_user = user
+def resident_tag_remove(*, by: User, tag: VulnerableTag) -> None:
+    _require_keeper(by)
+    tag._history_user = by
     tag.delete()
 
 
@@ -881,7 +879,7 @@ def export_columns() -> list[str]:
 
 def residents_export_xlsx(
     *,
-    user: User,
+    by: User,
     residents: QuerySet[Resident],
     full: bool,
     filters: dict,
@@ -892,7 +890,7 @@ def residents_export_xlsx(
     """Write the residents to an xlsx in `fh`, masked unless `full` (which needs the role),
     and record who exported what, for which place. Rows stream from the database to the
     workbook in chunks: memory stays flat whatever the count."""
-    if full and not rules.may_see_full_personal_data(user):
+    if full and not rules.may_see_full_personal_data(by):
         raise PermissionDenied(_("Your role may not export full ID numbers and phones."))
     if full and not purpose:
         raise Refused(_("Say why the full numbers are needed."), field="purpose")
@@ -917,10 +915,10 @@ def residents_export_xlsx(
     places = (
         [(Level.COMPOUND, compound_id)]
         if compound_id
-        else [(level, pk) for level, ids in scope_of(user).places for pk in ids]
+        else [(level, pk) for level, ids in scope_of(by).places for pk in ids]
     )
     _record_access(
-        user=user,
+        by=by,
         kind=PersonalDataAccess.Kind.EXPORT_FULL if full else PersonalDataAccess.Kind.EXPORT,
         places=places,
         detail={"filters": filters, **({"purpose": purpose} if purpose else {})},

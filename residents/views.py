@@ -140,7 +140,7 @@ def resident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def resident_reveal(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(Resident, request.user, pk=pk)
-    full = services.resident_reveal(user=request.user, resident=resident)
+    full = services.resident_reveal(by=request.user, resident=resident)
     if request.POST.get("into") == "form":  # the edit form's phone field, filled in
         return render(request, "residents/_phone_input.html", {"phone": full["phone"]})
     return render(request, "residents/_revealed.html", {"resident": resident, "full": full})
@@ -154,7 +154,7 @@ def resident_call(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(Resident, request.user, pk=pk, may=may_call)
     if not may_call_resident(request.user, resident):
         raise Http404  # a volunteer calls only the households of their tasks
-    phone = services.resident_call(user=request.user, resident=resident)
+    phone = services.resident_call(by=request.user, resident=resident)
     response = HttpResponse(status=303)
     response["Location"] = "tel:" + phone.replace("-", "")
     return response
@@ -181,7 +181,7 @@ def _resident_form_page(request, *, household: Household, resident: Resident | N
             national_id = None  # left blank on edit: keep the registered number
         try:
             saved = services.resident_save(
-                user=request.user,
+                by=request.user,
                 household=household,
                 data=data,
                 national_id=national_id,
@@ -237,7 +237,7 @@ def resident_leave(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     form = LeaveForm(request.POST)
     if form.is_valid():
         try:
-            services.resident_leave(user=request.user, resident=resident, **form.cleaned_data)
+            services.resident_leave(by=request.user, resident=resident, **form.cleaned_data)
         except Refused as refused:
             messages.error(request, str(refused.message))
         else:
@@ -257,7 +257,7 @@ def tag_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(Resident, request.user, pk=pk, may=may_edit_register)
     form = TagForm(request.POST)
     if form.is_valid():
-        services.resident_tag_set(user=request.user, resident=resident, **form.cleaned_data)
+        services.resident_tag_set(by=request.user, resident=resident, **form.cleaned_data)
         messages.success(request, _("Added to the vulnerable-person ledger."))
     else:
         messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
@@ -271,7 +271,7 @@ def tag_remove(request: AuthedHttpRequest, pk: int, tag_pk: int) -> HttpResponse
     tag = get_visible_or_404(
         VulnerableTag, request.user, pk=tag_pk, resident_id=pk, may=may_edit_register
     )
-    services.resident_tag_remove(user=request.user, tag=tag)
+    services.resident_tag_remove(by=request.user, tag=tag)
     messages.success(request, _("Removed from the vulnerable-person ledger."))
     return redirect("residents:detail", pk=pk)
 
@@ -326,7 +326,7 @@ def household_add(request: AuthedHttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            household = services.household_save(user=request.user, **form.cleaned_data)
+            household = services.household_save(by=request.user, **form.cleaned_data)
         except Refused as refused:
             add_to_form(form, refused)
         else:
@@ -352,7 +352,7 @@ def household_merge(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
         return redirect("residents:household", pk=household.pk)
     target = services.household_merge(
-        user=request.user, source=household, target=form.cleaned_data["target"]
+        by=request.user, source=household, target=form.cleaned_data["target"]
     )
     messages.success(request, _("Merged into %(address)s.") % {"address": target.address})
     return redirect("residents:household", pk=target.pk)
@@ -479,7 +479,7 @@ def _export(request: AuthedHttpRequest, filters: dict, *, purpose: str) -> FileR
     # stays flat whatever the count. The file is gone when the response is closed.
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
     services.residents_export_xlsx(
-        user=request.user,
+        by=request.user,
         residents=residents,
         full=bool(purpose),
         filters=filters,
@@ -528,7 +528,7 @@ def import_start(request: AuthedHttpRequest) -> HttpResponse:
         else:
             try:
                 job = services.import_job_create(
-                    user=request.user,
+                    by=request.user,
                     community=community,
                     compound=compound,
                     upload=form.cleaned_data["file"],
@@ -593,7 +593,7 @@ def import_map(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         if key.startswith("word:")
     }
     try:
-        services.category_words_map(user=request.user, job=job, words=words)
+        services.category_words_map(by=request.user, job=job, words=words)
     except Refused as refused:
         messages.error(request, str(refused.message))
     return redirect("residents:import_job", pk=job.pk)

@@ -490,9 +490,9 @@ def shift_unassign(*, by: User, assignment: Assignment) -> None:
 CHECK_IN_EARLY = datetime.timedelta(hours=1)
 
 
-def check_in(*, user: User, assignment: Assignment) -> Assignment:
+def check_in(*, by: User, assignment: Assignment) -> Assignment:
     """The volunteer arrives: once (a second tap changes nothing)."""
-    if assignment.volunteer.user_id != user.pk and not rules.may_organise(user):
+    if assignment.volunteer.user_id != by.pk and not rules.may_organise(by):
         raise PermissionDenied(_("Only the volunteer on the shift checks in."))
     now = timezone.now()
     if now < assignment.shift.starts_at - CHECK_IN_EARLY:
@@ -510,9 +510,9 @@ def check_in(*, user: User, assignment: Assignment) -> Assignment:
     return assignment
 
 
-def check_out(*, user: User, assignment: Assignment) -> Assignment:
+def check_out(*, by: User, assignment: Assignment) -> Assignment:
     """The volunteer leaves: after checking in, once."""
-    if assignment.volunteer.user_id != user.pk and not rules.may_organise(user):
+    if assignment.volunteer.user_id != by.pk and not rules.may_organise(by):
         raise PermissionDenied(_("Only the volunteer on the shift checks out."))
     if assignment.checked_in_at is None:
         raise Refused(_("Check in first."))

@@ -137,7 +137,7 @@ def _assignment_of(request: AuthedHttpRequest, pk: int) -> Assignment:
 def check_in(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     assignment = _assignment_of(request, pk)
     try:
-        services.check_in(user=request.user, assignment=assignment)
+        services.check_in(by=request.user, assignment=assignment)
     except Refused as refused:
         messages.error(request, str(refused.message))
     return _assignment_response(request, assignment)
@@ -148,7 +148,7 @@ def check_in(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 def check_out(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     assignment = _assignment_of(request, pk)
     try:
-        services.check_out(user=request.user, assignment=assignment)
+        services.check_out(by=request.user, assignment=assignment)
     except Refused as refused:
         messages.error(request, str(refused.message))
     return _assignment_response(request, assignment)

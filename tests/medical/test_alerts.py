@@ -79,7 +79,7 @@ def test_escorts_of_a_resident_who_left_are_cancelled_with_the_reason(
     coming = Escort.objects.filter(status__in=("requested", "scheduled")).count()
     assert coming == 4  # Wed, Fri, Mon and the one-off
 
-    resident_leave(user=secretary_a, resident=zhang, reason="moved_out")
+    resident_leave(by=secretary_a, resident=zhang, reason="moved_out")
 
     cancelled = Escort.objects.filter(status=EscortStatus.CANCELLED)
     assert cancelled.count() == coming and one_off.pk in {e.pk for e in cancelled}
@@ -99,9 +99,9 @@ def test_escorts_of_a_resident_who_left_are_cancelled_with_the_reason(
 def test_a_second_leave_changes_nothing(clock, secretary_a, zhang, hospital):
     _dialysis(secretary_a, zhang, hospital)
     services.escorts_book(days=7)
-    resident_leave(user=secretary_a, resident=zhang, reason="deceased")
+    resident_leave(by=secretary_a, resident=zhang, reason="deceased")
     steps = {e.pk: len(e.steps) for e in Escort.objects.all()}
-    resident_leave(user=secretary_a, resident=zhang, reason="moved_out")
+    resident_leave(by=secretary_a, resident=zhang, reason="moved_out")
     assert {e.pk: len(e.steps) for e in Escort.objects.all()} == steps
     assert Schedule.objects.get().status == ScheduleStatus.PAUSED
 
@@ -113,6 +113,6 @@ def test_a_refused_leave_cancels_nothing(clock, volunteer, zhang, secretary_a, h
     _dialysis(secretary_a, zhang, hospital)
     services.escorts_book(days=7)
     with pytest.raises(PermissionDenied):
-        resident_leave(user=volunteer, resident=zhang, reason="moved_out")
+        resident_leave(by=volunteer, resident=zhang, reason="moved_out")
     assert not Escort.objects.filter(status=EscortStatus.CANCELLED).exists()
     assert Schedule.objects.get().status == ScheduleStatus.ACTIVE
