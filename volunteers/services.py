@@ -479,13 +479,6 @@ def shift_assign(*, by: User, shift: Shift, volunteer: Volunteer) -> Assignment:
         return Assignment.objects.create(shift=shift, volunteer=volunteer, assigned_by=by)
 
 
-def shift_unassign(*, by: User, assignment: Assignment) -> None:
-    _require_organiser(by)
-    if assignment.checked_in_at is not None:
-        raise Refused(_("They have checked in already; the record stays."))
-    assignment.delete()
-
-
 # A check-in this long before the shift starts is refused (the volunteer is early, not on it).
 CHECK_IN_EARLY = datetime.timedelta(hours=1)
 
