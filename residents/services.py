@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.access import scope_of
 from accounts.models import Level, User
-from compounds.models import Building, Community, Compound, District, Subdistrict
+from compounds.models import Building, Community, Compound
 from compounds.selectors import common_place
 from wuyi.lib import cn, pgcopy, spreadsheets
 from wuyi.lib.errors import Refused
@@ -925,18 +925,3 @@ def residents_export_xlsx(
         row_count=count,
     )
     return count
-
-
-def place_name(*, user: User) -> str:
-    """The name of the one place a user serves ("天庆社区"), or "" when several."""
-    single = scope_of(user).single
-    if single is None:
-        return ""
-    model = {
-        Level.DISTRICT: District,
-        Level.SUBDISTRICT: Subdistrict,
-        Level.COMMUNITY: Community,
-        Level.COMPOUND: Compound,
-    }[single[0]]
-    names = model._default_manager.filter(pk=single[1]).values_list("name", flat=True)
-    return str(names.first() or "")

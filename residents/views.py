@@ -1,7 +1,7 @@
 import functools
 import tempfile
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,11 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import get_visible_or_404, scope_of
+from accounts.access import get_visible_or_404
 from accounts.http import AuthedHttpRequest
 from accounts.models import Level
 from compounds.models import Building, Community, Compound
 from compounds.registry import CompoundPanel
+from compounds.selectors import place_of_user
 from wuyi.lib.downloads import attach
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
@@ -489,7 +490,8 @@ def _export(request: AuthedHttpRequest, filters: dict, *, purpose: str) -> FileR
     )
     spool.seek(0)
     # "天庆社区-居民名单-脱敏-20261201.xlsx": what it is, whose, masked or full, when.
-    place = compound.name if compound else services.place_name(user=request.user)
+    one = place_of_user(request.user)
+    place = compound.name if compound else (one.name if one else "")
     kind = _("full") if purpose else _("masked")
     parts = [place, _("resident list"), kind, timezone.localdate().strftime("%Y%m%d")]
     response = FileResponse(
@@ -507,10 +509,7 @@ def _export(request: AuthedHttpRequest, filters: dict, *, purpose: str) -> FileR
 def _import_community(user, compound: Compound | None) -> Community | None:
     if compound is not None:
         return compound.community
-    single = scope_of(user).single
-    if single is not None and single[0] == Level.COMMUNITY:
-        return Community.objects.filter(pk=single[1]).first()
-    return None
+    return cast(Community | None, place_of_user(user, level=Level.COMMUNITY))
 
 
 @login_required

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.access import active
 from accounts.models import Role
+from compounds.models import building_label
 from volunteers.models import Team
 from wuyi.lib.errors import Refused
 
@@ -201,7 +202,7 @@ def default_areas(buildings: list[Any]) -> list[tuple[str, Any, str]]:
     point and medical-waste bin."""
     areas: list[tuple[str, Any, str]] = []
     for b in buildings:
-        label = f"{b.number}号楼" if b.number.isdigit() else str(b.number)
+        label = building_label(b.number)
         if b.floor_count >= LIFT_FROM_FLOORS:
             areas.append((AreaKind.LIFT, b, f"{label}电梯"))
         areas.append((AreaKind.STAIRWELL, b, f"{label}楼道"))

@@ -4,6 +4,7 @@ for teams, branches, volunteers, shift plans, duty and hours."""
 import datetime
 import functools
 import tempfile
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
@@ -17,10 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import get_visible_or_404, scope_of
+from accounts.access import get_visible_or_404
 from accounts.http import AuthedHttpRequest
 from accounts.models import Level
 from compounds.models import Community, Compound
+from compounds.selectors import place_of_user
 from wuyi.lib.downloads import attach
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.params import date_param, int_param
@@ -51,9 +53,9 @@ def _community_of(request) -> Community:
     """The community a secretary organises (the one community they are posted to); an
     administrator names it in the address (?community=), after choosing it from a list."""
     user = request.user
-    single = scope_of(user).single
-    if single is not None and single[0] == Level.COMMUNITY:
-        return Community.objects.get(pk=single[1])
+    community = place_of_user(user, level=Level.COMMUNITY)
+    if community is not None:
+        return cast(Community, community)
     if user.is_superuser:
         pk = int_param(request.GET, "community")
         if pk is None:
