@@ -1,9 +1,8 @@
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
-from accounts.access import get_visible_or_404
+from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from accounts.models import Level, Role
 from compounds.models import Community, ControlStatus, District, Subdistrict
@@ -42,8 +41,7 @@ def home(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 def overview(request: AuthedHttpRequest) -> HttpResponse:
-    if not may_see_overview(request.user):
-        raise PermissionDenied
+    require(may_see_overview(request.user))
     place = place_of_user(request.user)
     level = next((lv for lv, model in _MODELS.items() if isinstance(place, model)), None)
     if place is not None and level is not None:
@@ -54,8 +52,7 @@ def overview(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 def area(request: AuthedHttpRequest, level: str, pk: int) -> HttpResponse:
-    if not may_see_overview(request.user):
-        raise PermissionDenied
+    require(may_see_overview(request.user))
     model = _MODELS.get(level)
     if model is None:
         raise Http404

@@ -7,21 +7,18 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import get_visible_or_404
+from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from accounts.models import Level
 from compounds.models import Building, Community, Compound
-from compounds.registry import CompoundPanel
 from compounds.selectors import place_of_user
 from wuyi.lib.downloads import attach
 from wuyi.lib.errors import Refused, add_to_form
@@ -60,8 +57,7 @@ def only_for(may: Callable[[Any], bool]):
     def decorator(view):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
-            if not may(request.user):
-                raise Http404
+            require(may(request.user), hide=True)
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -153,8 +149,9 @@ def resident_call(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """One tap: the call is recorded and the phone dials (a tel: link the phone opens). The
     number appears nowhere on the page."""
     resident = get_visible_or_404(Resident, request.user, pk=pk, may=may_call)
-    if not may_call_resident(request.user, resident):
-        raise Http404  # a volunteer calls only the households of their tasks
+    require(
+        may_call_resident(request.user, resident), hide=True
+    )  # a volunteer calls only the households of their tasks
     phone = services.resident_call(by=request.user, resident=resident)
     response = HttpResponse(status=303)
     response["Location"] = "tel:" + phone.replace("-", "")
@@ -313,8 +310,7 @@ def _merge_targets(user, household: Household):
 @login_required
 @register_page
 def household_add(request: AuthedHttpRequest) -> HttpResponse:
-    if not may_edit_register(request.user):
-        raise PermissionDenied
+    require(may_edit_register(request.user))
     buildings = (
         Building.objects.visible_to(request.user)
         .select_related("compound")
@@ -373,35 +369,6 @@ def building_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def compound_panel(user, compound) -> CompoundPanel | None:
-    """The register's part of the compound page (registered in ResidentsConfig.ready): the
-    compound in figures, links to its residents and ledger, and each building's page. None
-    for a volunteer (their residents are their tasks'); the medic's links go to the ledger."""
-    if not may_read_ledger(user):
-        return None
-    counts = selectors.compound_counts(user=user, compound_id=compound.pk)
-    may_register = may_read_register(user)
-    building_urls = (
-        {
-            pk: reverse("residents:building", args=[pk])
-            for pk in compound.buildings.values_list("pk", flat=True)
-        }
-        if may_register
-        else {}
-    )
-    return CompoundPanel(
-        template="residents/_compound_panel.html",
-        context={
-            "counts": counts,
-            "compound": compound,
-            "may_edit": may_edit_register(user),
-            "may_register": may_register,
-        },
-        building_urls=building_urls,
-        order=10,
-    )
-
-
 @login_required
 @only_for(may_read_ledger)
 def ledger(request: AuthedHttpRequest) -> HttpResponse:
@@ -452,8 +419,7 @@ def export(request: AuthedHttpRequest) -> FileResponse:
 def export_full(request: AuthedHttpRequest) -> HttpResponse | FileResponse:
     """The list with full ID numbers and phones: the user says why and confirms, and the
     purpose is kept in the personal-data log."""
-    if not may_see_full_personal_data(request.user):
-        raise PermissionDenied
+    require(may_see_full_personal_data(request.user))
     filters = _filters(request.POST if request.method == "POST" else request.GET)
     form = FullExportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -515,8 +481,7 @@ def _import_community(user, compound: Compound | None) -> Community | None:
 @login_required
 @register_page
 def import_start(request: AuthedHttpRequest) -> HttpResponse:
-    if not may_edit_register(request.user):
-        raise PermissionDenied
+    require(may_edit_register(request.user))
     compounds = Compound.objects.visible_to(request.user).order_by("name")
     form = ImportForm(request.POST or None, request.FILES or None, compounds=compounds)
     if request.method == "POST" and form.is_valid():
