@@ -22,6 +22,7 @@ from accounts.access import active
 from wuyi.lib import cn
 from wuyi.lib.cn import NormalizeError
 from wuyi.lib.errors import Refused
+from wuyi.lib.graphs import Graph
 
 from . import registry
 from .models import Category, Gender, Household, ImportJob, Quarantine, Resident
@@ -50,6 +51,28 @@ FULL_PERSONAL_DATA = {"secretary"}
 
 def may_edit_register(user: Any) -> bool:
     return active(user) and (user.is_superuser or user.role in REGISTER_KEEPERS)
+
+
+# An import job's life, as data (wuyi/lib/graphs.py). The worker's moves have no mover (None):
+# the services make them after their own checks; the keeper's are may_edit_register. Every
+# service that moves a job's state checks the move here (services._move_job, _set_job_state),
+# and the conditional UPDATE that follows keeps two workers from making the same move twice.
+_S = ImportJob.State
+IMPORT_JOB = Graph(
+    "import job",
+    _S,
+    {
+        _S.QUEUED: {_S.CHECKING: None, _S.FAILED: None},  # the check starts; the lease fails it
+        _S.CHECKING: {_S.CHECKED: None, _S.FAILED: None},
+        # Words mapped to categories: checked again. The keeper's "import": the commit.
+        _S.CHECKED: {_S.QUEUED: may_edit_register, _S.IMPORTING: may_edit_register},
+        _S.IMPORTING: {_S.DONE: None, _S.FAILED: None},
+        # A job its lease failed, started again by the keeper (IMPORT_RETRY).
+        _S.FAILED: {_S.QUEUED: may_edit_register, _S.IMPORTING: may_edit_register},
+        _S.DONE: {},
+    },
+    field="state",
+)
 
 
 def may_read_register(user: Any) -> bool:

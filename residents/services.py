@@ -293,9 +293,25 @@ def _start_attempt(job_id: int, *, state: str) -> ImportJob | None:
     return job
 
 
+def _move_job(job_id: int, *, current: str, to: str, by: Any = None, **fields: Any) -> bool:
+    """Move a job from `current` to `to` if the graph has the move (rules.IMPORT_JOB) and the
+    job is still in `current` (a conditional UPDATE: of two workers or two clicks, one moves
+    it). False when it was not in `current` any more."""
+    rules.IMPORT_JOB.check(current, to, by=by)
+    return bool(ImportJob.objects.filter(pk=job_id, state=current).update(state=to, **fields))
+
+
+def _set_job_state(job: ImportJob, state: str) -> None:
+    """Set the state of a job its caller holds (locked, or just claimed), checked against the
+    graph; the caller saves it."""
+    rules.IMPORT_JOB.check(job.state, state)
+    job.state = state
+
+
 def _end_job(job: ImportJob, *, report: dict, state: str = ImportJob.State.FAILED) -> None:
     """A job ends (done or failed): its report is kept, its uploaded file deleted."""
-    job.report, job.state = report, state
+    _set_job_state(job, state)
+    job.report = report
     job.finished_at = timezone.now()
     job.save(update_fields=["report", "state", "finished_at"])
     Path(job.path).unlink(missing_ok=True)
@@ -307,7 +323,8 @@ def import_job_check(*, job_id: int) -> ImportJob:
     current = ImportJob.objects.values_list("state", flat=True).get(pk=job_id)
     if current not in (ImportJob.State.QUEUED, ImportJob.State.CHECKING):
         return ImportJob.objects.get(pk=job_id)
-    ImportJob.objects.filter(pk=job_id).update(state=ImportJob.State.CHECKING)
+    if current == ImportJob.State.QUEUED:  # else a check delivered again, already CHECKING
+        _move_job(job_id, current=current, to=ImportJob.State.CHECKING)
     job = _start_attempt(job_id, state=ImportJob.State.CHECKING)
     if job is None:
         return ImportJob.objects.get(pk=job_id)
@@ -317,7 +334,8 @@ def import_job_check(*, job_id: int) -> ImportJob:
     if state == ImportJob.State.FAILED:
         _end_job(job, report=report)
     else:
-        job.report, job.state = report, state
+        _set_job_state(job, state)
+        job.report = report
         job.save(update_fields=["report", "state"])
     return job
 
@@ -380,22 +398,24 @@ def category_words_map(*, by: User, job: ImportJob, words: dict[str, str]) -> Im
                 word=word,
                 defaults={"category": category, "created_by": by},
             )
-        updated = ImportJob.objects.filter(pk=job.pk, state=ImportJob.State.CHECKED).update(
-            state=ImportJob.State.QUEUED, attempts=0
+        updated = _move_job(
+            job.pk, current=ImportJob.State.CHECKED, to=ImportJob.State.QUEUED, by=by, attempts=0
         )
     if not updated:
         raise Refused(_("This list is no longer waiting to be imported; upload it again."))
     return import_job_check(job_id=job.pk)
 
 
-def import_job_claim_commit(*, job_id: int, skip_bad_rows: bool) -> bool:
-    """Mark a checked job for writing. False when it was not waiting (a double submit)."""
-    return bool(
-        ImportJob.objects.filter(pk=job_id, state=ImportJob.State.CHECKED).update(
-            state=ImportJob.State.IMPORTING,
-            skip_bad_rows=skip_bad_rows,
-            heartbeat_at=timezone.now(),
-        )
+def import_job_claim_commit(*, job_id: int, skip_bad_rows: bool, by: Any = None) -> bool:
+    """Mark a checked job for writing. False when it was not waiting (a double submit).
+    `by`: the keeper who asked (None in the tests that drive the worker directly)."""
+    return _move_job(
+        job_id,
+        current=ImportJob.State.CHECKED,
+        to=ImportJob.State.IMPORTING,
+        by=by,
+        skip_bad_rows=skip_bad_rows,
+        heartbeat_at=timezone.now(),
     )
 
 
@@ -417,7 +437,8 @@ def import_job_commit(*, job_id: int) -> ImportJob:
         if job.state != ImportJob.State.IMPORTING:
             return job
         report, state = _run_job(job, dry_run=False)
-        job.report, job.state = report, state
+        _set_job_state(job, state)
+        job.report = report
         fields = ["report", "state"]
         if state == ImportJob.State.DONE:
             job.progress = report.get("total_rows", 0)
@@ -493,7 +514,8 @@ def import_jobs_expire(
                 "stalled": str(MSG_JOB_STALLED % {"minutes": minutes}),
                 "retry": retry,
             }
-            job.state, job.finished_at = ImportJob.State.FAILED, now
+            _set_job_state(job, ImportJob.State.FAILED)
+            job.finished_at = now
             job.save(update_fields=["report", "state", "finished_at"])
         log.warning("import job %s lost its worker during %s", pk, retry)
         failed += 1
@@ -512,8 +534,11 @@ def import_job_retry(*, by: User, job: ImportJob) -> ImportJob:
     if not Path(job.path).is_file():
         raise Refused(MSG_RETRY_GONE)
     report = {k: v for k, v in job.report.items() if k not in ("stalled", "retry")}
-    updated = ImportJob.objects.filter(pk=job.pk, state=ImportJob.State.FAILED).update(
-        state=rules.IMPORT_RETRY[retry],
+    updated = _move_job(
+        job.pk,
+        current=ImportJob.State.FAILED,
+        to=rules.IMPORT_RETRY[retry],
+        by=by,
         attempts=0,
         heartbeat_at=timezone.now(),
         finished_at=None,

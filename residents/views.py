@@ -615,7 +615,7 @@ def import_commit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             _("The list has bad rows. Fix them and upload again, or choose to skip them."),
         )
         return redirect("residents:import_job", pk=job.pk)
-    if not services.import_job_claim_commit(job_id=job.pk, skip_bad_rows=skip):
+    if not services.import_job_claim_commit(job_id=job.pk, skip_bad_rows=skip, by=request.user):
         return redirect("residents:import_job", pk=job.pk)  # a double submit: already going
     if job.size > settings.WUYI_IMPORT_BACKGROUND_BYTES:
         transaction.on_commit(lambda: tasks.import_commit.delay(job.pk))
