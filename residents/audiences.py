@@ -1,7 +1,8 @@
 """The register's audiences for SMS campaigns (messaging.registry): a compound, some
-buildings, the vulnerable-person ledger by category, people in quarantine. Registered in
-ResidentsConfig.ready(); messaging never imports this app. Everything is read through
-visible_to: a compound or building the user cannot see is refused like one that does not exist.
+buildings, the vulnerable-person ledger by category, people in quarantine. Registered by
+plugins.register() (from ResidentsConfig.ready()); messaging never imports this app.
+Everything is read through visible_to: a compound or building the user cannot see is refused
+like one that does not exist.
 """
 
 from collections.abc import Iterator
