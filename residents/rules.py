@@ -64,8 +64,14 @@ IMPORT_JOB = Graph(
     {
         _S.QUEUED: {_S.CHECKING: None, _S.FAILED: None},  # the check starts; the lease fails it
         _S.CHECKING: {_S.CHECKED: None, _S.FAILED: None},
-        # Words mapped to categories: checked again. The keeper's "import": the commit.
-        _S.CHECKED: {_S.QUEUED: may_edit_register, _S.IMPORTING: may_edit_register},
+        # Words mapped to categories: checked again. The keeper's "import": the commit. A job
+        # left waiting past the daily purge (services.import_files_purge) is failed, as any
+        # job not ended is.
+        _S.CHECKED: {
+            _S.QUEUED: may_edit_register,
+            _S.IMPORTING: may_edit_register,
+            _S.FAILED: None,
+        },
         _S.IMPORTING: {_S.DONE: None, _S.FAILED: None},
         # A job its lease failed, started again by the keeper (IMPORT_RETRY).
         _S.FAILED: {_S.QUEUED: may_edit_register, _S.IMPORTING: may_edit_register},

@@ -19,6 +19,13 @@ def test_the_graph_names_every_state_and_only_done_is_final():
     assert [s for s in S.values if GRAPH.is_final(s)] == [S.DONE]
 
 
+def test_every_job_not_ended_may_be_failed():
+    """By its lease (import_jobs_expire) or the daily purge (import_files_purge)."""
+    for state in S.values:
+        if state not in (S.DONE, S.FAILED):
+            assert GRAPH.is_move(state, S.FAILED), state
+
+
 @pytest.mark.parametrize(("current", "target"), list(GRAPH.moves()))
 def test_every_move_is_allowed_to_the_keeper(secretary_a, current, target):
     GRAPH.check(current, target, by=secretary_a)
