@@ -71,6 +71,11 @@ class User(AbstractUser):
         """Family name first, as Chinese names are written; the user name if there is none."""
         return f"{self.last_name}{self.first_name}".strip() or self.username
 
+    def get_full_name(self) -> str:
+        """Django's name for it (the admin, django-axes, third-party code): the display name,
+        so that no page writes a name given name first."""
+        return self.display_name
+
     def __str__(self) -> str:
         return self.display_name
 

@@ -67,7 +67,7 @@ def phase(args) -> None:
     if args.phase == "streamed":
         with tempfile.TemporaryFile() as spool:
             count = services.residents_export_xlsx(
-                user=user, residents=residents, full=False, filters={}, fh=spool
+                by=user, residents=residents, full=False, filters={}, fh=spool
             )
             size = spool.tell()
     else:

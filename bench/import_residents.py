@@ -276,7 +276,7 @@ def phase_fast(args) -> None:
         path=args.file,
         community_id=args.community_id,
         compound_id=args.compound_id,
-        user=None,
+        by=None,
         dry_run=False,
     )
     elapsed = time.perf_counter() - started

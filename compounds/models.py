@@ -7,6 +7,7 @@ Community.save() and Compound.save() keep them right.
 """
 
 import datetime
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -338,7 +339,27 @@ class Building(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name or _("Building %(number)s") % {"number": self.number}
+        return self.name or self.label
+
+    @property
+    def label(self) -> str:
+        return building_label(self.number)
+
+
+# A building number that carries its own word: "A座", "3栋", "5#".
+_BUILDING_WORD = re.compile(r"(号楼|楼|栋|幢|座|#)$")
+
+
+def building_label(number: str) -> str:
+    """The one way a building is written on pages, lists, area names and texts: "3" -> "3号楼",
+    "A" -> "A号楼"; a number that carries its own word ("A座", "3栋") as it is."""
+    number = str(number).strip()
+    return number if _BUILDING_WORD.search(number) else f"{number}号楼"
+
+
+def address_label(building: str, unit: str, room: str) -> str:
+    """A door as committees write it: "3号楼2单元501" ("3号楼501" without a unit)."""
+    return building_label(building) + (f"{unit}单元" if unit else "") + room
 
 
 class StatusChange(models.Model):

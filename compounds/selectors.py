@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from django.db.models import Count, Q, QuerySet
 
+from accounts.access import scope_of
 from accounts.models import ROLE_LEVEL, Level, User
 
 from .models import (
@@ -30,6 +31,28 @@ def postings_of(user: User) -> list[tuple[str, int]]:
             if place_id is not None:
                 places.append((level, place_id))
     return places
+
+
+PLACE_MODELS: dict[str, type[District | Subdistrict | Community | Compound]] = {
+    Level.DISTRICT: District,
+    Level.SUBDISTRICT: Subdistrict,
+    Level.COMMUNITY: Community,
+    Level.COMPOUND: Compound,
+}
+
+
+def place_of_user(
+    user: Any, *, level: str | None = None
+) -> District | Subdistrict | Community | Compound | None:
+    """The one place a user is posted to (a secretary's community, a district officer's
+    district): None for a user posted to none or several places, or, with `level`, to a place
+    of another level. One query at most (the postings are read once per request by
+    accounts.access.scope_of). The one home of "the user's place"."""
+    single = scope_of(user).single
+    if single is None or (level is not None and single[0] != level):
+        return None
+    model = PLACE_MODELS.get(single[0])
+    return model._default_manager.filter(pk=single[1]).first() if model else None
 
 
 def place_chain(level: str, place_id: int) -> dict[str, int]:

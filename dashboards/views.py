@@ -1,13 +1,12 @@
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
-from accounts.access import get_visible_or_404, scope_of
+from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from accounts.models import Level, Role
 from compounds.models import Community, ControlStatus, District, Subdistrict
-from compounds.selectors import status_overview
+from compounds.selectors import place_of_user, status_overview
 from medical.selectors import coverage
 from volunteers.rules import works_in_the_field
 
@@ -42,19 +41,18 @@ def home(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 def overview(request: AuthedHttpRequest) -> HttpResponse:
-    if not may_see_overview(request.user):
-        raise PermissionDenied
-    single = scope_of(request.user).single
-    if single is not None and single[0] in _MODELS:
-        return redirect("dashboards:area", level=single[0], pk=single[1])
+    require(may_see_overview(request.user))
+    place = place_of_user(request.user)
+    level = next((lv for lv, model in _MODELS.items() if isinstance(place, model)), None)
+    if place is not None and level is not None:
+        return redirect("dashboards:area", level=level, pk=place.pk)
     # Everything (superusers), or several places: the districts they lie in, drilling down.
     return _render_overview(request, level=None, node=None)
 
 
 @login_required
 def area(request: AuthedHttpRequest, level: str, pk: int) -> HttpResponse:
-    if not may_see_overview(request.user):
-        raise PermissionDenied
+    require(may_see_overview(request.user))
     model = _MODELS.get(level)
     if model is None:
         raise Http404

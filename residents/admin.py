@@ -62,7 +62,7 @@ class HouseholdAdmin(RegisterReadersOnly, ScopedHistoryAdmin):
     def save_model(self, request, obj, form, change):
         stored = Household.objects.get(pk=obj.pk) if change else None
         saved = services.household_save(
-            user=request.user,
+            by=request.user,
             building=form.cleaned_data["building"],
             unit=form.cleaned_data.get("unit", ""),
             room=form.cleaned_data["room"],
@@ -135,7 +135,7 @@ class ResidentAdmin(RegisterReadersOnly, ImportExportMixin, ScopedHistoryAdmin):
     def save_model(self, request, obj, form, change):
         stored = Resident.objects.get(pk=obj.pk) if change else None
         saved = services.resident_save(
-            user=request.user,
+            by=request.user,
             household=form.cleaned_data["household"],
             data={f: form.cleaned_data[f] for f in ADMIN_FIELDS if f in Resident.RECORD_FIELDS},
             resident=stored,
@@ -153,7 +153,7 @@ class ResidentAdmin(RegisterReadersOnly, ImportExportMixin, ScopedHistoryAdmin):
 
     def get_data_for_export(self, request, queryset, **kwargs):
         data = super().get_data_for_export(request, queryset, **kwargs)
-        services.record_admin_export(user=request.user, row_count=len(data))
+        services.record_admin_export(by=request.user, row_count=len(data))
         return data
 
     def get_resource_kwargs(self, request, *args, **kwargs):

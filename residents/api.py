@@ -83,7 +83,7 @@ class HouseholdSerializer(ModelSerializer):
         room = validated.get("room", household.room if household else "")
         try:
             return services.household_save(
-                user=_user(self), building=building, unit=unit, room=room, household=household
+                by=_user(self), building=building, unit=unit, room=room, household=household
             )
         except Refused as refused:
             raise as_validation_error(refused) from None
@@ -226,7 +226,7 @@ class ResidentSerializer(ModelSerializer):
         try:
             # resident_save judges the whole record: the stored values, with these on top.
             return services.resident_save(
-                user=_user(self),
+                by=_user(self),
                 household=household,
                 data=validated,
                 national_id=national_id,

@@ -10,16 +10,7 @@ class ResidentsConfig(AppConfig):
         from compounds.signals import compound_moved
         from wuyi.lib import pii  # noqa: F401 - registers its deploy check
 
-        from . import services
+        from . import plugins, services
 
         compound_moved.connect(services.on_compound_moved, dispatch_uid="residents.moved")
-
-        from compounds.registry import register_compound_panel
-
-        from .views import compound_panel
-
-        register_compound_panel(compound_panel)
-
-        from . import audiences
-
-        audiences.register()
+        plugins.register()

@@ -1,7 +1,8 @@
 """The register's audiences for SMS campaigns (messaging.registry): a compound, some
-buildings, the vulnerable-person ledger by category, people in quarantine. Registered in
-ResidentsConfig.ready(); messaging never imports this app. Everything is read through
-visible_to: a compound or building the user cannot see is refused like one that does not exist.
+buildings, the vulnerable-person ledger by category, people in quarantine. Registered by
+plugins.register() (from ResidentsConfig.ready()); messaging never imports this app.
+Everything is read through visible_to: a compound or building the user cannot see is refused
+like one that does not exist.
 """
 
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from typing import Any
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from compounds.models import Building, Compound
+from compounds.models import Building, Compound, building_label
 from messaging.registry import Audience, AudienceBuilder, Target, register_audience
 from wuyi.lib.errors import Refused
 
@@ -64,7 +65,7 @@ def _building_targets(user: Any) -> list[Target]:
         Building.objects.visible_to(user).select_related("compound"),
         key=lambda b: (b.compound.name, len(b.number), b.number),
     )
-    return [Target(str(b.pk), f"{b.compound.name} {b.number}号楼") for b in buildings]
+    return [Target(str(b.pk), f"{b.compound.name} {building_label(b.number)}") for b in buildings]
 
 
 def _building_build(user: Any, values: list[str]) -> Audience:
@@ -79,12 +80,12 @@ def _building_build(user: Any, values: list[str]) -> Audience:
         raise Refused(MSG_NOT_LISTED, field="targets")
     compounds = {b.compound_id for b in buildings}
     communities = {b.compound.community_id for b in buildings}
-    names = "、".join(f"{b.number}号楼" for b in buildings)
+    names = "、".join(building_label(b.number) for b in buildings)
     return Audience(
         rows=_phones(Resident.objects.visible_to(user).filter(household__building_id__in=ids)),
         description=f"{buildings[0].compound.name} {names}"
         if len(compounds) == 1
-        else "、".join(f"{b.compound.name}{b.number}号楼" for b in buildings),
+        else "、".join(f"{b.compound.name}{building_label(b.number)}" for b in buildings),
         compound_id=compounds.pop() if len(compounds) == 1 else None,
         community_id=communities.pop() if len(communities) == 1 else None,
     )

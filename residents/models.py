@@ -18,7 +18,14 @@ from simple_history.models import HistoricalRecords
 
 from accounts.access import ScopedQuerySet
 from accounts.models import Level, User
-from compounds.models import Building, Community, Compound, District, Subdistrict
+from compounds.models import (
+    Building,
+    Community,
+    Compound,
+    District,
+    Subdistrict,
+    address_label,
+)
 from wuyi.lib import cn, pii
 
 
@@ -158,12 +165,7 @@ class Household(models.Model):
 
     @property
     def address(self) -> str:
-        return format_address(self.building.number, self.unit, self.room)
-
-
-def format_address(building: str, unit: str, room: str) -> str:
-    """'3号楼2单元501', as committees write it."""
-    return f"{building}号楼" + (f"{unit}单元" if unit else "") + room
+        return address_label(self.building.number, self.unit, self.room)
 
 
 class Resident(models.Model):

@@ -80,7 +80,7 @@ class ResidentResource(resources.ModelResource):
         national_id = raw_id if raw_id and "*" not in raw_id else None
         try:
             saved = services.resident_save(
-                user=kwargs.get("user"),
+                by=kwargs.get("user"),
                 household=instance.household,
                 data=data,
                 national_id=national_id,

@@ -18,9 +18,11 @@ from typing import Any, cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import active
 from wuyi.lib import cn
 from wuyi.lib.cn import NormalizeError
 from wuyi.lib.errors import Refused
+from wuyi.lib.graphs import Graph
 
 from . import registry
 from .models import Category, Gender, Household, ImportJob, Quarantine, Resident
@@ -37,10 +39,6 @@ IMPORT_RETRY: dict[str, str] = {
 # ----------------------------------------------------------------------------- who may
 
 
-def _active(user: Any) -> bool:
-    return bool(user is not None and user.is_authenticated and user.is_active)
-
-
 # The register: secretaries keep it; sub-district and district staff read it (masked). The
 # medic reads the ledger of their compounds (no export: the patients are theirs to serve,
 # not to take away). A volunteer sees residents only through their tasks (the door, the name,
@@ -52,17 +50,45 @@ FULL_PERSONAL_DATA = {"secretary"}
 
 
 def may_edit_register(user: Any) -> bool:
-    return _active(user) and (user.is_superuser or user.role in REGISTER_KEEPERS)
+    return active(user) and (user.is_superuser or user.role in REGISTER_KEEPERS)
+
+
+# An import job's life, as data (wuyi/lib/graphs.py). The worker's moves have no mover (None):
+# the services make them after their own checks; the keeper's are may_edit_register. Every
+# service that moves a job's state checks the move here (services._move_job, _set_job_state),
+# and the conditional UPDATE that follows keeps two workers from making the same move twice.
+_S = ImportJob.State
+IMPORT_JOB = Graph(
+    "import job",
+    _S,
+    {
+        _S.QUEUED: {_S.CHECKING: None, _S.FAILED: None},  # the check starts; the lease fails it
+        _S.CHECKING: {_S.CHECKED: None, _S.FAILED: None},
+        # Words mapped to categories: checked again. The keeper's "import": the commit. A job
+        # left waiting past the daily purge (services.import_files_purge) is failed, as any
+        # job not ended is.
+        _S.CHECKED: {
+            _S.QUEUED: may_edit_register,
+            _S.IMPORTING: may_edit_register,
+            _S.FAILED: None,
+        },
+        _S.IMPORTING: {_S.DONE: None, _S.FAILED: None},
+        # A job its lease failed, started again by the keeper (IMPORT_RETRY).
+        _S.FAILED: {_S.QUEUED: may_edit_register, _S.IMPORTING: may_edit_register},
+        _S.DONE: {},
+    },
+    field="state",
+)
 
 
 def may_read_register(user: Any) -> bool:
     """Resident lists, a resident's, household's or building's page, exports, the API."""
-    return _active(user) and (user.is_superuser or user.role in REGISTER_READERS)
+    return active(user) and (user.is_superuser or user.role in REGISTER_READERS)
 
 
 def may_read_ledger(user: Any) -> bool:
     """The vulnerable-person ledger (masked), within the user's compounds."""
-    return _active(user) and (user.is_superuser or user.role in LEDGER_READERS)
+    return active(user) and (user.is_superuser or user.role in LEDGER_READERS)
 
 
 def may_export_register(user: Any) -> bool:
@@ -76,7 +102,7 @@ CALLERS = {"secretary", "volunteer", "medic"}
 
 
 def may_call(user: Any) -> bool:
-    return _active(user) and (user.is_superuser or user.role in CALLERS)
+    return active(user) and (user.is_superuser or user.role in CALLERS)
 
 
 def may_call_resident(user: Any, resident: Resident) -> bool:
@@ -96,12 +122,12 @@ PICKERS = {"secretary", "medic"}
 
 
 def may_pick_residents(user: Any) -> bool:
-    return _active(user) and (user.is_superuser or user.role in PICKERS)
+    return active(user) and (user.is_superuser or user.role in PICKERS)
 
 
 def may_see_full_personal_data(user: Any) -> bool:
     """Full ID numbers and phones, on an explicit request that is recorded."""
-    return _active(user) and (user.is_superuser or user.role in FULL_PERSONAL_DATA)
+    return active(user) and (user.is_superuser or user.role in FULL_PERSONAL_DATA)
 
 
 # ----------------------------------------------------------------------------- addresses

@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -79,60 +80,75 @@ def resident_search(
         return qs.filter(household__room=rules.clean_room(q)).order_by("household_id", "id")
     name, address = rules.split_compound(q.replace(" ", ""))
     if _ROOM_HINT.search(q) or (name and _ROOM_HINT.search(address)):
-        # "天庆丽舍1号楼1单元101": a compound's name before the address narrows to it.
-        if name:
-            named = Compound.objects.visible_to(user).filter(name=name).values("id")
-            qs = qs.filter(compound_id__in=named)
-        try:
-            building, unit, room = rules.parse_room(address)
-        except cn.NormalizeError:
-            return qs.none()
-        if building:
-            qs = qs.filter(household__building__number=building)
-        if unit:
-            qs = qs.filter(household__unit=unit)
-        if room:
-            qs = qs.filter(household__room=room)
-        return qs.order_by("household_id", "id")
+        return _at_address(qs, user, name, address)
     compact = q.replace(" ", "").replace("-", "")
-    full_access = rules.may_see_full_personal_data(user)
     if _ID_CHARS.match(compact):
-        if len(compact) in (15, 18):
-            if not full_access:
-                # A search by a guessed number would confirm it: the mask says the last four.
-                raise Refused(MSG_SEARCH_FULL_ID, field="q")
-            try:
-                id18 = cn.normalize_national_id(compact)
-            except cn.NormalizeError:
-                return qs.none()
-            return qs.filter(id_hash=pii.keyed_hash(id18))
-        if len(compact) == 11 and compact.isdigit():
-            if not full_access:
-                raise Refused(MSG_SEARCH_PHONE, field="q")
-            return qs.filter(phone=compact).order_by("id")
-        if len(compact) == 4:
-            # The ID number's last four, a phone's last four (the lists show both tails), or
-            # a room: indexed lookups joined by id. An OR across the household join would make
-            # the database scan every household instead.
-            by_id = Resident.objects.filter(id_last4=compact.upper()).order_by().values("id")
-            by_room = Resident.objects.filter(household__room=compact).order_by().values("id")
-            by_phone = (
-                Resident.objects.alias(tail=PHONE_TAIL).filter(tail=compact).order_by().values("id")
-            )
-            ids = by_id.union(by_room, by_phone)
-            return qs.filter(pk__in=ids).order_by("household_id", "id")
-        if compact.isdigit() and len(compact) <= 3:
-            return qs.filter(household__room=compact).order_by("household_id", "id")
-        if compact.isdigit():
-            if not full_access:
-                # Prefix after prefix would walk a masked 138****5678 back to the number.
-                raise Refused(MSG_SEARCH_PHONE, field="q")
-            return qs.filter(phone__startswith=compact).order_by("phone", "id")
+        found = _by_number(qs, compact, full_access=rules.may_see_full_personal_data(user))
+        if found is not None:
+            return found
     return (
         qs.alias(name_bytes=ByteOrder("name"))
         .filter(name_bytes__startswith=q)
         .order_by("name_bytes", "id")
     )
+
+
+def _at_address(qs: QuerySet[Resident], user: User, name: str, address: str) -> QuerySet[Resident]:
+    """resident_search by a room address; "天庆丽舍1号楼1单元101": a compound's name before the
+    address narrows to it."""
+    if name:
+        named = Compound.objects.visible_to(user).filter(name=name).values("id")
+        qs = qs.filter(compound_id__in=named)
+    try:
+        building, unit, room = rules.parse_room(address)
+    except cn.NormalizeError:
+        return qs.none()
+    if building:
+        qs = qs.filter(household__building__number=building)
+    if unit:
+        qs = qs.filter(household__unit=unit)
+    if room:
+        qs = qs.filter(household__room=room)
+    return qs.order_by("household_id", "id")
+
+
+def _by_number(
+    qs: QuerySet[Resident], compact: str, *, full_access: bool
+) -> QuerySet[Resident] | None:
+    """resident_search by digits (an ID number, a phone, their last four, a room); None when
+    the digits are none of those (searched as a name)."""
+    if len(compact) in (15, 18):
+        if not full_access:
+            # A search by a guessed number would confirm it: the mask says the last four.
+            raise Refused(MSG_SEARCH_FULL_ID, field="q")
+        try:
+            id18 = cn.normalize_national_id(compact)
+        except cn.NormalizeError:
+            return qs.none()
+        return qs.filter(id_hash=pii.keyed_hash(id18))
+    if len(compact) == 11 and compact.isdigit():
+        if not full_access:
+            raise Refused(MSG_SEARCH_PHONE, field="q")
+        return qs.filter(phone=compact).order_by("id")
+    if len(compact) == 4:
+        # The ID number's last four, a phone's last four (the lists show both tails), or
+        # a room: indexed lookups joined by id. An OR across the household join would make
+        # the database scan every household instead.
+        by_id = Resident.objects.filter(id_last4=compact.upper()).order_by().values("id")
+        by_room = Resident.objects.filter(household__room=compact).order_by().values("id")
+        by_phone = (
+            Resident.objects.alias(tail=PHONE_TAIL).filter(tail=compact).order_by().values("id")
+        )
+        ids = by_id.union(by_room, by_phone)
+        return qs.filter(pk__in=ids).order_by("household_id", "id")
+    if compact.isdigit() and len(compact) <= 3:
+        return qs.filter(household__room=compact).order_by("household_id", "id")
+    if compact.isdigit():
+        if not full_access:
+            # Prefix after prefix would walk a masked 138****5678 back to the number.
+            raise Refused(MSG_SEARCH_PHONE, field="q")
+        return qs.filter(phone__startswith=compact).order_by("phone", "id")
+    return None
 
 
 def vulnerable_ledger(
@@ -247,3 +263,20 @@ def building_register(*, user: User, building_id: int) -> tuple[Building, list[U
             level.households.sort(key=lambda h: (len(h.room), h.room))
         ordered.append(Unit(unit, floors))
     return building, ordered
+
+
+def household_at(
+    *, building: Building, unit: Any = "", room: Any = "", by: Any = None
+) -> Household | None:
+    """The household at a door as a person types it, read through the register's own
+    normalisation (rules.clean_address): unit "1", "1单元" or "０１" and room "101", "101室" or
+    "１０１" are the door stored as unit 1, room 101. Among the households `by` sees (all when
+    `by` is None, for a job of the system's own). None when no household lives there; a door
+    that is not one raises the register's NormalizeError (a Refused naming its field)."""
+    door = rules.clean_address(building.number, unit, room)
+    households = Household.objects.all() if by is None else Household.objects.visible_to(by)
+    return (
+        households.filter(building=building, unit=door.unit, room=door.room)
+        .select_related("building")
+        .first()
+    )

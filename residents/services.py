@@ -15,15 +15,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.access import scope_of
 from accounts.models import Level, User
-from compounds.models import Building, Community, Compound, District, Subdistrict
-from compounds.selectors import common_place
+from compounds.models import Building, Community, Compound
 from wuyi.lib import cn, pgcopy, spreadsheets
 from wuyi.lib.errors import Refused
 from wuyi.lib.spreadsheets import ImportFileError
@@ -41,6 +39,15 @@ from .models import (
     PersonalDataAccess,
     Resident,
     VulnerableTag,
+)
+from .personal import (  # noqa: F401 - the rest re-exported: callers keep services.<name>
+    _record_access,
+    export_columns,
+    record_admin_export,
+    resident_call,
+    resident_reveal,
+    residents_export_xlsx,
+    task_call_record,
 )
 
 log = logging.getLogger(__name__)
@@ -69,7 +76,7 @@ def resident_import(
     path: str | Path,
     community_id: int,
     compound_id: int | None,
-    user: User | None,
+    by: User | None,
     dry_run: bool,
     skip_bad_rows: bool = False,
     progress: Callable[[int], None] | None = None,
@@ -92,7 +99,7 @@ def resident_import(
     )
     if dry_run:
         preview = plan_import(parsed=parsed, community_id=community_id, compound_id=compound_id)
-        _record_conflicts(preview, user=user, compound_id=compound_id, community_id=community_id)
+        _record_conflicts(preview, by=by, compound_id=compound_id, community_id=community_id)
         return {**preview.report(), "committed": False}
     plan: Plan | None = None
     try:
@@ -107,34 +114,34 @@ def resident_import(
                     _("The list has %(n)d bad rows; nothing was imported.") % {"n": plan.bad_rows},
                     report,
                 )
-            written = write_plan(plan, user=user, progress=progress)
+            written = write_plan(plan, by=by, progress=progress)
             # The foreign keys of the rows just written are checked at COMMIT, against the new
             # households and residents: give the planner their real size first (and the
             # ledger and history tables theirs, for the pages read next).
             pgcopy.analyze_if_stale(written)
     except ImportRefused:
         # Outside the transaction the refusal rolled back.
-        _record_conflicts(plan, user=user, compound_id=compound_id, community_id=community_id)
+        _record_conflicts(plan, by=by, compound_id=compound_id, community_id=community_id)
         raise
     except IntegrityError as exc:
         log.warning("resident import hit a constraint: %s", type(exc).__name__)
         raise ImportRefused(
             _("The register changed while importing; nothing was imported. Try again.")
         ) from exc
-    _record_conflicts(plan, user=user, compound_id=compound_id, community_id=community_id)
+    _record_conflicts(plan, by=by, compound_id=compound_id, community_id=community_id)
     return {**report, "committed": True}
 
 
 def _record_conflicts(
-    plan: Plan | None, *, user: User | None, compound_id: int | None, community_id: int
+    plan: Plan | None, *, by: User | None, compound_id: int | None, community_id: int
 ) -> None:
     """Rows whose ID number is registered elsewhere: one record of the attempt."""
-    if plan is not None and plan.id_conflicts and user is not None:
+    if plan is not None and plan.id_conflicts and by is not None:
         places = (
             [(Level.COMPOUND, compound_id)] if compound_id else [(Level.COMMUNITY, community_id)]
         )
         _record_access(
-            user=user,
+            by=by,
             kind=PersonalDataAccess.Kind.ID_CONFLICT,
             places=places,
             detail={"via": "import"},
@@ -156,7 +163,7 @@ def progress_key(job_id: int) -> str:
 
 
 def import_job_create(
-    *, user: User, community: Community, compound: Compound | None, upload
+    *, by: User, community: Community, compound: Compound | None, upload
 ) -> ImportJob:
     """Keep the uploaded file and record the job. Refuses files over the size limit."""
     if upload.size > settings.WUYI_IMPORT_MAX_BYTES:
@@ -180,7 +187,7 @@ def import_job_create(
         for chunk in upload.chunks():
             fh.write(chunk)
     return ImportJob.objects.create(
-        user=user,
+        user=by,
         community=community,
         compound=compound,
         filename=Path(upload.name).name[:200],
@@ -241,7 +248,7 @@ def _run_job(job: ImportJob, *, dry_run: bool) -> tuple[dict, str]:
             path=job.path,
             community_id=job.community_id,
             compound_id=job.compound_id,
-            user=job.user,
+            by=job.user,
             dry_run=dry_run,
             skip_bad_rows=job.skip_bad_rows,
             progress=_job_progress(job),
@@ -286,9 +293,25 @@ def _start_attempt(job_id: int, *, state: str) -> ImportJob | None:
     return job
 
 
+def _move_job(job_id: int, *, current: str, to: str, by: Any = None, **fields: Any) -> bool:
+    """Move a job from `current` to `to` if the graph has the move (rules.IMPORT_JOB) and the
+    job is still in `current` (a conditional UPDATE: of two workers or two clicks, one moves
+    it). False when it was not in `current` any more."""
+    rules.IMPORT_JOB.check(current, to, by=by)
+    return bool(ImportJob.objects.filter(pk=job_id, state=current).update(state=to, **fields))
+
+
+def _set_job_state(job: ImportJob, state: str) -> None:
+    """Set the state of a job its caller holds (locked, or just claimed), checked against the
+    graph; the caller saves it."""
+    rules.IMPORT_JOB.check(job.state, state)
+    job.state = state
+
+
 def _end_job(job: ImportJob, *, report: dict, state: str = ImportJob.State.FAILED) -> None:
     """A job ends (done or failed): its report is kept, its uploaded file deleted."""
-    job.report, job.state = report, state
+    _set_job_state(job, state)
+    job.report = report
     job.finished_at = timezone.now()
     job.save(update_fields=["report", "state", "finished_at"])
     Path(job.path).unlink(missing_ok=True)
@@ -300,7 +323,8 @@ def import_job_check(*, job_id: int) -> ImportJob:
     current = ImportJob.objects.values_list("state", flat=True).get(pk=job_id)
     if current not in (ImportJob.State.QUEUED, ImportJob.State.CHECKING):
         return ImportJob.objects.get(pk=job_id)
-    ImportJob.objects.filter(pk=job_id).update(state=ImportJob.State.CHECKING)
+    if current == ImportJob.State.QUEUED:  # else a check delivered again, already CHECKING
+        _move_job(job_id, current=current, to=ImportJob.State.CHECKING)
     job = _start_attempt(job_id, state=ImportJob.State.CHECKING)
     if job is None:
         return ImportJob.objects.get(pk=job_id)
@@ -310,7 +334,8 @@ def import_job_check(*, job_id: int) -> ImportJob:
     if state == ImportJob.State.FAILED:
         _end_job(job, report=report)
     else:
-        job.report, job.state = report, state
+        _set_job_state(job, state)
+        job.report = report
         job.save(update_fields=["report", "state"])
     return job
 
@@ -356,11 +381,11 @@ def import_template_xlsx(*, fh: IO[bytes]) -> None:
     workbook.save(fh)
 
 
-def category_words_map(*, user: User, job: ImportJob, words: dict[str, str]) -> ImportJob:
+def category_words_map(*, by: User, job: ImportJob, words: dict[str, str]) -> ImportJob:
     """Map words the list used for categories ({word: category}) for the job's community,
     remembered for its later lists, and check the list again with them. Words mapped to ""
     stay unknown."""
-    _require_keeper(user)
+    _require_keeper(by)
     with transaction.atomic():
         for word, category in words.items():
             if not category:
@@ -371,24 +396,26 @@ def category_words_map(*, user: User, job: ImportJob, words: dict[str, str]) -> 
             CategoryMapping.objects.update_or_create(
                 community_id=job.community_id,
                 word=word,
-                defaults={"category": category, "created_by": user},
+                defaults={"category": category, "created_by": by},
             )
-        updated = ImportJob.objects.filter(pk=job.pk, state=ImportJob.State.CHECKED).update(
-            state=ImportJob.State.QUEUED, attempts=0
+        updated = _move_job(
+            job.pk, current=ImportJob.State.CHECKED, to=ImportJob.State.QUEUED, by=by, attempts=0
         )
     if not updated:
         raise Refused(_("This list is no longer waiting to be imported; upload it again."))
     return import_job_check(job_id=job.pk)
 
 
-def import_job_claim_commit(*, job_id: int, skip_bad_rows: bool) -> bool:
-    """Mark a checked job for writing. False when it was not waiting (a double submit)."""
-    return bool(
-        ImportJob.objects.filter(pk=job_id, state=ImportJob.State.CHECKED).update(
-            state=ImportJob.State.IMPORTING,
-            skip_bad_rows=skip_bad_rows,
-            heartbeat_at=timezone.now(),
-        )
+def import_job_claim_commit(*, job_id: int, skip_bad_rows: bool, by: Any = None) -> bool:
+    """Mark a checked job for writing. False when it was not waiting (a double submit).
+    `by`: the keeper who asked (None in the tests that drive the worker directly)."""
+    return _move_job(
+        job_id,
+        current=ImportJob.State.CHECKED,
+        to=ImportJob.State.IMPORTING,
+        by=by,
+        skip_bad_rows=skip_bad_rows,
+        heartbeat_at=timezone.now(),
     )
 
 
@@ -410,7 +437,8 @@ def import_job_commit(*, job_id: int) -> ImportJob:
         if job.state != ImportJob.State.IMPORTING:
             return job
         report, state = _run_job(job, dry_run=False)
-        job.report, job.state = report, state
+        _set_job_state(job, state)
+        job.report = report
         fields = ["report", "state"]
         if state == ImportJob.State.DONE:
             job.progress = report.get("total_rows", 0)
@@ -486,7 +514,8 @@ def import_jobs_expire(
                 "stalled": str(MSG_JOB_STALLED % {"minutes": minutes}),
                 "retry": retry,
             }
-            job.state, job.finished_at = ImportJob.State.FAILED, now
+            _set_job_state(job, ImportJob.State.FAILED)
+            job.finished_at = now
             job.save(update_fields=["report", "state", "finished_at"])
         log.warning("import job %s lost its worker during %s", pk, retry)
         failed += 1
@@ -505,8 +534,11 @@ def import_job_retry(*, by: User, job: ImportJob) -> ImportJob:
     if not Path(job.path).is_file():
         raise Refused(MSG_RETRY_GONE)
     report = {k: v for k, v in job.report.items() if k not in ("stalled", "retry")}
-    updated = ImportJob.objects.filter(pk=job.pk, state=ImportJob.State.FAILED).update(
-        state=rules.IMPORT_RETRY[retry],
+    updated = _move_job(
+        job.pk,
+        current=ImportJob.State.FAILED,
+        to=rules.IMPORT_RETRY[retry],
+        by=by,
         attempts=0,
         heartbeat_at=timezone.now(),
         finished_at=None,
@@ -545,98 +577,6 @@ MSG_JOB_EXPIRED = _(
 )
 
 
-# ----------------------------------------------------------------------------- personal data
-
-
-def _record_access(
-    *,
-    user: User,
-    kind: str,
-    places: Sequence[tuple[str, int]],
-    resident: Resident | None = None,
-    detail: dict | None = None,
-    row_count: int = 0,
-) -> PersonalDataAccess:
-    """One line of the personal-data log, naming the narrowest place that holds `places`."""
-    place = common_place(places)
-    return PersonalDataAccess.objects.create(
-        user=user,
-        kind=kind,
-        district_id=place.get(Level.DISTRICT),
-        subdistrict_id=place.get(Level.SUBDISTRICT),
-        community_id=place.get(Level.COMMUNITY),
-        resident=resident,
-        detail=detail or {},
-        row_count=row_count,
-    )
-
-
-def record_admin_export(*, user: User, row_count: int) -> None:
-    """The admin's export (administrators only), recorded like the list's."""
-    _record_access(
-        user=user,
-        kind=PersonalDataAccess.Kind.EXPORT,
-        places=[(level, pk) for level, ids in scope_of(user).places for pk in ids],
-        detail={"via": "admin"},
-        row_count=row_count,
-    )
-
-
-def resident_call(*, user: User, resident: Resident) -> str:
-    """The full phone number for one call, for those who serve the household; recorded."""
-    if not rules.may_call_resident(user, resident):
-        raise PermissionDenied(_("Your role may not call residents."))
-    if not resident.phone:
-        raise Refused(_("No phone number is registered for this resident."))
-    _record_access(
-        user=user,
-        kind=PersonalDataAccess.Kind.CALL,
-        places=[(Level.COMPOUND, resident.compound_id)],
-        resident=resident,
-        detail={"fields": ["phone"]},
-    )
-    return resident.phone
-
-
-def task_call_record(
-    *, by: User, compound_id: int, phone: str, via: str, resident: Resident | None = None
-) -> str:
-    """A call placed from a task card (a delivery, an escort): recorded in the personal-data
-    log as a call from the register is, naming the task (`via`, e.g. "supplies.order:12").
-    The task's own service decides who may call (the volunteer carrying the order, the crew of
-    the escort); this only records it. Returns the number, for the tel: link."""
-    if not phone:
-        raise Refused(_("No phone number is registered for this resident."))
-    if resident is None:
-        resident = (
-            Resident.objects.filter(compound_id=compound_id, phone=phone, left_on__isnull=True)
-            .order_by("pk")
-            .first()
-        )
-    _record_access(
-        user=by,
-        kind=PersonalDataAccess.Kind.CALL,
-        places=[(Level.COMPOUND, compound_id)],
-        resident=resident,
-        detail={"fields": ["phone"], "via": via},
-    )
-    return phone
-
-
-def resident_reveal(*, user: User, resident: Resident) -> dict[str, str]:
-    """The full ID number and phone, for a role that may see them; recorded."""
-    if not rules.may_see_full_personal_data(user):
-        raise PermissionDenied(_("Your role may not see full ID numbers and phones."))
-    _record_access(
-        user=user,
-        kind=PersonalDataAccess.Kind.VIEW,
-        places=[(Level.COMPOUND, resident.compound_id)],
-        resident=resident,
-        detail={"fields": ["national_id", "phone", "birth_date"]},
-    )
-    return {"national_id": resident.national_id, "phone": resident.phone}
-
-
 # ----------------------------------------------------------------------------- households
 
 
@@ -654,7 +594,7 @@ def _unique_address(household: Household) -> None:
 
 def household_save(
     *,
-    user: User,
+    by: User,
     building: Building,
     unit: Any = "",
     room: Any,
@@ -668,7 +608,7 @@ def household_save(
     carry the compound). The building must be one the user may see (callers load it through
     visible_to).
     """
-    _require_keeper(user)
+    _require_keeper(by)
     address = rules.clean_address(building.number, unit, room)
     rules.check_room_floor(address.room, building=building.number, floors=building.floor_count)
     notes = cn.clean_text(notes, max_length=rules.HOUSEHOLD_NOTES_MAX, field="notes")
@@ -681,7 +621,7 @@ def household_save(
     household.compound_id = building.compound_id
     household.unit, household.room, household.notes = address.unit, address.room, notes
     _unique_address(household)
-    household._history_user = user
+    household._history_user = by
     try:
         with transaction.atomic():
             household.save()
@@ -691,10 +631,10 @@ def household_save(
     return household
 
 
-def household_merge(*, user: User, source: Household, target: Household) -> Household:
+def household_merge(*, by: User, source: Household, target: Household) -> Household:
     """Move every resident of `source` into `target` and remove `source` (the same flat
     registered twice). Both must be in one compound; history records each move."""
-    _require_keeper(user)
+    _require_keeper(by)
     if source.pk == target.pk:
         raise Refused(_("Choose another household to merge into."), field="target")
     if source.compound_id != target.compound_id:
@@ -706,10 +646,10 @@ def household_merge(*, user: User, source: Household, target: Household) -> Hous
     with transaction.atomic():
         for resident in Resident.objects.select_for_update().filter(household=source):
             resident.household = target
-            resident._history_user = user
+            resident._history_user = by
             resident._change_reason = reason
             resident.save()
-        source._history_user = user
+        source._history_user = by
         source._change_reason = reason
         source.delete()
     return target
@@ -727,7 +667,7 @@ def on_compound_moved(*, compound, to_community_id: int, **kwargs) -> int:
 
 def resident_save(
     *,
-    user: User | None,  # None (an admin import run without a user) is refused like any non-keeper
+    by: User | None,  # None (an admin import run without a user) is refused like any non-keeper
     household: Household,
     data: dict,
     national_id: str | None = None,
@@ -741,7 +681,7 @@ def resident_save(
     user may see (callers load it through visible_to). Two current residents never share an ID
     number. Raises Refused naming every field at fault.
     """
-    _require_keeper(user)
+    _require_keeper(by)
     if resident is not None and not resident.is_current:
         raise Refused(_("This resident has left the register and cannot be changed."))
     record = {field: getattr(resident, field) if resident else None for field in FIELDS}
@@ -765,7 +705,7 @@ def resident_save(
         if resident is not None:
             others = others.exclude(pk=resident.pk)
         if others.exists():
-            _id_conflict(user=user, compound_id=household.compound_id, via="form")
+            _id_conflict(by=by, compound_id=household.compound_id, via="form")
 
     with transaction.atomic():
         resident = resident or Resident()
@@ -774,7 +714,7 @@ def resident_save(
             setattr(resident, field, cleaned[field])
         if national_id is not None:
             resident.set_national_id(id18)
-        resident._history_user = user
+        resident._history_user = by
         try:
             with transaction.atomic():
                 resident.save()
@@ -783,12 +723,12 @@ def resident_save(
     return resident
 
 
-def _id_conflict(*, user: User | None, compound_id: int, via: str, rows: int = 1) -> None:
+def _id_conflict(*, by: User | None, compound_id: int, via: str, rows: int = 1) -> None:
     """Someone tried to register ID numbers that are registered already (here or in another
     community): recorded, and refused in words that do not say where."""
-    if user is not None:
+    if by is not None:
         _record_access(
-            user=user,
+            by=by,
             kind=PersonalDataAccess.Kind.ID_CONFLICT,
             places=[(Level.COMPOUND, compound_id)],
             detail={"via": via},
@@ -803,7 +743,7 @@ FIELDS = Resident.RECORD_FIELDS
 
 def resident_leave(
     *,
-    user: User,
+    by: User,
     resident: Resident,
     reason: str,
     on: datetime.date | None = None,
@@ -812,7 +752,7 @@ def resident_leave(
     """Take a resident off the register (moved out, deceased, entered by mistake). The row
     stays, with its history; lists, counts and searches no longer show it, and the ID number
     may be registered again (elsewhere, after a move)."""
-    _require_keeper(user)
+    _require_keeper(by)
     if reason not in LeftReason.values:
         raise Refused(_("Choose why the resident leaves the register."), field="reason")
     on = on or timezone.localdate()
@@ -824,20 +764,18 @@ def resident_leave(
         if not resident.is_current:
             return resident  # a double submit: already off the register
         resident.left_on, resident.left_reason = on, reason
-        resident._history_user = user
+        resident._history_user = by
         resident._change_reason = " ".join(
             part for part in (str(LeftReason(reason).label), note) if part
         )
         resident.save(update_fields=["left_on", "left_reason", "updated_at"])
-        signals.resident_left.send(
-            sender=Resident, resident=resident, by=user, reason=reason, on=on
-        )
+        signals.resident_left.send(sender=Resident, resident=resident, by=by, reason=reason, on=on)
     return resident
 
 
 def resident_tag_set(
     *,
-    user: User,
+    by: User,
     resident: Resident,
     category: str,
     details: str = "",
@@ -846,99 +784,15 @@ def resident_tag_set(
     schedule: str = "",
 ) -> VulnerableTag:
     """Add a resident to the ledger under a category, or update that line."""
-    _require_keeper(user)
+    _require_keeper(by)
     tag, _created = VulnerableTag.objects.get_or_create(resident=resident, category=category)
     tag.details, tag.due_date, tag.treatment, tag.schedule = details, due_date, treatment, schedule
-    tag._history_user = user
+    tag._history_user = by
     tag.save()
     return tag
 
 
-def resident_tag_remove(*, user: User, tag: VulnerableTag) -> None:
-    _require_keeper(user)
-    tag._history_user = user
+def resident_tag_remove(*, by: User, tag: VulnerableTag) -> None:
+    _require_keeper(by)
+    tag._history_user = by
     tag.delete()
-
-
-# ----------------------------------------------------------------------------- export
-
-
-def export_columns() -> list[str]:
-    return [
-        _("Compound"),
-        _("Address"),
-        _("Name"),
-        _("Gender"),
-        _("Age"),
-        _("ID number"),
-        _("Phone"),
-        _("Relation to the household head"),
-        _("Vulnerable categories"),
-        _("Quarantine"),
-        _("Notes"),
-    ]
-
-
-def residents_export_xlsx(
-    *,
-    user: User,
-    residents: QuerySet[Resident],
-    full: bool,
-    filters: dict,
-    fh: IO[bytes],
-    compound_id: int | None = None,
-    purpose: str = "",
-) -> int:
-    """Write the residents to an xlsx in `fh`, masked unless `full` (which needs the role),
-    and record who exported what, for which place. Rows stream from the database to the
-    workbook in chunks: memory stays flat whatever the count."""
-    if full and not rules.may_see_full_personal_data(user):
-        raise PermissionDenied(_("Your role may not export full ID numbers and phones."))
-    if full and not purpose:
-        raise Refused(_("Say why the full numbers are needed."), field="purpose")
-
-    def rows():
-        for resident in residents.iterator(chunk_size=2000):
-            yield [
-                resident.compound.name,
-                resident.household.address,
-                resident.name,
-                resident.get_gender_display(),
-                resident.age,
-                resident.national_id if full else resident.masked_national_id,
-                resident.phone if full else resident.masked_phone,
-                resident.relation,
-                "、".join(str(tag.get_category_display()) for tag in resident.tags.all()),
-                resident.get_quarantine_display() if resident.quarantine else "",
-                resident.notes,
-            ]
-
-    count = spreadsheets.write_xlsx(fh, title=_("Residents"), header=export_columns(), rows=rows())
-    places = (
-        [(Level.COMPOUND, compound_id)]
-        if compound_id
-        else [(level, pk) for level, ids in scope_of(user).places for pk in ids]
-    )
-    _record_access(
-        user=user,
-        kind=PersonalDataAccess.Kind.EXPORT_FULL if full else PersonalDataAccess.Kind.EXPORT,
-        places=places,
-        detail={"filters": filters, **({"purpose": purpose} if purpose else {})},
-        row_count=count,
-    )
-    return count
-
-
-def place_name(*, user: User) -> str:
-    """The name of the one place a user serves ("天庆社区"), or "" when several."""
-    single = scope_of(user).single
-    if single is None:
-        return ""
-    model = {
-        Level.DISTRICT: District,
-        Level.SUBDISTRICT: Subdistrict,
-        Level.COMMUNITY: Community,
-        Level.COMPOUND: Compound,
-    }[single[0]]
-    names = model._default_manager.filter(pk=single[1]).values_list("name", flat=True)
-    return str(names.first() or "")

@@ -1,27 +1,25 @@
 import functools
 import tempfile
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import get_visible_or_404, scope_of
+from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from accounts.models import Level
 from compounds.models import Building, Community, Compound
-from compounds.registry import CompoundPanel
+from compounds.selectors import place_of_user
 from wuyi.lib.downloads import attach
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
@@ -59,8 +57,7 @@ def only_for(may: Callable[[Any], bool]):
     def decorator(view):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
-            if not may(request.user):
-                raise Http404
+            require(may(request.user), hide=True)
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -140,7 +137,7 @@ def resident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def resident_reveal(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(Resident, request.user, pk=pk)
-    full = services.resident_reveal(user=request.user, resident=resident)
+    full = services.resident_reveal(by=request.user, resident=resident)
     if request.POST.get("into") == "form":  # the edit form's phone field, filled in
         return render(request, "residents/_phone_input.html", {"phone": full["phone"]})
     return render(request, "residents/_revealed.html", {"resident": resident, "full": full})
@@ -152,9 +149,10 @@ def resident_call(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """One tap: the call is recorded and the phone dials (a tel: link the phone opens). The
     number appears nowhere on the page."""
     resident = get_visible_or_404(Resident, request.user, pk=pk, may=may_call)
-    if not may_call_resident(request.user, resident):
-        raise Http404  # a volunteer calls only the households of their tasks
-    phone = services.resident_call(user=request.user, resident=resident)
+    require(
+        may_call_resident(request.user, resident), hide=True
+    )  # a volunteer calls only the households of their tasks
+    phone = services.resident_call(by=request.user, resident=resident)
     response = HttpResponse(status=303)
     response["Location"] = "tel:" + phone.replace("-", "")
     return response
@@ -181,7 +179,7 @@ def _resident_form_page(request, *, household: Household, resident: Resident | N
             national_id = None  # left blank on edit: keep the registered number
         try:
             saved = services.resident_save(
-                user=request.user,
+                by=request.user,
                 household=household,
                 data=data,
                 national_id=national_id,
@@ -237,7 +235,7 @@ def resident_leave(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     form = LeaveForm(request.POST)
     if form.is_valid():
         try:
-            services.resident_leave(user=request.user, resident=resident, **form.cleaned_data)
+            services.resident_leave(by=request.user, resident=resident, **form.cleaned_data)
         except Refused as refused:
             messages.error(request, str(refused.message))
         else:
@@ -257,7 +255,7 @@ def tag_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     resident = get_visible_or_404(Resident, request.user, pk=pk, may=may_edit_register)
     form = TagForm(request.POST)
     if form.is_valid():
-        services.resident_tag_set(user=request.user, resident=resident, **form.cleaned_data)
+        services.resident_tag_set(by=request.user, resident=resident, **form.cleaned_data)
         messages.success(request, _("Added to the vulnerable-person ledger."))
     else:
         messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
@@ -271,7 +269,7 @@ def tag_remove(request: AuthedHttpRequest, pk: int, tag_pk: int) -> HttpResponse
     tag = get_visible_or_404(
         VulnerableTag, request.user, pk=tag_pk, resident_id=pk, may=may_edit_register
     )
-    services.resident_tag_remove(user=request.user, tag=tag)
+    services.resident_tag_remove(by=request.user, tag=tag)
     messages.success(request, _("Removed from the vulnerable-person ledger."))
     return redirect("residents:detail", pk=pk)
 
@@ -312,8 +310,7 @@ def _merge_targets(user, household: Household):
 @login_required
 @register_page
 def household_add(request: AuthedHttpRequest) -> HttpResponse:
-    if not may_edit_register(request.user):
-        raise PermissionDenied
+    require(may_edit_register(request.user))
     buildings = (
         Building.objects.visible_to(request.user)
         .select_related("compound")
@@ -326,7 +323,7 @@ def household_add(request: AuthedHttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            household = services.household_save(user=request.user, **form.cleaned_data)
+            household = services.household_save(by=request.user, **form.cleaned_data)
         except Refused as refused:
             add_to_form(form, refused)
         else:
@@ -352,7 +349,7 @@ def household_merge(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
         return redirect("residents:household", pk=household.pk)
     target = services.household_merge(
-        user=request.user, source=household, target=form.cleaned_data["target"]
+        by=request.user, source=household, target=form.cleaned_data["target"]
     )
     messages.success(request, _("Merged into %(address)s.") % {"address": target.address})
     return redirect("residents:household", pk=target.pk)
@@ -369,35 +366,6 @@ def building_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         request,
         "residents/building_detail.html",
         {"building": building, "units": units, "may_edit": may_edit_register(request.user)},
-    )
-
-
-def compound_panel(user, compound) -> CompoundPanel | None:
-    """The register's part of the compound page (registered in ResidentsConfig.ready): the
-    compound in figures, links to its residents and ledger, and each building's page. None
-    for a volunteer (their residents are their tasks'); the medic's links go to the ledger."""
-    if not may_read_ledger(user):
-        return None
-    counts = selectors.compound_counts(user=user, compound_id=compound.pk)
-    may_register = may_read_register(user)
-    building_urls = (
-        {
-            pk: reverse("residents:building", args=[pk])
-            for pk in compound.buildings.values_list("pk", flat=True)
-        }
-        if may_register
-        else {}
-    )
-    return CompoundPanel(
-        template="residents/_compound_panel.html",
-        context={
-            "counts": counts,
-            "compound": compound,
-            "may_edit": may_edit_register(user),
-            "may_register": may_register,
-        },
-        building_urls=building_urls,
-        order=10,
     )
 
 
@@ -451,8 +419,7 @@ def export(request: AuthedHttpRequest) -> FileResponse:
 def export_full(request: AuthedHttpRequest) -> HttpResponse | FileResponse:
     """The list with full ID numbers and phones: the user says why and confirms, and the
     purpose is kept in the personal-data log."""
-    if not may_see_full_personal_data(request.user):
-        raise PermissionDenied
+    require(may_see_full_personal_data(request.user))
     filters = _filters(request.POST if request.method == "POST" else request.GET)
     form = FullExportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -479,7 +446,7 @@ def _export(request: AuthedHttpRequest, filters: dict, *, purpose: str) -> FileR
     # stays flat whatever the count. The file is gone when the response is closed.
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
     services.residents_export_xlsx(
-        user=request.user,
+        by=request.user,
         residents=residents,
         full=bool(purpose),
         filters=filters,
@@ -489,7 +456,8 @@ def _export(request: AuthedHttpRequest, filters: dict, *, purpose: str) -> FileR
     )
     spool.seek(0)
     # "天庆社区-居民名单-脱敏-20261201.xlsx": what it is, whose, masked or full, when.
-    place = compound.name if compound else services.place_name(user=request.user)
+    one = place_of_user(request.user)
+    place = compound.name if compound else (one.name if one else "")
     kind = _("full") if purpose else _("masked")
     parts = [place, _("resident list"), kind, timezone.localdate().strftime("%Y%m%d")]
     response = FileResponse(
@@ -507,17 +475,13 @@ def _export(request: AuthedHttpRequest, filters: dict, *, purpose: str) -> FileR
 def _import_community(user, compound: Compound | None) -> Community | None:
     if compound is not None:
         return compound.community
-    single = scope_of(user).single
-    if single is not None and single[0] == Level.COMMUNITY:
-        return Community.objects.filter(pk=single[1]).first()
-    return None
+    return cast(Community | None, place_of_user(user, level=Level.COMMUNITY))
 
 
 @login_required
 @register_page
 def import_start(request: AuthedHttpRequest) -> HttpResponse:
-    if not may_edit_register(request.user):
-        raise PermissionDenied
+    require(may_edit_register(request.user))
     compounds = Compound.objects.visible_to(request.user).order_by("name")
     form = ImportForm(request.POST or None, request.FILES or None, compounds=compounds)
     if request.method == "POST" and form.is_valid():
@@ -528,7 +492,7 @@ def import_start(request: AuthedHttpRequest) -> HttpResponse:
         else:
             try:
                 job = services.import_job_create(
-                    user=request.user,
+                    by=request.user,
                     community=community,
                     compound=compound,
                     upload=form.cleaned_data["file"],
@@ -593,7 +557,7 @@ def import_map(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         if key.startswith("word:")
     }
     try:
-        services.category_words_map(user=request.user, job=job, words=words)
+        services.category_words_map(by=request.user, job=job, words=words)
     except Refused as refused:
         messages.error(request, str(refused.message))
     return redirect("residents:import_job", pk=job.pk)
@@ -651,7 +615,7 @@ def import_commit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             _("The list has bad rows. Fix them and upload again, or choose to skip them."),
         )
         return redirect("residents:import_job", pk=job.pk)
-    if not services.import_job_claim_commit(job_id=job.pk, skip_bad_rows=skip):
+    if not services.import_job_claim_commit(job_id=job.pk, skip_bad_rows=skip, by=request.user):
         return redirect("residents:import_job", pk=job.pk)  # a double submit: already going
     if job.size > settings.WUYI_IMPORT_BACKGROUND_BYTES:
         transaction.on_commit(lambda: tasks.import_commit.delay(job.pk))

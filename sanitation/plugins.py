@@ -1,14 +1,35 @@
-"""What sanitation plugs into the compound page's warnings (compounds.registry)."""
+"""What sanitation plugs into lower apps' registries: its panel and warnings on the compound
+page (compounds.registry), the cleaner's rounds in 今日任务 (volunteers.registry), its system
+texts (messaging.registry). Registered from SanitationConfig.ready()."""
 
+import datetime
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compounds.registry import CompoundWarning
+from compounds.models import Compound
+from compounds.registry import (
+    CompoundPanel,
+    CompoundWarning,
+    register_compound_panel,
+    register_compound_warning,
+)
+from messaging.registry import register_system_templates
+from volunteers.registry import Task, register_task_provider
 
-from . import rules
-from .models import Area
+from . import rules, selectors
+from .models import Area, Round
+from .notify import ESCALATED, OVERDUE
+
+
+def register() -> None:
+    register_compound_panel(compound_panel)
+    register_compound_warning(compound_warnings)
+    register_task_provider(today_tasks)
+    # Its own texts (codes, links, reminders) are never offered for a campaign.
+    register_system_templates(OVERDUE, ESCALATED)
 
 
 def compound_warnings(user: Any, compound: Any) -> list[CompoundWarning]:
@@ -29,3 +50,41 @@ def compound_warnings(user: Any, compound: Any) -> list[CompoundWarning]:
             danger=True,
         )
     ]
+
+
+def task_of(round: Round) -> Task:
+    """A round in 今日任务: no one-tap done (the proof is the code next to the area, scanned
+    there); the row opens the round, which says so."""
+    start = timezone.localtime(round.due_at)
+    end = timezone.localtime(round.window_ends_at)
+    return Task(
+        key=f"round:{round.pk}",
+        kind=_("Disinfection"),
+        title=round.area.name,
+        detail=f"{round.compound.name} {start:%H:%M}-{end:%H:%M}",
+        at=round.due_at,
+        done=round.done_at is not None,
+        url=reverse("sanitation:round", args=[round.pk]),
+    )
+
+
+def today_tasks(user: Any, day: datetime.date) -> list[Task]:
+    """The cleaner's rounds in 今日任务 (registered above); one query."""
+    return [task_of(r) for r in selectors.my_rounds(user=user, day=day)]
+
+
+def compound_panel(user: Any, compound: Compound):
+    """Today's disinfection on the compound page: progress and links."""
+    day = timezone.localdate()
+    progress = selectors.day_totals(compound=compound, day=day)
+    if (
+        not progress.total
+        and compound.status not in rules.roster_statuses()
+        and not Area.objects.filter(compound=compound).exists()
+    ):
+        return None
+    return CompoundPanel(
+        template="sanitation/_compound_panel.html",
+        context={"compound": compound, "progress": progress},
+        order=30,
+    )

@@ -12,7 +12,9 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import active
 from accounts.models import Role
+from compounds.models import building_label
 from volunteers.models import Team
 from wuyi.lib.errors import Refused
 
@@ -43,18 +45,14 @@ MSG_REASON = _("Say why the round is marked done without the code.")
 MSG_NOT_SECRETARY = _("Only the community secretary marks a round done without the code.")
 
 
-def _active(user: Any) -> bool:
-    return bool(user is not None and user.is_authenticated and user.is_active)
-
-
 def may_organise(user: Any) -> bool:
     """Areas, rosters, reassigning rounds: the community secretary."""
-    return _active(user) and (user.is_superuser or user.role in ORGANISERS)
+    return active(user) and (user.is_superuser or user.role in ORGANISERS)
 
 
 def may_read_rates(user: Any) -> bool:
     """Completion rates across compounds: staff and secretaries."""
-    return _active(user) and (user.is_superuser or user.role in READERS)
+    return active(user) and (user.is_superuser or user.role in READERS)
 
 
 def serves(user: Any, compound_id: int) -> bool:
@@ -204,7 +202,7 @@ def default_areas(buildings: list[Any]) -> list[tuple[str, Any, str]]:
     point and medical-waste bin."""
     areas: list[tuple[str, Any, str]] = []
     for b in buildings:
-        label = f"{b.number}号楼" if b.number.isdigit() else str(b.number)
+        label = building_label(b.number)
         if b.floor_count >= LIFT_FROM_FLOORS:
             areas.append((AreaKind.LIFT, b, f"{label}电梯"))
         areas.append((AreaKind.STAIRWELL, b, f"{label}楼道"))

@@ -20,6 +20,7 @@ from messaging.models import Message
 from volunteers.models import Membership, Team, TeamKind, Volunteer
 from wuyi.lib import cn, pgcopy, photos
 from wuyi.lib.errors import Refused
+from wuyi.lib.localday import aware
 
 from . import notify, rules, selectors
 from .models import Area, AreaKind, CheckIn, Method, Round, Timing, WasteRecord, new_qr_key
@@ -28,10 +29,6 @@ from .models import Area, AreaKind, CheckIn, Method, Round, Timing, WasteRecord,
 def _require_organiser(user: Any) -> None:
     if not rules.may_organise(user):
         raise PermissionDenied(_("Disinfection is organised by the community secretary."))
-
-
-def _aware(day: datetime.date, at: datetime.time) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, at))
 
 
 # ----------------------------------------------------------------------------- areas
@@ -174,7 +171,7 @@ def _roster_rows(
         for at in times:
             key = (at, window)
             if key not in slots:
-                due = _aware(day, rules.parse_time(at))
+                due = aware(day, rules.parse_time(at))
                 slots[key] = (due, due + datetime.timedelta(minutes=window))
             grouped[compound_id].append((slots[key][0], area_id, team_id, *slots[key]))
     for compound_id, rounds in grouped.items():
@@ -299,7 +296,7 @@ def round_add(
     the compound."""
     _require_organiser(by)
     rules.check_roster_date(day, timezone.localdate())
-    due = _aware(day, rules.parse_time(at))
+    due = aware(day, rules.parse_time(at))
     _check_cleaner(assignee, area.compound)
     try:
         with transaction.atomic():

@@ -17,11 +17,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import get_visible_or_404
+from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from compounds.models import Building, Compound
 from volunteers.models import Team, Volunteer
-from volunteers.registry import Task
 from wuyi.lib import photos
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.pagination import CappedPaginator
@@ -59,8 +58,7 @@ def _cleaners(compound: Compound):
 @login_required
 def overview(request: AuthedHttpRequest) -> HttpResponse:
     """Completion of the day per community and per compound, worst first."""
-    if not rules.may_read_rates(request.user):
-        raise PermissionDenied(_("Cleaners see their rounds under Today."))
+    require(rules.may_read_rates(request.user), _("Cleaners see their rounds under Today."))
     day = _day(request)
     compounds = selectors.compound_progress(user=request.user, day=day)
     communities = selectors.community_progress(compounds)
@@ -84,8 +82,7 @@ def overview(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 def week(request: AuthedHttpRequest) -> HttpResponse:
-    if not rules.may_read_rates(request.user):
-        raise PermissionDenied
+    require(rules.may_read_rates(request.user))
     last = _day(request, "end")
     days, rows = selectors.week_rates(user=request.user, last=last)
     page = Paginator(rows, 50).get_page(int_param(request.GET, "page") or 1)
@@ -527,47 +524,4 @@ def waste_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         "sanitation/waste_form.html",
         {"form": form, "area": area, "day": day, "record": record},
         status=400 if request.method == "POST" else 200,
-    )
-
-
-# ----------------------------------------------------------------------------- plugged in below
-
-
-def task_of(round: Round) -> Task:
-    """A round in 今日任务: no one-tap done (the proof is the code next to the area, scanned
-    there); the row opens the round, which says so."""
-    start = timezone.localtime(round.due_at)
-    end = timezone.localtime(round.window_ends_at)
-    return Task(
-        key=f"round:{round.pk}",
-        kind=_("Disinfection"),
-        title=round.area.name,
-        detail=f"{round.compound.name} {start:%H:%M}-{end:%H:%M}",
-        at=round.due_at,
-        done=round.done_at is not None,
-        url=reverse("sanitation:round", args=[round.pk]),
-    )
-
-
-def today_tasks(user: Any, day: datetime.date) -> list[Task]:
-    """The cleaner's rounds in 今日任务 (registered in SanitationConfig.ready); one query."""
-    return [task_of(r) for r in selectors.my_rounds(user=user, day=day)]
-
-
-def compound_panel(user: Any, compound: Compound):
-    """Today's disinfection on the compound page: progress and links."""
-    from compounds.registry import CompoundPanel
-
-    day = timezone.localdate()
-    progress = selectors.day_totals(compound=compound, day=day)
-    if (
-        not progress.total
-        and compound.status not in rules.roster_statuses()
-        and not Area.objects.filter(compound=compound).exists()
-    ):
-        return None
-    return CompoundPanel(
-        template="sanitation/_compound_panel.html",
-        context={"compound": compound, "progress": progress},
-        order=30,
     )

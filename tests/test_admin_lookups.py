@@ -94,7 +94,7 @@ def person(secretary_a, compound_a):
         compound=compound_a, building=compound_a.buildings.first(), unit="1", room="101"
     )
     return resident_save(
-        user=secretary_a,
+        by=secretary_a,
         household=home,
         data={"name": "张桂兰", "phone": PHONE},
         national_id=make_id(1, "19500312", female=True),

@@ -46,21 +46,21 @@ def register(secretary_a, secretary_b, compound_a, compound_b):
     (outside it)."""
     b1, b2 = compound_a.buildings.order_by("number")
     homes = [
-        services.household_save(user=secretary_a, building=b1, unit="2", room="501"),
-        services.household_save(user=secretary_a, building=b2, unit="", room="101"),
+        services.household_save(by=secretary_a, building=b1, unit="2", room="501"),
+        services.household_save(by=secretary_a, building=b2, unit="", room="101"),
     ]
     people = [
         services.resident_save(
-            user=secretary_a,
+            by=secretary_a,
             household=homes[0],
             data={"name": "张秀英", "phone": "13812345678", "relation": "户主"},
             national_id=make_id(1, "19500312", female=True),
         ),
         services.resident_save(
-            user=secretary_a, household=homes[0], data={"name": "王强", "relation": "儿子"}
+            by=secretary_a, household=homes[0], data={"name": "王强", "relation": "儿子"}
         ),
         services.resident_save(
-            user=secretary_a,
+            by=secretary_a,
             household=homes[1],
             data={"name": "李明", "quarantine": "home"},
             national_id=make_id(3, "19900505"),
@@ -68,10 +68,10 @@ def register(secretary_a, secretary_b, compound_a, compound_b):
     ]
     VulnerableTag.objects.create(resident=people[0], category="elderly_alone")
     home_b = services.household_save(
-        user=secretary_b, building=compound_b.buildings.get(), unit="1", room="101"
+        by=secretary_b, building=compound_b.buildings.get(), unit="1", room="101"
     )
     services.resident_save(
-        user=secretary_b, household=home_b, data={"name": "赵敏"}, national_id=make_id(2)
+        by=secretary_b, household=home_b, data={"name": "赵敏"}, national_id=make_id(2)
     )
     return homes, people
 

@@ -46,7 +46,7 @@ def test_a_403_is_logged_in_one_line(client, district_staff, secretary_a, compou
     home = Household.objects.create(
         compound=compound_a, building=compound_a.buildings.first(), unit="1", room="101"
     )
-    person = resident_save(user=secretary_a, household=home, data={"name": "张桂兰"})
+    person = resident_save(by=secretary_a, household=home, data={"name": "张桂兰"})
     client.force_login(district_staff)
     url = reverse("residents:edit", args=[person.pk])
     with handler_output("django.request") as out:

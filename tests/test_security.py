@@ -68,7 +68,7 @@ def test_rotate_pii_key_re_encrypts_once(keys, secretary_a, compound_a):
     )
     nid = make_id(3, "19700101")
     person = services.resident_save(
-        user=secretary_a, household=home, data={"name": "王芳"}, national_id=nid
+        by=secretary_a, household=home, data={"name": "王芳"}, national_id=nid
     )
     old_cipher, old_hash = person.id_cipher, person.id_hash
     keys("new-key,old-key")

@@ -154,13 +154,13 @@ def world(
         compound=compound_a, building=compound_a.buildings.first(), unit="1", room="101"
     )
     resident = resident_save(
-        user=secretary_a,
+        by=secretary_a,
         household=household,
         data={"name": f"{MARKER}张桂兰", "phone": "13893112345", "notes": MARKER},
         national_id=make_id(1, "19500312", female=True),
     )
-    resident_tag_set(user=secretary_a, resident=resident, category="chronic", details=MARKER)
-    resident_reveal(user=secretary_a, resident=resident)
+    resident_tag_set(by=secretary_a, resident=resident, category="chronic", details=MARKER)
+    resident_reveal(by=secretary_a, resident=resident)
     for model in scoped_models():
         factory = factory_for(model)
         factory(compound=compound_a)

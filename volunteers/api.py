@@ -141,13 +141,13 @@ class AssignmentViewSet(ApiView, mixins.RetrieveModelMixin, viewsets.GenericView
     @extend_schema(request=None, responses=AssignmentSerializer)
     @decorators.action(detail=True, methods=["post"], url_path="check-in")
     def check_in(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
-        assignment = services.check_in(user=cast(User, request.user), assignment=self.get_object())
+        assignment = services.check_in(by=cast(User, request.user), assignment=self.get_object())
         return Response(AssignmentSerializer(assignment).data)
 
     @extend_schema(request=None, responses=AssignmentSerializer)
     @decorators.action(detail=True, methods=["post"], url_path="check-out")
     def check_out(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
-        assignment = services.check_out(user=cast(User, request.user), assignment=self.get_object())
+        assignment = services.check_out(by=cast(User, request.user), assignment=self.get_object())
         return Response(AssignmentSerializer(assignment).data)
 
 

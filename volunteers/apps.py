@@ -7,14 +7,6 @@ class VolunteersConfig(AppConfig):
     verbose_name = _("Volunteers")
 
     def ready(self) -> None:
-        from compounds.registry import register_compound_panel
-        from messaging.registry import register_system_templates
+        from . import plugins
 
-        from . import audiences
-        from .notify import LOGIN_LINK
-        from .views import compound_panel
-
-        register_compound_panel(compound_panel)
-        audiences.register()
-        # Its own texts (codes, links, reminders) are never offered for a campaign.
-        register_system_templates(LOGIN_LINK)
+        plugins.register()

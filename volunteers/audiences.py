@@ -1,5 +1,5 @@
-"""The volunteers on tomorrow's shifts, as an SMS audience (messaging.registry). Registered in
-VolunteersConfig.ready(); messaging never imports this app."""
+"""The volunteers on tomorrow's shifts, as an SMS audience (messaging.registry). Registered by
+plugins.register() (from VolunteersConfig.ready()); messaging never imports this app."""
 
 import datetime
 from collections.abc import Iterator

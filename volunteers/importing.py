@@ -62,6 +62,18 @@ def _teams(text: str, known: dict[str, Team]) -> list[Team]:
     return [known[n] for n in names]
 
 
+def _phone_problem(phone: str, seen: dict[str, int]) -> str:
+    """Why a row's cleaned phone cannot be a volunteer's login ("" when it can): empty, a
+    landline, or on an earlier row of the list (`seen`: phone -> row)."""
+    if not phone:
+        return _("The phone is empty.")
+    if "-" in phone:
+        return _("Enter a mobile number: a landline cannot log in.")
+    if phone in seen:
+        return _("The same phone is already on row %(row)d.") % {"row": seen[phone]}
+    return ""
+
+
 def parse(path: str | Path, *, community_id: int) -> tuple[list[dict], list[RowError], int]:
     """The good rows (ready for services.volunteer_create), the errors, the count of rows."""
     rows = read_rows(path)
@@ -104,24 +116,9 @@ def parse(path: str | Path, *, community_id: int) -> tuple[list[dict], list[RowE
             row_errors.append(RowError(number, label["teams"], str(exc.message)))
         phone = data.get("phone")
         if phone is not None:
-            if not phone:
-                row_errors.append(RowError(number, label["phone"], _("The phone is empty.")))
-            elif "-" in phone:
-                row_errors.append(
-                    RowError(
-                        number,
-                        label["phone"],
-                        _("Enter a mobile number: a landline cannot log in."),
-                    )
-                )
-            elif phone in seen:
-                row_errors.append(
-                    RowError(
-                        number,
-                        label["phone"],
-                        _("The same phone is already on row %(row)d.") % {"row": seen[phone]},
-                    )
-                )
+            message = _phone_problem(phone, seen)
+            if message:
+                row_errors.append(RowError(number, label["phone"], message))
             else:
                 seen[phone] = number
         if row_errors:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import active
 from accounts.models import Role
 
 ORGANISERS = {Role.SECRETARY}
@@ -12,22 +13,18 @@ DUTY_READERS = {Role.DISTRICT_STAFF, Role.SUBDISTRICT_STAFF, Role.SECRETARY}
 FIELD_ROLES = {Role.VOLUNTEER, Role.MEDIC}
 
 
-def _active(user: Any) -> bool:
-    return bool(user is not None and user.is_authenticated and user.is_active)
-
-
 def may_organise(user: Any) -> bool:
     """Teams, branches, volunteers, shift plans: the community secretary."""
-    return _active(user) and (user.is_superuser or user.role in ORGANISERS)
+    return active(user) and (user.is_superuser or user.role in ORGANISERS)
 
 
 def may_read_duty(user: Any) -> bool:
     """People on duty per compound, hours per team."""
-    return _active(user) and (user.is_superuser or user.role in DUTY_READERS)
+    return active(user) and (user.is_superuser or user.role in DUTY_READERS)
 
 
 def works_in_the_field(user: Any) -> bool:
-    return _active(user) and user.role in FIELD_ROLES
+    return active(user) and user.role in FIELD_ROLES
 
 
 MAX_SHIFT_HOURS = 16

@@ -16,11 +16,6 @@ from wuyi.lib import localday
 from .models import Assignment, Shift, ShiftTemplate, Team, Volunteer
 
 
-def volunteer_of(user: User) -> Volunteer | None:
-    """The volunteer record of a user account, or None."""
-    return Volunteer.objects.filter(user_id=user.pk).first()
-
-
 def _on_day(day: datetime.date, prefix: str = "") -> Q:
     """Shifts that take up part of `day` in Asia/Shanghai: from 00:00 to 24:00 local, so a
     night shift 22:00–02:00 counts on both days it touches (and one ending at 00:00 only on

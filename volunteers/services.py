@@ -21,6 +21,7 @@ from accounts.models import Role, User
 from compounds.models import Community, Compound, Posting
 from wuyi.lib import cn, pgcopy
 from wuyi.lib.errors import Refused
+from wuyi.lib.localday import aware
 
 from . import rules
 from .models import (
@@ -325,10 +326,6 @@ def branch_save(
 # ----------------------------------------------------------------------------- shifts
 
 
-def _aware(day: datetime.date, at: datetime.time) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, at))
-
-
 def shift_template_save(
     *,
     by: User,
@@ -383,8 +380,8 @@ def shifts_apply(
             t.pk,
             t.name,
             day,
-            _aware(day, t.starts),
-            _aware(day, t.ends),
+            aware(day, t.starts),
+            aware(day, t.ends),
             t.needed,
         )
         for t in templates
@@ -482,20 +479,13 @@ def shift_assign(*, by: User, shift: Shift, volunteer: Volunteer) -> Assignment:
         return Assignment.objects.create(shift=shift, volunteer=volunteer, assigned_by=by)
 
 
-def shift_unassign(*, by: User, assignment: Assignment) -> None:
-    _require_organiser(by)
-    if assignment.checked_in_at is not None:
-        raise Refused(_("They have checked in already; the record stays."))
-    assignment.delete()
-
-
 # A check-in this long before the shift starts is refused (the volunteer is early, not on it).
 CHECK_IN_EARLY = datetime.timedelta(hours=1)
 
 
-def check_in(*, user: User, assignment: Assignment) -> Assignment:
+def check_in(*, by: User, assignment: Assignment) -> Assignment:
     """The volunteer arrives: once (a second tap changes nothing)."""
-    if assignment.volunteer.user_id != user.pk and not rules.may_organise(user):
+    if assignment.volunteer.user_id != by.pk and not rules.may_organise(by):
         raise PermissionDenied(_("Only the volunteer on the shift checks in."))
     now = timezone.now()
     if now < assignment.shift.starts_at - CHECK_IN_EARLY:
@@ -513,9 +503,9 @@ def check_in(*, user: User, assignment: Assignment) -> Assignment:
     return assignment
 
 
-def check_out(*, user: User, assignment: Assignment) -> Assignment:
+def check_out(*, by: User, assignment: Assignment) -> Assignment:
     """The volunteer leaves: after checking in, once."""
-    if assignment.volunteer.user_id != user.pk and not rules.may_organise(user):
+    if assignment.volunteer.user_id != by.pk and not rules.may_organise(by):
         raise PermissionDenied(_("Only the volunteer on the shift checks out."))
     if assignment.checked_in_at is None:
         raise Refused(_("Check in first."))

@@ -4,11 +4,11 @@ for teams, branches, volunteers, shift plans, duty and hours."""
 import datetime
 import functools
 import tempfile
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,10 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import get_visible_or_404, scope_of
+from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from accounts.models import Level
 from compounds.models import Community, Compound
+from compounds.selectors import place_of_user
 from wuyi.lib.downloads import attach
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.params import date_param, int_param
@@ -51,20 +52,20 @@ def _community_of(request) -> Community:
     """The community a secretary organises (the one community they are posted to); an
     administrator names it in the address (?community=), after choosing it from a list."""
     user = request.user
-    single = scope_of(user).single
-    if single is not None and single[0] == Level.COMMUNITY:
-        return Community.objects.get(pk=single[1])
-    if user.is_superuser:
-        pk = int_param(request.GET, "community")
-        if pk is None:
-            raise _ChooseCommunity
-        return get_visible_or_404(Community, user, pk=pk)
-    raise PermissionDenied(_("Volunteers are organised by the community secretary."))
+    community = place_of_user(user, level=Level.COMMUNITY)
+    if community is not None:
+        return cast(Community, community)
+    require(user.is_superuser, _("Volunteers are organised by the community secretary."))
+    pk = int_param(request.GET, "community")
+    if pk is None:
+        raise _ChooseCommunity
+    return get_visible_or_404(Community, user, pk=pk)
 
 
 def _organiser(request) -> Community:
-    if not rules.may_organise(request.user):
-        raise PermissionDenied(_("Volunteers are organised by the community secretary."))
+    require(
+        rules.may_organise(request.user), _("Volunteers are organised by the community secretary.")
+    )
     return _community_of(request)
 
 
@@ -137,7 +138,7 @@ def _assignment_of(request: AuthedHttpRequest, pk: int) -> Assignment:
 def check_in(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     assignment = _assignment_of(request, pk)
     try:
-        services.check_in(user=request.user, assignment=assignment)
+        services.check_in(by=request.user, assignment=assignment)
     except Refused as refused:
         messages.error(request, str(refused.message))
     return _assignment_response(request, assignment)
@@ -148,7 +149,7 @@ def check_in(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 def check_out(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     assignment = _assignment_of(request, pk)
     try:
-        services.check_out(user=request.user, assignment=assignment)
+        services.check_out(by=request.user, assignment=assignment)
     except Refused as refused:
         messages.error(request, str(refused.message))
     return _assignment_response(request, assignment)
@@ -338,8 +339,8 @@ def team_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
                 add_to_form(form, refused)
             else:
                 return redirect("volunteers:team", pk=team.pk)
-    elif request.method == "POST":
-        raise PermissionDenied
+    else:
+        require(request.method != "POST")  # a reader posting a change
     members = team.memberships.select_related("volunteer").order_by("volunteer__name")
     return render(
         request,
@@ -495,8 +496,8 @@ def shift_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
                 add_to_form(form, refused)
             else:
                 return redirect("volunteers:shift", pk=shift.pk)
-    elif request.method == "POST":
-        raise PermissionDenied
+    else:
+        require(request.method != "POST")  # a reader posting a change
     assignments = shift.assignments.select_related("volunteer").order_by("id")
     return render(
         request,
@@ -523,8 +524,10 @@ def _range(request: HttpRequest) -> tuple[datetime.date, datetime.date, RangeFor
 @login_required
 def duty(request: AuthedHttpRequest) -> HttpResponse:
     """People on duty per compound today, and hours per team over a range."""
-    if not rules.may_read_duty(request.user):
-        raise PermissionDenied(_("Duty and hours are for secretaries and district staff."))
+    require(
+        rules.may_read_duty(request.user),
+        _("Duty and hours are for secretaries and district staff."),
+    )
     first, last, form = _range(request)
     return render(
         request,
@@ -547,8 +550,7 @@ def _hours(worked: datetime.timedelta | None) -> float:
 @login_required
 def hours_export(request: AuthedHttpRequest) -> FileResponse:
     """Hours per volunteer over a range, as xlsx (the safe export of wuyi.lib)."""
-    if not rules.may_read_duty(request.user):
-        raise PermissionDenied
+    require(rules.may_read_duty(request.user))
     first, last, _form = _range(request)
     volunteers = selectors.hours_by_volunteer(user=request.user, first=first, last=last)
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
@@ -571,25 +573,3 @@ def hours_export(request: AuthedHttpRequest) -> FileResponse:
     title = _("Volunteer hours")
     attach(response, f"{title}-{days}.xlsx", fallback=f"volunteer-hours-{days}.xlsx")
     return response
-
-
-def compound_panel(user, compound):
-    """The volunteers' part of the compound page (registered in VolunteersConfig.ready): who
-    serves it and today's duty, with a link to its shift plan."""
-    from compounds.registry import CompoundPanel
-
-    day = timezone.localdate()
-    teams = list(Team.objects.visible_to(user).filter(compounds=compound).order_by("name"))
-    duty = next(
-        (r for r in selectors.on_duty(user=user, day=day) if r.compound.pk == compound.pk), None
-    )
-    return CompoundPanel(
-        template="volunteers/_compound_panel.html",
-        context={
-            "compound": compound,
-            "teams": teams,
-            "duty": duty,
-            "gap": max(0, duty.needed - duty.assigned) if duty else 0,
-        },
-        order=20,
-    )

@@ -7,6 +7,7 @@ same functions the form, the API and the services call. Nothing here reads the d
 """
 
 import datetime
+import functools
 import operator
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -164,6 +165,171 @@ def _cached(func: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return cached
 
 
+class _RowCleaner:
+    """What parse_rows works out once per list, before its loop (the column of each key, the
+    labels errors name, the cached cleaners), and the cleaning of one row's cells: the loop
+    runs once per row of lists of 100,000 rows, so each cell is read once."""
+
+    TEXT_KEYS = ("building", "unit", "room", "compound", "relation", "notes", "categories")
+
+    def __init__(self, header: Header, mappings: dict[str, str] | None) -> None:
+        columns = header.columns
+        self.label = {key: header.label(key, COLUMN_LABELS[key]) for key in COLUMN_LABELS}
+        today = timezone.localdate()  # birth dates and ID numbers are bounded by Shanghai's day
+        self.mapped = list(columns.items())
+        self.width = max(columns.values()) + 1
+        # Column of each key, or None when the list has no such column (its cells read as "").
+        self.col = col = {key: columns.get(key) for key in COLUMN_LABELS}
+        # The optional text cells: their column, or the padding cell (always "") after the others.
+        self.text_cells = operator.itemgetter(
+            *(self.width if col[key] is None else col[key] for key in self.TEXT_KEYS)
+        )
+        self.has_address = col["address"] is not None
+        # Where an address error is shown: the part's own column, or the one the part came from.
+        self.address_label = {key: self.label[key] for key in ("building", "unit", "room")}
+        self.address_column_label = {
+            key: self.label[key] if col[key] is not None else self.label["address"]
+            for key in ("building", "unit")
+        }
+        self.address_column_label["room"] = self.label["address"]
+        self.formula_message = _("The cell holds a formula; enter the value itself.")
+        self.national_id_of = functools.partial(cn.normalize_national_id, today=today)
+        self.gender_of = _cached(cn.normalize_gender)
+        self.free_text = _cached(cn.free_text)
+        self.relation_of = _cached(rules.clean_relation)
+        self.address_of = _cached(lambda cells: rules.clean_address(*cells))
+        self.categories_of = _cached(
+            lambda v: rules.parse_categories(cn.to_halfwidth(str(v)), mappings=mappings)
+        )
+        self.unknown_words: Counter[str] = Counter()
+        self.seen_ids: dict[str, int] = {}
+
+    def cells(self, row: list[Any]) -> list[Any]:
+        """The mapped columns, padded to width, then one "" for the columns the list lacks."""
+        cells = list(row[: self.width])
+        if len(cells) < self.width:
+            cells.extend([""] * (self.width - len(cells)))
+        cells.append("")
+        return cells
+
+    def clean(
+        self, key: str, func: Callable[[Any], Any], value: Any, errs: list[RowError], at: int
+    ):
+        try:
+            return func(value)
+        except cn.NormalizeError as exc:
+            shown = _shown(value, masked=key in ("national_id", "phone"))
+            errs.append(RowError(at, self.label[key], str(exc.message), shown))
+            return None
+
+    def formula_errors(self, cells: list[Any], offset: int) -> list[RowError]:
+        errors = []
+        for key, index in self.mapped:
+            value = cells[index]
+            # Inline first look (this runs for every cell): a formula cell, or text whose first
+            # character is = + @ or white space.
+            if isinstance(value, str) and (
+                isinstance(value, FormulaCell)
+                or (value and (value[0] in "=+@" or value[0].isspace()) and is_formula(value))
+            ):
+                errors.append(RowError(offset, self.label[key], self.formula_message))
+        return errors
+
+    def person(self, cells: list[Any], offset: int, row_errors: list[RowError]) -> ParsedRow:
+        """The row's person: name, ID number (birth date and gender read off it), gender,
+        birth date, phone."""
+        col, clean = self.col, self.clean
+        # The name column is required (header_of): its index is never None.
+        name = clean("name", cn.clean_name, cells[cast(int, col["name"])], row_errors, offset) or ""
+        item = ParsedRow(row=offset, name=name)
+        if col["national_id"] is not None:
+            national_id = clean(
+                "national_id", self.national_id_of, cells[col["national_id"]], row_errors, offset
+            )
+            if national_id:
+                # Validated and 18 characters long: the birth date and the gender are read off
+                # it (birth_date_from_id and gender_from_id would validate it twice more).
+                item.national_id = national_id
+                item.id_hash = pii.keyed_hash(national_id)
+                item.birth_date = datetime.date(
+                    int(national_id[6:10]), int(national_id[10:12]), int(national_id[12:14])
+                )
+                item.gender = "M" if int(national_id[16]) % 2 else "F"
+                first = self.seen_ids.get(national_id)
+                if first is not None:
+                    row_errors.append(
+                        RowError(
+                            offset,
+                            self.label["national_id"],
+                            _("The same ID number is already on row %(row)d.") % {"row": first},
+                        )
+                    )
+                else:
+                    self.seen_ids[national_id] = offset
+        if col["gender"] is not None:
+            gender = clean("gender", self.gender_of, cells[col["gender"]], row_errors, offset)
+            if gender:
+                if item.gender and gender != item.gender:
+                    row_errors.append(
+                        RowError(offset, self.label["gender"], str(rules.MSG_GENDER_MISMATCH))
+                    )
+                item.gender = gender
+        if not item.birth_date and col["birth_date"] is not None:
+            item.birth_date = clean(
+                "birth_date", rules.clean_birth_date, cells[col["birth_date"]], row_errors, offset
+            )
+        if col["phone"] is not None:
+            item.phone = (
+                clean("phone", cn.normalize_phone, cells[col["phone"]], row_errors, offset) or ""
+            )
+        return item
+
+    def household(
+        self, item: ParsedRow, cells: list[Any], offset: int, row_errors: list[RowError]
+    ) -> None:
+        """The row's household and its place in it: address, compound, relation, notes and
+        vulnerable categories, written onto `item`."""
+        c_building, c_unit, c_room, c_compound, c_relation, c_notes, c_categories = self.text_cells(
+            cells
+        )
+        room_cell, labels = c_room, self.address_label
+        if self.has_address and (c_room in (None, "") or c_building in (None, "")):
+            # The address column carries the room, and the building and unit it names.
+            room_cell, labels = cells[cast(int, self.col["address"])], self.address_column_label
+        named_compound = ""  # "云祥小区5号楼3单元601" names its compound
+        try:
+            address = self.address_of((c_building, c_unit, room_cell))
+        except cn.NormalizeError as exc:
+            row_errors.append(
+                RowError(offset, labels[exc.field or "room"], str(exc.message), _shown(room_cell))
+            )
+        else:
+            item.building, item.unit, item.room = address.building, address.unit, address.room
+            named_compound = address.compound
+        item.compound = self.free_text(c_compound) or named_compound
+        item.relation = (
+            self.clean("relation", self.relation_of, c_relation, row_errors, offset) or ""
+        )
+        item.notes = self.clean("notes", rules.clean_notes, c_notes, row_errors, offset) or ""
+        if c_categories not in (None, ""):
+            found = self.categories_of(c_categories)
+            if found.unknown:
+                self.unknown_words.update(found.unknown)
+                row_errors.append(
+                    RowError(
+                        offset,
+                        self.label["categories"],
+                        str(
+                            rules.MSG_CATEGORY_UNKNOWN
+                            % {"words": "、".join(found.unknown), "allowed": rules.ALLOWED_WORDS}
+                        ),
+                        _shown(c_categories),
+                    )
+                )
+            item.categories, item.treatment = found.categories, found.treatment
+            item.details = found.details
+
+
 def parse_rows(
     rows: Iterable[list[Any]],
     header: Header,
@@ -175,174 +341,33 @@ def parse_rows(
     header are skipped).
 
     Runs once per row of lists of 100,000 rows: the column lookups are worked out once, before
-    the loop, and each cell is read once.
+    the loop (_RowCleaner), and each cell is read once.
     """
+    cleaner = _RowCleaner(header, mappings)
     errors: list[RowError] = []
     parsed: list[ParsedRow] = []
-    seen_ids: dict[str, int] = {}
-    columns = header.columns
-    label = {key: header.label(key, COLUMN_LABELS[key]) for key in COLUMN_LABELS}
-    today = timezone.localdate()  # birth dates and ID numbers are bounded by Shanghai's day
     data_rows = 0
-    mapped = list(columns.items())
-    width = max(columns.values()) + 1
-    # Column of each key, or None when the list has no such column (its cells read as "").
-    col = {key: columns.get(key) for key in COLUMN_LABELS}
-    # The optional text cells: their column, or the padding cell (always "") after the others.
-    text_cells = operator.itemgetter(
-        *(
-            width if col[key] is None else col[key]
-            for key in ("building", "unit", "room", "compound", "relation", "notes", "categories")
-        )
-    )
-    has_address = col["address"] is not None
-    # Where an address error is shown: the part's own column, or the one the part came from.
-    address_label = {key: label[key] for key in ("building", "unit", "room")}
-    address_column_label = {
-        key: label[key] if col[key] is not None else label["address"]
-        for key in ("building", "unit")
-    }
-    address_column_label["room"] = label["address"]
-    formula_message = _("The cell holds a formula; enter the value itself.")
-    keyed_hash = pii.keyed_hash
-
-    def national_id_of(value: Any) -> str:
-        return cn.normalize_national_id(value, today=today)
-
-    gender_of = _cached(cn.normalize_gender)
-    free_text = _cached(cn.free_text)
-    relation_of = _cached(rules.clean_relation)
-    address_of = _cached(lambda cells: rules.clean_address(*cells))
-    categories_of = _cached(
-        lambda v: rules.parse_categories(cn.to_halfwidth(str(v)), mappings=mappings)
-    )
-    unknown_words: Counter[str] = Counter()
-
-    def clean(key: str, func: Callable[[Any], Any], value: Any, errs: list[RowError], at: int):
-        try:
-            return func(value)
-        except cn.NormalizeError as exc:
-            shown = _shown(value, masked=key in ("national_id", "phone"))
-            errs.append(RowError(at, label[key], str(exc.message), shown))
-            return None
-
     for offset, row in enumerate(rows, start=1):
         if offset <= header.index + 1 or is_blank(row):
             continue
         data_rows += 1
         if progress and data_rows % 5000 == 0:
             progress(data_rows)
-        cells = list(row[:width])  # the mapped columns, padded to width, then one "" for the rest
-        if len(cells) < width:
-            cells.extend([""] * (width - len(cells)))
-        cells.append("")
-        row_errors: list[RowError] = []
-
-        formula_in_row = False
-        for key, index in mapped:
-            value = cells[index]
-            # Inline first look (this runs for every cell): a formula cell, or text whose first
-            # character is = + @ or white space.
-            if isinstance(value, str) and (
-                isinstance(value, FormulaCell)
-                or (value and (value[0] in "=+@" or value[0].isspace()) and is_formula(value))
-            ):
-                row_errors.append(RowError(offset, label[key], formula_message))
-                formula_in_row = True
-        if formula_in_row:
-            errors.extend(row_errors)
+        cells = cleaner.cells(row)
+        formula_errors = cleaner.formula_errors(cells, offset)
+        if formula_errors:
+            errors.extend(formula_errors)
             continue
-
-        # The name column is required (header_of): its index is never None.
-        name = clean("name", cn.clean_name, cells[cast(int, col["name"])], row_errors, offset) or ""
-        item = ParsedRow(row=offset, name=name)
-
-        if col["national_id"] is not None:
-            national_id = clean(
-                "national_id", national_id_of, cells[col["national_id"]], row_errors, offset
-            )
-            if national_id:
-                # Validated and 18 characters long: the birth date and the gender are read off
-                # it (birth_date_from_id and gender_from_id would validate it twice more).
-                item.national_id = national_id
-                item.id_hash = keyed_hash(national_id)
-                item.birth_date = datetime.date(
-                    int(national_id[6:10]), int(national_id[10:12]), int(national_id[12:14])
-                )
-                item.gender = "M" if int(national_id[16]) % 2 else "F"
-                first = seen_ids.get(national_id)
-                if first is not None:
-                    row_errors.append(
-                        RowError(
-                            offset,
-                            label["national_id"],
-                            _("The same ID number is already on row %(row)d.") % {"row": first},
-                        )
-                    )
-                else:
-                    seen_ids[national_id] = offset
-        if col["gender"] is not None:
-            gender = clean("gender", gender_of, cells[col["gender"]], row_errors, offset)
-            if gender:
-                if item.gender and gender != item.gender:
-                    row_errors.append(
-                        RowError(offset, label["gender"], str(rules.MSG_GENDER_MISMATCH))
-                    )
-                item.gender = gender
-        if not item.birth_date and col["birth_date"] is not None:
-            item.birth_date = clean(
-                "birth_date", rules.clean_birth_date, cells[col["birth_date"]], row_errors, offset
-            )
-        if col["phone"] is not None:
-            item.phone = (
-                clean("phone", cn.normalize_phone, cells[col["phone"]], row_errors, offset) or ""
-            )
-
-        c_building, c_unit, c_room, c_compound, c_relation, c_notes, c_categories = text_cells(
-            cells
-        )
-        room_cell, labels = c_room, address_label
-        if has_address and (c_room in (None, "") or c_building in (None, "")):
-            # The address column carries the room, and the building and unit it names.
-            room_cell, labels = cells[cast(int, col["address"])], address_column_label
-        named_compound = ""  # "云祥小区5号楼3单元601" names its compound
-        try:
-            address = address_of((c_building, c_unit, room_cell))
-        except cn.NormalizeError as exc:
-            row_errors.append(
-                RowError(offset, labels[exc.field or "room"], str(exc.message), _shown(room_cell))
-            )
-        else:
-            item.building, item.unit, item.room = address.building, address.unit, address.room
-            named_compound = address.compound
-        item.compound = free_text(c_compound) or named_compound
-        item.relation = clean("relation", relation_of, c_relation, row_errors, offset) or ""
-        item.notes = clean("notes", rules.clean_notes, c_notes, row_errors, offset) or ""
-        if c_categories not in (None, ""):
-            found = categories_of(c_categories)
-            if found.unknown:
-                unknown_words.update(found.unknown)
-                row_errors.append(
-                    RowError(
-                        offset,
-                        label["categories"],
-                        str(
-                            rules.MSG_CATEGORY_UNKNOWN
-                            % {"words": "、".join(found.unknown), "allowed": rules.ALLOWED_WORDS}
-                        ),
-                        _shown(c_categories),
-                    )
-                )
-            item.categories, item.treatment = found.categories, found.treatment
-            item.details = found.details
-
+        row_errors: list[RowError] = []
+        item = cleaner.person(cells, offset, row_errors)
+        cleaner.household(item, cells, offset, row_errors)
         if row_errors:
             errors.extend(row_errors)
         else:
             parsed.append(item)
     if data_rows == 0:
         raise ImportFileError(_("The list has a header but no rows of residents."))
-    return Parsed(parsed, errors, data_rows, dict(unknown_words))
+    return Parsed(parsed, errors, data_rows, dict(cleaner.unknown_words))
 
 
 def _shown(value: Any, *, masked: bool = False) -> str:

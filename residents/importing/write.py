@@ -184,14 +184,14 @@ class OrmSink(Sink):
 
 
 def write_plan(
-    plan: Plan, *, user: Any, progress: Callable[[int], None] | None = None
+    plan: Plan, *, by: Any, progress: Callable[[int], None] | None = None
 ) -> Counter[type[models.Model]]:
     """Write the plan: new households, new residents, updates, new ledger lines, and a history
     row for each, all at one time. Returns the rows written per table (history included), for
     the caller to analyze before COMMIT."""
     now = timezone.now()
     sink_class = CopySink if pgcopy.available() else OrmSink
-    sink = sink_class(user=user, reason=_("Imported from a resident list"), now=now)
+    sink = sink_class(user=by, reason=_("Imported from a resident list"), now=now)
 
     # Households: the new ones get ids; every household written into needs its compound.
     new_households = list(plan.new_households.items())

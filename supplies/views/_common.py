@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from compounds.models import Building
+from residents import selectors as residents_selectors
 from residents.models import Household
 from wuyi.lib.errors import Refused
 
@@ -44,11 +45,8 @@ def _order(request: AuthedHttpRequest, pk: int, *, organise: bool = False) -> Or
 
 def _household(user: Any, data: dict) -> Household:
     """The household at the address the form gives, among those the user sees."""
-    found = (
-        Household.objects.visible_to(user)
-        .filter(building=data["building"], unit=data.get("unit") or "", room=data["room"].strip())
-        .select_related("building")
-        .first()
+    found = residents_selectors.household_at(
+        building=data["building"], unit=data.get("unit") or "", room=data["room"], by=user
     )
     if found is None:
         raise Refused(

@@ -10,33 +10,21 @@ from medical import services
 from medical.models import Escort, EscortStatus, Schedule, ScheduleStatus
 from residents.services import resident_leave
 from tests.factories import MedicalStaffFactory, UserFactory
-from tests.medical.test_medical import (  # noqa: F401 - fixtures
-    MORNING,
-    TOMORROW_0730,
-    _book,
-    _dialysis,
-    cars,
-    clock,
-    crew,
-    doctor,
-    hospital,
-    sealed,
-    zhang,
-)
+from tests.medical.helpers import MORNING, TOMORROW_0730, _book, _dialysis
 
 # ----------------------------------------------------------------------------- emergencies
 
 
 def test_an_emergency_reaches_the_secretary_and_the_medics_but_not_the_reporter(
-    clock,  # noqa: F811
+    clock,
     login,
     secretary_a,
     secretary_b,
     medic,
-    zhang,  # noqa: F811
-    cars,  # noqa: F811
-    doctor,  # noqa: F811
-    sealed,  # noqa: F811
+    zhang,
+    cars,
+    doctor,
+    sealed,
 ):
     other_medic = UserFactory(username="medic2", role="medic", posted_to=sealed)
     MedicalStaffFactory(compound=sealed, name="王护士", user=other_medic)
@@ -55,10 +43,10 @@ def test_an_emergency_reaches_the_secretary_and_the_medics_but_not_the_reporter(
 
 
 def test_an_emergency_logged_after_the_fact_alerts_nobody(
-    clock,  # noqa: F811
+    clock,
     secretary_a,
     medic,
-    zhang,  # noqa: F811
+    zhang,
 ):
     services.emergency_report(
         by=medic, resident=zhang, symptom="摔伤", at=MORNING - datetime.timedelta(hours=3)
@@ -70,12 +58,12 @@ def test_an_emergency_logged_after_the_fact_alerts_nobody(
 
 
 def test_escorts_of_a_resident_who_left_are_cancelled_with_the_reason(
-    clock,  # noqa: F811
+    clock,
     secretary_a,
-    zhang,  # noqa: F811
-    hospital,  # noqa: F811
-    cars,  # noqa: F811
-    doctor,  # noqa: F811
+    zhang,
+    hospital,
+    cars,
+    doctor,
 ):
     schedule = _dialysis(secretary_a, zhang, hospital, ambulance=cars[0], staff=doctor)
     services.escorts_book(days=7)
@@ -91,7 +79,7 @@ def test_escorts_of_a_resident_who_left_are_cancelled_with_the_reason(
     coming = Escort.objects.filter(status__in=("requested", "scheduled")).count()
     assert coming == 4  # Wed, Fri, Mon and the one-off
 
-    resident_leave(user=secretary_a, resident=zhang, reason="moved_out")
+    resident_leave(by=secretary_a, resident=zhang, reason="moved_out")
 
     cancelled = Escort.objects.filter(status=EscortStatus.CANCELLED)
     assert cancelled.count() == coming and one_off.pk in {e.pk for e in cancelled}
@@ -108,23 +96,23 @@ def test_escorts_of_a_resident_who_left_are_cancelled_with_the_reason(
     assert len([t for t in texts if "已取消" in t and "迁出" in t]) == 3
 
 
-def test_a_second_leave_changes_nothing(clock, secretary_a, zhang, hospital):  # noqa: F811
+def test_a_second_leave_changes_nothing(clock, secretary_a, zhang, hospital):
     _dialysis(secretary_a, zhang, hospital)
     services.escorts_book(days=7)
-    resident_leave(user=secretary_a, resident=zhang, reason="deceased")
+    resident_leave(by=secretary_a, resident=zhang, reason="deceased")
     steps = {e.pk: len(e.steps) for e in Escort.objects.all()}
-    resident_leave(user=secretary_a, resident=zhang, reason="moved_out")
+    resident_leave(by=secretary_a, resident=zhang, reason="moved_out")
     assert {e.pk: len(e.steps) for e in Escort.objects.all()} == steps
     assert Schedule.objects.get().status == ScheduleStatus.PAUSED
 
 
-def test_a_refused_leave_cancels_nothing(clock, volunteer, zhang, secretary_a, hospital):  # noqa: F811
+def test_a_refused_leave_cancels_nothing(clock, volunteer, zhang, secretary_a, hospital):
     import pytest
     from django.core.exceptions import PermissionDenied
 
     _dialysis(secretary_a, zhang, hospital)
     services.escorts_book(days=7)
     with pytest.raises(PermissionDenied):
-        resident_leave(user=volunteer, resident=zhang, reason="moved_out")
+        resident_leave(by=volunteer, resident=zhang, reason="moved_out")
     assert not Escort.objects.filter(status=EscortStatus.CANCELLED).exists()
     assert Schedule.objects.get().status == ScheduleStatus.ACTIVE

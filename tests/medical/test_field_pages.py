@@ -3,9 +3,6 @@ with a search, a logged call button for the crew, the room in the pickup, a canc
 not the primary button, hospitals filtered by the service, a volunteer's own escort jobs,
 a recurring pickup booked without an ambulance flagged, names family name first."""
 
-# The fixtures come from the app's main test module: pytest sees them as arguments.
-# ruff: noqa: F811
-
 import datetime
 import re
 
@@ -18,17 +15,7 @@ from medical import services
 from medical.models import Escort
 from residents.models import PersonalDataAccess
 from tests.factories import HospitalFactory, ResidentFactory, UserFactory
-from tests.medical.test_medical import (  # noqa: F401 - fixtures
-    TOMORROW_0730,
-    _book,
-    cars,
-    clock,
-    crew,
-    doctor,
-    hospital,
-    sealed,
-    zhang,
-)
+from tests.medical.helpers import TOMORROW_0730, _book
 
 
 @pytest.fixture

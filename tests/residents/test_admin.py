@@ -27,10 +27,10 @@ def person(secretary_a, compound_a):
         compound=compound_a, building=compound_a.buildings.first(), unit="1", room="101"
     )
     person = services.resident_save(
-        user=secretary_a, household=home, data={"name": "王建军", "phone": PHONE}, national_id=ID
+        by=secretary_a, household=home, data={"name": "王建军", "phone": PHONE}, national_id=ID
     )
     services.resident_save(
-        user=secretary_a, household=home, data={"notes": "改过一次"}, resident=person
+        by=secretary_a, household=home, data={"notes": "改过一次"}, resident=person
     )
     return person
 
@@ -200,7 +200,7 @@ def test_a_corrections_history_shows_no_personal_values(request, client, person,
     secretary = request.getfixturevalue("secretary_a")
     new_phone, new_id = "13912345678", make_id(7, "19700203")
     services.resident_save(
-        user=secretary,
+        by=secretary,
         household=person.household,
         data={"phone": new_phone},
         national_id=new_id,

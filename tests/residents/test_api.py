@@ -23,7 +23,7 @@ def household(compound, building="1", unit="2", room="501") -> Household:
 
 def resident(user, home, name, national_id=None, **data) -> Resident:
     return services.resident_save(
-        user=user, household=home, data={"name": name, **data}, national_id=national_id
+        by=user, household=home, data={"name": name, **data}, national_id=national_id
     )
 
 

@@ -213,7 +213,7 @@ def test_hostile_file_ends_its_job_and_writes_nothing(tmp_path, secretary_a, com
     path = HOSTILE[name][0](tmp_path)
     upload = SimpleUploadedFile(path.name, path.read_bytes())
     job = services.import_job_create(
-        user=secretary_a, community=compound_a.community, compound=compound_a, upload=upload
+        by=secretary_a, community=compound_a.community, compound=compound_a, upload=upload
     )
     services.import_job_check(job_id=job.pk)
     job.refresh_from_db()
@@ -231,7 +231,7 @@ def test_utf16_csv_is_read(tmp_path, compound_a):
             path=path,
             community_id=compound_a.community_id,
             compound_id=compound_a.pk,
-            user=None,
+            by=None,
             dry_run=True,
         )
         assert report["new"] == 1 and report["bad_rows"] == 0, report
@@ -244,7 +244,7 @@ def test_gbk_csv_is_read(tmp_path, compound_a):
         path=path,
         community_id=compound_a.community_id,
         compound_id=compound_a.pk,
-        user=None,
+        by=None,
         dry_run=True,
     )
     assert report["new"] == 1 and report["bad_rows"] == 0, report
@@ -260,7 +260,7 @@ def test_rows_of_white_space_are_blank_rows(tmp_path, compound_a):
         path=write_xlsx(tmp_path / "ws.xlsx", rows),
         community_id=compound_a.community_id,
         compound_id=compound_a.pk,
-        user=None,
+        by=None,
         dry_run=True,
     )
     assert report["total_rows"] == 2 and report["bad_rows"] == 0, report
@@ -272,7 +272,7 @@ def test_a_job_that_keeps_killing_the_worker_is_failed(secretary_a, compound_a, 
     path = write_xlsx(tmp_path / "l.xlsx", [[1, "王芳", "", "", "", "1", "1", "101", "", "", ""]])
     upload = SimpleUploadedFile("l.xlsx", path.read_bytes())
     job = services.import_job_create(
-        user=secretary_a, community=compound_a.community, compound=compound_a, upload=upload
+        by=secretary_a, community=compound_a.community, compound=compound_a, upload=upload
     )
     # Three deliveries that died half-way: the state says checking, the count says three.
     ImportJob.objects.filter(pk=job.pk).update(
@@ -289,7 +289,7 @@ def test_an_unexpected_error_ends_the_job(secretary_a, compound_a, tmp_path, mon
     path = write_xlsx(tmp_path / "l.xlsx", [[1, "王芳", "", "", "", "1", "1", "101", "", "", ""]])
     upload = SimpleUploadedFile("l.xlsx", path.read_bytes())
     job = services.import_job_create(
-        user=secretary_a, community=compound_a.community, compound=compound_a, upload=upload
+        by=secretary_a, community=compound_a.community, compound=compound_a, upload=upload
     )
 
     def explode(*args, **kwargs):
@@ -312,7 +312,7 @@ def test_leftover_uploads_are_purged(secretary_a, compound_a, tmp_path):
     path = write_xlsx(tmp_path / "l.xlsx", [[1, "王芳", "", "", "", "1", "1", "101", "", "", ""]])
     upload = SimpleUploadedFile("l.xlsx", path.read_bytes())
     job = services.import_job_create(
-        user=secretary_a, community=compound_a.community, compound=compound_a, upload=upload
+        by=secretary_a, community=compound_a.community, compound=compound_a, upload=upload
     )
     services.import_job_check(job_id=job.pk)  # checked, waiting for the commit: file kept
     stray = services.import_dir() / "stray.csv"

@@ -40,7 +40,7 @@ def run(path, community, compound, **kwargs):
         path=path,
         community_id=community.pk,
         compound_id=compound.pk if compound else None,
-        user=None,
+        by=None,
         **kwargs,
     )
 

@@ -20,7 +20,7 @@ def run(path, compound, **kwargs):
         path=path,
         community_id=compound.community_id,
         compound_id=compound.pk,
-        user=kwargs.pop("user", None),
+        by=kwargs.pop("user", None),
         dry_run=kwargs.pop("dry_run", False),
         **kwargs,
     )
@@ -60,7 +60,7 @@ def test_unknown_words_are_listed_once_and_mapped_for_the_community(
     path = write_xlsx(tmp_path / "l.xlsx", rows)
     upload = SimpleUploadedFile("l.xlsx", path.read_bytes())
     job = services.import_job_create(
-        user=secretary_a, community=compound_a.community, compound=compound_a, upload=upload
+        by=secretary_a, community=compound_a.community, compound=compound_a, upload=upload
     )
     job = services.import_job_check(job_id=job.pk)
     assert job.report["unknown_words"] == [["低保户", 3], ["五保户", 1]]
@@ -92,13 +92,13 @@ def test_a_mapping_to_an_unknown_category_is_refused(secretary_a, compound_a, tm
     upload = SimpleUploadedFile("l.xlsx", path.read_bytes())
     job = services.import_job_check(
         job_id=services.import_job_create(
-            user=secretary_a, community=compound_a.community, compound=compound_a, upload=upload
+            by=secretary_a, community=compound_a.community, compound=compound_a, upload=upload
         ).pk
     )
     from wuyi.lib.errors import Refused
 
     with pytest.raises(Refused):
-        services.category_words_map(user=secretary_a, job=job, words={"低保户": "rich"})
+        services.category_words_map(by=secretary_a, job=job, words={"低保户": "rich"})
     assert not CategoryMapping.objects.exists()
 
 
@@ -112,7 +112,7 @@ def test_an_address_with_the_compound_name_is_understood(tmp_path, compound_a, c
         header=header,
     )
     report = services.resident_import(
-        path=path, community_id=community_a.pk, compound_id=None, user=None, dry_run=True
+        path=path, community_id=community_a.pk, compound_id=None, by=None, dry_run=True
     )
     assert report["new"] == 1 and report["bad_rows"] == 1
     assert len(report["errors"]) == 1  # one clear error for the unknown compound, not three
@@ -124,7 +124,7 @@ def test_a_room_the_building_cannot_have_is_refused(tmp_path, compound_a):
         path=write_xlsx(tmp_path / "l.xlsx", [row(1, "王芳", "99901")]),
         community_id=compound_a.community_id,
         compound_id=compound_a.pk,
-        user=None,
+        by=None,
         dry_run=True,
     )
     assert report["bad_rows"] == 1
@@ -137,7 +137,7 @@ def test_the_error_list_shows_the_offending_value(tmp_path, compound_a):
         path=write_xlsx(tmp_path / "l.xlsx", rows),
         community_id=compound_a.community_id,
         compound_id=compound_a.pk,
-        user=None,
+        by=None,
         dry_run=True,
     )
     error = report["errors"][0]
@@ -171,7 +171,7 @@ def test_the_template_reads_back_as_a_good_list(login, secretary_a, compound_a, 
         path=path,
         community_id=compound_a.community_id,
         compound_id=compound_a.pk,
-        user=None,
+        by=None,
         dry_run=True,
     )
     assert report["new"] == 1 and report["bad_rows"] == 0, report

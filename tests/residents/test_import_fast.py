@@ -99,7 +99,7 @@ def run(path, community, compound, user, **kwargs):
         path=path,
         community_id=community.pk,
         compound_id=compound.pk if compound else None,
-        user=user,
+        by=user,
         dry_run=False,
         **kwargs,
     )

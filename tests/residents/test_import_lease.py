@@ -42,7 +42,7 @@ def checked_job(secretary_a, compound_a, tmp_path) -> ImportJob:
 
         upload = SimpleUploadedFile("居民.xlsx", fh.read())
     job = services.import_job_create(
-        user=secretary_a, community=compound_a.community, compound=compound_a, upload=upload
+        by=secretary_a, community=compound_a.community, compound=compound_a, upload=upload
     )
     job = services.import_job_check(job_id=job.pk)
     assert job.state == ImportJob.State.CHECKED

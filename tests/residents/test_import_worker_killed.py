@@ -101,7 +101,7 @@ def test_a_killed_worker_leaves_nothing_and_the_retry_imports_every_row_once(
     settings.WUYI_IMPORT_BACKGROUND_BYTES = 10**9  # the retry runs in the request
     path = big_list(tmp_path / "居民.csv", compound_a)
     job = services.import_job_create(
-        user=secretary_a,
+        by=secretary_a,
         community=compound_a.community,
         compound=compound_a,
         upload=SimpleUploadedFile("居民.csv", path.read_bytes()),

@@ -20,17 +20,17 @@ def home(compound_a):
 @pytest.fixture
 def granny(secretary_a, home):
     person = services.resident_save(
-        user=secretary_a,
+        by=secretary_a,
         household=home,
         data={"name": "张桂兰", "phone": PHONE, "quarantine": "home"},
         national_id=make_id(4, "19400101", female=True),
     )
-    services.resident_tag_set(user=secretary_a, resident=person, category="elderly_alone")
+    services.resident_tag_set(by=secretary_a, resident=person, category="elderly_alone")
     return person
 
 
 def test_compound_page_counts_and_leads_to_its_register(login, secretary_a, compound_a, granny):
-    services.resident_save(user=secretary_a, household=granny.household, data={"name": "李明"})
+    services.resident_save(by=secretary_a, household=granny.household, data={"name": "李明"})
     body = login(secretary_a).get(reverse("compounds:detail", args=[compound_a.pk])).content
     text = body.decode()
     assert "1</strong> 住户" in text and "2</strong> 居民" in text

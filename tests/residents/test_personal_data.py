@@ -23,7 +23,7 @@ def home(compound_a):
 @pytest.fixture
 def person(secretary_a, home):
     return services.resident_save(
-        user=secretary_a, household=home, data={"name": "王建军", "phone": PHONE}, national_id=ID
+        by=secretary_a, household=home, data={"name": "王建军", "phone": PHONE}, national_id=ID
     )
 
 
@@ -139,7 +139,7 @@ def test_import_of_a_number_registered_elsewhere_is_recorded(
         path=write_xlsx(tmp_path / "l.xlsx", rows),
         community_id=compound_b.community_id,
         compound_id=compound_b.pk,
-        user=secretary_b,
+        by=secretary_b,
         dry_run=True,
     )
     assert report["bad_rows"] == 1

@@ -26,13 +26,13 @@ def home(compound_a):
 @pytest.fixture
 def granny(secretary_a, home):
     person = services.resident_save(
-        user=secretary_a,
+        by=secretary_a,
         household=home,
         data={"name": "张桂兰", "phone": PHONE},
         national_id=make_id(4, "19400101", female=True),
     )
     services.resident_tag_set(
-        user=secretary_a, resident=person, category="chronic", treatment="透析", details="尿毒症"
+        by=secretary_a, resident=person, category="chronic", treatment="透析", details="尿毒症"
     )
     return person
 

@@ -83,7 +83,7 @@ def test_import_api_form_and_search_agree_on_a_flat(
         path=path,
         community_id=compound_a.community_id,
         compound_id=compound_a.pk,
-        user=secretary_a,
+        by=secretary_a,
         dry_run=False,
     )
     imported = Household.objects.get()
@@ -133,7 +133,7 @@ def test_household_cannot_move_to_another_compound(login, secretary_a, compound_
     other = CompoundFactory(community=community_a)
     elsewhere = other.buildings.create(number="9")
     with pytest.raises(Refused) as info:
-        services.household_save(user=secretary_a, building=elsewhere, room="101", household=home)
+        services.household_save(by=secretary_a, building=elsewhere, room="101", household=home)
     assert info.value.field == "building"
 
 
@@ -150,7 +150,7 @@ def home(compound_a):
 @pytest.fixture
 def man(secretary_a, home):
     return services.resident_save(
-        user=secretary_a, household=home, data={"name": "李建国"}, national_id=MAN_ID
+        by=secretary_a, household=home, data={"name": "李建国"}, national_id=MAN_ID
     )
 
 
@@ -220,7 +220,7 @@ def test_resident_save_enforces_every_rule_itself(secretary_a, home):
     """Called directly (an import, a task), not only through a form."""
     with pytest.raises(Refused) as info:
         services.resident_save(
-            user=secretary_a,
+            by=secretary_a,
             household=home,
             data={"name": "王{五}", "gender": "F", "relation": "x" * 21},
             national_id=MAN_ID,
@@ -232,7 +232,7 @@ def test_resident_save_enforces_every_rule_itself(secretary_a, home):
 def test_a_new_id_number_brings_its_gender_and_birth_date(secretary_a, man):
     woman_id = make_id(6, "19800808", female=True)
     services.resident_save(
-        user=secretary_a, household=man.household, data={}, national_id=woman_id, resident=man
+        by=secretary_a, household=man.household, data={}, national_id=woman_id, resident=man
     )
     man.refresh_from_db()
     assert (man.gender, man.birth_date) == ("F", datetime.date(1980, 8, 8))
@@ -275,11 +275,11 @@ def test_a_resident_leaves_the_register(login, secretary_a, man, home):
     assert "注销" in detail
     # Their ID number may be registered again (after a move, somewhere else).
     services.resident_save(
-        user=secretary_a, household=home, data={"name": "李建国"}, national_id=MAN_ID
+        by=secretary_a, household=home, data={"name": "李建国"}, national_id=MAN_ID
     )
     # A departed resident is not edited any more.
     with pytest.raises(Refused):
-        services.resident_save(user=secretary_a, household=home, data={}, resident=man)
+        services.resident_save(by=secretary_a, household=home, data={}, resident=man)
 
 
 @pytest.mark.clock
@@ -288,7 +288,7 @@ def test_leaving_is_refused_for_a_future_date_and_for_volunteers(
 ):
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     with pytest.raises(Refused):
-        services.resident_leave(user=secretary_a, resident=man, reason="deceased", on=tomorrow)
+        services.resident_leave(by=secretary_a, resident=man, reason="deceased", on=tomorrow)
     response = login(volunteer).post(
         reverse("residents:leave", args=[man.pk]), {"reason": "deceased"}
     )
@@ -302,7 +302,7 @@ def test_households_merge(login, secretary_a, man, home, compound_a):
         compound=compound_a, building=home.building, unit="1", room="102"
     )
     other = services.resident_save(
-        user=secretary_a, household=twin, data={"name": "王芳", "gender": "F"}
+        by=secretary_a, household=twin, data={"name": "王芳", "gender": "F"}
     )
     response = login(secretary_a).post(
         reverse("residents:household_merge", args=[twin.pk]), {"target": home.pk}
@@ -320,7 +320,7 @@ def test_households_of_two_compounds_do_not_merge(secretary_a, home, community_a
         compound=other, building=other.buildings.create(number="1"), room="1"
     )
     with pytest.raises(Refused):
-        services.household_merge(user=secretary_a, source=elsewhere, target=home)
+        services.household_merge(by=secretary_a, source=elsewhere, target=home)
 
 
 # ----------------------------------------------------------------------------- lists and logs
@@ -364,7 +364,7 @@ def test_reveal_checks_the_role_itself(volunteer, man):
     from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        services.resident_reveal(user=volunteer, resident=man)
+        services.resident_reveal(by=volunteer, resident=man)
     assert not PersonalDataAccess.objects.exists()
 
 

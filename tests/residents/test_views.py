@@ -23,7 +23,7 @@ def household(compound_a):
 @pytest.fixture
 def resident(household, secretary_a):
     return resident_save(
-        user=secretary_a,
+        by=secretary_a,
         household=household,
         data={"name": "ALPHA张桂兰", "phone": "13893112345", "relation": "户主"},
         national_id=ID,

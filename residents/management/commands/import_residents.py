@@ -41,7 +41,7 @@ class Command(BaseCommand):
                 path=options["file"],
                 community_id=community.pk,
                 compound_id=compound.pk if compound else None,
-                user=user,
+                by=user,
                 dry_run=options["dry_run"],
                 skip_bad_rows=options["skip_bad_rows"],
             )

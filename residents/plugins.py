@@ -1,0 +1,44 @@
+"""What the register plugs into lower apps' registries: its panel on the compound page
+(compounds.registry) and its audiences (messaging.registry). Registered from
+ResidentsConfig.ready()."""
+
+from django.urls import reverse
+
+from compounds.registry import CompoundPanel, register_compound_panel
+
+from . import audiences, selectors
+from .rules import may_edit_register, may_read_ledger, may_read_register
+
+
+def register() -> None:
+    register_compound_panel(compound_panel)
+    audiences.register()
+
+
+def compound_panel(user, compound) -> CompoundPanel | None:
+    """The register's part of the compound page (registered below): the
+    compound in figures, links to its residents and ledger, and each building's page. None
+    for a volunteer (their residents are their tasks'); the medic's links go to the ledger."""
+    if not may_read_ledger(user):
+        return None
+    counts = selectors.compound_counts(user=user, compound_id=compound.pk)
+    may_register = may_read_register(user)
+    building_urls = (
+        {
+            pk: reverse("residents:building", args=[pk])
+            for pk in compound.buildings.values_list("pk", flat=True)
+        }
+        if may_register
+        else {}
+    )
+    return CompoundPanel(
+        template="residents/_compound_panel.html",
+        context={
+            "counts": counts,
+            "compound": compound,
+            "may_edit": may_edit_register(user),
+            "may_register": may_register,
+        },
+        building_urls=building_urls,
+        order=10,
+    )
