@@ -20,3 +20,4 @@ class SuppliesConfig(AppConfig):
         register_served_households(serves_household)
         # Its own texts (codes, links, reminders) are never offered for a campaign.
         register_system_templates(HANDOVER, SELF_ORDER)
+        from . import tasks  # noqa: F401 - sets services.self_order.queue_self_code

@@ -3,6 +3,7 @@ register (on the worker), checked, and purged."""
 
 import datetime
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -119,10 +120,15 @@ def self_code_request(
     return row
 
 
-def _queue_lookup(code_id: int) -> None:
-    from .. import tasks  # tasks imports the services
+# How a lookup is queued: set by supplies.tasks when it is imported (the app's ready() imports
+# it), so that the services never import the tasks that import them.
+queue_self_code: Callable[[int], Any] | None = None
 
-    tasks.deliver_self_code.delay(code_id)
+
+def _queue_lookup(code_id: int) -> None:
+    if queue_self_code is None:
+        raise RuntimeError("supplies.tasks is not loaded: SuppliesConfig.ready() imports it")
+    queue_self_code(code_id)
 
 
 def self_code_deliver(*, code_id: int, now: Any = None) -> str:
