@@ -316,11 +316,7 @@ def test_a_positive_pool_then_a_positive_single_tube(
     compound_a.refresh_from_db()
     assert compound_a.status == ControlStatus.SEALED
     assert compound_a.last_positive_on == NOW.date()
-    assert (
-        compound_a.clock.days_without_case == 0
-        if hasattr(compound_a.clock, "days_without_case")
-        else True
-    )
+    assert compound_a.clock.days_without_case == 0
     assert PositiveCase.objects.filter(compound=compound_a, source="screening").count() == 1
     case = Quarantine.objects.get(kind=PersonKind.CASE)
     assert case.resident == residents[0]
