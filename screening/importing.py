@@ -231,10 +231,11 @@ def read_results(path: str | Path, testing_round: TestingRound) -> ResultPlan:
             .order_by("retest", "pk")
             .values_list("resident__id_hash", "tube_id")
         ):
-            singles[h] = tube_id
+            if h:
+                singles[h] = tube_id
         for (row_no, id18, result), h in zip(pending_ids, hashes, strict=True):
-            tube_id = singles.get(h)
-            if tube_id is None:
+            found_id = singles.get(h)
+            if found_id is None:
                 plan.error(
                     row_no,
                     id_label,
@@ -242,7 +243,7 @@ def read_results(path: str | Path, testing_round: TestingRound) -> ResultPlan:
                     % {"id": cn.mask_national_id(id18)},
                 )
                 continue
-            take(row_no, tube_id, result, id_label, cn.mask_national_id(id18))
+            take(row_no, found_id, result, id_label, cn.mask_national_id(id18))
     plan.errors.sort(key=lambda e: e.row)
     return plan
 

@@ -3,7 +3,7 @@ result sets off, cases, contacts, health reports and release. The acting user is
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -483,7 +483,10 @@ def contact_add(
     if not rules.may_keep(by):
         raise PermissionDenied(_("Only the secretary and staff record contacts."))
     source = Quarantine.objects.visible_to(by).get(pk=source_id)
-    wanted = {PersonKind.CLOSE: PersonKind.CASE, PersonKind.SECONDARY: PersonKind.CLOSE}
+    wanted: dict[str, str] = {
+        PersonKind.CLOSE: PersonKind.CASE,
+        PersonKind.SECONDARY: PersonKind.CLOSE,
+    }
     if kind not in wanted:
         raise Refused(_("Choose close contact or secondary close contact."), field="kind")
     if source.kind != wanted[kind]:
@@ -591,7 +594,3 @@ def quarantine_release(*, quarantine_id: int, by: User) -> Quarantine:
             q.released_by = by
             q.save(update_fields=["released_at", "released_by"])
     return q
-
-
-def quarantines_release_many(ids: Iterable[int], *, by: User) -> int:
-    return sum(1 for pk in ids if quarantine_release(quarantine_id=pk, by=by))

@@ -886,4 +886,5 @@ class DeliveryRuleFactory(factory.django.DjangoModelFactory):
         )
         return rule
 
+
 from tests.screening.factories import *  # noqa: E402, F403 - the URL walk finds them here
