@@ -129,7 +129,7 @@ def test_round_open_rules(district, district_staff, secretary_a, round6):
             ends_on=round6.ends_on,
             by=secretary_a,
         )
-    with pytest.raises(Refused, match="Finish"):
+    with pytest.raises(Refused, match="请先结束"):
         services.round_open(
             district_id=district.pk,
             number=7,
@@ -210,7 +210,7 @@ def test_a_code_from_another_compound_or_forged_is_refused(
     tube = services.tube_open(
         round_id=round6.pk, compound_id=compound_a.pk, barcode="A0003", by=district_staff
     )
-    with pytest.raises(Refused, match="another compound"):
+    with pytest.raises(Refused, match="其他小区"):
         services.sample_add(
             tube_id=tube.pk, code=rules.resident_code(other.pk), key=key(), by=district_staff
         )
@@ -348,7 +348,7 @@ def test_unknown_words_and_unmatched_tubes_are_named(tmp_path, round6, pooled):
     assert rows == {3, 4, 5}
     assert plan.unknown_words == {"弱阳": [3]}
     assert any("X9999" in e.message for e in plan.errors)
-    assert any("two different results" in e.message for e in plan.errors)
+    assert any("两个不同的结果" in e.message for e in plan.errors)
 
 
 def test_a_refused_sheet_writes_nothing(tmp_path, round6, pooled, district_staff):
@@ -389,7 +389,7 @@ def test_a_result_never_flips_silently(tmp_path, round6, pooled, district_staff)
     plan = importing.read_results(sheet(tmp_path, [["P0001", "", "阴性"]]), round6)
     services.results_commit(round_id=round6.pk, plan=plan, file_name="a", by=district_staff)
     plan = importing.read_results(sheet(tmp_path, [["P0001", "", "阳性"]]), round6)
-    assert plan.errors and "already" in plan.errors[0].message
+    assert plan.errors and "已有结果" in plan.errors[0].message
 
 
 @pytest.mark.parametrize("build", [entity_expansion])
