@@ -420,6 +420,7 @@ def scans(s: dict) -> dict:
     residents = list(
         Resident.objects.filter(compound=compound).order_by("pk").values_list("pk", flat=True)
     )
+    residents = residents[: tubes_n * 10]  # a larger earlier set-up may have left more
     scans_ = [(tubes[i % tubes_n].pk, rid, uuid.uuid4().hex) for i, rid in enumerate(residents)]
     # Each scan in two workers' lists (the retry of a poor network), in a different order.
     lists: list[list] = [[] for _ in range(10)]
