@@ -85,6 +85,7 @@ urlpatterns = [
     path("sanitation/", include("sanitation.urls")),
     path("medical/", include("medical.urls")),
     path("supplies/", include("supplies.urls")),
+    path("screening/", include("screening.urls")),
     path("messaging/", include("messaging.urls")),
     path("overview/", include("dashboards.urls")),
     path("api/", include(router.urls)),

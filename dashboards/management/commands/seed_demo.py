@@ -16,6 +16,7 @@ from residents.demo import seed_residents
 from residents.models import Resident, VulnerableTag
 from sanitation.demo import seed_sanitation
 from sanitation.models import Area, Round
+from screening.demo import seed_screening
 from supplies.demo import seed_supplies
 from supplies.models import Order
 from volunteers.demo import seed_volunteers
@@ -34,6 +35,7 @@ class Command(BaseCommand):
         seed_medical()
         seed_supplies()
         seed_messaging()
+        seed_screening()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {District.objects.count()} districts, "

@@ -1,0 +1,246 @@
+"""Reads in screening: coverage per compound and per door, the door-to-door list, the cases and
+the overdue list. Each runs a fixed number of queries whatever the number of compounds."""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef
+from django.utils import timezone
+
+from compounds.models import Compound
+from residents.models import Category, Resident, VulnerableTag
+from wuyi.lib.iters import natural_key
+
+from .models import (
+    Exemption,
+    HealthReport,
+    Quarantine,
+    Retest,
+    RetestStatus,
+    Sample,
+    TemporaryControl,
+    TestingRound,
+)
+
+# Who cannot come down to the sampling point: sampled at the door.
+DOOR_CATEGORIES = (Category.BEDRIDDEN, Category.CHRONIC, Category.DISABLED)
+
+
+@dataclass
+class Coverage:
+    """应检 / 已检 / 免检 / 未检 for one place."""
+
+    name: str = ""
+    pk: int = 0
+    expected: int = 0
+    sampled: int = 0
+    exempt: int = 0
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.expected - self.sampled - self.exempt)
+
+    @property
+    def percent(self) -> int:
+        due = self.expected - self.exempt
+        return 100 if due <= 0 else round(100 * min(self.sampled, due) / due)
+
+    def add(self, other: "Coverage") -> None:
+        self.expected += other.expected
+        self.sampled += other.sampled
+        self.exempt += other.exempt
+
+
+def round_compounds_for(user: Any, testing_round: TestingRound):
+    compounds = Compound.objects.visible_to(user).filter(district_id=testing_round.district_id)
+    chosen = [s.pk for s in testing_round.subdistricts.all()]
+    if chosen:
+        compounds = compounds.filter(subdistrict_id__in=chosen)
+    return compounds
+
+
+def round_coverage(*, user: Any, testing_round: TestingRound) -> tuple[Coverage, list[Coverage]]:
+    """Coverage per compound of the round the user sees, worst first, and the total. Four
+    queries: compounds, residents per compound, samples per compound, exemptions of people not
+    sampled per compound."""
+    compounds = round_compounds_for(user, testing_round)
+    rows = {pk: Coverage(name=name, pk=pk) for pk, name in compounds.values_list("pk", "name")}
+    ids = compounds.values("pk")
+    for cid, n in (
+        Resident.objects.current()
+        .filter(compound_id__in=ids)
+        .values_list("compound_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        rows[cid].expected = n
+    for cid, n in (
+        Sample.objects.filter(round=testing_round, retest=False, compound_id__in=ids)
+        .values_list("compound_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        if cid in rows:
+            rows[cid].sampled = n
+    sampled = Sample.objects.filter(
+        round=testing_round, retest=False, resident_id=OuterRef("resident_id")
+    )
+    for cid, n in (
+        Exemption.objects.filter(round=testing_round, compound_id__in=ids)
+        .exclude(Exists(sampled))
+        .values_list("compound_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        if cid in rows:
+            rows[cid].exempt = n
+    total = Coverage(name="")
+    for row in rows.values():
+        total.add(row)
+    ordered = sorted(rows.values(), key=lambda r: (r.percent, -r.missing, natural_key(r.name)))
+    return total, ordered
+
+
+@dataclass
+class Door:
+    household_id: int
+    address: str
+    people: list[dict] = field(default_factory=list)
+
+    @property
+    def missing(self) -> int:
+        return sum(1 for p in self.people if p["state"] == "missing")
+
+
+def compound_coverage(
+    *, testing_round: TestingRound, compound: Compound
+) -> tuple[Coverage, dict[str, Coverage], list[Door]]:
+    """One compound: the total, per building and unit, and each door with its people (sampled,
+    exempt with reason, missing). One query for the people, whatever their number."""
+    sample = Sample.objects.filter(round=testing_round, retest=False, resident_id=OuterRef("pk"))
+    exemptions = dict(
+        Exemption.objects.filter(round=testing_round, compound=compound).values_list(
+            "resident_id", "reason"
+        )
+    )
+    people = (
+        Resident.objects.current()
+        .filter(compound=compound)
+        .annotate(sampled=Exists(sample))
+        .select_related("household__building")
+        .only("pk", "name", "household__unit", "household__room", "household__building__number")
+    )
+    total = Coverage(name=compound.name, pk=compound.pk)
+    units: dict[str, Coverage] = {}
+    doors: dict[int, Door] = {}
+    for p in people:
+        h = p.household
+        unit = f"{h.building.number}号楼" + (f"{h.unit}单元" if h.unit else "")
+        if p.sampled:
+            state = "sampled"
+        elif p.pk in exemptions:
+            state = "exempt"
+        else:
+            state = "missing"
+        row = units.setdefault(unit, Coverage(name=unit))
+        for c in (row, total):
+            c.expected += 1
+            c.sampled += state == "sampled"
+            c.exempt += state == "exempt"
+        door = doors.get(h.pk)
+        if door is None:
+            door = doors[h.pk] = Door(household_id=h.pk, address=h.address)
+        door.people.append(
+            {"id": p.pk, "name": p.name, "state": state, "reason": exemptions.get(p.pk, "")}
+        )
+    ordered_units = dict(sorted(units.items(), key=lambda kv: natural_key(kv[0])))
+    ordered_doors = sorted(doors.values(), key=lambda d: natural_key(d.address))
+    return total, ordered_units, ordered_doors
+
+
+def missing_residents(*, testing_round: TestingRound, compound_ids: Any):
+    """Current residents of these compounds not sampled and not exempt in the round."""
+    sample = Sample.objects.filter(round=testing_round, retest=False, resident_id=OuterRef("pk"))
+    exempt = Exemption.objects.filter(round=testing_round, resident_id=OuterRef("pk"))
+    return (
+        Resident.objects.current()
+        .filter(compound_id__in=compound_ids)
+        .exclude(Exists(sample))
+        .exclude(Exists(exempt))
+    )
+
+
+def door_list(*, testing_round: TestingRound, compound: Compound) -> list[dict]:
+    """Who is sampled at the door: the vulnerable who cannot come down, not yet sampled, and
+    everyone owing a single-tube retest. Two queries."""
+    sample = Sample.objects.filter(round=testing_round, retest=False, resident_id=OuterRef("pk"))
+    tagged = VulnerableTag.objects.filter(resident_id=OuterRef("pk"), category__in=DOOR_CATEGORIES)
+    rows = [
+        {"id": r.pk, "name": r.name, "address": r.household.address, "why": "vulnerable"}
+        for r in Resident.objects.current()
+        .filter(compound=compound)
+        .filter(Exists(tagged))
+        .exclude(Exists(sample))
+        .select_related("household__building")
+    ]
+    rows += [
+        {
+            "id": r.resident_id,
+            "name": r.resident.name,
+            "address": r.household.address,
+            "why": "retest",
+        }
+        for r in Retest.objects.filter(
+            round=testing_round, compound=compound, status=RetestStatus.PENDING
+        ).select_related("resident", "household__building")
+    ]
+    return sorted(rows, key=lambda r: natural_key(r["address"]))
+
+
+def controlled_households(user: Any) -> list[TemporaryControl]:
+    return list(
+        TemporaryControl.objects.visible_to(user)
+        .filter(lifted_at__isnull=True)
+        .select_related("household__building", "compound", "pool")
+    )
+
+
+def quarantines(user: Any, *, day: datetime.date | None = None):
+    return (
+        Quarantine.objects.visible_to(user)
+        .active(day)
+        .select_related("resident", "compound", "source__resident")
+        .order_by("kind", "starts_on", "pk")
+    )
+
+
+def overdue(user: Any, *, day: datetime.date | None = None) -> list[Quarantine]:
+    """People in quarantine whose health report for the day before is missing (a person who
+    started today owes none yet). Released people are never on it."""
+    day = day or timezone.localdate()
+    yesterday = day - datetime.timedelta(days=1)
+    reported = HealthReport.objects.filter(quarantine_id=OuterRef("pk"), day=yesterday)
+    return list(
+        Quarantine.objects.visible_to(user)
+        .active(day)
+        .filter(starts_on__lte=yesterday)
+        .exclude(Exists(reported))
+        .select_related("resident__household__building", "compound")
+        .order_by("compound__name", "pk")
+    )
+
+
+def retests_pending(user: Any) -> dict[int, int]:
+    """Pending retests per compound the user sees."""
+    counts: dict[int, int] = defaultdict(int)
+    for cid, n in (
+        Retest.objects.visible_to(user)
+        .filter(status=RetestStatus.PENDING)
+        .values_list("compound_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        counts[cid] = n
+    return counts

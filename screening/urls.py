@@ -1,0 +1,22 @@
+from django.urls import path
+
+from . import views
+
+app_name = "screening"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("rounds/<int:pk>/", views.round_detail, name="round"),
+    path("rounds/<int:pk>/close/", views.round_close, name="round_close"),
+    path("rounds/<int:pk>/import/", views.results_import, name="import"),
+    path("rounds/<int:pk>/compounds/<int:cpk>/", views.round_compound, name="compound"),
+    path("rounds/<int:pk>/compounds/<int:cpk>/sample/", views.sample, name="sample"),
+    path("rounds/<int:pk>/compounds/<int:cpk>/exempt/", views.exempt, name="exempt"),
+    path("tubes/<int:pk>/", views.tube_detail, name="tube"),
+    path("tubes/<int:pk>/close/", views.tube_close, name="tube_close"),
+    path("compounds/<int:cpk>/cards/", views.door_cards, name="cards"),
+    path("cases/", views.cases, name="cases"),
+    path("cases/<int:pk>/", views.case_detail, name="case"),
+    path("cases/<int:pk>/report/", views.health_report, name="report"),
+    path("cases/<int:pk>/release/", views.release, name="release"),
+]
