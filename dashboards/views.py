@@ -1,28 +1,36 @@
+from pathlib import Path
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 
-from accounts.access import get_visible_or_404, scope_of
+from accounts.access import get_visible_or_404, require, scope_of
 from accounts.http import AuthedHttpRequest
 from accounts.models import Level, Role
-from compounds.models import Community, ControlStatus, District, Subdistrict
-from compounds.selectors import status_overview
-from medical.selectors import coverage
+from compounds.models import Community, Compound, ControlStatus, District, Subdistrict
 from volunteers.rules import works_in_the_field
+from wuyi.lib.downloads import attach
+from wuyi.lib.params import date_param
 
-from .rules import may_see_overview
+from .reports import past_reports, read_report, report_path
+from .rules import may_read_reports, may_see_overview
+from .selectors import dashboard
 
-_MODELS: dict[str, type[District] | type[Subdistrict] | type[Community]] = {
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+_MODELS: dict[str, type[District] | type[Subdistrict] | type[Community] | type[Compound]] = {
     Level.DISTRICT: District,
     Level.SUBDISTRICT: Subdistrict,
     Level.COMMUNITY: Community,
+    Level.COMPOUND: Compound,
 }
 # What to join when loading a node, for its breadcrumbs.
 _PARENTS: dict[str, tuple[str, ...]] = {
     Level.DISTRICT: (),
     Level.SUBDISTRICT: ("district",),
     Level.COMMUNITY: ("subdistrict__district",),
+    Level.COMPOUND: ("community", "subdistrict", "district"),
 }
 
 
@@ -42,8 +50,7 @@ def home(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 def overview(request: AuthedHttpRequest) -> HttpResponse:
-    if not may_see_overview(request.user):
-        raise PermissionDenied
+    require(may_see_overview(request.user))
     single = scope_of(request.user).single
     if single is not None and single[0] in _MODELS:
         return redirect("dashboards:area", level=single[0], pk=single[1])
@@ -53,8 +60,7 @@ def overview(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 def area(request: AuthedHttpRequest, level: str, pk: int) -> HttpResponse:
-    if not may_see_overview(request.user):
-        raise PermissionDenied
+    require(may_see_overview(request.user))
     model = _MODELS.get(level)
     if model is None:
         raise Http404
@@ -68,7 +74,14 @@ def _breadcrumbs(level: str | None, node) -> list[tuple[str, int, str]]:
     if node is None:
         return []
     chain = []
-    if level == Level.COMMUNITY:
+    if level == Level.COMPOUND:
+        chain = [
+            (Level.DISTRICT, node.district),
+            (Level.SUBDISTRICT, node.subdistrict),
+            (Level.COMMUNITY, node.community),
+            (Level.COMPOUND, node),
+        ]
+    elif level == Level.COMMUNITY:
         chain = [
             (Level.DISTRICT, node.subdistrict.district),
             (Level.SUBDISTRICT, node.subdistrict),
@@ -82,20 +95,71 @@ def _breadcrumbs(level: str | None, node) -> list[tuple[str, int, str]]:
 
 
 def _render_overview(request: AuthedHttpRequest, *, level: str | None, node) -> HttpResponse:
-    data = status_overview(user=request.user, level=level, place_id=node.pk if node else None)
-    # Controlled compounds lacking a medical worker or a second ambulance (issue 13).
-    gaps = coverage(
-        user=request.user, flagged_only=True, level=level, place_id=node.pk if node else None
-    )
+    board = dashboard(user=request.user, level=level, place_id=node.pk if node else None)
     return render(
         request,
         "dashboards/overview.html",
         {
             "node": node,
             "level": level,
-            "overview": data,
+            "board": board,
+            "overview": board.overview,
             "statuses": ControlStatus.choices,
             "breadcrumbs": _breadcrumbs(level, node),
-            "medical_gaps": gaps,
+            "charts_json": [
+                {
+                    "id": f"chart-{i}",
+                    "kind": c.kind,
+                    "stacked": c.stacked,
+                    "labels": c.labels,
+                    "series": [{"name": name, "values": values} for name, values in c.series],
+                }
+                for i, c in enumerate(board.charts)
+            ],
         },
+    )
+
+
+# ----------------------------------------------------------------------------- daily reports
+
+
+@login_required
+def reports(request: AuthedHttpRequest) -> HttpResponse:
+    """The daily reports written for the districts the user answers for, newest first."""
+    require(may_read_reports(request.user))
+    districts = District.objects.visible_to(request.user).order_by("code")
+    listed = [(district, past_reports(district)) for district in districts]
+    return render(request, "dashboards/reports.html", {"listed": listed})
+
+
+def _report_file(request: AuthedHttpRequest, pk: int, day: str) -> tuple[District, Any, Path]:
+    require(may_read_reports(request.user))
+    district = get_visible_or_404(District, request.user, pk=pk)
+    when = date_param({"day": day}, "day")
+    if when is None:
+        raise Http404
+    path = report_path(district, when)
+    if not path.is_file():
+        raise Http404
+    return district, when, path
+
+
+@login_required
+def report(request: AuthedHttpRequest, pk: int, day: str) -> HttpResponse:
+    """The printable page of a written report (read from its file)."""
+    district, when, path = _report_file(request, pk, day)
+    return render(
+        request,
+        "dashboards/report.html",
+        {"district": district, "day": when, "sections": read_report(path)},
+    )
+
+
+@login_required
+def report_xlsx(request: AuthedHttpRequest, pk: int, day: str) -> HttpResponse:
+    district, when, path = _report_file(request, pk, day)
+    return attach(
+        FileResponse(path.open("rb"), content_type=XLSX),
+        f"{district.name}日报-{when.isoformat()}.xlsx",
+        fallback=f"daily-report-{district.code}-{when.isoformat()}.xlsx",
     )

@@ -20,6 +20,9 @@ class MedicalConfig(AppConfig):
         from . import plugins
 
         register_compound_warning(plugins.compound_warnings)
+        from compounds.figures import register_figures
+
+        register_figures(plugins.figures)
         register_resident_links(resident_links)
         register_task_provider(today_tasks)
 

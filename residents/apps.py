@@ -23,3 +23,8 @@ class ResidentsConfig(AppConfig):
         from . import audiences
 
         audiences.register()
+        from compounds.figures import register_figures
+
+        from .plugins import figures
+
+        register_figures(figures)

@@ -19,6 +19,9 @@ class SanitationConfig(AppConfig):
         from . import plugins
 
         register_compound_warning(plugins.compound_warnings)
+        from compounds.figures import register_figures
+
+        register_figures(plugins.figures)
         register_task_provider(today_tasks)
         # Its own texts (codes, links, reminders) are never offered for a campaign.
         register_system_templates(OVERDUE, ESCALATED)

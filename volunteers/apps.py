@@ -16,5 +16,10 @@ class VolunteersConfig(AppConfig):
 
         register_compound_panel(compound_panel)
         audiences.register()
+        from compounds.figures import register_figures
+
+        from .plugins import figures
+
+        register_figures(figures)
         # Its own texts (codes, links, reminders) are never offered for a campaign.
         register_system_templates(LOGIN_LINK)
