@@ -90,7 +90,7 @@ def figures(places: Any) -> Any:
     week = days[-7]
     overall, per_day = _delivery_hours(places, days[0], places.day)
     if len(days) > 7:
-        overall = _delivery_hours(places, week, places.day)[0] if per_day else None
+        overall = _delivery_hours(places, week, places.day)[0]
     found = Contribution(
         figures=[
             Figure("supplies.waiting", section, _("Orders waiting"), counts["waiting"],
