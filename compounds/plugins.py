@@ -174,7 +174,10 @@ def status_figures(places: Any) -> Any:
             "compounds.status_trend",
             _("Compounds by control status, last 4 weeks"),
             labels,
-            [(str(label), [by_day[d][value] for d in days]) for value, label in ControlStatus.choices],
+            [
+                (str(label), [by_day[d][value] for d in days])
+                for value, label in ControlStatus.choices
+            ],
             kind="bar",
             stacked=True,
             order=10,

@@ -96,28 +96,52 @@ def figures(places: Any) -> Any:
     )
     found = Contribution(
         figures=[
-            Figure("medical.escorts_today", section, _("Escorts today"), counts["today"],
-                   note=_("Pickups today, cancelled ones not counted"), url=url, order=50),
-            Figure("medical.emergencies_7d", section, _("Emergencies in the last 7 days"),
-                   counts["emergencies"], url=url, order=51),
+            Figure(
+                "medical.escorts_today",
+                section,
+                _("Escorts today"),
+                counts["today"],
+                note=_("Pickups today, cancelled ones not counted"),
+                url=url,
+                order=50,
+            ),
+            Figure(
+                "medical.emergencies_7d",
+                section,
+                _("Emergencies in the last 7 days"),
+                counts["emergencies"],
+                url=url,
+                order=51,
+            ),
         ]
     )
     if places.brief:
         return found
     if counts["missed"]:
         found.alerts.append(
-            Alert("medical-missed-dialysis",
-                  _("%(n)d dialysis pickups today are past their time with nobody dispatched.")
-                  % {"n": counts["missed"]}, counts["missed"], url=url, danger=True)
+            Alert(
+                "medical-missed-dialysis",
+                _("%(n)d dialysis pickups today are past their time with nobody dispatched.")
+                % {"n": counts["missed"]},
+                counts["missed"],
+                url=url,
+                danger=True,
+            )
         )
     medics = (
         MedicalStaff.objects.filter(compound=OuterRef("pk"), active=True)
-        .order_by().values("compound").annotate(n=Count("pk")).values("n")
+        .order_by()
+        .values("compound")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
     cars = (
         Ambulance.objects.filter(compound=OuterRef("pk"))
         .exclude(status=AmbulanceStatus.OUT_OF_SERVICE)
-        .order_by().values("compound").annotate(n=Count("pk")).values("n")
+        .order_by()
+        .values("compound")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
     lacking = (
         places.compounds.filter(status__in=selectors.COVERED_STATUSES)
@@ -137,8 +161,11 @@ def figures(places: Any) -> Any:
         found.alerts.append(
             Alert(
                 "medical-gaps",
-                _("%(n)d controlled or sealed compounds lack an on-site medical worker or a "
-                  "second ambulance:") % {"n": n},
+                _(
+                    "%(n)d controlled or sealed compounds lack an on-site medical worker or a "
+                    "second ambulance:"
+                )
+                % {"n": n},
                 n,
                 url=cover,
                 danger=True,

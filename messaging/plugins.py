@@ -60,22 +60,44 @@ def figures(places: Any) -> Contribution:
     found = Contribution(
         figures=[
             Figure("messaging.sent_today", section, _("SMS sent today"), sent, url=url, order=90),
-            Figure("messaging.spent", section, _("SMS spent this month"), float(spent),
-                   unit=_("yuan"), note=_("Charged to the communities' SMS budgets"), order=91),
-            Figure("messaging.budget", section, _("SMS budget this month"), float(budget),
-                   unit=_("yuan"), order=92),
-            Figure("messaging.budget_share", section, _("Share of the SMS budget spent"),
-                   round(100 * spent / budget) if budget else None, unit="%", order=93),
+            Figure(
+                "messaging.spent",
+                section,
+                _("SMS spent this month"),
+                float(spent),
+                unit=_("yuan"),
+                note=_("Charged to the communities' SMS budgets"),
+                order=91,
+            ),
+            Figure(
+                "messaging.budget",
+                section,
+                _("SMS budget this month"),
+                float(budget),
+                unit=_("yuan"),
+                order=92,
+            ),
+            Figure(
+                "messaging.budget_share",
+                section,
+                _("Share of the SMS budget spent"),
+                round(100 * spent / budget) if budget else None,
+                unit="%",
+                order=93,
+            ),
         ]
     )
     if places.brief:
         return found
     if money["over"]:
         found.alerts.append(
-            Alert("messaging-budget",
-                  _("%(n)d communities have spent over 90 %% of this month's SMS budget.")
-                  % {"n": money["over"]}, money["over"],
-                  url=reverse("messaging:list") if may else "")
+            Alert(
+                "messaging-budget",
+                _("%(n)d communities have spent over 90 %% of this month's SMS budget.")
+                % {"n": money["over"]},
+                money["over"],
+                url=reverse("messaging:list") if may else "",
+            )
         )
     backlog = Recipient.objects.filter(
         message__community__in=communities,
@@ -84,9 +106,16 @@ def figures(places: Any) -> Contribution:
     ).count()
     if backlog:
         found.alerts.append(
-            Alert("messaging-outbox",
-                  _("%(n)d SMS are still queued over 15 minutes after they were due: the "
-                    "outbox is backing up (is the dispatcher running?).") % {"n": backlog},
-                  backlog, url=reverse("messaging:list") if may else "", danger=True)
+            Alert(
+                "messaging-outbox",
+                _(
+                    "%(n)d SMS are still queued over 15 minutes after they were due: the "
+                    "outbox is backing up (is the dispatcher running?)."
+                )
+                % {"n": backlog},
+                backlog,
+                url=reverse("messaging:list") if may else "",
+                danger=True,
+            )
         )
     return found

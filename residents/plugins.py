@@ -22,10 +22,21 @@ def figures(places: Any) -> Contribution:
     may = places.user is not None and rules.may_read_ledger(places.user)
     return Contribution(
         figures=[
-            Figure("residents.vulnerable", section, _("Vulnerable residents"), vulnerable.count(),
-                   note=_("Residents on the vulnerable-person ledger"),
-                   url=reverse("residents:ledger") if may else "", order=70),
-            Figure("residents.quarantine", section, _("Residents in quarantine"),
-                   current.in_quarantine(places.day).count(), order=71),
+            Figure(
+                "residents.vulnerable",
+                section,
+                _("Vulnerable residents"),
+                vulnerable.count(),
+                note=_("Residents on the vulnerable-person ledger"),
+                url=reverse("residents:ledger") if may else "",
+                order=70,
+            ),
+            Figure(
+                "residents.quarantine",
+                section,
+                _("Residents in quarantine"),
+                current.in_quarantine(places.day).count(),
+                order=71,
+            ),
         ]
     )

@@ -58,11 +58,25 @@ def figures(places: Any) -> Any:
     share = round(100 * counts["done"] / counts["total"]) if counts["total"] else None
     found = Contribution(
         figures=[
-            Figure("sanitation.rounds", section, _("Disinfection rounds today"), counts["total"],
-                   url=url, order=60),
+            Figure(
+                "sanitation.rounds",
+                section,
+                _("Disinfection rounds today"),
+                counts["total"],
+                url=url,
+                order=60,
+            ),
             Figure("sanitation.done", section, _("Rounds done today"), counts["done"], order=61),
-            Figure("sanitation.completion", section, _("Today's disinfection completion"), share,
-                   unit="%", note=_("Rounds done of those due today"), url=url, order=62),
+            Figure(
+                "sanitation.completion",
+                section,
+                _("Today's disinfection completion"),
+                share,
+                unit="%",
+                note=_("Rounds done of those due today"),
+                url=url,
+                order=62,
+            ),
         ]
     )
     local = timezone.localtime(places.now)

@@ -42,14 +42,15 @@ def _delivery_hours(places: Any, first: Any, last: Any) -> tuple[Any, dict[Any, 
         .values_list("day", "delivered_at", "submitted_at")
     )
     if connection.vendor == "postgresql":
+        # The inner query is Django's own, compiled with its parameters.
         inner, params = qs.query.sql_with_params()
+        sql = (
+            "SELECT t.day, percentile_cont(0.5) WITHIN GROUP (ORDER BY "  # noqa: S608
+            "EXTRACT(EPOCH FROM (t.delivered - t.submitted))) "
+            f"FROM ({inner}) AS t(day, delivered, submitted) GROUP BY ROLLUP(t.day)"
+        )
         with connection.cursor() as cur:
-            cur.execute(
-                "SELECT t.day, percentile_cont(0.5) WITHIN GROUP (ORDER BY "
-                "EXTRACT(EPOCH FROM (t.delivered - t.submitted))) "
-                f"FROM ({inner}) AS t(day, delivered, submitted) GROUP BY ROLLUP(t.day)",
-                params,
-            )
+            cur.execute(sql, params)
             rows = cur.fetchall()
         overall = next((secs for day, secs in rows if day is None), None)
         per_day = {day: secs / 3600 for day, secs in rows if day is not None}
@@ -93,26 +94,53 @@ def figures(places: Any) -> Any:
         overall = _delivery_hours(places, week, places.day)[0]
     found = Contribution(
         figures=[
-            Figure("supplies.waiting", section, _("Orders waiting"), counts["waiting"],
-                   note=_("Orders not yet delivered or cancelled"), url=url, order=40),
-            Figure("supplies.late", section, _("Orders waiting over 24 h"), counts["late"],
-                   url=f"{url}?overdue=1" if url else "", order=41),
-            Figure("supplies.median_hours", section, _("Median time from order to delivery"),
-                   round(overall, 1) if overall is not None else None, unit=_("hours"),
-                   note=_("Orders delivered in the last 7 days"), order=42),
+            Figure(
+                "supplies.waiting",
+                section,
+                _("Orders waiting"),
+                counts["waiting"],
+                note=_("Orders not yet delivered or cancelled"),
+                url=url,
+                order=40,
+            ),
+            Figure(
+                "supplies.late",
+                section,
+                _("Orders waiting over 24 h"),
+                counts["late"],
+                url=f"{url}?overdue=1" if url else "",
+                order=41,
+            ),
+            Figure(
+                "supplies.median_hours",
+                section,
+                _("Median time from order to delivery"),
+                round(overall, 1) if overall is not None else None,
+                unit=_("hours"),
+                note=_("Orders delivered in the last 7 days"),
+                order=42,
+            ),
         ]
     )
     if places.brief:
         return found
     if counts["late"]:
         found.alerts.append(
-            Alert("supplies-late", _("%(n)d orders have waited over 24 hours.")
-                  % {"n": counts["late"]}, counts["late"], url=url)
+            Alert(
+                "supplies-late",
+                _("%(n)d orders have waited over 24 hours.") % {"n": counts["late"]},
+                counts["late"],
+                url=url,
+            )
         )
     found.charts.append(
-        Chart("supplies.delivery_hours", _("Median hours from order to delivery, per day"),
-              [d.strftime("%m-%d") for d in days],
-              [(_("Hours"), [round(per_day[d], 1) if d in per_day else None for d in days])],
-              unit=_("hours"), order=40)
+        Chart(
+            "supplies.delivery_hours",
+            _("Median hours from order to delivery, per day"),
+            [d.strftime("%m-%d") for d in days],
+            [(_("Hours"), [round(per_day[d], 1) if d in per_day else None for d in days])],
+            unit=_("hours"),
+            order=40,
+        )
     )
     return found

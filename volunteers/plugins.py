@@ -36,9 +36,22 @@ def figures(places: Any) -> Contribution:
     url = reverse("volunteers:duty") if may else ""
     return Contribution(
         figures=[
-            Figure("volunteers.on_duty", section, _("Volunteers on duty now"), counts["on_duty"],
-                   note=_("Assigned to a shift running now"), url=url, order=80),
-            Figure("volunteers.checked_in", section, _("Volunteers checked in now"),
-                   counts["checked_in"], url=url, order=81),
+            Figure(
+                "volunteers.on_duty",
+                section,
+                _("Volunteers on duty now"),
+                counts["on_duty"],
+                note=_("Assigned to a shift running now"),
+                url=url,
+                order=80,
+            ),
+            Figure(
+                "volunteers.checked_in",
+                section,
+                _("Volunteers checked in now"),
+                counts["checked_in"],
+                url=url,
+                order=81,
+            ),
         ]
     )

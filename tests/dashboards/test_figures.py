@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from compounds import figures as registry
+from compounds.models import ControlStatus
 from compounds.plugins import status_figures
 from dashboards.selectors import dashboard
 from tests.factories import (
@@ -67,8 +68,7 @@ def test_figures_of_every_app_for_the_district(
     assert "volunteers.on_duty" in values and "residents.vulnerable" in values
 
     trend = next(c for c in board.charts if c.key == "compounds.status_trend")
-    sealed_series = dict(trend.series)["封控"] if "封控" in dict(trend.series) else None
-    sealed_series = sealed_series or next(v for name, v in trend.series if v[-1] == 1)
+    sealed_series = trend.series[ControlStatus.values.index("sealed")][1]
     assert len(trend.labels) == 28
     # Sealed three days ago: not sealed the days before, sealed since.
     assert sealed_series[-1] == 1 and sealed_series[-3] == 1 and sealed_series[-5] == 0
@@ -128,8 +128,13 @@ def test_subdistrict_staff_see_their_subdistrict_only(
     client = login(staff)
     page = client.get(reverse("dashboards:overview"), follow=True)
     assert _values(page.context["board"])["compounds.total"] == 1
-    assert client.get(reverse("dashboards:area", args=["subdistrict", other_sub.pk])).status_code == 404
-    assert client.get(reverse("dashboards:area", args=["compound", elsewhere.pk])).status_code == 404
+    assert (
+        client.get(reverse("dashboards:area", args=["subdistrict", other_sub.pk])).status_code
+        == 404
+    )
+    assert (
+        client.get(reverse("dashboards:area", args=["compound", elsewhere.pk])).status_code == 404
+    )
     # The district's daily report holds other sub-districts: not theirs.
     assert client.get(reverse("dashboards:reports")).status_code == 403
 
@@ -147,8 +152,18 @@ def test_compound_level_and_grid(evening, login, district_staff, district, compo
 
 
 def test_daily_report_one_row_per_community(
-    evening, settings, tmp_path, login, district, district_staff, secretary_a,
-    community_a, community_b, compound_a, compound_b, capsys,
+    evening,
+    settings,
+    tmp_path,
+    login,
+    district,
+    district_staff,
+    secretary_a,
+    community_a,
+    community_b,
+    compound_a,
+    compound_b,
+    capsys,
 ):
     from openpyxl import load_workbook
 
@@ -172,8 +187,13 @@ def test_daily_report_one_row_per_community(
     assert page.status_code == 200 and community_b.name in page.content.decode()
     xlsx = client.get(reverse("dashboards:report_xlsx", args=[district.pk, TODAY.isoformat()]))
     assert xlsx.status_code == 200 and "no-store" in xlsx["Cache-Control"]
-    assert client.get(reverse("dashboards:report", args=[district.pk, "2026-11-01"])).status_code == 404
-    assert client.get(reverse("dashboards:report", args=[district.pk, "yesterday"])).status_code == 400
+    assert (
+        client.get(reverse("dashboards:report", args=[district.pk, "2026-11-01"])).status_code
+        == 404
+    )
+    assert (
+        client.get(reverse("dashboards:report", args=[district.pk, "yesterday"])).status_code == 400
+    )
     # Secretaries do not read the district's report; another district's staff do not find it.
     assert login(secretary_a).get(reverse("dashboards:reports")).status_code == 403
     stranger = UserFactory(role=Role.DISTRICT_STAFF, posted_to=CompoundFactory().district)

@@ -23,7 +23,9 @@ class Command(BaseCommand):
             try:
                 day = datetime.date.fromisoformat(options["date"])
             except ValueError as exc:
-                raise CommandError(f"--date: not a date as YYYY-MM-DD: {options['date']!r}") from exc
+                raise CommandError(
+                    f"--date: not a date as YYYY-MM-DD: {options['date']!r}"
+                ) from exc
             if day > timezone.localdate():
                 raise CommandError(f"--date: {day} has not come yet")
         code = options["district"]
