@@ -13,7 +13,7 @@ from compounds.models import Compound
 from compounds.selectors import Overview, status_overview
 
 # The compound column a node's level filters on.
-NODE_FILTER = {
+NODE_FILTER: dict[str, str] = {
     Level.DISTRICT: "district_id",
     Level.SUBDISTRICT: "subdistrict_id",
     Level.COMMUNITY: "community_id",

@@ -156,7 +156,7 @@ def report(request: AuthedHttpRequest, pk: int, day: str) -> HttpResponse:
 
 
 @login_required
-def report_xlsx(request: AuthedHttpRequest, pk: int, day: str) -> HttpResponse:
+def report_xlsx(request: AuthedHttpRequest, pk: int, day: str) -> FileResponse:
     district, when, path = _report_file(request, pk, day)
     return attach(
         FileResponse(path.open("rb"), content_type=XLSX),

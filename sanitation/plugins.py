@@ -85,8 +85,8 @@ def figures(places: Any) -> Any:
     low = list(
         rounds.order_by()
         .values("compound_id", "compound__name")
-        .annotate(total=Count("pk"), done=Count("pk", filter=Q(done_at__isnull=False)))
-        .filter(done__lt=F("total") * LOW_COMPLETION)
+        .annotate(total=Count("pk"), finished=Count("pk", filter=Q(done_at__isnull=False)))
+        .filter(finished__lt=F("total") * LOW_COMPLETION)
         .order_by("compound__name")
         .values_list("compound_id", "compound__name")
     )

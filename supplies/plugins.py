@@ -57,7 +57,8 @@ def _delivery_hours(places: Any, first: Any, last: Any) -> tuple[Any, dict[Any, 
         return (overall / 3600 if overall is not None else None), per_day
     by_day: dict[Any, list[float]] = {}
     for day, delivered, submitted in qs:
-        by_day.setdefault(day, []).append((delivered - submitted).total_seconds() / 3600)
+        if delivered is not None:  # always, for a delivered order
+            by_day.setdefault(day, []).append((delivered - submitted).total_seconds() / 3600)
     every = [h for hours in by_day.values() for h in hours]
     return (
         statistics.median(every) if every else None,

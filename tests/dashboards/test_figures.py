@@ -222,3 +222,27 @@ def test_beat_writes_the_report(evening, settings, tmp_path, district):
     settings.WUYI_REPORT_DIR = tmp_path
     assert "wrote 1 file(s)" in daily_report()
     assert "daily-report" in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_api_returns_the_same_figures_scoped(
+    evening, login, district, district_staff, secretary_a, community_a, compound_a, compound_b
+):
+    response = login(district_staff).get("/api/overview/", {"level": "district", "id": district.pk})
+    assert response.status_code == 200
+    values = {f["key"]: f["value"] for f in response.json()["figures"]}
+    assert values["compounds.total"] == 2
+    mine = login(secretary_a).get("/api/overview/").json()
+    assert {f["key"]: f["value"] for f in mine["figures"]}["compounds.total"] == 1
+    assert (
+        login(secretary_a)
+        .get("/api/overview/", {"level": "compound", "id": compound_b.pk})
+        .status_code
+        == 404
+    )
+    assert login(district_staff).get("/api/overview/", {"level": "planet"}).status_code == 400
+
+
+def test_admin_index_links_to_the_overview(login, secretary_a):
+    page = login(secretary_a).get(reverse("admin:index"))
+    assert page.status_code == 200
+    assert reverse("dashboards:overview") in page.content.decode()
