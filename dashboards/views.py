@@ -4,6 +4,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from accounts.access import get_visible_or_404, require, scope_of
 from accounts.http import AuthedHttpRequest
@@ -106,6 +107,8 @@ def _render_overview(request: AuthedHttpRequest, *, level: str | None, node) -> 
             "overview": board.overview,
             "statuses": ControlStatus.choices,
             "breadcrumbs": _breadcrumbs(level, node),
+            # The grid's links, without a {% url %} per compound (thousands at district level).
+            "grid_prefix": reverse("dashboards:area", args=[Level.COMPOUND, 0]).removesuffix("0/"),
             "charts_json": [
                 {
                     "id": f"chart-{i}",

@@ -88,11 +88,8 @@ def figures(places: Any) -> Any:
         .order_by()
         .aggregate(waiting=Count("pk"), late=Count("pk", filter=Q(submitted_at__lt=late)))
     )
-    days = last_days(places.day, 7 if places.brief else 14)
-    week = days[-7]
+    days = last_days(places.day, 7)
     overall, per_day = _delivery_hours(places, days[0], places.day)
-    if len(days) > 7:
-        overall = _delivery_hours(places, week, places.day)[0]
     found = Contribution(
         figures=[
             Figure(
