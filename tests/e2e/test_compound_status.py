@@ -73,7 +73,7 @@ def test_district_staff_drill_down(new_page, demo, screenshot_dir):
     expect(page.locator("#drill table")).to_contain_text("天庆丽舍")
     if screenshot_dir:
         page.screenshot(path=f"{screenshot_dir}/district-overview.png", full_page=True)
-    page.get_by_role("link", name="天庆丽舍").click()
+    page.locator("#drill").get_by_role("link", name="天庆丽舍").click()
     expect(page.locator("h1")).to_contain_text("天庆丽舍")
 
 
