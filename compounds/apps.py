@@ -18,3 +18,7 @@ class CompoundsConfig(AppConfig):
 
         register_compound_panel(warnings_panel)
         register_compound_warning(secretary_warnings)
+        from .figures import register_figures
+        from .plugins import status_figures
+
+        register_figures(status_figures)

@@ -67,3 +67,130 @@ def secretary_warnings(user: Any, compound: Any) -> list[CompoundWarning]:
         for secretary in secretaries
         if not secretary.phone
     ]
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def status_figures(places: Any) -> Any:
+    """Compounds by control status now and over the last four weeks (from the status changes,
+    not from snapshots that could drift), days since the last positive case, cases per day.
+    Four queries whatever the number of compounds."""
+    import datetime
+
+    from django.db.models import Count, Max, Q
+    from django.db.models.functions import TruncDate
+    from django.utils import timezone
+
+    from wuyi.lib.localday import start_of
+
+    from .figures import Chart, Contribution, Figure, last_days
+    from .models import ControlStatus, PositiveCase, StatusChange
+
+    section = _("Control status")
+    counts = places.compounds.order_by().aggregate(
+        total=Count("pk"), **{s: Count("pk", filter=Q(status=s)) for s in ControlStatus.values}
+    )
+    url = reverse("compounds:list")
+    found = Contribution()
+    found.figures.append(
+        Figure("compounds.total", section, _("Compounds"), counts["total"], url=url, order=10)
+    )
+    for i, (value, label) in enumerate(ControlStatus.choices):
+        found.figures.append(
+            Figure(
+                f"compounds.{value}",
+                section,
+                str(label),
+                counts[value],
+                note=_("Compounds whose control status is now: %(status)s") % {"status": label},
+                url=f"{url}?status={value}",
+                order=11 + i,
+            )
+        )
+    cases = PositiveCase.objects.filter(compound__in=places.compound_ids())
+    last = cases.aggregate(last=Max("found_on"))["last"]
+    found.figures.append(
+        Figure(
+            "compounds.days_since_case",
+            section,
+            _("Days since the last case"),
+            (places.day - last).days if last else None,
+            unit=_("days"),
+            note=_("Days since a positive case was last found in any of these compounds"),
+            order=20,
+        )
+    )
+    if places.brief:
+        week = cases.filter(found_on__gt=places.day - datetime.timedelta(days=7)).count()
+        found.figures.append(
+            Figure("compounds.cases_7d", section, _("Cases in the last 7 days"), week, order=21)
+        )
+        return found
+
+    days = last_days(places.day, 28)
+    labels = [d.strftime("%m-%d") for d in days]
+    per_day = dict(
+        cases.filter(found_on__gte=days[0], found_on__lte=places.day)
+        .order_by()
+        .values("found_on")
+        .annotate(n=Count("pk"))
+        .values_list("found_on", "n")
+    )
+    found.figures.append(
+        Figure(
+            "compounds.cases_7d",
+            section,
+            _("Cases in the last 7 days"),
+            sum(n for d, n in per_day.items() if d > places.day - datetime.timedelta(days=7)),
+            order=21,
+        )
+    )
+    # Walk back from today's counts: a change on a later day is undone for every earlier day.
+    tz = timezone.get_default_timezone()
+    changes = (
+        StatusChange.objects.filter(
+            compound__in=places.compound_ids(), changed_at__gte=start_of(days[1])
+        )
+        .annotate(day=TruncDate("changed_at", tzinfo=tz))
+        .order_by()
+        .values("day", "from_status", "to_status")
+        .annotate(n=Count("pk"))
+    )
+    undo: dict[datetime.date, dict[str, int]] = {}
+    for row in changes:
+        delta = undo.setdefault(row["day"], {})
+        delta[row["from_status"]] = delta.get(row["from_status"], 0) + row["n"]
+        delta[row["to_status"]] = delta.get(row["to_status"], 0) - row["n"]
+    running = {s: counts[s] for s in ControlStatus.values}
+    by_day: dict[datetime.date, dict[str, int]] = {}
+    for day in reversed(days):
+        by_day[day] = dict(running)
+        for status, n in undo.get(day, {}).items():
+            if status in running:
+                running[status] += n
+    found.charts.append(
+        Chart(
+            "compounds.status_trend",
+            _("Compounds by control status, last 4 weeks"),
+            labels,
+            [
+                (str(label), [by_day[d][value] for d in days])
+                for value, label in ControlStatus.choices
+            ],
+            kind="bar",
+            stacked=True,
+            order=10,
+        )
+    )
+    found.charts.append(
+        Chart(
+            "compounds.cases_per_day",
+            _("Positive cases per day"),
+            labels,
+            [(_("Cases"), [per_day.get(d, 0) for d in days])],
+            kind="bar",
+            order=20,
+        )
+    )
+    return found

@@ -12,3 +12,11 @@ def may_see_overview(user: Any) -> bool:
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     return user.is_superuser or user.role in OVERVIEW_READERS
+
+
+def may_read_reports(user: Any) -> bool:
+    """A district's daily report holds every community of the district: district staff (of
+    their own district) only."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or user.role == Role.DISTRICT_STAFF

@@ -1,27 +1,40 @@
+from html import escape
+from pathlib import Path
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
 
 from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from accounts.models import Level, Role
-from compounds.models import Community, ControlStatus, District, Subdistrict
-from compounds.selectors import place_of_user, status_overview
-from medical.selectors import coverage
+from compounds.models import Community, Compound, ControlStatus, District, Subdistrict
+from compounds.selectors import place_of_user
 from volunteers.rules import works_in_the_field
+from wuyi.lib.downloads import attach
+from wuyi.lib.params import date_param
 
-from .rules import may_see_overview
+from .reports import past_reports, read_report, report_path
+from .rules import may_read_reports, may_see_overview
+from .selectors import dashboard
 
-_MODELS: dict[str, type[District] | type[Subdistrict] | type[Community]] = {
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+_MODELS: dict[str, type[District] | type[Subdistrict] | type[Community] | type[Compound]] = {
     Level.DISTRICT: District,
     Level.SUBDISTRICT: Subdistrict,
     Level.COMMUNITY: Community,
+    Level.COMPOUND: Compound,
 }
 # What to join when loading a node, for its breadcrumbs.
 _PARENTS: dict[str, tuple[str, ...]] = {
     Level.DISTRICT: (),
     Level.SUBDISTRICT: ("district",),
     Level.COMMUNITY: ("subdistrict__district",),
+    Level.COMPOUND: ("community", "subdistrict", "district"),
 }
 
 
@@ -66,7 +79,14 @@ def _breadcrumbs(level: str | None, node) -> list[tuple[str, int, str]]:
     if node is None:
         return []
     chain = []
-    if level == Level.COMMUNITY:
+    if level == Level.COMPOUND:
+        chain = [
+            (Level.DISTRICT, node.district),
+            (Level.SUBDISTRICT, node.subdistrict),
+            (Level.COMMUNITY, node.community),
+            (Level.COMPOUND, node),
+        ]
+    elif level == Level.COMMUNITY:
         chain = [
             (Level.DISTRICT, node.subdistrict.district),
             (Level.SUBDISTRICT, node.subdistrict),
@@ -79,21 +99,88 @@ def _breadcrumbs(level: str | None, node) -> list[tuple[str, int, str]]:
     return [(lvl, place.pk, place.name) for lvl, place in chain]
 
 
+def _grid_html(grid: list[dict[str, Any]]) -> str:
+    """The compound grid's cells, one link each: built here in one pass, since a district's
+    thousand cells through the template language cost more than all the figures' queries."""
+    prefix = escape(reverse("dashboards:area", args=[Level.COMPOUND, 0]).removesuffix("0/"))
+    cells = []
+    for c in grid:
+        name = escape(c["name"])
+        status = escape(c["status"])
+        cells.append(
+            f'<a class="cell status-{status}" href="{prefix}{int(c["id"])}/" title="{name}">'
+            f'<span class="sr-only">{name}</span></a>'
+        )
+    return mark_safe("".join(cells))  # noqa: S308 - every value above is escaped
+
+
 def _render_overview(request: AuthedHttpRequest, *, level: str | None, node) -> HttpResponse:
-    data = status_overview(user=request.user, level=level, place_id=node.pk if node else None)
-    # Controlled compounds lacking a medical worker or a second ambulance (issue 13).
-    gaps = coverage(
-        user=request.user, flagged_only=True, level=level, place_id=node.pk if node else None
-    )
+    board = dashboard(user=request.user, level=level, place_id=node.pk if node else None)
     return render(
         request,
         "dashboards/overview.html",
         {
             "node": node,
             "level": level,
-            "overview": data,
+            "board": board,
+            "overview": board.overview,
             "statuses": ControlStatus.choices,
             "breadcrumbs": _breadcrumbs(level, node),
-            "medical_gaps": gaps,
+            "grid_html": _grid_html(board.grid),
+            "charts_json": [
+                {
+                    "id": f"chart-{i}",
+                    "kind": c.kind,
+                    "stacked": c.stacked,
+                    "labels": c.labels,
+                    "series": [{"name": name, "values": values} for name, values in c.series],
+                }
+                for i, c in enumerate(board.charts)
+            ],
         },
+    )
+
+
+# ----------------------------------------------------------------------------- daily reports
+
+
+@login_required
+def reports(request: AuthedHttpRequest) -> HttpResponse:
+    """The daily reports written for the districts the user answers for, newest first."""
+    require(may_read_reports(request.user))
+    districts = District.objects.visible_to(request.user).order_by("code")
+    listed = [(district, past_reports(district)) for district in districts]
+    return render(request, "dashboards/reports.html", {"listed": listed})
+
+
+def _report_file(request: AuthedHttpRequest, pk: int, day: str) -> tuple[District, Any, Path]:
+    require(may_read_reports(request.user))
+    district = get_visible_or_404(District, request.user, pk=pk)
+    when = date_param({"day": day}, "day")
+    if when is None:
+        raise Http404
+    path = report_path(district, when)
+    if not path.is_file():
+        raise Http404
+    return district, when, path
+
+
+@login_required
+def report(request: AuthedHttpRequest, pk: int, day: str) -> HttpResponse:
+    """The printable page of a written report (read from its file)."""
+    district, when, path = _report_file(request, pk, day)
+    return render(
+        request,
+        "dashboards/report.html",
+        {"district": district, "day": when, "sections": read_report(path)},
+    )
+
+
+@login_required
+def report_xlsx(request: AuthedHttpRequest, pk: int, day: str) -> FileResponse:
+    district, when, path = _report_file(request, pk, day)
+    return attach(
+        FileResponse(path.open("rb"), content_type=XLSX),
+        f"{district.name}日报-{when.isoformat()}.xlsx",
+        fallback=f"daily-report-{district.code}-{when.isoformat()}.xlsx",
     )

@@ -19,6 +19,9 @@ class MedicalConfig(AppConfig):
         register_compound_warning(plugins.compound_warnings)
         register_resident_links(plugins.resident_links)
         register_task_provider(plugins.today_tasks)
+        from compounds.figures import register_figures
+
+        register_figures(plugins.figures)
 
         from residents.signals import resident_left
 

@@ -10,3 +10,8 @@ class MessagingConfig(AppConfig):
         from . import audiences
 
         audiences.register()
+        from compounds.figures import register_figures
+
+        from .plugins import figures
+
+        register_figures(figures)

@@ -18,6 +18,11 @@ class SuppliesConfig(AppConfig):
         register_compound_panel(compound_panel)
         register_task_provider(today_tasks)
         register_served_households(serves_household)
+        from compounds.figures import register_figures
+
+        from .plugins import figures
+
+        register_figures(figures)
         # Its own texts (codes, links, reminders) are never offered for a campaign.
         register_system_templates(HANDOVER, SELF_ORDER)
         from . import tasks  # noqa: F401 - sets services.self_order.queue_self_code

@@ -89,3 +89,132 @@ def compound_panel(user: Any, compound: Compound):
         context={"compound": compound, "counts": counts, "buys": buys},
         order=40,
     )
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def _delivery_hours(places: Any, first: Any, last: Any) -> tuple[Any, dict[Any, float]]:
+    """Median hours from order to delivery for orders delivered from day `first` to `last`:
+    overall and per day. One query (PostgreSQL aggregates; elsewhere the durations are read)."""
+    import statistics
+
+    from django.db import connection
+    from django.db.models.functions import TruncDate
+    from django.utils import timezone
+
+    from wuyi.lib.localday import bounds
+
+    start, end = bounds(first, last)
+    qs = (
+        Order.objects.filter(
+            compound__in=places.compound_ids(),
+            status=OrderStatus.DELIVERED,
+            delivered_at__gte=start,
+            delivered_at__lt=end,
+        )
+        .annotate(day=TruncDate("delivered_at", tzinfo=timezone.get_default_timezone()))
+        .order_by()
+        .values_list("day", "delivered_at", "submitted_at")
+    )
+    if connection.vendor == "postgresql":
+        # The inner query is Django's own, compiled with its parameters.
+        inner, params = qs.query.sql_with_params()
+        sql = (
+            "SELECT t.day, percentile_cont(0.5) WITHIN GROUP (ORDER BY "  # noqa: S608
+            "EXTRACT(EPOCH FROM (t.delivered - t.submitted))) "
+            f"FROM ({inner}) AS t(day, delivered, submitted) GROUP BY ROLLUP(t.day)"
+        )
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            rows = cur.fetchall()
+        overall = next((secs for day, secs in rows if day is None), None)
+        per_day = {day: secs / 3600 for day, secs in rows if day is not None}
+        return (overall / 3600 if overall is not None else None), per_day
+    by_day: dict[Any, list[float]] = {}
+    for day, delivered, submitted in qs:
+        if delivered is not None:  # always, for a delivered order
+            by_day.setdefault(day, []).append((delivered - submitted).total_seconds() / 3600)
+    every = [h for hours in by_day.values() for h in hours]
+    return (
+        statistics.median(every) if every else None,
+        {day: statistics.median(hours) for day, hours in by_day.items()},
+    )
+
+
+def figures(places: Any) -> Any:
+    """The dashboards' supply figures (compounds.figures): orders waiting, those waiting over
+    24 hours, the median time from order to delivery over 7 days and per day. Two queries."""
+    import datetime
+
+    from django.db.models import Count, Q
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from compounds.figures import Alert, Chart, Contribution, Figure, last_days
+
+    from . import rules
+    from .models import OPEN_STATUSES
+
+    section = _("Supplies")
+    url = reverse("supplies:orders") if places.user and rules.may_read_figures(places.user) else ""
+    late = places.now - datetime.timedelta(hours=24)
+    counts = (
+        Order.objects.filter(compound__in=places.compound_ids(), status__in=OPEN_STATUSES)
+        .order_by()
+        .aggregate(waiting=Count("pk"), late=Count("pk", filter=Q(submitted_at__lt=late)))
+    )
+    days = last_days(places.day, 7)
+    overall, per_day = _delivery_hours(places, days[0], places.day)
+    found = Contribution(
+        figures=[
+            Figure(
+                "supplies.waiting",
+                section,
+                _("Orders waiting"),
+                counts["waiting"],
+                note=_("Orders not yet delivered or cancelled"),
+                url=url,
+                order=40,
+            ),
+            Figure(
+                "supplies.late",
+                section,
+                _("Orders waiting over 24 h"),
+                counts["late"],
+                url=f"{url}?overdue=1" if url else "",
+                order=41,
+            ),
+            Figure(
+                "supplies.median_hours",
+                section,
+                _("Median time from order to delivery"),
+                round(overall, 1) if overall is not None else None,
+                unit=_("hours"),
+                note=_("Orders delivered in the last 7 days"),
+                order=42,
+            ),
+        ]
+    )
+    if places.brief:
+        return found
+    if counts["late"]:
+        found.alerts.append(
+            Alert(
+                "supplies-late",
+                _("%(n)d orders have waited over 24 hours.") % {"n": counts["late"]},
+                counts["late"],
+                url=url,
+            )
+        )
+    found.charts.append(
+        Chart(
+            "supplies.delivery_hours",
+            _("Median hours from order to delivery, per day"),
+            [d.strftime("%m-%d") for d in days],
+            [(_("Hours"), [round(per_day[d], 1) if d in per_day else None for d in days])],
+            unit=_("hours"),
+            order=40,
+        )
+    )
+    return found

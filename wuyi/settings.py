@@ -341,6 +341,11 @@ WUYI_OVERDUE_BATCH = int(os.environ.get("WUYI_OVERDUE_BATCH", "5000"))
 # alerted to the community secretaries (in the app).
 WUYI_UNSTAFFED_ALERT_HOURS = int(os.environ.get("WUYI_UNSTAFFED_ALERT_HOURS", "12"))
 _roster_hour, _roster_minute = (int(part) for part in WUYI_ROSTER_TIME.split(":"))
+# Dashboards: the districts' daily reports are written at this local time (HH:MM), into this
+# directory (one folder per day, one xlsx per district), and kept there.
+WUYI_DAILY_REPORT_TIME = os.environ.get("WUYI_DAILY_REPORT_TIME", "20:00")
+WUYI_REPORT_DIR = Path(os.environ.get("WUYI_REPORT_DIR", VAR_DIR / "reports"))
+_report_hour, _report_minute = (int(part) for part in WUYI_DAILY_REPORT_TIME.split(":"))
 
 # The one beat schedule. Each entry is a dispatcher that claims due rows from the database, or
 # housekeeping that is safe to run twice.
@@ -399,6 +404,11 @@ CELERY_BEAT_SCHEDULE = {
     "poll-sms-receipts": {
         "task": "messaging.poll_receipts",
         "schedule": crontab(minute="*/5"),
+    },
+    # Each district's daily report (xlsx), written at WUYI_DAILY_REPORT_TIME (local).
+    "daily-report": {
+        "task": "dashboards.daily_report",
+        "schedule": crontab(hour=_report_hour, minute=_report_minute),
     },
 }
 

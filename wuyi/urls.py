@@ -12,6 +12,7 @@ from drf_spectacular.views import (
 from rest_framework.routers import DefaultRouter
 
 from compounds.api import BuildingViewSet, CompoundViewSet
+from dashboards.api import OverviewView
 from dashboards.health import healthz, metrics
 from dashboards.views import home
 from medical.api import AmbulanceViewSet, EscortViewSet, HospitalViewSet, ScheduleViewSet
@@ -90,6 +91,7 @@ urlpatterns = [
     path("overview/", include("dashboards.urls")),
     path("api/", include(router.urls)),
     path("api/today/", TodayView.as_view(), name="today"),
+    path("api/overview/", OverviewView.as_view(), name="overview-api"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

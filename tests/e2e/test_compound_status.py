@@ -70,10 +70,10 @@ def test_district_staff_drill_down(new_page, demo, screenshot_dir):
     expect(page.locator("h1")).to_have_text("城关区")
     page.get_by_role("link", name="团结新村街道").click()
     page.get_by_role("link", name="天庆社区").click()
-    expect(page.locator("table")).to_contain_text("天庆丽舍")
+    expect(page.locator("#drill table")).to_contain_text("天庆丽舍")
     if screenshot_dir:
         page.screenshot(path=f"{screenshot_dir}/district-overview.png", full_page=True)
-    page.get_by_role("link", name="天庆丽舍").click()
+    page.locator("#drill").get_by_role("link", name="天庆丽舍").click()
     expect(page.locator("h1")).to_contain_text("天庆丽舍")
 
 

@@ -115,7 +115,7 @@ __all__ = [
 ]
 
 # The factories of the apps that keep them beside their tests (tests/<app>/factories.py).
-from tests.screening import factories as _screening  # noqa: E402
-from tests.screening.factories import *  # noqa: E402, F403
+from tests.screening import factories as _screening
+from tests.screening.factories import *  # noqa: F403
 
 __all__ += _screening.__all__

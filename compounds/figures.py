@@ -1,0 +1,143 @@
+"""Figures, alerts and charts the district dashboards show, offered by every app without the
+dashboards importing any of them (DESIGN.md: dashboards reads figure providers).
+
+An app registers a provider from its plugins.py (imported in its AppConfig.ready()). A provider
+gets the places to count (`Places`: the compounds a user may see under one node, as an
+unevaluated queryset) and returns a `Contribution`. It must aggregate in the database with a
+constant number of queries, whatever the number of compounds: filter on
+`compound__in=places.compound_ids()` (or `community_id__in=places.community_ids()`), never loop
+over compounds. An app that is not installed simply contributes nothing.
+"""
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Number = int | float | None
+
+
+@dataclass(frozen=True)
+class Places:
+    """What a provider counts: `compounds` (a Compound queryset, already scoped to the user and
+    the node, not evaluated), the local `day` and `now` the figures are for, and `brief` (the
+    daily report: figures only, no charts or alerts)."""
+
+    compounds: Any
+    day: datetime.date
+    now: datetime.datetime
+    user: Any = None
+    brief: bool = False
+
+    def compound_ids(self) -> Any:
+        """A subquery of the compounds' ids, for `compound__in=`."""
+        return self.compounds.order_by().values("pk")
+
+    def community_ids(self) -> Any:
+        """A subquery of the communities the compounds lie in, for `community__in=`."""
+        return self.compounds.order_by().values("community_id")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number on the overview: what it counts (`label`, `note`), its `value` (None: nothing
+    to count yet), where the list behind it is (`url`), and the `section` it belongs to (also
+    the daily report's sheet)."""
+
+    key: str
+    section: str
+    label: str
+    value: Number
+    unit: str = ""
+    note: str = ""
+    url: str = ""
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something to act on: what (`text`, with its count), and where it is put right (`url`)."""
+
+    key: str
+    text: str
+    count: int
+    url: str = ""
+    danger: bool = False
+    # A few of the places concerned, (name, url), named in the alert; `key` is its DOM id.
+    items: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A picture where one reads faster than a table; the same numbers are shown as a table.
+    `series` is [(name, values)], one value per label."""
+
+    key: str
+    title: str
+    labels: list[str]
+    series: list[tuple[str, list[Number]]]
+    kind: str = "line"  # line | bar
+    stacked: bool = False
+    unit: str = ""
+    order: int = 100
+
+
+@dataclass
+class Contribution:
+    figures: list[Figure] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+
+    def add(self, other: "Contribution") -> None:
+        self.figures += other.figures
+        self.alerts += other.alerts
+        self.charts += other.charts
+
+
+FigureProvider = Callable[[Places], Contribution]
+_providers: list[FigureProvider] = []
+
+
+def register_figures(provider: FigureProvider) -> None:
+    """`provider(places)` returns its figures, alerts and charts for those places."""
+    if provider not in _providers:
+        _providers.append(provider)
+
+
+def figure_providers() -> list[FigureProvider]:
+    return list(_providers)
+
+
+def collect(places: Places) -> Contribution:
+    """Every provider's contribution: figures in their order, alerts that count something
+    (dangerous ones first), charts in their order."""
+    found = Contribution()
+    for provider in _providers:
+        found.add(provider(places))
+    found.figures.sort(key=lambda f: f.order)
+    found.alerts = sorted((a for a in found.alerts if a.count), key=lambda a: not a.danger)
+    found.charts.sort(key=lambda c: c.order)
+    return found
+
+
+def last_days(day: datetime.date, n: int) -> list[datetime.date]:
+    """The n days up to and including `day`, oldest first (a chart's axis)."""
+    return [day - datetime.timedelta(days=n - 1 - i) for i in range(n)]
+
+
+def per_compound(
+    key: str, places: Places, compute: Callable[[], dict[int, int]], *, ttl: int = 900
+) -> int:
+    """The sum over `places` of a count kept per compound for the whole city, for the figures
+    no index makes fast at a city's scale (residents with a tag among a million): `compute()`
+    counts every compound in one grouped query, at most once every `ttl` seconds (cached,
+    shared by every page and node); each page then reads the compounds' ids and sums."""
+    from django.core.cache import cache
+
+    name = f"figures:{key}:{places.day.isoformat()}"
+    counts = cache.get(name)
+    if counts is None:
+        counts = compute()
+        cache.set(name, counts, ttl)
+    ids = places.compounds.order_by().values_list("pk", flat=True)
+    return sum(counts.get(pk, 0) for pk in ids)
