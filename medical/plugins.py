@@ -147,6 +147,7 @@ def resident_links(user: Any, resident_ids: Sequence[int]) -> dict[int, list[Res
             label += f"（{s.get_status_display()}）"
         url = reverse("medical:schedules") + f"?resident={s.resident_id}&status={s.status}"
         found.setdefault(s.resident_id, []).append(ResidentLink(label=label, url=url))
+    return found
 
 
 # ----------------------------------------------------------------------------- figures
