@@ -885,3 +885,6 @@ class DeliveryRuleFactory(factory.django.DjangoModelFactory):
             },
         )
         return rule
+
+
+from tests.care.factories import *  # noqa: E402, F403  (the URL walk looks here)

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "sanitation",
     "medical",
     "supplies",
+    "care",
     "dashboards",
 ]
 
@@ -326,12 +327,17 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # community secretary.
 WUYI_ROSTER_TIME = os.environ.get("WUYI_ROSTER_TIME", "05:00")
 WUYI_ROSTER_STATUSES = env_list("WUYI_ROSTER_STATUSES", "sealed,controlled")
+# Care: the day's welfare checks are made at this local time; ledger categories checked, with
+# every how many days, for a community without a care plan of its own (category:days).
+WUYI_WELFARE_TIME = os.environ.get("WUYI_WELFARE_TIME", "06:00")
+WUYI_CARE_DEFAULT = env_list("WUYI_CARE_DEFAULT", "elderly_alone:1")
 WUYI_OVERDUE_ESCALATE_MINUTES = int(os.environ.get("WUYI_OVERDUE_ESCALATE_MINUTES", "60"))
 WUYI_OVERDUE_BATCH = int(os.environ.get("WUYI_OVERDUE_BATCH", "5000"))
 # Volunteers: a shift starting within this many hours with fewer people than it needs is
 # alerted to the community secretaries (in the app).
 WUYI_UNSTAFFED_ALERT_HOURS = int(os.environ.get("WUYI_UNSTAFFED_ALERT_HOURS", "12"))
 _roster_hour, _roster_minute = (int(part) for part in WUYI_ROSTER_TIME.split(":"))
+_welfare_hour, _welfare_minute = (int(part) for part in WUYI_WELFARE_TIME.split(":"))
 
 # The one beat schedule. Each entry is a dispatcher that claims due rows from the database, or
 # housekeeping that is safe to run twice.
@@ -390,6 +396,10 @@ CELERY_BEAT_SCHEDULE = {
     "poll-sms-receipts": {
         "task": "messaging.poll_receipts",
         "schedule": crontab(minute="*/5"),
+    },
+    "generate-welfare-checks": {
+        "task": "care.generate_checks",
+        "schedule": crontab(hour=_welfare_hour, minute=_welfare_minute),
     },
 }
 

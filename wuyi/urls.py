@@ -11,6 +11,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
+from care.api import NeedViewSet, WelfareCheckViewSet
 from compounds.api import BuildingViewSet, CompoundViewSet
 from dashboards.views import home
 from medical.api import AmbulanceViewSet, EscortViewSet, HospitalViewSet, ScheduleViewSet
@@ -51,6 +52,8 @@ router.register("supplies/group-buys", GroupBuyViewSet, basename="groupbuy")
 router.register("supplies/orders", OrderViewSet, basename="order")
 router.register("sms-templates", SmsTemplateViewSet, basename="smstemplate")
 router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("care/checks", WelfareCheckViewSet, basename="welfarecheck")
+router.register("care/needs", NeedViewSet, basename="need")
 
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
@@ -82,6 +85,7 @@ urlpatterns = [
     path("sanitation/", include("sanitation.urls")),
     path("medical/", include("medical.urls")),
     path("supplies/", include("supplies.urls")),
+    path("care/", include("care.urls")),
     path("messaging/", include("messaging.urls")),
     path("overview/", include("dashboards.urls")),
     path("api/", include(router.urls)),
