@@ -9,7 +9,7 @@ class MedicalConfig(AppConfig):
     def ready(self) -> None:
         from compounds.registry import register_compound_panel, register_compound_warning
         from messaging.registry import register_system_templates
-        from residents.registry import register_resident_links
+        from residents.registry import register_contacts, register_resident_links
         from volunteers.registry import register_task_provider
 
         from .notify import CREW, PICKUP
@@ -21,6 +21,7 @@ class MedicalConfig(AppConfig):
 
         register_compound_warning(plugins.compound_warnings)
         register_resident_links(resident_links)
+        register_contacts(plugins.escort_contacts)
         register_task_provider(today_tasks)
 
         from residents.signals import resident_left

@@ -9,15 +9,16 @@ class SuppliesConfig(AppConfig):
     def ready(self) -> None:
         from compounds.registry import register_compound_panel
         from messaging.registry import register_system_templates
-        from residents.registry import register_served_households
+        from residents.registry import register_contacts, register_served_households
         from volunteers.registry import register_task_provider
 
         from .notify import HANDOVER, SELF_ORDER
-        from .plugins import serves_household
+        from .plugins import delivery_contacts, serves_household
         from .views import compound_panel, today_tasks
 
         register_compound_panel(compound_panel)
         register_task_provider(today_tasks)
         register_served_households(serves_household)
+        register_contacts(delivery_contacts)
         # Its own texts (codes, links, reminders) are never offered for a campaign.
         register_system_templates(HANDOVER, SELF_ORDER)
