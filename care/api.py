@@ -43,9 +43,7 @@ class RecordSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=RECORDABLE)
     mood = serializers.ChoiceField(choices=Mood.choices, required=False, allow_blank=True)
     note = StrictCharField(max_length=rules.NOTE_MAX, required=False, allow_blank=True)
-    need_kind = serializers.ChoiceField(
-        choices=NeedKind.choices, required=False, allow_blank=True
-    )
+    need_kind = serializers.ChoiceField(choices=NeedKind.choices, required=False, allow_blank=True)
     need_text = StrictCharField(max_length=rules.NOTE_MAX, required=False, allow_blank=True)
 
 

@@ -13,9 +13,7 @@ RECORDABLE = [(v, label) for v, label in Outcome.choices if v != Outcome.OPEN]
 
 class RecordForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=RECORDABLE)
-    mood = forms.ChoiceField(
-        label=_("Mood"), choices=[("", "—"), *Mood.choices], required=False
-    )
+    mood = forms.ChoiceField(label=_("Mood"), choices=[("", "—"), *Mood.choices], required=False)
     note = forms.CharField(label=_("Note"), required=False, max_length=rules.NOTE_MAX)
     need_kind = forms.ChoiceField(
         label=_("Needs"), choices=[("", "—"), *NeedKind.choices], required=False

@@ -266,9 +266,12 @@ def check_reassign(*, by: User, check: WelfareCheck, volunteer: Volunteer | None
         locked = _locked(check)
         if locked.done:
             raise Refused(_("This check is recorded already; it cannot be given to someone else."))
-        if volunteer is not None and not Team.compounds.through.objects.filter(
-            compound_id=locked.compound_id, team__memberships__volunteer=volunteer
-        ).exists():
+        if (
+            volunteer is not None
+            and not Team.compounds.through.objects.filter(
+                compound_id=locked.compound_id, team__memberships__volunteer=volunteer
+            ).exists()
+        ):
             raise Refused(_("Choose a volunteer serving this compound."), field="volunteer")
         locked.volunteer = volunteer
         locked.save(update_fields=["volunteer"])

@@ -16,14 +16,15 @@ from django.views.decorators.http import require_POST
 from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from compounds.models import Community, Compound
+from residents.models import Category
 from residents.rules import may_call_resident
 from volunteers.models import Volunteer
 from volunteers.registry import ERRAND, Task
 from wuyi.lib.errors import Refused, add_to_form
-from wuyi.lib.params import date_param
+from wuyi.lib.params import date_param, int_param
 
 from . import rules, selectors, services
-from .forms import PlanForm, RecordForm, ReassignForm
+from .forms import PlanForm, ReassignForm, RecordForm
 from .models import CarePlan, Need, NeedStatus, WelfareCheck
 
 
@@ -215,19 +216,17 @@ def plans(request: AuthedHttpRequest) -> HttpResponse:
     """The community's care plan: which ledger categories get a check, how often."""
     require(rules.may_organise(request.user), _("The care plan is the community secretary's."))
     communities = Community.objects.visible_to(request.user).order_by("name")
-    community = communities.filter(pk=request.GET.get("community") or 0).first() or (
-        communities.first()
-    )
+    chosen = int_param(request.GET, "community")
+    community = (chosen and communities.filter(pk=chosen).first()) or communities.first()
     form = PlanForm(request.POST or None)
-    if request.method == "POST" and community is not None:
-        if form.is_valid():
-            try:
-                services.care_plan_save(by=request.user, community=community, **form.cleaned_data)
-            except Refused as refused:
-                add_to_form(form, refused)
-            else:
-                messages.success(request, _("Saved."))
-                return redirect(f"{reverse('care:plans')}?community={community.pk}")
+    if request.method == "POST" and community is not None and form.is_valid():
+        try:
+            services.care_plan_save(by=request.user, community=community, **form.cleaned_data)
+        except Refused as refused:
+            add_to_form(form, refused)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(f"{reverse('care:plans')}?community={community.pk}")
     own = list(CarePlan.objects.filter(community=community)) if community else []
     return render(
         request,
@@ -236,7 +235,9 @@ def plans(request: AuthedHttpRequest) -> HttpResponse:
             "community": community,
             "communities": communities,
             "plans": own,
-            "default": rules.default_plan(),
+            "default": [
+                (Category(category).label, days) for category, days in rules.default_plan().items()
+            ],
             "form": form,
         },
     )
