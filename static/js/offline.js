@@ -19,7 +19,7 @@
   const STORE = "wuyi-offline-taps";
   const REFUSED = "wuyi-offline-refused";
   const box0 = document.getElementById("offline-queue");
-  const text = box0 ? box0.dataset : {offline: "", waiting: "%(count)s", photo: ""};
+  const text = box0 ? box0.dataset : {offline: "", waiting: "", photo: ""};
 
   function load(name) {
     try { return JSON.parse(localStorage.getItem(name) || "[]"); } catch (e) { return []; }
@@ -48,7 +48,7 @@
     }
     if (waiting.length) {
       const p = document.createElement("p");
-      p.textContent = text.waiting.replace("%(count)s", waiting.length);
+      p.textContent = text.waiting + ": " + waiting.length;
       const ul = document.createElement("ul");
       waiting.forEach((t) => {
         const li = document.createElement("li");
