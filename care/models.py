@@ -92,6 +92,10 @@ class WelfareCheck(models.Model):
         related_name="+",
         verbose_name=_("resident"),
         db_index=False,  # the unique (resident, date) leads with it
+        # No database constraint: its deferred check locks each of 200,000 residents at the
+        # COMMIT of the daily job (23 s of the bench). Residents are never deleted but by
+        # Django (leaving the register sets left_on), whose CASCADE removes their checks.
+        db_constraint=False,
     )
     # The resident's compound and household, kept on the check: scoping and the today list
     # read one table.
@@ -103,7 +107,12 @@ class WelfareCheck(models.Model):
         db_index=False,  # welfarecheck_compound_day leads with it
     )
     household = models.ForeignKey(
-        Household, on_delete=models.CASCADE, related_name="+", verbose_name=_("household")
+        Household,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("household"),
+        db_index=False,  # read with the volunteer's day (welfarecheck_volunteer_day)
+        db_constraint=False,  # the resident's household, as for `resident`
     )
     date = models.DateField(_("date"))
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)

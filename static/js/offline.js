@@ -66,12 +66,19 @@
     box.hidden = !box.childElementCount;
   }
 
+  // form.action and form.method are shadowed by a control of that name (a button
+  // name="action", a select name="method"): read the attributes.
+  function actionOf(form) {
+    return new URL(form.getAttribute("action") || location.href, location.href).href;
+  }
+  function methodOf(form) { return (form.getAttribute("method") || "get").toLowerCase(); }
+
   function labelOf(form, submitter) {
     const own = form.dataset.offlineTap || "";
     const row = form.closest("li, section, .card");
     const title = row ? (row.querySelector("strong, h1, h2") || {}).textContent || "" : "";
     const button = submitter ? submitter.textContent.trim() : "";
-    return [own || title.trim(), button].filter(Boolean).join(" · ") || form.action;
+    return [own || title.trim(), button].filter(Boolean).join(" · ") || actionOf(form);
   }
 
   function queue(form, submitter) {
@@ -85,7 +92,7 @@
     }
     const items = load(STORE);
     items.push({
-      key: newKey(), user: user, url: form.action, body: params.toString(),
+      key: newKey(), user: user, url: actionOf(form), body: params.toString(),
       label: labelOf(form, submitter), at: Date.now(),
     });
     save(STORE, items);
@@ -128,7 +135,7 @@
   // Before htmx and before the browser: a form posted without signal goes to the queue.
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (navigator.onLine || (form.method || "").toLowerCase() !== "post") return;
+    if (navigator.onLine || methodOf(form) !== "post") return;
     if (form.matches("[data-no-offline]")) return;
     event.preventDefault();
     event.stopImmediatePropagation();

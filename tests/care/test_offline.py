@@ -92,3 +92,25 @@ def test_the_service_worker_and_the_manifest(client, volunteer):
     page = client.get(reverse("volunteers:today")).content.decode()
     assert 'data-offline-worker="/volunteers/sw.js"' in page
     assert "offline.js" in page
+
+
+def test_a_delivery_tapped_offline_is_recorded_once(compound_a, volunteer, client):
+    from django.utils import timezone
+
+    from tests.factories import OrderFactory
+
+    order = OrderFactory(
+        compound=compound_a,
+        status="out_for_delivery",
+        claimed_by=volunteer,
+        claimed_at=timezone.now(),
+        phone="",
+    )
+    client.force_login(volunteer)
+    url = reverse("supplies:deliver", args=[order.pk])
+    data = {"how": "door", "code": "", "action": "delivered"}
+    first = _replay(client, url, data)
+    assert first.json()["ok"] is True, first.json()
+    assert _replay(client, url, data).json()["duplicate"] is True
+    order.refresh_from_db()
+    assert order.status == "delivered"
