@@ -2,6 +2,8 @@
 Reads go through visible_to; writes through the same services as the pages, whose refusals
 are 400s with the same messages."""
 
+from typing import cast
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -9,6 +11,7 @@ from rest_framework import decorators, exceptions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import User
 from wuyi.lib.drf import ApiView, ModelSerializer, StrictCharField, refusals
 from wuyi.lib.errors import Refused
 from wuyi.lib.params import choice_param, date_param, int_param
@@ -94,7 +97,7 @@ class WelfareCheckViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         try:
             check = services.check_record(
-                by=request.user, check=self.get_object(), **body.validated_data
+                by=cast(User, request.user), check=self.get_object(), **body.validated_data
             )
         except DjangoPermissionDenied as exc:
             raise exceptions.PermissionDenied(str(exc)) from None

@@ -54,6 +54,8 @@ def _morning(rng, now: datetime.datetime, today: datetime.date) -> None:
         outcome = (
             Outcome.NOT_REACHED if n % 15 == 0 else rng.choice([Outcome.PHONE, Outcome.VISITED])
         )
+        if check.volunteer is None:  # filtered out above; for the type checker
+            continue
         kind, text = NEEDS[needs % len(NEEDS)] if needs < 3 and n % 6 == 0 else ("", "")
         with transaction.atomic():
             services.check_record(

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from residents.models import Category
+from volunteers.models import Volunteer
 
 from . import rules
 from .models import Mood, NeedKind, Outcome
@@ -32,7 +33,9 @@ class PlanForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    volunteer = forms.ModelChoiceField(label=_("Volunteer"), queryset=None, required=False)
+    volunteer: forms.ModelChoiceField = forms.ModelChoiceField(
+        label=_("Volunteer"), queryset=Volunteer.objects.none(), required=False
+    )
 
     def __init__(self, *args, volunteers=None, **kwargs):
         super().__init__(*args, **kwargs)
