@@ -215,7 +215,7 @@ def test_a_check_reassigned_meanwhile_is_refused_with_a_message(
     services.check_reassign(by=secretary_a, check=check, volunteer=other)
     with pytest.raises(Refused) as refused:
         services.check_record(by=before.user, check=check, outcome="visited")
-    assert "no longer yours" in str(refused.value.message)
+    assert str(refused.value.message) == str(rules.MSG_NOT_YOURS)
     check.refresh_from_db()
     assert check.outcome == "open"
 
