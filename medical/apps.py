@@ -9,7 +9,7 @@ class MedicalConfig(AppConfig):
     def ready(self) -> None:
         from compounds.registry import register_compound_panel, register_compound_warning
         from messaging.registry import register_system_templates
-        from residents.registry import register_resident_links
+        from residents.registry import register_contacts, register_resident_links
         from volunteers.registry import register_task_provider
 
         from . import plugins
@@ -19,6 +19,7 @@ class MedicalConfig(AppConfig):
         register_compound_warning(plugins.compound_warnings)
         register_resident_links(plugins.resident_links)
         register_task_provider(plugins.today_tasks)
+        register_contacts(plugins.escort_contacts)
         from compounds.figures import register_figures
 
         register_figures(plugins.figures)

@@ -2,17 +2,20 @@
 今日任务 and the resident ledger's links (registered in MedicalConfig.ready)."""
 
 import datetime
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from compounds.models import Compound
 from compounds.registry import CompoundWarning
 from residents.registry import ResidentLink
 from volunteers.registry import ERRAND, URGENT, Task
+from wuyi.lib import localday
 
 from . import rules, selectors
 from .models import (
@@ -274,4 +277,23 @@ def figures(places: Any) -> Any:
                 items=tuple((name, reverse("compounds:detail", args=[pk])) for pk, name in named),
             )
         )
+    return found
+
+
+def escort_contacts(resident_ids: Sequence[int], day: datetime.date) -> dict[int, list[Any]]:
+    """The ledger's served today (residents.registry.register_contacts): residents whose
+    escort set off on `day`. One query."""
+    from residents.registry import Contact
+
+    start, end = localday.bounds(day)
+    found: dict[int, list[Any]] = defaultdict(list)
+    rows = (
+        Escort.objects.filter(
+            resident_id__in=list(resident_ids), dispatched_at__gte=start, dispatched_at__lt=end
+        )
+        .exclude(status=EscortStatus.CANCELLED)
+        .values_list("resident_id", "dispatched_at")
+    )
+    for resident_id, at in rows:
+        found[resident_id].append(Contact(kind="escort", label=gettext_lazy("Escort"), at=at))
     return found

@@ -380,9 +380,13 @@ def ledger(request: AuthedHttpRequest) -> HttpResponse:
     page = Paginator(lines, LEDGER_PAGE_SIZE).get_page(request.GET.get("page"))
     # What other apps link to each line (a recurring escort): one call for the page.
     page.object_list = list(page.object_list)
-    links = registry.links_for(request.user, [tag.resident_id for tag in page.object_list])
+    ids = [tag.resident_id for tag in page.object_list]
+    links = registry.links_for(request.user, ids)
+    # 今日已服务: every app's contacts with these residents today (a check, a delivery).
+    served = registry.contacts_on(ids, timezone.localdate())
     for tag in page.object_list:
         tag.links = links.get(tag.resident_id, [])  # type: ignore[attr-defined]
+        tag.served = served.get(tag.resident_id, [])  # type: ignore[attr-defined]
     return render(
         request,
         "residents/ledger.html",

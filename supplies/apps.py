@@ -9,18 +9,23 @@ class SuppliesConfig(AppConfig):
     def ready(self) -> None:
         from compounds.registry import register_compound_panel
         from messaging.registry import register_system_templates
-        from residents.registry import register_served_households
+        from residents.registry import register_contacts, register_served_households
         from volunteers.registry import register_task_provider
 
         from .notify import HANDOVER, SELF_ORDER
-        from .plugins import compound_panel, serves_household, today_tasks
+        from .plugins import (
+            compound_panel,
+            delivery_contacts,
+            figures,
+            serves_household,
+            today_tasks,
+        )
 
         register_compound_panel(compound_panel)
         register_task_provider(today_tasks)
         register_served_households(serves_household)
+        register_contacts(delivery_contacts)
         from compounds.figures import register_figures
-
-        from .plugins import figures
 
         register_figures(figures)
         # Its own texts (codes, links, reminders) are never offered for a campaign.

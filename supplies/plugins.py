@@ -2,15 +2,19 @@
 register's served households (registered in SuppliesConfig.ready)."""
 
 import datetime
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from compounds.models import Compound
 from volunteers.registry import ERRAND, Task
+from wuyi.lib import localday
 
 from . import selectors
 from .models import (
@@ -217,4 +221,22 @@ def figures(places: Any) -> Any:
             order=40,
         )
     )
+    return found
+
+
+def delivery_contacts(resident_ids: Sequence[int], day: datetime.date) -> dict[int, list[Any]]:
+    """The ledger's served today (residents.registry.register_contacts): the residents of each
+    household whose order was handed over on `day`. One query."""
+    from residents.registry import Contact
+
+    start, end = localday.bounds(day)
+    found: dict[int, list[Any]] = defaultdict(list)
+    rows = Order.objects.filter(
+        status=OrderStatus.DELIVERED,
+        delivered_at__gte=start,
+        delivered_at__lt=end,
+        household__residents__id__in=list(resident_ids),
+    ).values_list("household__residents__id", "delivered_at")
+    for resident_id, at in rows:
+        found[resident_id].append(Contact(kind="delivery", label=gettext_lazy("Delivered"), at=at))
     return found

@@ -389,3 +389,25 @@ class LoginLink(models.Model):
 
 
 LOGIN_LINK_LIFETIME = datetime.timedelta(hours=72)
+
+
+class OfflineTap(models.Model):
+    """A tap made on a phone without signal (delivered, round done, check recorded, check-in),
+    replayed when the network came back: its key, chosen by the phone when the tap was made,
+    is kept here so that the same tap replayed twice (the phone retried, two tabs, a lost
+    answer) is applied once. Written in the transaction of the tap's own write
+    (volunteers.offline.ReplayMiddleware): a refused tap leaves no key and nothing else."""
+
+    key = models.CharField(max_length=64, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    path = models.CharField(max_length=200, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("offline tap")
+        verbose_name_plural = _("offline taps")
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import offline, views
 
 app_name = "volunteers"
 
 urlpatterns = [
     path("today/", views.today, name="today"),
+    path("sw.js", offline.service_worker, name="service_worker"),
+    path("manifest.webmanifest", offline.manifest, name="manifest"),
     path("assignments/<int:pk>/check-in/", views.check_in, name="check_in"),
     path("assignments/<int:pk>/check-out/", views.check_out, name="check_out"),
     path("link/<str:token>/", views.login_link, name="link"),

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "medical",
     "supplies",
     "screening",
+    "care",
     "dashboards",
 ]
 
@@ -86,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A tap replayed from a phone that was offline: applied once (volunteers/offline.py).
+    "volunteers.offline.ReplayMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -335,6 +338,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # community secretary.
 WUYI_ROSTER_TIME = os.environ.get("WUYI_ROSTER_TIME", "05:00")
 WUYI_ROSTER_STATUSES = env_list("WUYI_ROSTER_STATUSES", "sealed,controlled")
+# Care: the day's welfare checks are made at this local time; ledger categories checked, with
+# every how many days, for a community without a care plan of its own (category:days).
+WUYI_WELFARE_TIME = os.environ.get("WUYI_WELFARE_TIME", "06:00")
+WUYI_CARE_DEFAULT = env_list("WUYI_CARE_DEFAULT", "elderly_alone:1")
 WUYI_OVERDUE_ESCALATE_MINUTES = int(os.environ.get("WUYI_OVERDUE_ESCALATE_MINUTES", "60"))
 WUYI_OVERDUE_BATCH = int(os.environ.get("WUYI_OVERDUE_BATCH", "5000"))
 # Volunteers: a shift starting within this many hours with fewer people than it needs is
@@ -346,6 +353,7 @@ _roster_hour, _roster_minute = (int(part) for part in WUYI_ROSTER_TIME.split(":"
 WUYI_DAILY_REPORT_TIME = os.environ.get("WUYI_DAILY_REPORT_TIME", "20:00")
 WUYI_REPORT_DIR = Path(os.environ.get("WUYI_REPORT_DIR", VAR_DIR / "reports"))
 _report_hour, _report_minute = (int(part) for part in WUYI_DAILY_REPORT_TIME.split(":"))
+_welfare_hour, _welfare_minute = (int(part) for part in WUYI_WELFARE_TIME.split(":"))
 
 # The one beat schedule. Each entry is a dispatcher that claims due rows from the database, or
 # housekeeping that is safe to run twice.
@@ -409,6 +417,11 @@ CELERY_BEAT_SCHEDULE = {
     "daily-report": {
         "task": "dashboards.daily_report",
         "schedule": crontab(hour=_report_hour, minute=_report_minute),
+    },
+    # Each community's welfare checks of the day (care), at WUYI_WELFARE_TIME (local).
+    "generate-welfare-checks": {
+        "task": "care.generate_checks",
+        "schedule": crontab(hour=_welfare_hour, minute=_welfare_minute),
     },
 }
 

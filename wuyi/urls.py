@@ -11,6 +11,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
+from care.api import NeedViewSet, WelfareCheckViewSet
 from compounds.api import BuildingViewSet, CompoundViewSet
 from dashboards.api import OverviewView
 from dashboards.health import healthz, metrics
@@ -53,6 +54,8 @@ router.register("supplies/group-buys", GroupBuyViewSet, basename="groupbuy")
 router.register("supplies/orders", OrderViewSet, basename="order")
 router.register("sms-templates", SmsTemplateViewSet, basename="smstemplate")
 router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("care/checks", WelfareCheckViewSet, basename="welfarecheck")
+router.register("care/needs", NeedViewSet, basename="need")
 
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
@@ -87,6 +90,7 @@ urlpatterns = [
     path("medical/", include("medical.urls")),
     path("supplies/", include("supplies.urls")),
     path("screening/", include("screening.urls")),
+    path("care/", include("care.urls")),
     path("messaging/", include("messaging.urls")),
     path("overview/", include("dashboards.urls")),
     path("api/", include(router.urls)),

@@ -6,6 +6,8 @@ It lives here, at the top of the import graph, because it fills every app in tur
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from care.demo import seed_care
+from care.models import WelfareCheck
 from compounds.demo import seed_places
 from compounds.models import Building, Compound, District
 from medical.demo import seed_medical
@@ -34,6 +36,7 @@ class Command(BaseCommand):
         seed_sanitation()
         seed_medical()
         seed_supplies()
+        seed_care()
         seed_messaging()
         seed_screening()
         self.stdout.write(
@@ -46,6 +49,7 @@ class Command(BaseCommand):
                 f"{Area.objects.count()} areas disinfected, {Round.objects.count()} rounds, "
                 f"{Ambulance.objects.count()} ambulances, {Escort.objects.count()} escorts, "
                 f"{Order.objects.count()} supply orders, "
+                f"{WelfareCheck.objects.count()} welfare checks, "
                 f"{Message.objects.count()} SMS campaigns."
             )
         )
