@@ -26,7 +26,7 @@ from .models import (
     Subdistrict,
 )
 from .rules import may_change_status
-from .signals import compound_moved
+from .signals import case_recorded, compound_moved, status_rose
 
 # Where a compound may go from each status. Tightening may jump any number of steps at once;
 # loosening goes one step at a time (sealed → controlled → precautionary → normal), because
@@ -116,6 +116,7 @@ def _record_case(compound: Compound, case: NewCase, *, user: User, source: str) 
         }
         compound._history_user = user
         compound.save(update_fields=["last_positive_on"])
+    case_recorded.send(sender=Compound, compound=compound, case=recorded, by=user)
     return recorded
 
 
@@ -237,7 +238,7 @@ def compound_change_status(
         compound._change_reason = reason  # picked up by django-simple-history
         compound._history_user = user
         compound.save(update_fields=["status", "status_changed_at"])
-        return StatusChange.objects.create(
+        change = StatusChange.objects.create(
             compound=compound,
             from_status=current,
             to_status=to_status,
@@ -245,6 +246,9 @@ def compound_change_status(
             changed_by=user,
             changed_at=now,
         )
+        if SEVERITY[to_status] > SEVERITY[current]:
+            status_rose.send(sender=Compound, compound=compound, change=change, by=user)
+        return change
 
 
 # ----------------------------------------------------------------------------- postings

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "sanitation",
     "medical",
     "supplies",
+    "campaign",
     "dashboards",
 ]
 

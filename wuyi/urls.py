@@ -11,6 +11,12 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
+from campaign.api import (
+    AssessmentViewSet,
+    CertificateViewSet,
+    ChecklistViewSet,
+    PublicityViewSet,
+)
 from compounds.api import BuildingViewSet, CompoundViewSet
 from dashboards.views import home
 from medical.api import AmbulanceViewSet, EscortViewSet, HospitalViewSet, ScheduleViewSet
@@ -51,6 +57,10 @@ router.register("supplies/group-buys", GroupBuyViewSet, basename="groupbuy")
 router.register("supplies/orders", OrderViewSet, basename="order")
 router.register("sms-templates", SmsTemplateViewSet, basename="smstemplate")
 router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("campaign/checklists", ChecklistViewSet, basename="checklist")
+router.register("campaign/assessments", AssessmentViewSet, basename="assessment")
+router.register("campaign/certificates", CertificateViewSet, basename="certificate")
+router.register("campaign/publicity", PublicityViewSet, basename="publicityrecord")
 
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
@@ -82,6 +92,7 @@ urlpatterns = [
     path("sanitation/", include("sanitation.urls")),
     path("medical/", include("medical.urls")),
     path("supplies/", include("supplies.urls")),
+    path("campaign/", include("campaign.urls")),
     path("messaging/", include("messaging.urls")),
     path("overview/", include("dashboards.urls")),
     path("api/", include(router.urls)),

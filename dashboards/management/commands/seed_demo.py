@@ -6,6 +6,7 @@ It lives here, at the top of the import graph, because it fills every app in tur
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from campaign.demo import seed_campaign
 from compounds.demo import seed_places
 from compounds.models import Building, Compound, District
 from medical.demo import seed_medical
@@ -34,6 +35,7 @@ class Command(BaseCommand):
         seed_medical()
         seed_supplies()
         seed_messaging()
+        seed_campaign()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {District.objects.count()} districts, "
