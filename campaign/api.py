@@ -47,9 +47,8 @@ class GroupSerializer(ModelSerializer):
 
     @extend_schema_field(ItemSerializer(many=True))
     def get_items(self, group: ChecklistGroup) -> list[dict[str, Any]]:
-        return ItemSerializer(
-            [i for i in group.items.all() if i.retired_at is None], many=True
-        ).data
+        current = [i for i in group.items.all() if i.retired_at is None]
+        return list(ItemSerializer(current, many=True).data)
 
 
 class ChecklistSerializer(ModelSerializer):
@@ -172,9 +171,7 @@ class PublicitySerializer(ModelSerializer):
         from compounds.models import Community
 
         request = self.context.get("request")
-        fields["community"].queryset = Community.objects.visible_to(
-            getattr(request, "user", None)
-        )
+        fields["community"].queryset = Community.objects.visible_to(getattr(request, "user", None))
         return fields
 
     def create(self, validated_data: dict) -> PublicityRecord:

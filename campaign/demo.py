@@ -88,18 +88,18 @@ def seed_campaign() -> int:
                 services.item_add(
                     group=group, text=text, kind=kind, needs_evidence=evidence, by=staff
                 )
-    for kind, (title, body) in TEXTS.items():
-        services.text_save(district=district, kind=kind, title=title, body=body, by=staff)
+    for text_kind, (title, body) in TEXTS.items():
+        services.text_save(district=district, kind=text_kind, title=title, body=body, by=staff)
     today = timezone.localdate()
     if not PublicityRecord.objects.filter(community__subdistrict__district=district).exists():
         for n, community in enumerate(
             Community.objects.filter(subdistrict__district=district).order_by("code")
         ):
-            for kind, count, place in PUBLICITY:
+            for publicity_kind, count, place in PUBLICITY:
                 services.publicity_record(
                     community_id=community.pk,
                     day=today - datetime.timedelta(days=n % 3),
-                    kind=kind,
+                    kind=publicity_kind,
                     count=count + n,
                     place=place,
                     by=staff,

@@ -37,7 +37,10 @@ class CheckForm(forms.Form):
         widget=forms.RadioSelect,
     )
     note = forms.CharField(
-        label=_("Evidence"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Evidence"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     photo = forms.FileField(label=_("Photo (optional)"), required=False)
 
@@ -62,4 +65,6 @@ class PublicityForm(forms.Form):
 class TextForm(forms.Form):
     kind = forms.ChoiceField(choices=TextKind.choices, widget=forms.HiddenInput)
     title = forms.CharField(label=_("Title"), max_length=60)
-    body = forms.CharField(label=_("Text"), max_length=2000, widget=forms.Textarea(attrs={"rows": 8}))
+    body = forms.CharField(
+        label=_("Text"), max_length=2000, widget=forms.Textarea(attrs={"rows": 8})
+    )

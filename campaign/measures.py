@@ -83,7 +83,7 @@ def disinfection(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figur
         .annotate(
             total=Count("id"),
             started=Count("id", filter=Q(due_at__lte=ctx.now)),
-            done=Count("id", filter=Q(done_at__isnull=False)),
+            finished=Count("id", filter=Q(done_at__isnull=False)),
             open_started=Count("id", filter=Q(due_at__lte=ctx.now, done_at__isnull=True)),
         )
     )
@@ -102,7 +102,8 @@ def disinfection(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figur
             continue
         found[c.pk] = Figure(
             r["open_started"] == 0,
-            _("%(done)d of %(total)d rounds done today") % {"done": r["done"], "total": r["total"]},
+            _("%(done)d of %(total)d rounds done today")
+            % {"done": r["finished"], "total": r["total"]},
             url,
         )
     return found
@@ -124,9 +125,7 @@ def waste(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
     for c in compounds:
         n = left.get(c.pk, 0)
         text = (
-            _("%(n)d bins of earlier days not cleared") % {"n": n}
-            if n
-            else _("every bin cleared")
+            _("%(n)d bins of earlier days not cleared") % {"n": n} if n else _("every bin cleared")
         )
         found[c.pk] = Figure(n == 0, text, url)
     return found

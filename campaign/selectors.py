@@ -187,8 +187,9 @@ def evaluate(
         )
         for item in items_by_district.get(c.district_id, []):
             if item.kind == ItemKind.MANUAL:
-                check = checks.get((c.pk, item.pk))
-                ev.items.append(ItemResult(item, bool(check and check.met), check=check))
+                found_check = checks.get((c.pk, item.pk))
+                met = bool(found_check and found_check.met)
+                ev.items.append(ItemResult(item, met, check=found_check))
             else:
                 figure = figures[item.kind][c.pk]
                 ev.items.append(ItemResult(item, figure.met, figure=figure))
@@ -289,12 +290,17 @@ class PublicityRow:
     sms: int = 0
 
 
+def _row(rows: dict[int, PublicityRow], key: int) -> PublicityRow:
+    if key not in rows:
+        rows[key] = PublicityRow(key, dict.fromkeys(PublicityKind.values, 0))
+    return rows[key]
+
+
 def publicity_totals(
     *, user: Any, start: datetime.date, end: datetime.date
 ) -> tuple[list[PublicityRow], list[PublicityRow], PublicityRow]:
     """Per sub-district and per district, in the article's categories, with the SMS sent by
-    messaging. Two queries."""
-
+    messaging. Four queries."""
     rows = (
         PublicityRecord.objects.visible_to(user)
         .filter(day__gte=start, day__lte=end)
@@ -304,18 +310,10 @@ def publicity_totals(
     )
     per_sub: dict[int, PublicityRow] = {}
     per_district: dict[int, PublicityRow] = {}
-    total = PublicityRow(place=None, counts={k: 0 for k in PublicityKind.values})
-    sub_district: dict[int, int] = {}
+    total = PublicityRow(place=None, counts=dict.fromkeys(PublicityKind.values, 0))
     for r in rows:
         sub, dist = r["community__subdistrict_id"], r["community__subdistrict__district_id"]
-        sub_district[sub] = dist
-        for bucket in (
-            per_sub.setdefault(sub, PublicityRow(sub, {k: 0 for k in PublicityKind.values})),
-            per_district.setdefault(
-                dist, PublicityRow(dist, {k: 0 for k in PublicityKind.values})
-            ),
-            total,
-        ):
+        for bucket in (_row(per_sub, sub), _row(per_district, dist), total):
             bucket.counts[r["kind"]] += r["n"] or 0
     first, after = bounds(start, end)
     sms_rows = (
@@ -325,15 +323,13 @@ def publicity_totals(
         .order_by()
         .annotate(n=Count("id"))
     )
-    for r in sms_rows:
-        sub, dist = r["message__subdistrict_id"], r["message__district_id"]
+    for sms in sms_rows:
+        sub, dist = sms["message__subdistrict_id"], sms["message__district_id"]
         if sub is None or dist is None:
             continue
-        per_sub.setdefault(sub, PublicityRow(sub, {k: 0 for k in PublicityKind.values})).sms += r["n"]
-        per_district.setdefault(
-            dist, PublicityRow(dist, {k: 0 for k in PublicityKind.values})
-        ).sms += r["n"]
-        total.sms += r["n"]
+        _row(per_sub, sub).sms += sms["n"]
+        _row(per_district, dist).sms += sms["n"]
+        total.sms += sms["n"]
     subs = {s.pk: s for s in Subdistrict.objects.filter(pk__in=list(per_sub))}
     dists = {d.pk: d for d in District.objects.filter(pk__in=list(per_district))}
     for row in per_sub.values():

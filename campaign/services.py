@@ -14,6 +14,8 @@ from accounts.models import Level, Role, Severity, User
 from accounts.services import alerts_raise, in_site_language
 from compounds.models import Community, Compound, District
 from compounds.selectors import users_posted_at
+from wuyi.lib import photos
+from wuyi.lib.errors import Refused
 
 from . import rules
 from .models import (
@@ -31,8 +33,6 @@ from .models import (
     TextKind,
 )
 from .selectors import evaluate_one
-from wuyi.lib import photos
-from wuyi.lib.errors import Refused
 
 TEXT_MAX = 300
 BODY_MAX = 2000
@@ -49,9 +49,7 @@ def _text(value: Any, *, field: str, max_length: int, required: bool = True) -> 
     if required and not value:
         raise Refused(_("This field is required."), field=field)
     if len(value) > max_length:
-        raise Refused(
-            _("At most %(max)d characters.") % {"max": max_length}, field=field
-        )
+        raise Refused(_("At most %(max)d characters.") % {"max": max_length}, field=field)
     return value
 
 
@@ -107,9 +105,7 @@ def item_add(
     )
 
 
-def item_edit(
-    *, item: ChecklistItem, text: Any, needs_evidence: bool, by: User
-) -> ChecklistItem:
+def item_edit(*, item: ChecklistItem, text: Any, needs_evidence: bool, by: User) -> ChecklistItem:
     """Change an item's wording or evidence rule. An item already checked for some compound is
     not changed: it is retired and a new item takes its place, so that the assessments keep the
     item they were made against (and compounds check the new wording afresh)."""

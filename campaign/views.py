@@ -3,9 +3,9 @@ the printable certificate and its public verification, the checklist, publicity 
 
 import datetime
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -230,7 +230,11 @@ def checklist(request: AuthedHttpRequest) -> HttpResponse:
         require(editor, rules.MSG_NOT_EDITOR)
         current = services.checklist_for(district=district, by=request.user)
         action = request.POST.get("action")
-        form = {"days": DaysForm, "group": GroupForm, "item": ItemForm}.get(str(action))
+        form: type[forms.Form] | None = {
+            "days": DaysForm,
+            "group": GroupForm,
+            "item": ItemForm,
+        }.get(str(action))
         if form is None:
             raise Http404
         bound = form(request.POST)
@@ -258,11 +262,11 @@ def checklist(request: AuthedHttpRequest) -> HttpResponse:
         except Refused as refused:
             add_to_form(bound, refused)
             status = 400
-            if action == "days":
+            if isinstance(bound, DaysForm):
                 days_form = bound
-            elif action == "group":
+            elif isinstance(bound, GroupForm):
                 group_form = bound
-            else:
+            elif isinstance(bound, ItemForm):
                 item_form = bound
         else:
             messages.success(request, _("The checklist is saved."))
@@ -333,9 +337,7 @@ def publicity(request: AuthedHttpRequest) -> HttpResponse:
     require(rules.may_read(request.user), MSG_READERS)
     communities = list(Community.objects.visible_to(request.user).order_by("code"))
     today = timezone.localdate()
-    form = PublicityForm(
-        request.POST or None, communities=communities, initial={"day": today}
-    )
+    form = PublicityForm(request.POST or None, communities=communities, initial={"day": today})
     if request.method == "POST":
         require(rules.may_record_publicity(request.user))
         if form.is_valid():
@@ -395,7 +397,7 @@ def texts(request: AuthedHttpRequest) -> HttpResponse:
         raise Http404
     existing = {t.kind: t for t in CampaignText.objects.filter(district=district)}
     editor = rules.may_write_texts(request.user)
-    forms = {
+    text_forms = {
         kind: TextForm(
             initial={
                 "kind": kind,
@@ -413,7 +415,7 @@ def texts(request: AuthedHttpRequest) -> HttpResponse:
         if not kind:
             raise Http404
         bound = TextForm(request.POST, prefix=kind)
-        forms[kind] = bound
+        text_forms[kind] = bound
         if bound.is_valid():
             try:
                 services.text_save(
@@ -433,7 +435,10 @@ def texts(request: AuthedHttpRequest) -> HttpResponse:
         request,
         "campaign/texts.html",
         {
-            "forms": [(kind, label, forms[kind], existing.get(kind)) for kind, label in TextKind.choices],
+            "forms": [
+                (kind, label, text_forms[kind], existing.get(kind))
+                for kind, label in TextKind.choices
+            ],
             "editor": editor,
             "may_send": rules.may_send_texts(request.user),
         },
@@ -455,5 +460,3 @@ def text_print(request: AuthedHttpRequest, kind: str) -> HttpResponse:
     if scope.single and scope.single[0] == Level.COMMUNITY:
         community = Community.objects.filter(pk=scope.single[1]).first()
     return render(request, "campaign/text_print.html", {"text": text, "community": community})
-
-

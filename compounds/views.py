@@ -28,7 +28,7 @@ def compound_list(request: AuthedHttpRequest) -> HttpResponse:
     page = Paginator(compounds, PAGE_SIZE).get_page(request.GET.get("page"))
     badges = compound_badges(request.user, list(page))
     for c in page:
-        c.badges = badges.get(c.pk, [])
+        c.badges = badges.get(c.pk, [])  # type: ignore[attr-defined]
     context = {
         "page": page,
         "status": status,

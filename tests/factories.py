@@ -886,4 +886,5 @@ class DeliveryRuleFactory(factory.django.DjangoModelFactory):
         )
         return rule
 
+
 from tests.campaign.factories import *  # noqa: E402, F403

@@ -13,11 +13,17 @@ def checklist(district, district_staff):
         group=group, text="全员排查", kind=ItemKind.MANUAL, needs_evidence=True, by=district_staff
     )
     plain = services.item_add(
-        group=group, text="外来人员登记", kind=ItemKind.MANUAL, needs_evidence=False,
+        group=group,
+        text="外来人员登记",
+        kind=ItemKind.MANUAL,
+        needs_evidence=False,
         by=district_staff,
     )
     measured = services.item_add(
-        group=group, text="14天无新增", kind=ItemKind.NO_CASE, needs_evidence=False,
+        group=group,
+        text="14天无新增",
+        kind=ItemKind.NO_CASE,
+        needs_evidence=False,
         by=district_staff,
     )
     return {"checklist": cl, "evidence": evidence, "plain": plain, "measured": measured}
@@ -27,7 +33,10 @@ def checklist(district, district_staff):
 def eligible(compound_a, secretary_a, checklist):
     """Compound A with every manual item checked met (no case ever: the rule is met)."""
     services.check_record(
-        compound_id=compound_a.pk, item_id=checklist["evidence"].pk, met=True, note="入户核查",
+        compound_id=compound_a.pk,
+        item_id=checklist["evidence"].pk,
+        met=True,
+        note="入户核查",
         by=secretary_a,
     )
     services.check_record(

@@ -13,7 +13,6 @@ from campaign.models import (
     Certificate,
     CertificateStatus,
     Check,
-    ChecklistItem,
     ItemKind,
     PublicityRecord,
 )
@@ -51,7 +50,10 @@ def test_certificate_graph_walk(district_staff, secretary_a):
 def test_a_checked_item_needing_evidence_is_refused_without_it(compound_a, secretary_a, checklist):
     with pytest.raises(Refused) as refused:
         services.check_record(
-            compound_id=compound_a.pk, item_id=checklist["evidence"].pk, met=True, note="  ",
+            compound_id=compound_a.pk,
+            item_id=checklist["evidence"].pk,
+            met=True,
+            note="  ",
             by=secretary_a,
         )
     assert refused.value.field == "note"
@@ -69,7 +71,10 @@ def test_a_checked_item_needing_evidence_is_refused_without_it(compound_a, secre
 def test_measured_items_are_not_checked_by_hand(compound_a, secretary_a, checklist):
     with pytest.raises(Refused):
         services.check_record(
-            compound_id=compound_a.pk, item_id=checklist["measured"].pk, met=True, note="x",
+            compound_id=compound_a.pk,
+            item_id=checklist["measured"].pk,
+            met=True,
+            note="x",
             by=secretary_a,
         )
     assert not Check.objects.exists()
@@ -94,8 +99,9 @@ def test_editing_an_item_mid_assessment_keeps_the_item_checked(
     check = services.check_record(
         compound_id=compound_a.pk, item_id=item.pk, met=True, note="入户核查", by=secretary_a
     )
-    new = services.item_edit(item=item, text="全员排查、底数清楚", needs_evidence=True,
-                             by=district_staff)
+    new = services.item_edit(
+        item=item, text="全员排查、底数清楚", needs_evidence=True, by=district_staff
+    )
     assert new.pk != item.pk
     check.refresh_from_db()
     item.refresh_from_db()
@@ -111,8 +117,9 @@ def test_editing_an_item_mid_assessment_keeps_the_item_checked(
         )
     # An item never checked is edited in place.
     plain = checklist["plain"]
-    same = services.item_edit(item=plain, text="外来人员一律登记", needs_evidence=False,
-                              by=district_staff)
+    same = services.item_edit(
+        item=plain, text="外来人员一律登记", needs_evidence=False, by=district_staff
+    )
     assert same.pk == plain.pk
 
 
@@ -129,8 +136,7 @@ def test_no_case_days_are_bounded(district_staff, checklist):
             services.checklist_set_days(
                 checklist=checklist["checklist"], no_case_days=bad, by=district_staff
             )
-    services.checklist_set_days(checklist=checklist["checklist"], no_case_days=7,
-                                by=district_staff)
+    services.checklist_set_days(checklist=checklist["checklist"], no_case_days=7, by=district_staff)
     assert selectors.no_case_days(checklist["checklist"].district_id) == 7
 
 
@@ -204,8 +210,9 @@ def test_a_status_rise_revokes_in_the_same_transaction_and_tells_the_district(
     assert evaluation.certificate is None and evaluation.revoked == cert
 
 
-def test_a_status_step_down_keeps_the_certificate(compound_a, eligible, district_staff,
-                                                  secretary_a):
+def test_a_status_step_down_keeps_the_certificate(
+    compound_a, eligible, district_staff, secretary_a
+):
     compound_change_status(
         compound_id=compound_a.pk, to_status="precautionary", reason="毗邻", user=secretary_a
     )
@@ -225,7 +232,10 @@ def test_a_case_revokes_and_a_rolled_back_change_revokes_nothing(
     # the revocation.
     with pytest.raises(Refused):
         compound_change_status(
-            compound_id=eligible.pk, to_status="normal", reason="x", user=secretary_a,
+            compound_id=eligible.pk,
+            to_status="normal",
+            reason="x",
+            user=secretary_a,
             new_case=NewCase(found_on=timezone.localdate()),
         )
     cert.refresh_from_db()
@@ -274,8 +284,12 @@ def test_only_district_staff_revoke_by_hand(eligible, district_staff, secretary_
 def test_publicity_counts_negative_or_absurd_are_refused(community_a, secretary_a, count, field):
     with pytest.raises(Refused) as refused:
         services.publicity_record(
-            community_id=community_a.pk, day=timezone.localdate(), kind="banner", count=count,
-            place="大门", by=secretary_a,
+            community_id=community_a.pk,
+            day=timezone.localdate(),
+            kind="banner",
+            count=count,
+            place="大门",
+            by=secretary_a,
         )
     assert refused.value.field == field
     assert not PublicityRecord.objects.exists()
@@ -284,23 +298,39 @@ def test_publicity_counts_negative_or_absurd_are_refused(community_a, secretary_
 def test_publicity_day_total_is_bounded_and_the_future_refused(community_a, secretary_a):
     today = timezone.localdate()
     services.publicity_record(
-        community_id=community_a.pk, day=today, kind="poster", count=999_999, place="各楼",
+        community_id=community_a.pk,
+        day=today,
+        kind="poster",
+        count=999_999,
+        place="各楼",
         by=secretary_a,
     )
     with pytest.raises(Refused):
         services.publicity_record(
-            community_id=community_a.pk, day=today, kind="poster", count=2, place="各楼",
+            community_id=community_a.pk,
+            day=today,
+            kind="poster",
+            count=2,
+            place="各楼",
             by=secretary_a,
         )
     with pytest.raises(Refused) as refused:
         services.publicity_record(
-            community_id=community_a.pk, day=today + datetime.timedelta(days=1), kind="poster",
-            count=2, place="各楼", by=secretary_a,
+            community_id=community_a.pk,
+            day=today + datetime.timedelta(days=1),
+            kind="poster",
+            count=2,
+            place="各楼",
+            by=secretary_a,
         )
     assert refused.value.field == "day"
     with pytest.raises(Refused):
         services.publicity_record(
-            community_id=community_a.pk, day=today, kind="fireworks", count=2, place="x",
+            community_id=community_a.pk,
+            day=today,
+            kind="fireworks",
+            count=2,
+            place="x",
             by=secretary_a,
         )
     assert PublicityRecord.objects.count() == 1
@@ -309,14 +339,22 @@ def test_publicity_day_total_is_bounded_and_the_future_refused(community_a, secr
 def test_publicity_outside_ones_reach_or_by_a_volunteer(community_a, secretary_b, volunteer):
     with pytest.raises(Exception) as raised:
         services.publicity_record(
-            community_id=community_a.pk, day=timezone.localdate(), kind="banner", count=1,
-            place="x", by=secretary_b,
+            community_id=community_a.pk,
+            day=timezone.localdate(),
+            kind="banner",
+            count=1,
+            place="x",
+            by=secretary_b,
         )
     assert raised.type.__name__ == "DoesNotExist"
     with pytest.raises(PermissionDenied):
         services.publicity_record(
-            community_id=community_a.pk, day=timezone.localdate(), kind="banner", count=1,
-            place="x", by=volunteer,
+            community_id=community_a.pk,
+            day=timezone.localdate(),
+            kind="banner",
+            count=1,
+            place="x",
+            by=volunteer,
         )
 
 
@@ -333,8 +371,7 @@ def test_publicity_summed_per_subdistrict_and_district(
     services.publicity_record(
         community_id=other.pk, day=today, kind="banner", count=10, place="x", by=district_staff
     )
-    subs, districts, total = selectors.publicity_totals(user=district_staff, start=today,
-                                                        end=today)
+    subs, districts, total = selectors.publicity_totals(user=district_staff, start=today, end=today)
     by_name = {row.place.name: row.counts["banner"] for row in subs}
     assert by_name == {"团结新村街道": 7, "雁南街道": 10}
     assert [row.counts["banner"] for row in districts] == [17]
@@ -347,9 +384,7 @@ def test_publicity_summed_per_subdistrict_and_district(
 # ----------------------------------------------------------------------------- progress
 
 
-def test_progress_counts_stages_and_blocking_items(
-    eligible, compound_b, district_staff, checklist
-):
+def test_progress_counts_stages_and_blocking_items(eligible, compound_b, district_staff, checklist):
     data = selectors.progress(user=district_staff)
     stages = {key: n for key, _label, n in data.stages}
     assert stages["eligible"] == 1 and stages["improving"] == 1
@@ -357,8 +392,9 @@ def test_progress_counts_stages_and_blocking_items(
     assert blocking == {"全员排查": 1, "外来人员登记": 1}
     drilled = selectors.progress(user=district_staff, item_id=checklist["plain"].pk)
     assert [ev.compound for ev in drilled.rows] == [compound_b]
-    assert [ev.compound for ev in selectors.progress(user=district_staff, stage="eligible").rows
-            ] == [eligible]
+    assert [
+        ev.compound for ev in selectors.progress(user=district_staff, stage="eligible").rows
+    ] == [eligible]
 
 
 def _queries(func) -> int:
@@ -371,8 +407,13 @@ def test_evaluation_takes_the_same_queries_for_3_and_30_compounds(
     community_a, district_staff, checklist
 ):
     for kind in (ItemKind.DISINFECTION, ItemKind.WASTE, ItemKind.MEDICAL, ItemKind.SUPPLIES):
-        services.item_add(group=checklist["plain"].group, text=kind, kind=kind,
-                          needs_evidence=False, by=district_staff)
+        services.item_add(
+            group=checklist["plain"].group,
+            text=kind,
+            kind=kind,
+            needs_evidence=False,
+            by=district_staff,
+        )
     compounds = [CompoundFactory(community=community_a) for _ in range(3)]
     few = _queries(lambda: selectors.evaluate(compounds))
     compounds += [CompoundFactory(community=community_a) for _ in range(27)]

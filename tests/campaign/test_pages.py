@@ -25,13 +25,17 @@ def test_secretary_cannot_certify_district_staff_can(login, eligible, secretary_
     assert not Certificate.objects.exists()
     response = login(district_staff).post(f"/campaign/compounds/{eligible.pk}/certify/")
     cert = Certificate.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/campaign/certificates/{cert.pk}/"
+    assert (
+        response.status_code == 302 and response["Location"] == f"/campaign/certificates/{cert.pk}/"
+    )
     page = login(district_staff).get(response["Location"]).content.decode()
     assert "<svg" in page and f"/campaign/v/{cert.token}/" in page
 
 
 def test_ineligible_certify_is_refused_on_the_page(login, compound_b, district_staff, checklist):
-    response = login(district_staff).post(f"/campaign/compounds/{compound_b.pk}/certify/", follow=True)
+    response = login(district_staff).post(
+        f"/campaign/compounds/{compound_b.pk}/certify/", follow=True
+    )
     assert "全员排查" in response.content.decode()
     assert not Certificate.objects.exists()
 
@@ -49,9 +53,19 @@ def test_check_form_needs_evidence(login, compound_a, secretary_a, secretary_b, 
 
 
 def test_checklist_edited_by_district_staff_only(login, district_staff, secretary_a, district):
-    assert login(secretary_a).post("/campaign/checklist/", {"action": "group", "title": "x"}).status_code == 403
+    assert (
+        login(secretary_a)
+        .post("/campaign/checklist/", {"action": "group", "title": "x"})
+        .status_code
+        == 403
+    )
     client = login(district_staff)
-    assert client.post("/campaign/checklist/", {"action": "group", "title": "八个有（示例）"}).status_code == 302
+    assert (
+        client.post(
+            "/campaign/checklist/", {"action": "group", "title": "八个有（示例）"}
+        ).status_code
+        == 302
+    )
     group = ChecklistGroup.objects.get()
     response = client.post(
         "/campaign/checklist/",
@@ -59,13 +73,21 @@ def test_checklist_edited_by_district_staff_only(login, district_staff, secretar
     )
     assert response.status_code == 302
     assert ChecklistItem.objects.get().kind == "medical"
-    assert client.post("/campaign/checklist/", {"action": "days", "no_case_days": "0"}).status_code == 400
+    assert (
+        client.post("/campaign/checklist/", {"action": "days", "no_case_days": "0"}).status_code
+        == 400
+    )
 
 
 def test_publicity_page_refuses_absurd_counts(login, secretary_a, community_a):
     client = login(secretary_a)
-    data = {"community": community_a.pk, "day": timezone.localdate().isoformat(),
-            "kind": "poster", "place": "各楼", "note": ""}
+    data = {
+        "community": community_a.pk,
+        "day": timezone.localdate().isoformat(),
+        "kind": "poster",
+        "place": "各楼",
+        "note": "",
+    }
     assert client.post("/campaign/publicity/", {**data, "count": "2000000"}).status_code == 400
     assert client.post("/campaign/publicity/", {**data, "count": "-3"}).status_code == 400
     assert not PublicityRecord.objects.exists()
@@ -75,13 +97,24 @@ def test_publicity_page_refuses_absurd_counts(login, secretary_a, community_a):
 
 def test_texts_written_by_district_printed_by_secretary(login, district_staff, secretary_a):
     response = login(district_staff).post(
-        "/campaign/texts/", {"kind": "code", "code-kind": "code", "code-title": "居民守则",
-                             "code-body": "配合核酸检测。"}
+        "/campaign/texts/",
+        {
+            "kind": "code",
+            "code-kind": "code",
+            "code-title": "居民守则",
+            "code-body": "配合核酸检测。",
+        },
     )
     assert response.status_code == 302
-    assert login(secretary_a).post(
-        "/campaign/texts/", {"kind": "code", "code-kind": "code", "code-title": "x", "code-body": "y"}
-    ).status_code == 403
+    assert (
+        login(secretary_a)
+        .post(
+            "/campaign/texts/",
+            {"kind": "code", "code-kind": "code", "code-title": "x", "code-body": "y"},
+        )
+        .status_code
+        == 403
+    )
     page = login(secretary_a).get("/campaign/texts/code/print/").content.decode()
     assert "配合核酸检测。" in page
     assert login(secretary_a).get("/campaign/texts/letter/print/").status_code == 404
@@ -90,7 +123,9 @@ def test_texts_written_by_district_printed_by_secretary(login, district_staff, s
 # ----------------------------------------------------------------------------- API
 
 
-def test_api_assessments_and_certificates(client, eligible, compound_b, district_staff, secretary_b):
+def test_api_assessments_and_certificates(
+    client, eligible, compound_b, district_staff, secretary_b
+):
     client.force_login(district_staff)
     body = client.get("/api/campaign/assessments/").json()
     by_id = {row["compound"]: row for row in body["results"]}
@@ -108,15 +143,21 @@ def test_api_assessments_and_certificates(client, eligible, compound_b, district
 
 def test_api_publicity_bad_input_and_roles(client, community_a, secretary_a, volunteer):
     client.force_login(secretary_a)
-    row = {"community": community_a.pk, "day": timezone.localdate().isoformat(),
-           "kind": "banner", "place": "大门"}
+    row = {
+        "community": community_a.pk,
+        "day": timezone.localdate().isoformat(),
+        "kind": "banner",
+        "place": "大门",
+    }
     for count in (-1, 0, 1_000_001, "many"):
-        response = client.post("/api/campaign/publicity/", {**row, "count": count},
-                               content_type="application/json")
+        response = client.post(
+            "/api/campaign/publicity/", {**row, "count": count}, content_type="application/json"
+        )
         assert response.status_code == 400 and "count" in response.json()
     assert not PublicityRecord.objects.exists()
-    response = client.post("/api/campaign/publicity/", {**row, "count": 12},
-                           content_type="application/json")
+    response = client.post(
+        "/api/campaign/publicity/", {**row, "count": 12}, content_type="application/json"
+    )
     assert response.status_code == 201 and response.json()["recorded_by"] == secretary_a.pk
     client.force_login(volunteer)
     assert client.get("/api/campaign/publicity/").status_code == 403

@@ -26,6 +26,4 @@ class Command(BaseCommand):
         elif not evaluation.items:
             self.stdout.write("not eligible: no checklist")
         else:
-            self.stdout.write(
-                "not eligible: " + "; ".join(r.item.text for r in evaluation.failing)
-            )
+            self.stdout.write("not eligible: " + "; ".join(r.item.text for r in evaluation.failing))
