@@ -162,7 +162,7 @@ def test_a_recent_case_holds_it_back_and_the_badge_counts_the_days(
     eligible.refresh_from_db()
     evaluation = selectors.evaluate_one(eligible)
     assert not evaluation.eligible and evaluation.days_to_eligible == 4
-    assert evaluation.badge[0] == "Eligible in 4 days"
+    assert evaluation.badge[0] == "4天后达标"
     assert "14天无新增" in evaluation.why_not
     with pytest.raises(Refused):
         services.certificate_issue(compound_id=eligible.pk, by=district_staff)
