@@ -116,13 +116,13 @@ class AssessmentViewSet(ApiView, viewsets.GenericViewSet):
             qs = qs.filter(pk=compound)
         return qs
 
-    def list(self, request: Request) -> Response:
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         evaluations = selectors.evaluate(list(page or []))
         data = AssessmentSerializer(list(evaluations.values()), many=True).data
         return self.get_paginated_response(data)
 
-    def retrieve(self, request: Request, pk: Any = None) -> Response:
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         compound = self.get_object()
         return Response(AssessmentSerializer(selectors.evaluate_one(compound)).data)
 
