@@ -60,3 +60,34 @@ def register_compound_warning(provider: WarningProvider) -> None:
 def compound_warnings(user: Any, compound: Any) -> list[CompoundWarning]:
     found = [w for provider in _warning_providers for w in provider(user, compound)]
     return sorted(found, key=lambda w: not w.danger)
+
+
+# ----------------------------------------------------------------------------- list badges
+
+
+@dataclass(frozen=True)
+class CompoundBadge:
+    """A word beside a compound wherever compounds are listed (the campaign's "certified")."""
+
+    text: str
+    css: str = ""  # a class of wuyi.css: ok, warn, danger or empty
+    url: str = ""
+
+
+BadgeProvider = Callable[[Any, list[Any]], dict[int, CompoundBadge]]
+_badge_providers: list[BadgeProvider] = []
+
+
+def register_compound_badges(provider: BadgeProvider) -> None:
+    """`provider(user, compounds)` returns {compound id: badge} for a page of compounds, in a
+    constant number of queries whatever the page's size."""
+    if provider not in _badge_providers:
+        _badge_providers.append(provider)
+
+
+def compound_badges(user: Any, compounds: list[Any]) -> dict[int, list[CompoundBadge]]:
+    found: dict[int, list[CompoundBadge]] = {}
+    for provider in _badge_providers:
+        for pk, badge in provider(user, compounds).items():
+            found.setdefault(pk, []).append(badge)
+    return found

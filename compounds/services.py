@@ -26,7 +26,7 @@ from .models import (
     Subdistrict,
 )
 from .rules import CONTROL, may_change_status
-from .signals import compound_moved
+from .signals import case_recorded, compound_moved, status_rose
 
 REASON_MAX_LENGTH = 500
 
@@ -100,6 +100,7 @@ def _record_case(compound: Compound, case: NewCase, *, by: User, source: str) ->
         }
         compound._history_user = by
         compound.save(update_fields=["last_positive_on"])
+    case_recorded.send(sender=Compound, compound=compound, case=recorded, by=by)
     return recorded
 
 
@@ -218,7 +219,7 @@ def compound_change_status(
         compound._change_reason = reason  # picked up by django-simple-history
         compound._history_user = by
         compound.save(update_fields=["status", "status_changed_at"])
-        return StatusChange.objects.create(
+        change = StatusChange.objects.create(
             compound=compound,
             from_status=current,
             to_status=to_status,
@@ -226,6 +227,9 @@ def compound_change_status(
             changed_by=by,
             changed_at=now,
         )
+        if SEVERITY[to_status] > SEVERITY[current]:
+            status_rose.send(sender=Compound, compound=compound, change=change, by=by)
+        return change
 
 
 # ----------------------------------------------------------------------------- postings

@@ -9,3 +9,11 @@ community still sees the compound's rows.
 from django.dispatch import Signal
 
 compound_moved = Signal()
+
+# status_rose(compound, change, by) is sent inside the transaction of
+# compounds.services.compound_change_status when a compound moves to a stricter status, and
+# case_recorded(compound, case, by) when a new positive case is recorded (by hand or from a
+# positive result): a receiver that must undo something the compound earned (an epidemic-free
+# certificate) does it in the same transaction, so the two never disagree.
+status_rose = Signal()
+case_recorded = Signal()

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "supplies",
     "screening",
     "care",
+    "campaign",
     "dashboards",
 ]
 

@@ -11,6 +11,12 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
+from campaign.api import (
+    AssessmentViewSet,
+    CertificateViewSet,
+    ChecklistViewSet,
+    PublicityViewSet,
+)
 from care.api import NeedViewSet, WelfareCheckViewSet
 from compounds.api import BuildingViewSet, CompoundViewSet
 from dashboards.api import OverviewView
@@ -58,6 +64,12 @@ router.register("care/checks", WelfareCheckViewSet, basename="welfarecheck")
 router.register("care/needs", NeedViewSet, basename="need")
 
 
+router.register("campaign/checklists", ChecklistViewSet, basename="checklist")
+router.register("campaign/assessments", AssessmentViewSet, basename="assessment")
+router.register("campaign/certificates", CertificateViewSet, basename="certificate")
+router.register("campaign/publicity", PublicityViewSet, basename="publicityrecord")
+
+
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
     """Browsers ask for /favicon.ico on every page the site's own <link rel=icon> is not on
     (the admin, the API docs): the vendored icon, not a 404."""
@@ -91,6 +103,7 @@ urlpatterns = [
     path("supplies/", include("supplies.urls")),
     path("screening/", include("screening.urls")),
     path("care/", include("care.urls")),
+    path("campaign/", include("campaign.urls")),
     path("messaging/", include("messaging.urls")),
     path("overview/", include("dashboards.urls")),
     path("api/", include(router.urls)),

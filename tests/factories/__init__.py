@@ -119,4 +119,5 @@ from tests.screening import factories as _screening
 from tests.screening.factories import *  # noqa: F403
 
 __all__ += _screening.__all__
+from tests.campaign.factories import *  # noqa: E402, F403
 from tests.care.factories import *  # noqa: E402, F403

@@ -6,6 +6,7 @@ It lives here, at the top of the import graph, because it fills every app in tur
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from campaign.demo import seed_campaign
 from care.demo import seed_care
 from care.models import WelfareCheck
 from compounds.demo import seed_places
@@ -39,6 +40,8 @@ class Command(BaseCommand):
         seed_care()
         seed_messaging()
         seed_screening()
+
+        seed_campaign()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {District.objects.count()} districts, "

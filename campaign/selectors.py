@@ -1,0 +1,339 @@
+"""Reading the campaign: each compound's items met or not, its stage and badge, the district's
+progress. Every read here takes a constant number of queries, whatever the number of
+compounds (bench/campaign.py measures it)."""
+
+import datetime
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from compounds.models import Compound, ControlStatus, District, Subdistrict
+from messaging.models import Recipient
+from wuyi.lib.localday import bounds
+
+from .measures import Figure, measure
+from .models import (
+    NO_CASE_DAYS_DEFAULT,
+    Assessment,
+    Certificate,
+    CertificateStatus,
+    Check,
+    Checklist,
+    ChecklistItem,
+    ItemKind,
+    PublicityKind,
+    PublicityRecord,
+)
+
+
+class Stage:
+    SEALED = "sealed"
+    IMPROVING = "improving"
+    ELIGIBLE = "eligible"
+    CERTIFIED = "certified"
+
+
+STAGES = [
+    (Stage.SEALED, gettext_lazy("Sealed")),
+    (Stage.IMPROVING, gettext_lazy("Improving")),
+    (Stage.ELIGIBLE, gettext_lazy("Eligible")),
+    (Stage.CERTIFIED, gettext_lazy("Certified")),
+]
+
+
+@dataclass
+class ItemResult:
+    item: ChecklistItem
+    met: bool
+    figure: Figure | None = None
+    check: Check | None = None
+
+    @property
+    def why(self) -> str:
+        if self.figure is not None:
+            return self.figure.text
+        if self.check is None:
+            return _("not checked yet")
+        return self.check.note or (_("met") if self.check.met else _("not met"))
+
+
+@dataclass
+class Evaluation:
+    compound: Compound
+    items: list[ItemResult] = field(default_factory=list)
+    certificate: Certificate | None = None  # the valid one
+    revoked: Certificate | None = None  # the latest revoked one, when no valid one
+    no_checklist: bool = False
+
+    @property
+    def failing(self) -> list[ItemResult]:
+        return [r for r in self.items if not r.met]
+
+    @property
+    def eligible(self) -> bool:
+        return not self.no_checklist and bool(self.items) and not self.failing
+
+    @property
+    def days_to_eligible(self) -> int | None:
+        """When only the days without a case hold it back: how many days until it is met."""
+        failing = self.failing
+        if failing and all(r.item.kind == ItemKind.NO_CASE for r in failing):
+            return max((r.figure.days_left or 0) for r in failing if r.figure)
+        return None
+
+    @property
+    def stage(self) -> str:
+        if self.certificate is not None:
+            return Stage.CERTIFIED
+        if self.eligible:
+            return Stage.ELIGIBLE
+        if self.compound.status == ControlStatus.SEALED:
+            return Stage.SEALED
+        return Stage.IMPROVING
+
+    @property
+    def why_not(self) -> str:
+        """The one line that says why the compound is not yet eligible ("" when it is)."""
+        if self.no_checklist or not self.items:
+            return _("The district has no checklist yet.")
+        failing = self.failing
+        if not failing:
+            return ""
+        return _("Not eligible yet: %(items)s.") % {
+            "items": "；".join(f"{r.item.text}（{r.why}）" for r in failing)
+        }
+
+    @property
+    def badge(self) -> tuple[str, str]:
+        """(text, css class) of the compound's badge."""
+        if self.certificate is not None:
+            return _("Certified epidemic-free"), "ok"
+        if self.revoked is not None and not self.eligible:
+            return _("Certificate revoked"), "bad"
+        if self.eligible:
+            return _("Eligible"), "ok"
+        days = self.days_to_eligible
+        if days is not None:
+            return _("Eligible in %(days)d days") % {"days": days}, "warn"
+        if self.no_checklist or not self.items:
+            return "", ""
+        return _("%(n)d items to meet") % {"n": len(self.failing)}, ""
+
+
+def evaluate(
+    compounds: Sequence[Compound],
+    *,
+    now: datetime.datetime | None = None,
+    with_checks: bool = True,
+) -> dict[int, Evaluation]:
+    """{compound id: evaluation} against each compound's district checklist: its current items,
+    the checks of its open assessment, the measured figures and its certificates. At most
+    nine queries, whatever the number of compounds."""
+    now = now or timezone.now()
+    compounds = list(compounds)
+    if not compounds:
+        return {}
+    districts = {c.district_id for c in compounds}
+    checklists = {cl.district_id: cl for cl in Checklist.objects.filter(district_id__in=districts)}
+    items_by_district: dict[int, list[ChecklistItem]] = {}
+    for item in (
+        ChecklistItem.objects.current()
+        .filter(group__checklist__district_id__in=districts)
+        .select_related("group", "group__checklist")
+    ):
+        items_by_district.setdefault(item.group.checklist.district_id, []).append(item)
+    ids = [c.pk for c in compounds]
+    checks: dict[tuple[int, int], Check] = {}
+    manual = any(i.kind == ItemKind.MANUAL for items in items_by_district.values() for i in items)
+    if with_checks and manual:
+        # Newest first: the first check seen for an item is the one that counts.
+        for check in (
+            Check.objects.filter(
+                assessment__compound_id__in=ids, assessment__closed_at__isnull=True
+            )
+            .select_related("checked_by", "assessment")
+            .order_by("-checked_at", "-id")
+        ):
+            checks.setdefault((check.assessment.compound_id, check.item_id), check)
+    kinds = {i.kind for items in items_by_district.values() for i in items}
+    figures = measure(
+        kinds,
+        compounds,
+        no_case_days={d: cl.no_case_days for d, cl in checklists.items()},
+        now=now,
+    )
+    valid = {
+        c.compound_id: c
+        for c in Certificate.objects.filter(compound_id__in=ids, status=CertificateStatus.VALID)
+    }
+    revoked: dict[int, Certificate] = {}
+    for cert in Certificate.objects.filter(
+        compound_id__in=ids, status=CertificateStatus.REVOKED
+    ).order_by("-revoked_at", "-id"):
+        revoked.setdefault(cert.compound_id, cert)
+    found = {}
+    for c in compounds:
+        ev = Evaluation(
+            compound=c,
+            certificate=valid.get(c.pk),
+            revoked=None if c.pk in valid else revoked.get(c.pk),
+            no_checklist=c.district_id not in checklists,
+        )
+        for item in items_by_district.get(c.district_id, []):
+            if item.kind == ItemKind.MANUAL:
+                found_check = checks.get((c.pk, item.pk))
+                met = bool(found_check and found_check.met)
+                ev.items.append(ItemResult(item, met, check=found_check))
+            else:
+                figure = figures[item.kind][c.pk]
+                ev.items.append(ItemResult(item, figure.met, figure=figure))
+        found[c.pk] = ev
+    return found
+
+
+def evaluate_one(compound: Compound, *, now: datetime.datetime | None = None) -> Evaluation:
+    return evaluate([compound], now=now)[compound.pk]
+
+
+@dataclass
+class Progress:
+    stages: list[tuple[str, Any, int]]  # (stage, label, count)
+    blocking: list[tuple[ChecklistItem, int]]  # items holding compounds back, most first
+    rows: list[Evaluation]  # the compounds shown (filtered by stage or item)
+    recently_revoked: list[Certificate]
+
+
+def progress(
+    *,
+    user: Any,
+    stage: str = "",
+    item_id: int | None = None,
+    now: datetime.datetime | None = None,
+    limit: int = 200,
+) -> Progress:
+    """The district's compounds by stage, the items blocking them counted across the area, and
+    the compounds of one stage or held back by one item (drilling down). Constant queries."""
+    compounds = list(
+        Compound.objects.visible_to(user)
+        .select_related("community")
+        .order_by("community__code", "name")
+    )
+    evaluations = evaluate(compounds, now=now)
+    counts = Counter(ev.stage for ev in evaluations.values())
+    blocking: Counter[int] = Counter()
+    items: dict[int, ChecklistItem] = {}
+    for ev in evaluations.values():
+        if ev.certificate is not None:
+            continue
+        for r in ev.failing:
+            blocking[r.item.pk] += 1
+            items[r.item.pk] = r.item
+    rows = [
+        ev
+        for ev in evaluations.values()
+        if (not stage or ev.stage == stage)
+        and (item_id is None or any(r.item.pk == item_id for r in ev.failing))
+        and not (item_id is not None and ev.certificate is not None)
+    ]
+    revoked = list(
+        Certificate.objects.visible_to(user)
+        .filter(status=CertificateStatus.REVOKED)
+        .select_related("compound")
+        .order_by("-revoked_at")[:20]
+    )
+    return Progress(
+        stages=[(key, label, counts.get(key, 0)) for key, label in STAGES],
+        blocking=[(items[pk], n) for pk, n in blocking.most_common()],
+        rows=rows[:limit],
+        recently_revoked=revoked,
+    )
+
+
+def compound_history(compound: Compound) -> tuple[list[Certificate], list[Check]]:
+    certificates = list(
+        Certificate.objects.filter(compound=compound).select_related("certified_by", "revoked_by")
+    )
+    checks = list(
+        Check.objects.filter(assessment__compound=compound)
+        .select_related("item", "checked_by", "assessment")
+        .order_by("-checked_at", "-id")[:50]
+    )
+    return certificates, checks
+
+
+def open_assessment(compound: Compound) -> Assessment | None:
+    return Assessment.objects.filter(compound=compound, closed_at__isnull=True).first()
+
+
+def checklist_of(district_id: int) -> Checklist | None:
+    return Checklist.objects.filter(district_id=district_id).first()
+
+
+def no_case_days(district_id: int) -> int:
+    checklist = checklist_of(district_id)
+    return checklist.no_case_days if checklist else NO_CASE_DAYS_DEFAULT
+
+
+# ----------------------------------------------------------------------------- publicity
+
+
+@dataclass
+class PublicityRow:
+    place: Any
+    counts: dict[str, int]
+    sms: int = 0
+
+
+def _row(rows: dict[int, PublicityRow], key: int) -> PublicityRow:
+    if key not in rows:
+        rows[key] = PublicityRow(key, dict.fromkeys(PublicityKind.values, 0))
+    return rows[key]
+
+
+def publicity_totals(
+    *, user: Any, start: datetime.date, end: datetime.date
+) -> tuple[list[PublicityRow], list[PublicityRow], PublicityRow]:
+    """Per sub-district and per district, in the article's categories, with the SMS sent by
+    messaging. Four queries."""
+    rows = (
+        PublicityRecord.objects.visible_to(user)
+        .filter(day__gte=start, day__lte=end)
+        .values("community__subdistrict_id", "community__subdistrict__district_id", "kind")
+        .order_by()
+        .annotate(n=Sum("count"))
+    )
+    per_sub: dict[int, PublicityRow] = {}
+    per_district: dict[int, PublicityRow] = {}
+    total = PublicityRow(place=None, counts=dict.fromkeys(PublicityKind.values, 0))
+    for r in rows:
+        sub, dist = r["community__subdistrict_id"], r["community__subdistrict__district_id"]
+        for bucket in (_row(per_sub, sub), _row(per_district, dist), total):
+            bucket.counts[r["kind"]] += r["n"] or 0
+    first, after = bounds(start, end)
+    sms_rows = (
+        Recipient.objects.visible_to(user)
+        .filter(sent_at__gte=first, sent_at__lt=after)
+        .values("message__subdistrict_id", "message__district_id")
+        .order_by()
+        .annotate(n=Count("id"))
+    )
+    for sms in sms_rows:
+        sub, dist = sms["message__subdistrict_id"], sms["message__district_id"]
+        if sub is None or dist is None:
+            continue
+        _row(per_sub, sub).sms += sms["n"]
+        _row(per_district, dist).sms += sms["n"]
+        total.sms += sms["n"]
+    subs = {s.pk: s for s in Subdistrict.objects.filter(pk__in=list(per_sub))}
+    dists = {d.pk: d for d in District.objects.filter(pk__in=list(per_district))}
+    for row in per_sub.values():
+        row.place = subs.get(row.place)
+    for row in per_district.values():
+        row.place = dists.get(row.place)
+    return list(per_sub.values()), list(per_district.values()), total
