@@ -246,3 +246,42 @@ def test_admin_index_links_to_the_overview(login, secretary_a):
     page = login(secretary_a).get(reverse("admin:index"))
     assert page.status_code == 200
     assert reverse("dashboards:overview") in page.content.decode()
+
+
+def test_screening_care_and_campaign_figures(
+    evening, district, district_staff, secretary_b, compound_a, compound_b
+):
+    """The apps of the last wave plug their figures in: counted for the places asked, today."""
+    from tests.factories import (
+        CertificateFactory,
+        QuarantineFactory,
+        RetestFactory,
+        SampleFactory,
+        WelfareCheckFactory,
+    )
+
+    SampleFactory(compound=compound_a, taken_at=EVENING - datetime.timedelta(hours=2))
+    SampleFactory(compound=compound_a, taken_at=EVENING - datetime.timedelta(days=1))
+    RetestFactory(compound=compound_a)  # its pool's sample taken now: today
+    QuarantineFactory(compound=compound_a)
+    QuarantineFactory(compound=compound_b, released_at=EVENING)
+    WelfareCheckFactory(compound=compound_a, outcome="visited")
+    WelfareCheckFactory(compound=compound_a, outcome="not_reached")
+    WelfareCheckFactory(compound=compound_a)
+    WelfareCheckFactory(compound=compound_a, date=TODAY - datetime.timedelta(days=1))
+    CertificateFactory(compound=compound_a, status="valid")
+    CertificateFactory(compound=compound_b, revoked_at=EVENING - datetime.timedelta(days=2))
+
+    values = _values(dashboard(user=district_staff, level="district", place_id=district.pk))
+    assert values["screening.sampled"] == 2  # today's sample and the retest pool's
+    assert values["screening.retests"] == 1
+    assert values["screening.quarantine"] == 1  # the released one no longer counts
+    assert values["care.checks"] == 3
+    assert values["care.done"] == 2 and values["care.not_reached"] == 1
+    assert values["campaign.certified"] == 1 and values["campaign.revoked"] == 1
+
+    # Community B's secretary counts her community only: nothing of compound A.
+    theirs = _values(
+        dashboard(user=secretary_b, level="community", place_id=compound_b.community_id)
+    )
+    assert theirs.get("care.checks", 0) == 0 and theirs.get("screening.sampled", 0) == 0
