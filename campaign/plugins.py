@@ -108,7 +108,7 @@ def figures(places: Any) -> Any:
             Figure(
                 "campaign.certified",
                 section,
-                _("Epidemic-free compounds"),
+                _("Compounds certified epidemic-free"),
                 counts["valid"],
                 note=_("Compounds holding a valid certificate"),
                 url=url,
