@@ -79,35 +79,16 @@ def status_figures(places: Any) -> Any:
     import datetime
 
     from django.db.models import Count, Max, Q
-    from django.db.models.functions import TruncDate
-    from django.utils import timezone
 
-    from wuyi.lib.localday import start_of
-
-    from .figures import Chart, Contribution, Figure, last_days
-    from .models import ControlStatus, PositiveCase, StatusChange
+    from .figures import Contribution, Figure, last_days
+    from .models import ControlStatus, PositiveCase
 
     section = _("Control status")
     counts = places.compounds.order_by().aggregate(
         total=Count("pk"), **{s: Count("pk", filter=Q(status=s)) for s in ControlStatus.values}
     )
-    url = reverse("compounds:list")
     found = Contribution()
-    found.figures.append(
-        Figure("compounds.total", section, _("Compounds"), counts["total"], url=url, order=10)
-    )
-    for i, (value, label) in enumerate(ControlStatus.choices):
-        found.figures.append(
-            Figure(
-                f"compounds.{value}",
-                section,
-                str(label),
-                counts[value],
-                note=_("Compounds whose control status is now: %(status)s") % {"status": label},
-                url=f"{url}?status={value}",
-                order=11 + i,
-            )
-        )
+    found.figures.extend(_status_count_figures(counts, section))
     cases = PositiveCase.objects.filter(compound__in=places.compound_ids())
     last = cases.aggregate(last=Max("found_on"))["last"]
     found.figures.append(
@@ -129,7 +110,6 @@ def status_figures(places: Any) -> Any:
         return found
 
     days = last_days(places.day, 28)
-    labels = [d.strftime("%m-%d") for d in days]
     per_day = dict(
         cases.filter(found_on__gte=days[0], found_on__lte=places.day)
         .order_by()
@@ -146,6 +126,48 @@ def status_figures(places: Any) -> Any:
             order=21,
         )
     )
+    by_day = _status_by_day(places, counts, days)
+    found.charts.extend(_status_charts(days, by_day, per_day))
+    return found
+
+
+def _status_count_figures(counts: dict[str, int], section: str) -> list[Any]:
+    """The number of compounds, and of compounds in each control status now."""
+    from .figures import Figure
+    from .models import ControlStatus
+
+    url = reverse("compounds:list")
+    figures = [
+        Figure("compounds.total", section, _("Compounds"), counts["total"], url=url, order=10)
+    ]
+    for i, (value, label) in enumerate(ControlStatus.choices):
+        figures.append(
+            Figure(
+                f"compounds.{value}",
+                section,
+                str(label),
+                counts[value],
+                note=_("Compounds whose control status is now: %(status)s") % {"status": label},
+                url=f"{url}?status={value}",
+                order=11 + i,
+            )
+        )
+    return figures
+
+
+def _status_by_day(places: Any, counts: dict[str, int], days: list[Any]) -> dict[Any, dict]:
+    """Compounds in each control status at the end of each day, from today's counts and the
+    status changes: one query."""
+    import datetime
+
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+    from django.utils import timezone
+
+    from wuyi.lib.localday import start_of
+
+    from .models import ControlStatus, StatusChange
+
     # Walk back from today's counts: a change on a later day is undone for every earlier day.
     tz = timezone.get_default_timezone()
     changes = (
@@ -169,7 +191,16 @@ def status_figures(places: Any) -> Any:
         for status, n in undo.get(day, {}).items():
             if status in running:
                 running[status] += n
-    found.charts.append(
+    return by_day
+
+
+def _status_charts(days: list[Any], by_day: dict[Any, dict], per_day: dict[Any, int]) -> list[Any]:
+    """The four weeks' charts: compounds by control status, and positive cases per day."""
+    from .figures import Chart
+    from .models import ControlStatus
+
+    labels = [d.strftime("%m-%d") for d in days]
+    return [
         Chart(
             "compounds.status_trend",
             _("Compounds by control status, last 4 weeks"),
@@ -181,9 +212,7 @@ def status_figures(places: Any) -> Any:
             kind="bar",
             stacked=True,
             order=10,
-        )
-    )
-    found.charts.append(
+        ),
         Chart(
             "compounds.cases_per_day",
             _("Positive cases per day"),
@@ -191,6 +220,5 @@ def status_figures(places: Any) -> Any:
             [(_("Cases"), [per_day.get(d, 0) for d in days])],
             kind="bar",
             order=20,
-        )
-    )
-    return found
+        ),
+    ]

@@ -160,45 +160,11 @@ def figures(places: Any) -> Any:
     """The dashboards' medical figures (compounds.figures): escorts today, emergencies in the
     last 7 days, missed dialysis pickups, and controlled or sealed compounds lacking cover. At
     most four queries whatever the number of compounds."""
-    import datetime
-
-    from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value, Window
-    from django.db.models.functions import Coalesce
-
     from compounds.figures import Alert, Contribution, Figure
-    from wuyi.lib.localday import bounds
-
-    from .models import Escort, EscortKind, EscortStatus
 
     section = _("Medical")
     url = reverse("medical:escorts") if places.user and rules.may_read(places.user) else ""
-    start, end = bounds(places.day)
-    week_start, _end = bounds(places.day - datetime.timedelta(days=6), places.day)
-    counts = (
-        Escort.objects.filter(compound__in=places.compound_ids())
-        .order_by()
-        .aggregate(
-            today=Count(
-                "pk",
-                filter=Q(scheduled_at__gte=start, scheduled_at__lt=end)
-                & ~Q(status=EscortStatus.CANCELLED),
-            ),
-            emergencies=Count(
-                "pk",
-                filter=Q(kind=EscortKind.EMERGENCY, created_at__gte=week_start, created_at__lt=end),
-            ),
-            # A dialysis pickup whose time passed today with nobody dispatched.
-            missed=Count(
-                "pk",
-                filter=Q(
-                    kind=EscortKind.DIALYSIS,
-                    scheduled_at__gte=start,
-                    scheduled_at__lt=min(end, places.now),
-                    status__in=(EscortStatus.REQUESTED, EscortStatus.SCHEDULED),
-                ),
-            ),
-        )
-    )
+    counts = _escort_counts(places)
     found = Contribution(
         figures=[
             Figure(
@@ -233,6 +199,60 @@ def figures(places: Any) -> Any:
                 danger=True,
             )
         )
+    gaps = _cover_gaps_alert(places)
+    if gaps is not None:
+        found.alerts.append(gaps)
+    return found
+
+
+def _escort_counts(places: Any) -> dict[str, int]:
+    """Escorts today, emergencies in the last 7 days and dialysis pickups missed today: one
+    query."""
+    import datetime
+
+    from django.db.models import Count, Q
+
+    from wuyi.lib.localday import bounds
+
+    from .models import Escort, EscortKind, EscortStatus
+
+    start, end = bounds(places.day)
+    week_start, _end = bounds(places.day - datetime.timedelta(days=6), places.day)
+    return (
+        Escort.objects.filter(compound__in=places.compound_ids())
+        .order_by()
+        .aggregate(
+            today=Count(
+                "pk",
+                filter=Q(scheduled_at__gte=start, scheduled_at__lt=end)
+                & ~Q(status=EscortStatus.CANCELLED),
+            ),
+            emergencies=Count(
+                "pk",
+                filter=Q(kind=EscortKind.EMERGENCY, created_at__gte=week_start, created_at__lt=end),
+            ),
+            # A dialysis pickup whose time passed today with nobody dispatched.
+            missed=Count(
+                "pk",
+                filter=Q(
+                    kind=EscortKind.DIALYSIS,
+                    scheduled_at__gte=start,
+                    scheduled_at__lt=min(end, places.now),
+                    status__in=(EscortStatus.REQUESTED, EscortStatus.SCHEDULED),
+                ),
+            ),
+        )
+    )
+
+
+def _cover_gaps_alert(places: Any) -> Any:
+    """The alert naming the controlled or sealed compounds without an on-site medical worker or
+    enough ambulances, or None when none lack cover: one query."""
+    from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value, Window
+    from django.db.models.functions import Coalesce
+
+    from compounds.figures import Alert
+
     medics = (
         MedicalStaff.objects.filter(compound=OuterRef("pk"), active=True)
         .order_by()
@@ -261,23 +281,21 @@ def figures(places: Any) -> Any:
     rows = list(lacking.annotate(n=Window(Count("pk"))).values_list("pk", "name", "n")[:10])
     named = [(pk, name) for pk, name, _n in rows]
     n = rows[0][2] if rows else 0
-    if n:
-        cover = reverse("medical:coverage") if places.user and rules.may_read(places.user) else ""
-        found.alerts.append(
-            Alert(
-                "medical-gaps",
-                _(
-                    "%(n)d controlled or sealed compounds lack an on-site medical worker or a "
-                    "second ambulance:"
-                )
-                % {"n": n},
-                n,
-                url=cover,
-                danger=True,
-                items=tuple((name, reverse("compounds:detail", args=[pk])) for pk, name in named),
-            )
+    if not n:
+        return None
+    cover = reverse("medical:coverage") if places.user and rules.may_read(places.user) else ""
+    return Alert(
+        "medical-gaps",
+        _(
+            "%(n)d controlled or sealed compounds lack an on-site medical worker or a "
+            "second ambulance:"
         )
-    return found
+        % {"n": n},
+        n,
+        url=cover,
+        danger=True,
+        items=tuple((name, reverse("compounds:detail", args=[pk])) for pk, name in named),
+    )
 
 
 def escort_contacts(resident_ids: Sequence[int], day: datetime.date) -> dict[int, list[Any]]:

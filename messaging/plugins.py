@@ -34,27 +34,7 @@ def figures(places: Any) -> Contribution:
     sent = Recipient.objects.filter(
         message__community__in=communities, sent_at__gte=start, sent_at__lt=end
     ).count()
-    month = places.day.replace(day=1)
-    default = Decimal(settings.WUYI_SMS_DEFAULT_MONTHLY_BUDGET)
-    limit = Coalesce(
-        Subquery(Budget.objects.filter(community=OuterRef("pk")).values("monthly_amount")[:1]),
-        Value(default),
-        output_field=DecimalField(max_digits=12, decimal_places=2),
-    )
-    spent_here = Subquery(
-        Spending.objects.filter(
-            community=OuterRef("pk"), month=month, allowance=Allowance.CAMPAIGN
-        ).values("spent")[:1]
-    )
-    money = (
-        communities.annotate(line=limit, used=Coalesce(spent_here, Value(Decimal(0))))
-        .order_by()
-        .aggregate(
-            budget=Sum("line"),
-            spent=Sum("used"),
-            over=Count("pk", filter=Q(used__gt=F("line") * BUDGET_WARNING)),
-        )
-    )
+    money = _month_money(communities, places.day.replace(day=1))
     budget, spent = money["budget"] or Decimal(0), money["spent"] or Decimal(0)
     url = reverse("messaging:daily") if may else ""
     found = Contribution(
@@ -89,13 +69,45 @@ def figures(places: Any) -> Contribution:
     )
     if places.brief:
         return found
-    if money["over"]:
-        found.alerts.append(
+    found.alerts.extend(_alerts(places, communities, over=money["over"], may=may))
+    return found
+
+
+def _month_money(communities: Any, month: datetime.date) -> dict[str, Any]:
+    """The month's budget and campaign spending of the communities, and how many of them spent
+    over BUDGET_WARNING of their budget: one query."""
+    default = Decimal(settings.WUYI_SMS_DEFAULT_MONTHLY_BUDGET)
+    limit = Coalesce(
+        Subquery(Budget.objects.filter(community=OuterRef("pk")).values("monthly_amount")[:1]),
+        Value(default),
+        output_field=DecimalField(max_digits=12, decimal_places=2),
+    )
+    spent_here = Subquery(
+        Spending.objects.filter(
+            community=OuterRef("pk"), month=month, allowance=Allowance.CAMPAIGN
+        ).values("spent")[:1]
+    )
+    return (
+        communities.annotate(line=limit, used=Coalesce(spent_here, Value(Decimal(0))))
+        .order_by()
+        .aggregate(
+            budget=Sum("line"),
+            spent=Sum("used"),
+            over=Count("pk", filter=Q(used__gt=F("line") * BUDGET_WARNING)),
+        )
+    )
+
+
+def _alerts(places: Any, communities: Any, *, over: int, may: bool) -> list[Alert]:
+    """Communities over their budget, and an outbox backing up."""
+    alerts = []
+    if over:
+        alerts.append(
             Alert(
                 "messaging-budget",
                 _("%(n)d communities have spent over 90 %% of this month's SMS budget.")
-                % {"n": money["over"]},
-                money["over"],
+                % {"n": over},
+                over,
                 url=reverse("messaging:list") if may else "",
             )
         )
@@ -105,7 +117,7 @@ def figures(places: Any) -> Contribution:
         due_at__lt=places.now - OUTBOX_LAG,
     ).count()
     if backlog:
-        found.alerts.append(
+        alerts.append(
             Alert(
                 "messaging-outbox",
                 _(
@@ -118,4 +130,4 @@ def figures(places: Any) -> Contribution:
                 danger=True,
             )
         )
-    return found
+    return alerts

@@ -18,6 +18,7 @@ from wuyi.lib import cn, pii
 from wuyi.lib.errors import Refused
 from wuyi.lib.spreadsheets import (
     HEADER_SCAN_ROWS,
+    Header,
     ImportFileError,
     Limits,
     RowError,
@@ -110,32 +111,121 @@ def read_results(path: str | Path, testing_round: TestingRound) -> ResultPlan:
         for col, cell in enumerate(head[header.index])
         if col not in mapped and header_text(cell)
     ]
-    c_bar = header.columns.get("barcode")
-    c_id = header.columns.get("id_number")
-    c_res = header.columns["result"]
-    bar_label = header.label("barcode", LABELS["barcode"])
-    id_label = header.label("id_number", LABELS["id_number"])
-    res_label = header.label("result", LABELS["result"])
+    reader = _Reader(plan, header, testing_round)
+    # First pass: read and check each row's words; ID numbers kept for one hashing pass.
+    for offset, row in enumerate(itertools.chain(head[header.index + 1 :], rows)):
+        reader.read_row(header.index + 2 + offset, row)
+    reader.match_ids(testing_round)
+    plan.errors.sort(key=lambda e: e.row)
+    return plan
 
-    # One query: every tube of the round.
-    tubes: dict[str, tuple[int, str, str]] = {
-        barcode: (pk, result, kind)
-        for pk, barcode, result, kind in Tube.objects.filter(round=testing_round).values_list(
-            "pk", "barcode", "result", "kind"
-        )
-    }
-    kinds = {pk: kind for pk, _result, kind in tubes.values()}
-    current = {pk: result for pk, result, _kind in tubes.values()}
 
+class _Reader:
+    """One reading of a result sheet: the round's tubes, and the rows matched so far."""
+
+    def __init__(self, plan: ResultPlan, header: Header, testing_round: TestingRound) -> None:
+        self.plan = plan
+        self.c_bar = header.columns.get("barcode")
+        self.c_id = header.columns.get("id_number")
+        self.c_res = header.columns["result"]
+        self.bar_label = header.label("barcode", LABELS["barcode"])
+        self.id_label = header.label("id_number", LABELS["id_number"])
+        self.res_label = header.label("result", LABELS["result"])
+        # One query: every tube of the round.
+        self.tubes: dict[str, tuple[int, str, str]] = {
+            barcode: (pk, result, kind)
+            for pk, barcode, result, kind in Tube.objects.filter(round=testing_round).values_list(
+                "pk", "barcode", "result", "kind"
+            )
+        }
+        self.kinds = {pk: kind for pk, _result, kind in self.tubes.values()}
+        self.current = {pk: result for pk, result, _kind in self.tubes.values()}
+        self.pending_ids: list[tuple[int, str, str]] = []  # (row number, id18, result)
+        self.by_tube: dict[int, tuple[int, str]] = {}  # tube id -> (first row, result)
+
+    @staticmethod
     def cells(row: list[Any], col: int | None) -> Any:
         return row[col] if col is not None and col < len(row) else None
 
-    # First pass: read and check each row's words; ID numbers kept for one hashing pass.
-    pending_ids: list[tuple[int, str, str]] = []  # (row number, id18, result)
-    by_tube: dict[int, tuple[int, str]] = {}  # tube id -> (first row, result)
+    def read_row(self, row_no: int, row: list[Any]) -> None:
+        """Check one row's words: match its barcode now, or keep its ID number for later."""
+        plan = self.plan
+        if is_blank(row):
+            return
+        plan.rows += 1
+        if any(is_formula(cell) for cell in row):
+            plan.error(row_no, "", _("This row holds a formula; send the values only."))
+            return
+        word = _text(self.cells(row, self.c_res))
+        result = rules_result(word)
+        if result is None:
+            plan.unknown_words.setdefault(word, []).append(row_no)
+            plan.error(
+                row_no,
+                self.res_label,
+                _("“%(word)s” is not a result we know: write 阴性, 阳性 or 待复核.")
+                % {"word": word},
+                word,
+            )
+            return
+        barcode = _text(self.cells(row, self.c_bar)).upper()
+        if barcode:
+            found = self.tubes.get(barcode)
+            if found is None:
+                plan.error(
+                    row_no,
+                    self.bar_label,
+                    _("Tube %(tube)s was not sampled in this round (or is of another district).")
+                    % {"tube": barcode},
+                    barcode,
+                )
+                return
+            self.take(row_no, found[0], result, self.bar_label, barcode)
+            return
+        raw_id = self.cells(row, self.c_id)
+        if raw_id in (None, ""):
+            plan.error(
+                row_no, self.bar_label, _("The row has neither a tube barcode nor an ID number.")
+            )
+            return
+        try:
+            id18 = cn.normalize_national_id(raw_id)
+        except (cn.NormalizeError, Refused) as exc:
+            plan.error(row_no, self.id_label, str(exc))
+            return
+        self.pending_ids.append((row_no, id18, result))
 
-    def take(row_no: int, tube_id: int, result: str, column: str, value: str) -> None:
-        seen = by_tube.get(tube_id)
+    def match_ids(self, testing_round: TestingRound) -> None:
+        """Match the rows kept by ID number to the round's single tubes, in one hashing pass."""
+        if not self.pending_ids:
+            return
+        hashes = pii.keyed_hashes([id18 for _r, id18, _res in self.pending_ids])
+        # One query: the single tubes of the round by their person's hash; a retest's tube
+        # (the later one) wins over the first single tube.
+        singles: dict[str, int] = {}
+        for h, tube_id in (
+            Sample.objects.filter(round=testing_round, tube__kind=TubeKind.SINGLE)
+            .order_by("retest", "pk")
+            .values_list("resident__id_hash", "tube_id")
+        ):
+            if h:
+                singles[h] = tube_id
+        for (row_no, id18, result), h in zip(self.pending_ids, hashes, strict=True):
+            found_id = singles.get(h)
+            if found_id is None:
+                self.plan.error(
+                    row_no,
+                    self.id_label,
+                    _("Nobody with ID %(id)s was sampled in a single tube in this round.")
+                    % {"id": cn.mask_national_id(id18)},
+                )
+                continue
+            self.take(row_no, found_id, result, self.id_label, cn.mask_national_id(id18))
+
+    def take(self, row_no: int, tube_id: int, result: str, column: str, value: str) -> None:
+        """Record one row's result for its tube, unless it contradicts one already read."""
+        plan = self.plan
+        seen = self.by_tube.get(tube_id)
         if seen is not None:
             if seen[1] != result:
                 plan.error(
@@ -154,12 +244,12 @@ def read_results(path: str | Path, testing_round: TestingRound) -> ResultPlan:
                     value,
                 )
             return
-        by_tube[tube_id] = (row_no, result)
-        before = current.get(tube_id, "")
+        self.by_tube[tube_id] = (row_no, result)
+        before = self.current.get(tube_id, "")
         if before and before != Result.REVIEW and before != result:
             plan.error(
                 row_no,
-                res_label,
+                self.res_label,
                 _("Tube %(tube)s already has the result %(before)s; this sheet says %(now)s.")
                 % {"tube": value, "before": Result(before).label, "now": Result(result).label},
                 value,
@@ -171,81 +261,10 @@ def read_results(path: str | Path, testing_round: TestingRound) -> ResultPlan:
             return
         plan.changes[tube_id] = result
         if result == Result.POSITIVE:
-            if kinds[tube_id] == TubeKind.SINGLE:
+            if self.kinds[tube_id] == TubeKind.SINGLE:
                 plan.positive_singles += 1
             else:
                 plan.positive_pools += 1
-
-    for offset, row in enumerate(itertools.chain(head[header.index + 1 :], rows)):
-        row_no = header.index + 2 + offset
-        if is_blank(row):
-            continue
-        plan.rows += 1
-        if any(is_formula(cell) for cell in row):
-            plan.error(row_no, "", _("This row holds a formula; send the values only."))
-            continue
-        word = _text(cells(row, c_res))
-        result = rules_result(word)
-        if result is None:
-            plan.unknown_words.setdefault(word, []).append(row_no)
-            plan.error(
-                row_no,
-                res_label,
-                _("“%(word)s” is not a result we know: write 阴性, 阳性 or 待复核.")
-                % {"word": word},
-                word,
-            )
-            continue
-        barcode = _text(cells(row, c_bar)).upper()
-        if barcode:
-            found = tubes.get(barcode)
-            if found is None:
-                plan.error(
-                    row_no,
-                    bar_label,
-                    _("Tube %(tube)s was not sampled in this round (or is of another district).")
-                    % {"tube": barcode},
-                    barcode,
-                )
-                continue
-            take(row_no, found[0], result, bar_label, barcode)
-            continue
-        raw_id = cells(row, c_id)
-        if raw_id in (None, ""):
-            plan.error(row_no, bar_label, _("The row has neither a tube barcode nor an ID number."))
-            continue
-        try:
-            id18 = cn.normalize_national_id(raw_id)
-        except (cn.NormalizeError, Refused) as exc:
-            plan.error(row_no, id_label, str(exc))
-            continue
-        pending_ids.append((row_no, id18, result))
-
-    if pending_ids:
-        hashes = pii.keyed_hashes([id18 for _r, id18, _res in pending_ids])
-        # One query: the single tubes of the round by their person's hash; a retest's tube
-        # (the later one) wins over the first single tube.
-        singles: dict[str, int] = {}
-        for h, tube_id in (
-            Sample.objects.filter(round=testing_round, tube__kind=TubeKind.SINGLE)
-            .order_by("retest", "pk")
-            .values_list("resident__id_hash", "tube_id")
-        ):
-            if h:
-                singles[h] = tube_id
-        for (row_no, id18, result), h in zip(pending_ids, hashes, strict=True):
-            found_id = singles.get(h)
-            if found_id is None:
-                plan.error(
-                    row_no,
-                    id_label,
-                    _("Nobody with ID %(id)s was sampled in a single tube in this round.")
-                    % {"id": cn.mask_national_id(id18)},
-                )
-                continue
-            take(row_no, found_id, result, id_label, cn.mask_national_id(id18))
-    plan.errors.sort(key=lambda e: e.row)
-    return plan
 
 
 def rules_result(word: str) -> str | None:

@@ -214,67 +214,80 @@ def sample_add(
             found = Sample.objects.filter(key=key).first()
             if found is not None:
                 return found
-            if tube.round.status != RoundStatus.OPEN:
-                raise Refused(MSG_ROUND_CLOSED % {"number": tube.round.number})
-            if resident.compound_id != tube.compound_id:
-                raise Refused(MSG_OTHER_COMPOUND % {"name": resident.name}, field="code")
-            if tube.status != TubeStatus.OPEN:
-                raise Refused(MSG_TUBE_CLOSED % {"barcode": tube.barcode}, field="code")
-            if tube.size >= tube.capacity:
-                raise Refused(
-                    MSG_TUBE_FULL % {"barcode": tube.barcode, "capacity": tube.capacity},
-                    field="code",
-                )
-            retest = None
-            if tube.retest:
-                retest = (
-                    Retest.objects.select_for_update()
-                    .filter(round=tube.round, resident=resident)
-                    .first()
-                )
-                if retest is None:
-                    raise Refused(
-                        _("%(name)s owes no single-tube retest in this round.")
-                        % {"name": resident.name},
-                        field="code",
-                    )
-            earlier = (
-                Sample.objects.filter(round=tube.round, resident=resident, retest=tube.retest)
-                .select_related("tube")
-                .first()
-            )
-            if earlier is not None:
-                raise Refused(
-                    MSG_TWICE % {"name": resident.name, "barcode": earlier.tube.barcode},
-                    field="code",
-                )
-            sample = Sample.objects.create(
-                tube=tube,
-                round=tube.round,
-                compound_id=tube.compound_id,
-                resident=resident,
-                household_id=resident.household_id,
-                retest=tube.retest,
-                key=key,
-                taken_by=by,
-            )
-            tube.size += 1
-            fields = ["size"]
-            if tube.size >= tube.capacity:
-                tube.status = TubeStatus.CLOSED
-                fields.append("status")
-            tube.save(update_fields=fields)
-            if retest is not None:
-                rules.RETEST.check(retest.status, RetestStatus.SAMPLED, by=by)
-                retest.status = RetestStatus.SAMPLED
-                retest.tube = tube
-                retest.save(update_fields=["status", "tube"])
-            return sample
+            retest = _check_tube_takes(tube, resident)
+            return _record_sample(tube, resident, retest, key=key, by=by)
     except IntegrityError:
         found = Sample.objects.filter(key=key).first()
         if found is not None:
             return found
         raise Refused(MSG_TWICE % {"name": resident.name, "barcode": "?"}, field="code") from None
+
+
+def _check_tube_takes(tube: Tube, resident: Resident) -> Retest | None:
+    """Refuse unless the locked tube may take the resident: an open round and tube of their
+    compound, with room left, and no sample of theirs yet. Returns the retest (locked) the
+    sample answers, for a retest tube."""
+    if tube.round.status != RoundStatus.OPEN:
+        raise Refused(MSG_ROUND_CLOSED % {"number": tube.round.number})
+    if resident.compound_id != tube.compound_id:
+        raise Refused(MSG_OTHER_COMPOUND % {"name": resident.name}, field="code")
+    if tube.status != TubeStatus.OPEN:
+        raise Refused(MSG_TUBE_CLOSED % {"barcode": tube.barcode}, field="code")
+    if tube.size >= tube.capacity:
+        raise Refused(
+            MSG_TUBE_FULL % {"barcode": tube.barcode, "capacity": tube.capacity},
+            field="code",
+        )
+    retest = None
+    if tube.retest:
+        retest = (
+            Retest.objects.select_for_update().filter(round=tube.round, resident=resident).first()
+        )
+        if retest is None:
+            raise Refused(
+                _("%(name)s owes no single-tube retest in this round.") % {"name": resident.name},
+                field="code",
+            )
+    earlier = (
+        Sample.objects.filter(round=tube.round, resident=resident, retest=tube.retest)
+        .select_related("tube")
+        .first()
+    )
+    if earlier is not None:
+        raise Refused(
+            MSG_TWICE % {"name": resident.name, "barcode": earlier.tube.barcode},
+            field="code",
+        )
+    return retest
+
+
+def _record_sample(
+    tube: Tube, resident: Resident, retest: Retest | None, *, key: str, by: User
+) -> Sample:
+    """Insert the sample, count it in the tube (closing a full one) and mark the retest
+    sampled."""
+    sample = Sample.objects.create(
+        tube=tube,
+        round=tube.round,
+        compound_id=tube.compound_id,
+        resident=resident,
+        household_id=resident.household_id,
+        retest=tube.retest,
+        key=key,
+        taken_by=by,
+    )
+    tube.size += 1
+    fields = ["size"]
+    if tube.size >= tube.capacity:
+        tube.status = TubeStatus.CLOSED
+        fields.append("status")
+    tube.save(update_fields=fields)
+    if retest is not None:
+        rules.RETEST.check(retest.status, RetestStatus.SAMPLED, by=by)
+        retest.status = RetestStatus.SAMPLED
+        retest.tube = tube
+        retest.save(update_fields=["status", "tube"])
+    return sample
 
 
 def tube_close(*, tube_id: int, by: User) -> Tube:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from compounds.models import Building, Compound
@@ -87,9 +88,31 @@ def plan_import(*, parsed: Parsed, community_id: int, compound_id: int | None) -
     }
     plan.households = households
 
-    # Which compound and building each row lives in.
+    placed = _place_rows(plan, parsed.rows, compounds, compound, buildings, floors)
+    on_register = Resident.objects.current()
+    existing = _existing_by_id_hash(placed, on_register)
+    by_household_name = _existing_by_household_name(placed, households, on_register)
+    tags = _tags_of(
+        [v["id"] for v in existing.values()] + [v["id"] for v in by_household_name.values()]
+    )
+    _classify(plan, placed, existing, by_household_name, tags)
+    return plan
+
+
+_FIELDS = ("id", "id_hash", "community_id", "household_id", *Resident.LIST_FIELDS)
+
+
+def _place_rows(
+    plan: Plan,
+    rows: Sequence[ParsedRow],
+    compounds: dict[str, Compound],
+    compound: Compound | None,
+    buildings: dict[tuple[int, str], int],
+    floors: dict[int, int],
+) -> list[tuple[ParsedRow, int, int]]:
+    """Which compound and building each row lives in; rows that fit nowhere become errors."""
     placed: list[tuple[ParsedRow, int, int]] = []
-    for item in parsed.rows:
+    for item in rows:
         target = compound
         if item.compound:
             target = compounds.get(item.compound)
@@ -129,8 +152,13 @@ def plan_import(*, parsed: Parsed, community_id: int, compound_id: int | None) -
             plan.errors.append(RowError(item.row, COLUMN_LABELS["room"], str(exc.message)))
             continue
         placed.append((item, target.pk, building_id))
+    return placed
 
-    # Residents already registered under these ID numbers, anywhere in the city.
+
+def _existing_by_id_hash(
+    placed: list[tuple[ParsedRow, int, int]], on_register: QuerySet[Resident]
+) -> dict[str, dict]:
+    """Residents already registered under these ID numbers, anywhere in the city."""
     by_hash: dict[str, ParsedRow] = {}
     for item, _c, _b in placed:
         if item.national_id:
@@ -138,13 +166,18 @@ def plan_import(*, parsed: Parsed, community_id: int, compound_id: int | None) -
                 item.id_hash = pii.keyed_hash(item.national_id)
             by_hash[item.id_hash] = item
     existing: dict[str, dict] = {}
-    fields = ("id", "id_hash", "community_id", "household_id", *Resident.LIST_FIELDS)
-    on_register = Resident.objects.current()
-    chunk: Sequence[str | int]  # of ID hashes, then of household ids, then of resident ids
     for chunk in chunks(list(by_hash)):
-        for values in on_register.filter(id_hash__in=chunk).values(*fields):
+        for values in on_register.filter(id_hash__in=chunk).values(*_FIELDS):
             existing[values["id_hash"]] = values
-    # Residents without an ID number are matched on household and name.
+    return existing
+
+
+def _existing_by_household_name(
+    placed: list[tuple[ParsedRow, int, int]],
+    households: dict[tuple[int, str, str], int],
+    on_register: QuerySet[Resident],
+) -> dict[tuple[int, str], dict]:
+    """Residents without an ID number, matched on household and name."""
     by_household_name: dict[tuple[int, str], dict] = {}
     household_ids = [
         households[(b, item.unit, item.room)]
@@ -153,20 +186,32 @@ def plan_import(*, parsed: Parsed, community_id: int, compound_id: int | None) -
     ]
     for chunk in chunks(sorted(set(household_ids))):
         for values in on_register.filter(household_id__in=chunk, id_hash__isnull=True).values(
-            *fields
+            *_FIELDS
         ):
             by_household_name[(values["household_id"], values["name"])] = values
+    return by_household_name
 
+
+def _tags_of(resident_ids: list[int]) -> dict[int, set[str]]:
+    """The vulnerable-group categories each matched resident already has."""
     tags: dict[int, set[str]] = {}
-    matched_ids = [v["id"] for v in existing.values()] + [
-        v["id"] for v in by_household_name.values()
-    ]
-    for chunk in chunks(matched_ids):
+    for chunk in chunks(resident_ids):
         for resident_id, category in VulnerableTag.objects.filter(
             resident_id__in=chunk
         ).values_list("resident_id", "category"):
             tags.setdefault(resident_id, set()).add(category)
+    return tags
 
+
+def _classify(
+    plan: Plan,
+    placed: list[tuple[ParsedRow, int, int]],
+    existing: dict[str, dict],
+    by_household_name: dict[tuple[int, str], dict],
+    tags: dict[int, set[str]],
+) -> None:
+    """Sort the placed rows into the plan's creates, updates and unchanged, with new tags."""
+    households = plan.households
     seen_no_id: set[tuple[int, str, str, str]] = set()
     for item, compound_id, building_id in placed:
         key = (building_id, item.unit, item.room)
@@ -176,7 +221,7 @@ def plan_import(*, parsed: Parsed, community_id: int, compound_id: int | None) -
         current: dict | None = None
         if item.national_id:
             current = existing.get(cast(str, item.id_hash))  # hashed above
-            if current is not None and current["community_id"] != community_id:
+            if current is not None and current["community_id"] != plan.community_id:
                 plan.id_conflicts += 1
                 plan.errors.append(
                     RowError(
@@ -211,7 +256,6 @@ def plan_import(*, parsed: Parsed, community_id: int, compound_id: int | None) -
             plan.unchanged += 1
         if set(item.categories) - tags.get(current["id"], set()):
             plan.new_tags.append((current["id"], item))
-    return plan
 
 
 def _changes(current: dict, item: ParsedRow, household_id: int | None) -> bool:

@@ -192,8 +192,20 @@ def write_plan(
     now = timezone.now()
     sink_class = CopySink if pgcopy.available() else OrmSink
     sink = sink_class(user=by, reason=_("Imported from a resident list"), now=now)
+    households, household_compound = _write_households(plan, sink)
+    created_by_row = _write_new_residents(
+        plan, sink, households, household_compound, now=now, progress=progress
+    )
+    _write_updates(plan, sink, households, household_compound, now=now)
+    _write_tags(plan, sink, created_by_row, now=now)
+    return sink.written
 
-    # Households: the new ones get ids; every household written into needs its compound.
+
+def _write_households(
+    plan: Plan, sink: Sink
+) -> tuple[dict[tuple[int, str, str], int], dict[int, int]]:
+    """Households: the new ones get ids; every household written into needs its compound.
+    Returns the household ids by (building, unit, room) and the compound of each."""
     new_households = list(plan.new_households.items())
     new_ids = sink.insert(
         Household,
@@ -215,8 +227,21 @@ def write_plan(
         household_compound.update(
             Household.objects.filter(pk__in=block).values_list("id", "compound_id")
         )
+    return households, household_compound
 
-    # New residents: the ID number goes through the one function that stores it.
+
+def _write_new_residents(
+    plan: Plan,
+    sink: Sink,
+    households: dict[tuple[int, str, str], int],
+    household_compound: dict[int, int],
+    *,
+    now: datetime.datetime,
+    progress: Callable[[int], None] | None,
+) -> dict[int, int]:
+    """New residents: the ID number goes through the one function that stores it. Returns the
+    new resident's id by the list's row number."""
+
     def resident_rows():
         columns = Resident.national_id_columns
         for item, key in plan.creates:
@@ -238,34 +263,46 @@ def write_plan(
     )
     if progress and not plan.creates:
         progress(0)
-    created_by_row = {
-        item.row: rid for rid, (item, _key) in zip(resident_ids, plan.creates, strict=True)
-    }
+    return {item.row: rid for rid, (item, _key) in zip(resident_ids, plan.creates, strict=True)}
 
-    # Matched residents move to the list's household and take what the list gives: an empty
-    # cell never erases a registered value.
-    if plan.updates:
-        rows = []
-        for rid, item, key in plan.updates:
-            household_id = households[key]
-            values = (getattr(item, name) for name in Resident.LIST_FIELDS)
-            rows.append(
-                (
-                    rid,
-                    household_id,
-                    household_compound[household_id],
-                    *(None if value in ("", None) else value for value in values),
-                    now,
-                )
+
+def _write_updates(
+    plan: Plan,
+    sink: Sink,
+    households: dict[tuple[int, str, str], int],
+    household_compound: dict[int, int],
+    *,
+    now: datetime.datetime,
+) -> None:
+    """Matched residents move to the list's household and take what the list gives: an empty
+    cell never erases a registered value."""
+    if not plan.updates:
+        return
+    rows = []
+    for rid, item, key in plan.updates:
+        household_id = households[key]
+        values = (getattr(item, name) for name in Resident.LIST_FIELDS)
+        rows.append(
+            (
+                rid,
+                household_id,
+                household_compound[household_id],
+                *(None if value in ("", None) else value for value in values),
+                now,
             )
-        sink.update(
-            Resident,
-            ("household_id", "compound_id", *Resident.LIST_FIELDS, "updated_at"),
-            rows,
-            keep_when_null=Resident.LIST_FIELDS,
         )
+    sink.update(
+        Resident,
+        ("household_id", "compound_id", *Resident.LIST_FIELDS, "updated_at"),
+        rows,
+        keep_when_null=Resident.LIST_FIELDS,
+    )
 
-    # Ledger lines the residents do not have yet.
+
+def _write_tags(
+    plan: Plan, sink: Sink, created_by_row: dict[int, int], *, now: datetime.datetime
+) -> None:
+    """Ledger lines the residents do not have yet."""
     existing_tags: set[tuple[int, str]] = set()
     for block in chunks([rid for rid, _item in plan.new_tags if rid is not None]):
         existing_tags.update(
@@ -288,7 +325,6 @@ def write_plan(
         count=len(tags),
         constants={"created_at": now},
     )
-    return sink.written
 
 
 def _empty(name: str) -> Any:

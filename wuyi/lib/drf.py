@@ -258,34 +258,74 @@ def _views_by_operation(generator) -> dict[tuple[str, str], Any]:
     return views
 
 
+_ErrorEntry = tuple[str, dict[str, Any], dict[str, Any]]
+
+
 def _error_responses(
     result: dict[str, Any], method: str, operation: dict[str, Any], view: Any
 ) -> dict[str, tuple[str, dict[str, Any], dict[str, Any]]]:
     """{status: (description, examples, headers)} for the errors this operation can give."""
     errors: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {}
-    security = operation.get("security") or []
     authenticators = view.get_authenticators() if view is not None else []
-    challenge = authenticators[0].authenticate_header(None) if authenticators else None
-    if security and {} not in security and challenge:
-        errors["401"] = (
-            "No credentials, or credentials that are not valid.",
-            {
-                "not_authenticated": _example(
-                    "No credentials", _detail(exceptions.NotAuthenticated())
-                ),
-                "invalid_token": _example(
-                    "A token that is not valid",
-                    _detail(exceptions.AuthenticationFailed(gettext("Invalid token."))),
-                ),
-            },
-            {
-                "WWW-Authenticate": {
-                    "description": "How to authenticate: `Token`.",
-                    "required": True,
-                    "schema": {"type": "string", "example": challenge},
-                }
-            },
+    unauthorized = _unauthorized(operation, authenticators)
+    if unauthorized is not None:
+        errors["401"] = unauthorized
+    bad = _bad_input_examples(result, method, operation, view)
+    if bad:
+        errors["400"] = (
+            "Bad input: each field or parameter at fault, with its messages.",
+            bad,
+            {},
         )
+    if method in WRITES and "requestBody" in operation:
+        errors["415"] = (
+            "The body is not JSON.",
+            {
+                "not_json": _example(
+                    "A form sent instead of JSON",
+                    _detail(exceptions.UnsupportedMediaType("multipart/form-data")),
+                )
+            },
+            {},
+        )
+    if method in WRITES and view is not None:
+        errors["403"] = ("Not allowed.", _forbidden_examples(view, authenticators), {})
+    missing = _not_found_examples(operation, view)
+    if missing:
+        errors["404"] = ("Not found.", missing, {})
+    return errors
+
+
+def _unauthorized(operation: dict[str, Any], authenticators: list[Any]) -> _ErrorEntry | None:
+    """The 401 of an operation that needs credentials, with the challenge it answers."""
+    security = operation.get("security") or []
+    challenge = authenticators[0].authenticate_header(None) if authenticators else None
+    if not (security and {} not in security and challenge):
+        return None
+    return (
+        "No credentials, or credentials that are not valid.",
+        {
+            "not_authenticated": _example("No credentials", _detail(exceptions.NotAuthenticated())),
+            "invalid_token": _example(
+                "A token that is not valid",
+                _detail(exceptions.AuthenticationFailed(gettext("Invalid token."))),
+            ),
+        },
+        {
+            "WWW-Authenticate": {
+                "description": "How to authenticate: `Token`.",
+                "required": True,
+                "schema": {"type": "string", "example": challenge},
+            }
+        },
+    )
+
+
+def _bad_input_examples(
+    result: dict[str, Any], method: str, operation: dict[str, Any], view: Any
+) -> dict[str, Any]:
+    """The 400 examples: bad parameters, a body that is not an object or lacks a field, and
+    the view's own refusals."""
     bad: dict[str, Any] = {}
     for parameter in operation.get("parameters", []):
         if parameter.get("in") in ("query", "path"):
@@ -307,44 +347,31 @@ def _error_responses(
                 f"“{required[0]}” missing", field_errors_body({required[0]: [message]})
             )
     bad.update(_refusal_examples(view, method))
-    if bad:
-        errors["400"] = (
-            "Bad input: each field or parameter at fault, with its messages.",
-            bad,
-            {},
+    return bad
+
+
+def _forbidden_examples(view: Any, authenticators: list[Any]) -> dict[str, Any]:
+    """The 403 examples of a write: the role's refusal, and a session without its CSRF token."""
+    forbidden = {}
+    messages = [
+        str(permission.message)
+        for permission in view.get_permissions()
+        if getattr(permission, "message", None)
+    ]
+    forbidden["role"] = _example(
+        "The user's role may not do this",
+        {"detail": messages[0] if messages else str(exceptions.PermissionDenied.default_detail)},
+    )
+    if any(type(a).__name__ == "SessionAuthentication" for a in authenticators):
+        forbidden["csrf"] = _example(
+            "Signed in by session cookie, without the CSRF token",
+            {"detail": "CSRF Failed: CSRF token missing."},
         )
-    if method in WRITES and "requestBody" in operation:
-        errors["415"] = (
-            "The body is not JSON.",
-            {
-                "not_json": _example(
-                    "A form sent instead of JSON",
-                    _detail(exceptions.UnsupportedMediaType("multipart/form-data")),
-                )
-            },
-            {},
-        )
-    if method in WRITES and view is not None:
-        forbidden = {}
-        messages = [
-            str(permission.message)
-            for permission in view.get_permissions()
-            if getattr(permission, "message", None)
-        ]
-        forbidden["role"] = _example(
-            "The user's role may not do this",
-            {
-                "detail": messages[0]
-                if messages
-                else str(exceptions.PermissionDenied.default_detail)
-            },
-        )
-        if any(type(a).__name__ == "SessionAuthentication" for a in authenticators):
-            forbidden["csrf"] = _example(
-                "Signed in by session cookie, without the CSRF token",
-                {"detail": "CSRF Failed: CSRF token missing."},
-            )
-        errors["403"] = ("Not allowed.", forbidden, {})
+    return forbidden
+
+
+def _not_found_examples(operation: dict[str, Any], view: Any) -> dict[str, Any]:
+    """The 404 examples: an object out of reach, and a page past the last."""
     parameters = {(p.get("in"), p.get("name")) for p in operation.get("parameters", [])}
     missing = {}
     if any(where == "path" for where, _name in parameters):
@@ -358,9 +385,7 @@ def _error_responses(
         missing["page_past_the_last"] = _example(
             "A page past the last one", _detail(exceptions.NotFound(message))
         )
-    if missing:
-        errors["404"] = ("Not found.", missing, {})
-    return errors
+    return missing
 
 
 # Query and path parameters as wuyi.lib.params reads them (the views of ApiView read every one
