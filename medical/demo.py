@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from accounts.models import User
+from compounds.demo import STATUS_STORY
 from compounds.models import Compound, ControlStatus, District
 from messaging.models import SmsTemplate
 from residents.models import Category, Resident, VulnerableTag
@@ -70,8 +71,12 @@ def seed_medical() -> int:
     first.districts.add(*districts)
     provincial.districts.add(*districts)
     medic = User.objects.filter(username="medic").first()
-    sealed = list(Compound.objects.filter(status=ControlStatus.SEALED).order_by("pk"))
-    controlled = list(Compound.objects.filter(status=ControlStatus.CONTROLLED).order_by("pk"))
+    # The compounds the demo's story puts under control, not whatever is sealed by now (the
+    # screening demo seals one more with its case: a second seed_demo must not staff it).
+    story = {name: status for name, status, _reason in STATUS_STORY}
+    demo = Compound.objects.filter(name__in=story).order_by("pk")
+    sealed = [c for c in demo if c.status == ControlStatus.SEALED == story[c.name]]
+    controlled = [c for c in demo if c.status == ControlStatus.CONTROLLED == story[c.name]]
     for n, compound in enumerate(sealed):
         _cover(compound, n, cars=2, medic=medic if compound.name == "天庆丽舍" else None)
     for n, compound in enumerate(controlled):
