@@ -57,6 +57,8 @@ PUBLIC = {
     "supplies:self",
     "favicon",  # the site's icon, a public static file
     "healthz",  # up or not, per part: no login, no personal data
+    "volunteers:service_worker",  # the offline today list's worker: code, no data
+    "volunteers:manifest",  # the home-screen manifest: a name and icons
 }
 # The place tree is made by the fixtures (community A under the sub-district A and B share).
 PLACE_TREE = {District, Subdistrict, Community, Compound, Building}

@@ -24,8 +24,9 @@ def test_the_ledger_page_is_light(login, secretary_a, compound_a):
     assert body.count("csrfmiddlewaretoken") <= 3  # the call form, the language and log-out
     assert body.count('class="call"') == 100  # a page of a hundred lines
     assert body.count('form="call"') == 100
-    # About 800 bytes a line before (94 KB for the demo's 117); under 500 now, page included.
-    assert len(page.content) / 100 < 500, len(page.content)
+    # About 800 bytes a line before (94 KB for the demo's 117); under 500 then, page included;
+    # the served-today column (care, issue 22) adds about 45 bytes a line.
+    assert len(page.content) / 100 < 550, len(page.content)
     _ledger(compound_a, 10)
     with CaptureQueriesContext(connection) as more:
         client.get(reverse("residents:ledger"))
