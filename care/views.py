@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
-from compounds.models import Community, Compound
+from compounds.models import Community, Compound, building_label
 from residents.models import Category
 from residents.rules import may_call_resident
 from volunteers.models import Volunteer
@@ -251,7 +251,7 @@ def task_of(check: WelfareCheck) -> Task:
         key=f"welfare:{check.pk}",
         kind=_("Welfare check"),
         title=check.resident.name,
-        detail=f"{check.household.building.number}号楼"
+        detail=building_label(check.household.building.number)
         + (f"{check.household.unit}单元" if check.household.unit else "")
         + check.household.room,
         done=check.done,

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
-from compounds.models import Compound
+from compounds.models import Compound, building_label
 from residents.models import Category, Resident, VulnerableTag
 from wuyi.lib.iters import natural_key
 
@@ -137,7 +137,7 @@ def compound_coverage(
     doors: dict[int, Door] = {}
     for p in people:
         h = p.household
-        unit = f"{h.building.number}号楼" + (f"{h.unit}单元" if h.unit else "")
+        unit = building_label(h.building.number) + (f"{h.unit}单元" if h.unit else "")
         if p.sampled:
             state = "sampled"
         elif p.pk in exemptions:

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from compounds.models import Building, Compound
+from compounds.models import Building, Compound, building_label
 from wuyi.lib.iters import natural_key
 
 from .models import CatalogueItem, DeliveredHow, PaymentMethod, Supplier, Urgency
@@ -89,7 +89,7 @@ class AddressForm(forms.Form):
         # 2号楼 before 10号楼: the choices in natural order (the queryset still validates).
         ordered = sorted(buildings, key=lambda b: (b.compound.name, natural_key(b.number)))
         field.choices = [("", field.empty_label or "")] + [
-            (b.pk, f"{b.compound.name} {b.number}号楼") for b in ordered
+            (b.pk, f"{b.compound.name} {building_label(b.number)}") for b in ordered
         ]
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from compounds.models import Compound
+from compounds.models import Compound, building_label
 from volunteers.registry import ERRAND, Task
 from wuyi.lib import localday
 
@@ -51,7 +51,7 @@ def today_tasks(user: Any, day: datetime.date) -> list[Task]:
             Task(
                 key=f"delivery:{building_id}",
                 kind=_("Delivery"),
-                title=f"{first.building.number}号楼",
+                title=building_label(first.building.number),
                 detail=_("%(count)d to bring · %(compound)s")
                 % {"count": len(orders), "compound": first.compound.name},
                 url=url,

@@ -23,7 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from compounds.models import Compound
+from compounds.models import Compound, address_label, building_label
 from residents.models import Category, VulnerableTag
 from wuyi.lib.iters import natural_key
 
@@ -174,7 +174,7 @@ def picking_list(group_buy: GroupBuy, *, user: Any = None) -> Picking:
         b.units.setdefault(unit, []).append(
             Bag(
                 order_id=pk,
-                address=f"{number}号楼" + (f"{unit}单元" if unit else "") + room,
+                address=address_label(number, unit, room),
                 unit=unit,
                 room=room,
                 lines=lines.get(pk, []),
@@ -275,7 +275,7 @@ def reconciliation_rows(orders: QuerySet[Order]):
         )
     )
     for pk, number, unit, room, amount, method, paid, status in rows.iterator(chunk_size=5000):
-        address = f"{number}号楼" + (f"{unit}单元" if unit else "") + room
+        address = address_label(number, unit, room)
         yield [
             pk,
             address,
@@ -356,7 +356,7 @@ def delivery_batches(*, user: Any) -> list[BuildingBatch]:
     batches = [
         BuildingBatch(
             building_id=r["building_id"],
-            label=f"{r['building__number']}号楼",
+            label=building_label(r["building__number"]),
             compound=r["compound__name"],
             waiting=r["waiting"],
             vulnerable=r["vulnerable"],

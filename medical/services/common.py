@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from compounds.models import Compound
+from compounds.models import Compound, address_label
 from residents.models import Resident
 from residents.services import task_call_record
 from wuyi.lib.errors import Refused
@@ -93,9 +93,7 @@ def pickup_of(resident: Resident) -> str:
     """Where the ambulance stops and the crew goes up: building, unit and room (a crew
     climbing a sealed building cannot ring round for the door)."""
     household = resident.household
-    number = household.building.number
-    label = f"{number}号楼" if str(number).isdigit() else str(number)
-    return label + (f"{household.unit}单元" if household.unit else "") + household.room
+    return address_label(household.building.number, household.unit, household.room)
 
 
 def escort_call(*, by: User, escort: Escort) -> str:
