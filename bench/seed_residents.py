@@ -198,7 +198,9 @@ def copy_rows(model, columns: list[str], rows) -> None:
         writer.send(cur.cursor, writer.csv(rows))
 
 
-def seed(n: int, layout: list, *, dummy_cipher: bool) -> dict:
+def seed(n: int, layout: list, *, dummy_cipher: bool, id_offset: int = 0) -> dict:
+    """`id_offset`: the first ID number's index, so that two seeds in one database (the
+    register's and bench/city.py's) never share an ID number."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -239,7 +241,7 @@ def seed(n: int, layout: list, *, dummy_cipher: bool) -> dict:
                 ids.append(hh_id)
                 hh_id += 1
             for j in range(count):
-                nid = national_id(i)
+                nid = national_id(i + id_offset)
                 born = datetime.date(int(nid[6:10]), int(nid[10:12]), int(nid[12:14]))
                 female = int(nid[16]) % 2 == 0
                 roll = rng.random()

@@ -167,6 +167,7 @@ def main() -> None:
 
     from volunteers import services
     from volunteers.models import Shift, ShiftTemplate
+    from wuyi.lib import localday
 
     community, _compounds = ensure_places(args.compounds)
     admin = admin_user()
@@ -207,8 +208,8 @@ def main() -> None:
             template=template,
             name=template.name,
             date=day,
-            starts_at=services._aware(day, template.starts),
-            ends_at=services._aware(day, template.ends),
+            starts_at=localday.aware(day, template.starts),
+            ends_at=localday.aware(day, template.ends),
             needed=template.needed,
         )
     base = time.perf_counter() - started
