@@ -192,7 +192,7 @@ def child() -> None:
     from sanitation import selectors
     from sanitation.models import Round
 
-    MINE = "BENCHR-"  # noqa: N806 - the bench's compound codes
+    MINE = "BENCHR-"  # the bench's compound codes
     staff = User(is_superuser=True, is_active=True)
     started = time.perf_counter()
     rows = selectors.compound_progress(user=staff, day=day)
