@@ -16,7 +16,7 @@ from residents.models import Household
 from wuyi.lib.localday import aware
 
 from . import notify, rules, services
-from .models import GroupBuyStatus, Order, Supplier
+from .models import GroupBuyStatus, Order, OrderStatus, Supplier
 
 SUPPLIER = "兰州鲜丰农副产品配送中心"
 CATALOGUE = [
@@ -113,9 +113,17 @@ def _seed_last_week(
         elif n % 11 == 2:
             services.order_record_payment(by=secretary, order=order, method="free")
     if len(orders) > 14:
-        services.order_set_status(
-            by=secretary, order=orders[-1], to="cancelled", note="住户已转运隔离"
-        )
+        # A household taken to quarantine: its last order not yet on its way is cancelled (an
+        # order out for delivery comes back first, and ORDER refuses to cancel it there).
+        cancellable = [
+            o
+            for o in Order.objects.filter(group_buy=old).order_by("-pk")
+            if rules.ORDER.is_move(o.status, OrderStatus.CANCELLED)
+        ]
+        if cancellable:
+            services.order_set_status(
+                by=secretary, order=cancellable[0], to=OrderStatus.CANCELLED, note="住户已转运隔离"
+            )
     return created
 
 
