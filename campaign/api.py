@@ -12,7 +12,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -26,10 +26,17 @@ from .models import Certificate, Checklist, ChecklistGroup, ChecklistItem, Publi
 
 
 class ReadersOnly(permissions.BasePermission):
+    """The campaign is not in other roles' reach: their reads answer 404, as an object out of
+    reach does (the API's reads document no 403); a write is refused with 403."""
+
     message = _("The campaign is run by district, sub-district and community staff.")
 
     def has_permission(self, request, view) -> bool:
-        return rules.may_read(request.user)
+        if rules.may_read(request.user):
+            return True
+        if request.method in permissions.SAFE_METHODS:
+            raise exceptions.NotFound
+        return False
 
 
 class ItemSerializer(ModelSerializer):
@@ -78,7 +85,7 @@ class ItemResultSerializer(serializers.Serializer):
     met = serializers.BooleanField()
     why = serializers.CharField()
     checked_by = serializers.CharField(source="check.checked_by.display_name", default="")
-    checked_at = serializers.DateTimeField(source="check.checked_at", default=None)
+    checked_at = serializers.DateTimeField(source="check.checked_at", default=None, allow_null=True)
 
 
 class AssessmentSerializer(serializers.Serializer):
@@ -88,7 +95,7 @@ class AssessmentSerializer(serializers.Serializer):
     eligible = serializers.BooleanField()
     why_not = serializers.CharField()
     days_to_eligible = serializers.IntegerField(allow_null=True)
-    certificate = serializers.IntegerField(source="certificate.pk", default=None)
+    certificate = serializers.IntegerField(source="certificate.pk", default=None, allow_null=True)
     items = ItemResultSerializer(many=True)
 
 

@@ -4,11 +4,12 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, views
+from rest_framework import exceptions, permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.access import get_visible_or_404, require
+from accounts.access import get_visible_or_404
+from wuyi.lib.drf import ApiView
 from wuyi.lib.params import choice_param, int_param
 
 from .rules import may_see_overview
@@ -55,8 +56,21 @@ class OverviewSerializer(serializers.Serializer):
     charts = ChartSerializer(many=True)
 
 
-class OverviewView(views.APIView):
+class OverviewReaders(permissions.BasePermission):
+    """The overview is for staff and secretaries: to anyone else it answers 404, as a place
+    out of reach does (the API's reads document no 403)."""
+
+    def has_permission(self, request, view) -> bool:
+        if not may_see_overview(request.user):
+            raise exceptions.NotFound
+        return True
+
+
+class OverviewView(ApiView):
     """The overview of one place (`level` and `id`), or of everything the user may see."""
+
+    permission_classes = [permissions.IsAuthenticated, OverviewReaders]
+    lookup_query_params = ("id",)  # a place out of reach (or none named) is a 404
 
     @extend_schema(
         parameters=[
@@ -66,7 +80,6 @@ class OverviewView(views.APIView):
         responses=OverviewSerializer,
     )
     def get(self, request: Request, **kwargs: Any) -> Response:
-        require(may_see_overview(request.user))
         level = choice_param(request.query_params, "level", list(_MODELS)) or None
         place_id = int_param(request.query_params, "id")
         if level is not None:

@@ -160,4 +160,7 @@ def test_api_publicity_bad_input_and_roles(client, community_a, secretary_a, vol
     )
     assert response.status_code == 201 and response.json()["recorded_by"] == secretary_a.pk
     client.force_login(volunteer)
-    assert client.get("/api/campaign/publicity/").status_code == 403
+    assert client.get("/api/campaign/publicity/").status_code == 404  # out of reach, as reads
+    body = {**row, "count": 12}
+    response = client.post("/api/campaign/publicity/", body, content_type="application/json")
+    assert response.status_code == 403

@@ -187,6 +187,8 @@ class ApiView(generics.GenericAPIView):
     pagination_class = Pagination
     parser_classes = [parsers.JSONParser]
     lookup_value_regex = "[^/]+"
+    # Query parameters that name an object the view loads (a 404 when out of reach).
+    lookup_query_params: tuple[str, ...] = ()
 
     def get_object(self):
         int_param({"id": self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)}, "id")
@@ -371,10 +373,15 @@ def _forbidden_examples(view: Any, authenticators: list[Any]) -> dict[str, Any]:
 
 
 def _not_found_examples(operation: dict[str, Any], view: Any) -> dict[str, Any]:
-    """The 404 examples: an object out of reach, and a page past the last."""
+    """The 404 examples: an object out of reach (named in the path, or by a query parameter
+    the view lists in ``lookup_query_params``), and a page past the last."""
     parameters = {(p.get("in"), p.get("name")) for p in operation.get("parameters", [])}
+    lookups = getattr(view, "lookup_query_params", ()) if view is not None else ()
     missing = {}
-    if any(where == "path" for where, _name in parameters):
+    if any(
+        where == "path" or (where, name) in {("query", q) for q in lookups}
+        for where, name in parameters
+    ):
         missing["not_found"] = _example(
             "No such object, or one outside the user's reach: the two answer alike",
             _detail(exceptions.NotFound()),
