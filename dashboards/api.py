@@ -61,7 +61,8 @@ class OverviewReaders(permissions.BasePermission):
     out of reach does (the API's reads document no 403)."""
 
     def has_permission(self, request, view) -> bool:
-        if not may_see_overview(request.user):
+        # A method the view does not serve (TRACE) is its 405, whoever asks.
+        if hasattr(view, request.method.lower()) and not may_see_overview(request.user):
             raise exceptions.NotFound
         return True
 
