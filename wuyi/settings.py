@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # A tap replayed from a phone that was offline: applied once (volunteers/offline.py).
     "volunteers.offline.ReplayMiddleware",
+    # The district views' GETs read on DATABASE_REPLICA_URL when it is set (wuyi/replica.py).
+    "wuyi.replica.ReplicaReadsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -577,6 +579,19 @@ WUYI_PGBOUNCER = env_bool("WUYI_PGBOUNCER", False)
 if WUYI_PGBOUNCER:
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DJANGO_CONN_MAX_AGE", "0"))
+# A read replica (a hot standby) for the dashboards: their GETs read there, everything else on
+# default (wuyi/replica.py). Unset: one database. In tests it mirrors default.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    if WUYI_PGBOUNCER:
+        DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+DATABASE_ROUTERS = ["wuyi.replica.ReplicaRouter"]
 # Queues by kind, each with workers of its own, so a city-wide import never delays an urgent
 # SMS: sms, imports, rosters (rosters and bookings), default. A worker started without -Q
 # consumes all four (the embedded `make run`); deploy/ starts one worker per kind.
