@@ -9,8 +9,18 @@ logged-in session) for --seconds:
   secretary  the register searched (张), the register, the SMS list, the volunteers list
   volunteer  今日任务 (the phone's today list)
   district   the district overview
+  campaign   secretaries sending a campaign as the page does (the compose page, 发送 and its
+             preview, 确认), while one more secretary imports lists of 2,000 residents one
+             after another (upload and check, 导入, the job's page; timed apart, in rows/s)
+  marking    volunteers opening 今日任务 and recording their welfare checks, each its own
+             account with its own checks, given out by care's own job
 
-Targets (full size): 0 errors; each role's requests/s >= 0.25x the trivial page's and its p95
+The writes run in a place tree of the bench's own (BENCHL-*), made new each run: a compound
+of volunteers and their elderly residents, a compound per list, an approved template, a budget
+the run cannot spend; forms are posted with the CSRF token as a browser sends it.
+
+Targets (full size): 0 errors; every list imported whole (each compound holds its rows), every
+check marked done recorded; each role's requests/s >= 0.25x the trivial page's and its p95
 <= 4x the trivial page's p95; database connections never above the budget the compose file
 documents (web processes x threads + workers' concurrency + beat + 2, docs/operations.md).
 --smoke: a few users for a few seconds on a small data set of its own; errors, the budget and
@@ -22,15 +32,21 @@ db connections peak C/B; MET|NOT MET ...`.
 """
 
 import argparse
+import gzip
 import http.client
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import benchdb
 
@@ -45,6 +61,8 @@ SCENARIOS = {
     "volunteer": ("volunteer", ["/volunteers/today/"]),
     "district": ("district", ["/overview/"]),
 }
+# The write scenarios (write_scenarios), judged as the roles' pages are.
+WRITES = ("campaign", "marking")
 RPS_RATIO, P95_RATIO = 0.25, 4.0
 SECRET = "bench-load-not-a-real-secret-" + "k" * 30
 
@@ -55,9 +73,13 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=None, help="simulated users (100; smoke 4)")
     parser.add_argument("--seconds", type=float, default=None, help="per scenario (30; smoke 1.5)")
     parser.add_argument("--port", type=int, default=18731)
+    parser.add_argument(
+        "--import-rows", type=int, default=None, help="rows of each list imported (2000; smoke 200)"
+    )
     args = parser.parse_args()
     args.users = args.users or (4 if args.smoke else 100)
     args.seconds = args.seconds or (1.5 if args.smoke else 30.0)
+    args.import_rows = args.import_rows or (200 if args.smoke else IMPORT_ROWS)
     return args
 
 
@@ -92,8 +114,9 @@ def local(command: list[str], port: int) -> list[str]:
 
 
 def seed(smoke: bool) -> dict[str, object]:
-    """The users of the scenarios: the demo data's (full size), or a small set of our own."""
-    from accounts.models import Role, User
+    """The users of the reading scenarios: the demo data's (full size), or a small set of our
+    own (the writes' place tree, benchl_users)."""
+    from accounts.models import User
 
     if not smoke:
         if not User.objects.filter(username="secretary").exists():
@@ -101,6 +124,13 @@ def seed(smoke: bool) -> dict[str, object]:
 
             call_command("seed_demo", verbosity=0)
         return {role: User.objects.get(username=role) for role in SCENARIO_USERS}
+    return benchl_users()
+
+
+def benchl_users() -> dict[str, Any]:
+    """A small place tree of our own (BENCHL-*), a secretary, a volunteer and district staff."""
+    from accounts.models import Role, User
+
     names = {role: f"bench_load_{role}" for role in SCENARIO_USERS}
     if not User.objects.filter(username=names["district"]).exists():
         from compounds.services import posting_add
@@ -247,6 +277,359 @@ def scenario(port: int, cookies: list[str], paths: list[str], seconds: float) ->
     }
 
 
+# ----------------------------------------------------------------------------- the writes
+# POSTs as the pages send them: a form with the CSRF token (a 32-character secret in the
+# csrftoken cookie, echoed in the form: what Django checks over plain http), no JavaScript.
+
+CSRF = "benchloadcsrf0123456789abcdefghi"  # 32 characters, as Django's secrets
+IMPORT_ROWS = 2000
+IMPORT_LISTS = 12  # compounds made ready for the lists imported during the campaign scenario
+ADHOC_NUMBERS = 5  # numbers a campaign goes to (the SMS backend is locmem)
+
+
+def _run_number() -> int:
+    """This run's number: the lists imported before it (each list has a compound of its own)
+    and the volunteers made before it stay; what this run makes is new."""
+    from compounds.models import Compound
+
+    return Compound.objects.filter(code__startswith="BENCHL-W-").count()
+
+
+def import_list(rows: int, list_number: int) -> bytes:
+    """A committee's list of `rows` residents (the template's columns). Its ID numbers are
+    its own, never used by an earlier list of any run: list k's row n is born on day
+    (k * rows + n) // 1000 after 1925-01-01, with a sequence and sex from the remainder."""
+    import csv
+    import datetime
+    import io
+    import random
+
+    import benchdata
+
+    rng = random.Random(list_number)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["序号", "姓名", "性别", "身份证号码", "联系电话", "楼栋", "单元", "房号"])
+    first = datetime.date(1925, 1, 1)
+    for n in range(rows):
+        k = (list_number * rows + n) % (36_000 * 1000)
+        female = k % 2 == 0
+        born = first + datetime.timedelta(days=k // 1000)
+        household = n // 3
+        building, within = household // 108 + 1, household % 108
+        writer.writerow(
+            [
+                n + 1,
+                benchdata.random_name(rng),
+                "女" if female else "男",
+                benchdata.make_id("620102", born, (k % 1000) // 2, female),
+                benchdata.random_mobile(rng),
+                building,
+                within // 36 + 1,
+                f"{within % 36 // 2 + 1}{within % 2 + 1:02d}",
+            ]
+        )
+    return out.getvalue().encode()
+
+
+def seed_writes(users: int, tasks: int, lists: int, rows: int) -> dict[str, Any]:
+    """What the write scenarios need, new each run in the BENCHL community: a compound of
+    `users` volunteers (an account each, one team) and `users` x `tasks` elderly residents
+    living alone, whose welfare checks today care's own job gives out in turn; `lists` empty
+    compounds of 10 buildings, one per imported list; an approved SMS template; a budget
+    that a bench run cannot spend."""
+    from django.utils import timezone
+
+    from accounts.models import Role, User
+    from care.models import WelfareCheck
+    from care.services import checks_generate
+    from compounds.models import Building, Community, Compound
+    from compounds.services import posting_add
+    from messaging.budgets import budget_set
+    from messaging.models import SmsTemplate
+    from residents.models import Household, Resident, VulnerableTag
+    from volunteers.models import Membership, Team, Volunteer
+
+    run = _run_number()
+    community = Community.objects.get(name="BENCHL-C")
+    compound = Compound.objects.create(
+        community=community, code=f"BENCHL-W-{run}", name=f"BENCHL-W-{run}", status="sealed"
+    )
+    building = Building.objects.create(compound=compound, number="1")
+    team = Team.objects.create(community=community, name=f"BENCHL 队 {run}", kind="youth")
+    team.compounds.add(compound)
+    accounts = []
+    for n in range(users):
+        user = User.objects.create_user(username=f"bench_load_v{run}_{n}", role=Role.VOLUNTEER)
+        posting_add(user=user, place=compound)
+        volunteer = Volunteer.objects.create(
+            user=user, community=community, name=f"志愿者{n}", phone=f"139{run % 10000:04d}{n:04d}"
+        )
+        Membership.objects.create(team=team, volunteer=volunteer)
+        accounts.append(user)
+    households = Household.objects.bulk_create(
+        [
+            Household(compound=compound, building=building, unit="1", room=str(101 + n))
+            for n in range(users * tasks)
+        ]
+    )
+    residents = Resident.objects.bulk_create(
+        [
+            Resident(household=h, compound=compound, community=community, name=f"老人{h.room}")
+            for h in households
+        ]
+    )
+    VulnerableTag.objects.bulk_create(
+        [VulnerableTag(resident=r, category="elderly_alone") for r in residents]
+    )
+    checks_generate(day=timezone.localdate(), compounds=[compound.pk])
+    checks: dict[int, list[int]] = {user.pk: [] for user in accounts}
+    for pk, user_id in WelfareCheck.objects.filter(compound=compound).values_list(
+        "pk", "volunteer__user_id"
+    ):
+        checks[user_id].append(pk)
+    targets = []
+    for n in range(lists):
+        target = Compound.objects.create(
+            community=community, code=f"BENCHL-I-{run}-{n}", name=f"BENCHL-I-{run}-{n}"
+        )
+        Building.objects.bulk_create(
+            [
+                Building(compound=target, number=str(b), unit_count=3, floor_count=18)
+                for b in range(1, 11)
+            ]
+        )
+        targets.append((target.pk, import_list(rows, run * lists + n)))
+    template, _ = SmsTemplate.objects.get_or_create(
+        name="BENCHL 通知",
+        defaults={
+            "code": "SMS_BENCHL",
+            "body": "各位居民：今晚8点核酸检测，请下楼排队。",
+            "approved": True,
+        },
+    )
+    admin, _ = User.objects.get_or_create(
+        username="bench_load_admin", defaults={"is_superuser": True, "is_staff": True}
+    )
+    budget_set(by=admin, community=community, amount="1000000")
+    return {
+        "compound": compound.pk,
+        "rows": rows,
+        "volunteers": accounts,
+        "checks": checks,
+        "imports": targets,
+        "template": template.pk,
+    }
+
+
+class Browser:
+    """One simulated user: a keep-alive connection with its session and CSRF cookies. Each
+    answer with an expected status is timed into `out`; anything else is an error, named by
+    the path with its ids as N."""
+
+    def __init__(self, port: int, cookie: str, out: list, errors: list) -> None:
+        self.port, self.out, self.errors, self.done = port, out, errors, 0
+        self.cookie = f"sessionid={cookie}; csrftoken={CSRF}"
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def request(
+        self, method: str, path: str, body: bytes = b"", content_type: str = "", expect=(200,)
+    ) -> tuple[int, str, bytes] | None:
+        headers = {"Host": "127.0.0.1", "Cookie": self.cookie, "Accept-Encoding": "gzip"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        label = f"{method} {re.sub(r'[0-9]+', 'N', path)}"
+        started = time.perf_counter()
+        try:
+            self.conn.request(method, path, body=body or None, headers=headers)
+            response = self.conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            self.errors.append(f"{label}: {type(exc).__name__}")
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            return None
+        elapsed = time.perf_counter() - started
+        if response.status not in expect:
+            self.errors.append(f"{label}: {response.status}")
+            return None
+        self.out.append(elapsed)
+        if response.headers.get("Content-Encoding") == "gzip":
+            data = gzip.decompress(data)
+        return response.status, response.headers.get("Location", ""), data
+
+    def post(self, path: str, fields: list[tuple[str, str]], expect=(302,)):
+        body = urllib.parse.urlencode([("csrfmiddlewaretoken", CSRF), *fields]).encode()
+        return self.request("POST", path, body, "application/x-www-form-urlencoded", expect)
+
+    def post_file(self, path: str, fields: dict[str, str], name: str, content: bytes):
+        boundary = f"benchload{uuid.uuid4().hex}"
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
+            for key, value in {"csrfmiddlewaretoken": CSRF, **fields}.items()
+        ]
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        )
+        body = (
+            "".join(parts).encode() + head.encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        )
+        return self.request(
+            "POST", path, body, f"multipart/form-data; boundary={boundary}", expect=(302,)
+        )
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def campaign_flow(browser: Browser, until: float, template: int) -> None:
+    """A secretary sends a campaign as the page does: the compose page, 发送 (the preview
+    with its confirmation), 确认 (the campaign queued, redirected to it)."""
+    from messaging.audiences import ADHOC
+
+    numbers = "\n".join(f"1380000{n:04d}" for n in range(ADHOC_NUMBERS))
+    while time.monotonic() < until:
+        if browser.request("GET", "/messaging/new/") is None:
+            continue
+        fields = [
+            ("template", str(template)),
+            ("audience", ADHOC),
+            (f"t:{ADHOC}", numbers),
+            ("send_at", ""),
+            ("key", uuid.uuid4().hex),
+        ]
+        preview = browser.post("/messaging/new/", [*fields, ("action", "send")], expect=(200,))
+        if preview is None:
+            continue
+        checked = re.search(rb'name="checked" value="([0-9a-f]+)"', preview[2])
+        if checked is None:
+            browser.errors.append("POST /messaging/new/: no confirmation in the preview")
+            continue
+        fields += [("action", "confirm"), ("checked", checked[1].decode())]
+        if browser.post("/messaging/new/", fields) is not None:
+            browser.done += 1
+
+
+def marking_flow(browser: Browser, until: float, checks: list[int]) -> None:
+    """A volunteer opens 今日任务 and records the next welfare check (visited, in good
+    spirits); with none left, keeps opening the list."""
+    pending = list(checks)
+    while time.monotonic() < until:
+        if browser.request("GET", "/volunteers/today/") is None or not pending:
+            continue
+        check = pending.pop(0)
+        form = [("outcome", "visited"), ("mood", "good")]
+        if browser.post(f"/care/checks/{check}/", form) is not None:
+            browser.done += 1
+
+
+def import_flow(browser: Browser, until: float, lists: list, timings: list) -> None:
+    """A secretary imports lists one after another: upload (checked on the way), the
+    report, 导入 (committed), the job's page. Each list's time, upload to the last page."""
+    for compound, content in lists:
+        if time.monotonic() >= until:
+            return
+        started = time.perf_counter()
+        uploaded = browser.post_file(
+            "/residents/import/", {"compound": str(compound)}, "居民名单.csv", content
+        )
+        if uploaded is None:
+            continue
+        job = uploaded[1]
+        if browser.request("GET", job) is None:
+            continue
+        if browser.post(f"{job}commit/", []) is None or browser.request("GET", job) is None:
+            continue
+        timings.append(time.perf_counter() - started)
+        browser.done += 1
+
+
+def flows(port: int, seconds: float, work: list[tuple[str, Callable]]) -> dict:
+    """Run each (cookie, flow) as a simulated user for `seconds`; the figures of them all."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    browsers = [Browser(port, cookie, latencies, errors) for cookie, _flow in work]
+    until = time.monotonic() + seconds
+    started = time.monotonic()
+    threads = [
+        threading.Thread(target=flow, args=(browser, until), daemon=True)
+        for browser, (_cookie, flow) in zip(browsers, work, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 120)
+    for browser in browsers:
+        browser.close()
+    elapsed = time.monotonic() - started
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": benchdb.percentile(latencies, 50) if latencies else float("inf"),
+        "p95": benchdb.percentile(latencies, 95) if latencies else float("inf"),
+        "requests": len(latencies),
+        "errors": errors,
+        "done": sum(b.done for b in browsers),
+    }
+
+
+def write_scenarios(port: int, seconds: float, cookies: dict, writes: dict) -> dict[str, dict]:
+    """campaign: the secretaries send campaigns while one more imports lists (timed apart);
+    then marking: each volunteer records their welfare checks."""
+    timings: list[float] = []
+    importer = Browser(port, cookies["importer"], [], [])
+    thread = threading.Thread(
+        target=import_flow,
+        args=(importer, time.monotonic() + seconds, writes["imports"], timings),
+        daemon=True,
+    )
+    thread.start()
+    template = writes["template"]
+    results = {
+        "campaign": flows(
+            port,
+            seconds,
+            [(c, lambda b, u: campaign_flow(b, u, template)) for c in cookies["campaign"]],
+        )
+    }
+    thread.join(timeout=600)
+    importer.close()
+    lists = writes["imports"][: len(timings)]
+    results["import"] = {
+        "lists": len(timings),
+        "median": benchdb.percentile(timings, 50) if timings else float("inf"),
+        "errors": importer.errors,
+        "landed": imports_landed([compound for compound, _ in lists], writes["rows"]),
+    }
+    work = [
+        (cookie, lambda b, u, checks=writes["checks"][user.pk]: marking_flow(b, u, checks))
+        for user, cookie in zip(writes["volunteers"], cookies["marking"], strict=True)
+    ]
+    results["marking"] = flows(port, seconds, work)
+    results["marking"]["recorded"] = checks_recorded(writes["compound"])
+    return results
+
+
+def imports_landed(compounds: list[int], rows: int) -> int:
+    """How many of these compounds hold exactly the `rows` residents of their list."""
+    from django.db.models import Count
+
+    from residents.models import Resident
+
+    counts = dict(
+        Resident.objects.filter(compound_id__in=compounds)
+        .values_list("compound_id")
+        .annotate(n=Count("id"))
+    )
+    return sum(counts.get(pk) == rows for pk in compounds)
+
+
+def checks_recorded(compound: int) -> int:
+    from care.models import WelfareCheck
+
+    return WelfareCheck.objects.filter(compound_id=compound, done_at__isnull=False).count()
+
+
 class ConnectionSampler(threading.Thread):
     """The peak number of connections to the bench database, sampled every 0.2 s."""
 
@@ -268,6 +651,28 @@ class ConnectionSampler(threading.Thread):
                     self.peak = max(self.peak, cur.fetchone()[0])
         finally:
             conn.close()
+
+
+def report(label: str, users: int, r: dict) -> None:
+    done = f"  done {r['done']}" if "done" in r else ""
+    print(
+        f"load: {label:<9} {users} users {r['requests']:>6} requests "
+        f"{r['rps']:8.1f} req/s  p50 {r['p50'] * 1000:7.1f} ms  "
+        f"p95 {r['p95'] * 1000:7.1f} ms  errors {len(r['errors'])}{done}"
+        + (f" ({', '.join(sorted(set(r['errors']))[:3])})" if r["errors"] else ""),
+        flush=True,
+    )
+
+
+def report_imports(r: dict, rows: int) -> None:
+    rate = rows / r["median"] if r["lists"] else 0.0
+    print(
+        f"load: import    {r['lists']} lists of {rows} rows imported meanwhile, median "
+        f"{r['median']:.1f} s each (upload, check, commit: {rate:.0f} rows/s), "
+        f"{r['landed']} whole, errors {len(r['errors'])}"
+        + (f" ({', '.join(sorted(set(r['errors']))[:3])})" if r["errors"] else ""),
+        flush=True,
+    )
 
 
 def stop(processes: dict) -> None:
@@ -295,6 +700,13 @@ def main() -> int:
     from django.conf import settings
 
     users = seed(args.smoke)
+    writer = benchl_users()["secretary"]
+    writes = seed_writes(
+        args.users,
+        tasks=5 if args.smoke else 20,
+        lists=2 if args.smoke else IMPORT_LISTS,
+        rows=args.import_rows,
+    )
     commands = compose_commands()
     allowed = budget(commands)
     VAR.mkdir(parents=True, exist_ok=True)
@@ -321,6 +733,11 @@ def main() -> int:
                 check=True,
             )
     cookies = {role: [session_for(users[role]) for _ in range(args.users)] for role in users}
+    write_cookies: dict[str, Any] = {
+        "campaign": [session_for(writer) for _ in range(args.users)],
+        "importer": session_for(writer),
+        "marking": [session_for(volunteer) for volunteer in writes["volunteers"]],
+    }
     db = settings.DATABASES["default"]
     dsn = (
         f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} "
@@ -359,17 +776,21 @@ def main() -> int:
                 warmed[label] = warm_up(args.port, cookies[role][0], paths)
                 # Every process and thread has served the page before it is timed.
                 scenario(args.port, cookies[role], warmed[label], min(1.0, args.seconds / 3))
+            warm = min(1.0, args.seconds / 3)
+            warm_cookies = write_cookies["campaign"][:2]
+            flows(
+                args.port,
+                warm,
+                [(c, lambda b, u: campaign_flow(b, u, writes["template"])) for c in warm_cookies],
+            )
             for label, (role, _paths) in SCENARIOS.items():
                 paths = warmed[label]
                 results[label] = scenario(args.port, cookies[role], paths, args.seconds)
-                r = results[label]
-                print(
-                    f"load: {label:<9} {args.users} users {r['requests']:>6} requests "
-                    f"{r['rps']:8.1f} req/s  p50 {r['p50'] * 1000:7.1f} ms  "
-                    f"p95 {r['p95'] * 1000:7.1f} ms  errors {len(r['errors'])}"
-                    + (f" ({', '.join(sorted(set(r['errors']))[:3])})" if r["errors"] else ""),
-                    flush=True,
-                )
+                report(label, args.users, results[label])
+            results.update(write_scenarios(args.port, args.seconds, write_cookies, writes))
+            for label in WRITES:
+                report(label, args.users, results[label])
+            report_imports(results["import"], writes["rows"])
             sampler.stopped.set()
             sampler.join(timeout=5)
         ok["every process kept running"] = all(p.poll() is None for p in processes.values())
@@ -387,11 +808,21 @@ def main() -> int:
     base = results["trivial"]
     errors = sum(len(r["errors"]) for r in results.values())
     ok["0 errors"] = errors == 0
+    if "import" in results:
+        imported = results["import"]
+        ok["a list imported, every one whole"] = imported["lists"] >= 1 and (
+            imported["landed"] == imported["lists"]
+        )
+        marking = results["marking"]
+        ok["every check marked done is recorded"] = marking["recorded"] == marking["done"]
+        ok["campaigns sent"] = results["campaign"]["done"] >= 1
     ok["db connections within the budget"] = sampler.peak <= allowed
     parts = [f"trivial {base['rps']:.1f} req/s p95 {base['p95'] * 1000:.0f} ms"]
     speed = []
-    for label in ("secretary", "volunteer", "district"):
-        r = results[label]
+    for label in ("secretary", "volunteer", "district", *WRITES):
+        r = results.get(label)
+        if r is None:
+            continue
         rps_x = r["rps"] / base["rps"] if base["rps"] else 0.0
         p95_x = r["p95"] / base["p95"] if base["p95"] else float("inf")
         ok[f"{label} rps >= {RPS_RATIO}x"] = rps_x >= RPS_RATIO
