@@ -1,9 +1,10 @@
 """Faults, with real processes, each recovering without a manual step (docs/operations.md,
-Faults and recovery): a web process killed mid-request, Redis restarted, PostgreSQL restarted.
+Faults and recovery): a web process killed mid-request, Redis restarted, PostgreSQL restarted,
+a worker killed mid-import.
 
 Nothing shared is touched: each test starts its own gunicorn, redis-server or PostgreSQL on a
 free loopback port and stops what it started, by pid. Waits are bounded (a deadline per wait);
-nothing asserts how long anything took. (A worker killed mid-import: tests/residents/
+nothing asserts how long anything took. (The import lease's cases one by one: tests/residents/
 test_import_lease.py; an SMS batch's worker killed: tests/messaging.)
 """
 
@@ -48,13 +49,13 @@ def get(port: int, path: str, timeout: float = 10.0) -> int:
         conn.close()
 
 
-def wait_until(predicate, what: str) -> None:
+def wait_until(predicate, what: str, every: float = 0.2) -> None:
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError, http.client.HTTPException):
             if predicate():
                 return
-        time.sleep(0.2)
+        time.sleep(every)
     pytest.fail(f"gave up waiting: {what}")
 
 
@@ -157,7 +158,15 @@ needs_redis_server = pytest.mark.skipif(
 )
 
 
-def start_redis(port: int, tmp: Path) -> subprocess.Popen:
+def compose_redis_args() -> list[str]:
+    """The compose file's redis-server options (append-only file, no eviction)."""
+    services = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())["services"]
+    command = services["redis"]["command"]
+    assert command[0] == "redis-server"
+    return list(command[1:])
+
+
+def start_redis(port: int, tmp: Path, extra: list[str] | None = None) -> subprocess.Popen:
     process = subprocess.Popen(  # noqa: S603 - fixed arguments
         [
             shutil.which("redis-server") or "redis-server",
@@ -171,6 +180,7 @@ def start_redis(port: int, tmp: Path) -> subprocess.Popen:
             "no",
             "--dir",
             str(tmp),
+            *(extra or []),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -186,8 +196,9 @@ def start_redis(port: int, tmp: Path) -> subprocess.Popen:
 def test_healthz_names_the_broker_while_redis_is_down_and_is_healthy_when_it_is_back(
     client, db, tmp_path
 ):
-    """A real Redis, stopped and started again on the same port: the app's settings point
-    the broker and the cache at it; nothing in the app is restarted."""
+    """A real Redis with the compose file's options, stopped and started again on the same
+    port: the app's settings point the broker and the cache at it; nothing in the app is
+    restarted."""
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     caches = {
@@ -197,7 +208,7 @@ def test_healthz_names_the_broker_while_redis_is_down_and_is_healthy_when_it_is_
             "KEY_PREFIX": "wuyi",
         }
     }
-    redis_server = start_redis(port, tmp_path)
+    redis_server = start_redis(port, tmp_path, compose_redis_args())
     try:
         with override_settings(CELERY_BROKER_URL=url, CACHES=caches):
             assert client.get("/healthz").status_code == 200
@@ -210,7 +221,7 @@ def test_healthz_names_the_broker_while_redis_is_down_and_is_healthy_when_it_is_
             assert body["parts"]["database"] == "ok"
             assert str(port) not in response.content.decode()  # no address to the public
 
-            redis_server = start_redis(port, tmp_path)
+            redis_server = start_redis(port, tmp_path, compose_redis_args())
             response = client.get("/healthz")
             assert response.status_code == 200, response.json()
             assert response.json()["failed"] == []
@@ -296,3 +307,177 @@ def test_postgres_restarted_the_web_process_reconnects_by_itself(private_postgre
         )
         assert get(web_port, "/healthz") == 200
         assert children(master.pid) == worker  # nothing was restarted but PostgreSQL
+
+
+# --- A worker killed mid-import ------------------------------------------------------------
+
+IMPORT_ROWS = 10_000  # long enough to be caught writing
+
+
+def import_rows(n: int) -> list[list]:
+    """n residents, four to a household, in building 9 (9 units of 30 floors); ID numbers of
+    their own (a birth day and a sequence each)."""
+    import datetime
+
+    from tests.residents.helpers import make_id
+
+    rows = []
+    first = datetime.date(1950, 1, 1)
+    for i in range(n):
+        household = i // 4
+        unit, within = household // 600 + 1, household % 600
+        born = first + datetime.timedelta(days=i // 100)
+        rows.append(
+            [
+                i + 1,
+                f"居民{i}",
+                "女" if i % 2 else "男",
+                make_id(i % 100, born=f"{born:%Y%m%d}", female=bool(i % 2)),
+                "",
+                "9",
+                str(unit),
+                f"{within // 20 + 1}{within % 20 + 1:02d}",
+                "户主" if i % 4 == 0 else "子女",
+                "",
+                "",
+            ]
+        )
+    return rows
+
+
+def import_worker(broker: str, tmp: Path) -> subprocess.Popen:
+    """deploy/compose.yaml's worker-imports command on the test database and `broker`, in a
+    process group of its own (killed whole, as when its container or machine dies)."""
+    from django.db import connection
+
+    services = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())["services"]
+    command = list(services["worker-imports"]["command"])
+    command[0] = str(BIN / command[0])
+    db = connection.settings_dict
+    user = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env |= {
+        "DATABASE_URL": f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+        f"/{db['NAME']}",
+        "REDIS_URL": broker,
+        "WUYI_VAR_DIR": str(tmp),
+        "DJANGO_SETTINGS_MODULE": "wuyi.settings",
+        "PYTHONPATH": str(ROOT),
+    }
+    log = (tmp / f"worker-{time.monotonic_ns()}.log").open("w")
+    return subprocess.Popen(  # noqa: S603 - the compose file's command
+        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def send_commit(broker: str, job_id: int) -> None:
+    from wuyi.celery import app
+
+    with app.connection_for_write(broker) as conn:
+        app.send_task("residents.import_commit", args=[job_id], queue="imports", connection=conn)
+
+
+def writing_residents() -> bool:
+    """Another connection holds a write lock on the residents table: an import is writing."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE c.relname = 'residents_resident' AND l.mode = 'RowExclusiveLock' "
+            "AND l.pid <> pg_backend_pid()"
+        )
+        return bool(cur.fetchone()[0])
+
+
+def kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@pytest.mark.real_clock
+@needs_redis_server
+def test_a_worker_killed_mid_import_fails_by_its_lease_and_the_retry_imports_once(
+    transactional_db, login, secretary_a, compound_a, tmp_path, settings
+):
+    """A real worker (the compose command) is killed while it writes a 10,000-row list:
+    nothing is half-written, the job's page fails it once the lease has run out and offers
+    重试, and the retry (another worker) writes the list once."""
+    import datetime
+    from unittest import mock
+
+    import time_machine
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from residents import services, tasks
+    from residents.models import ImportJob, Resident
+    from tests.factories import BuildingFactory
+    from tests.residents.helpers import write_csv
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        pytest.skip("the worker cannot see SQLite's in-memory test database")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    BuildingFactory(compound=compound_a, number="9", unit_count=9, floor_count=30)
+    path = write_csv(tmp_path / "居民.csv", import_rows(IMPORT_ROWS))
+    upload = SimpleUploadedFile("居民.csv", path.read_bytes())
+    job = services.import_job_create(
+        by=secretary_a, community=compound_a.community, compound=compound_a, upload=upload
+    )
+    job = services.import_job_check(job_id=job.pk)
+    assert job.state == ImportJob.State.CHECKED and not job.report.get("bad_rows"), job.report
+    assert services.import_job_claim_commit(job_id=job.pk, skip_bad_rows=False, by=secretary_a)
+
+    port = free_port()
+    broker = f"redis://127.0.0.1:{port}/0"
+    redis_server = start_redis(port, tmp_path)
+    workers: list[subprocess.Popen] = []
+    try:
+        workers.append(import_worker(broker, tmp_path))
+        send_commit(broker, job.pk)
+        wait_until(writing_residents, "the worker writing the list", every=0.02)
+        kill_group(workers[0])
+        wait_until(lambda: not writing_residents(), "the killed worker's transaction gone")
+        assert not Resident.objects.filter(compound=compound_a).exists()  # nothing half-written
+        job.refresh_from_db()
+        assert job.state == ImportJob.State.IMPORTING  # its page still shows the progress bar
+
+        client = login(secretary_a)
+        page = reverse("residents:import_job", args=[job.pk])
+        lease = datetime.timedelta(seconds=settings.WUYI_IMPORT_LEASE_SECONDS)
+        with time_machine.travel(timezone.now() + lease / 2, tick=False):
+            client.get(page)
+            job.refresh_from_db()
+            assert job.state == ImportJob.State.IMPORTING  # within its lease: not yet
+        with time_machine.travel(timezone.now() + lease * 1.2, tick=False):
+            response = client.get(page)
+        assert response.status_code == 200
+        assert reverse("residents:import_retry", args=[job.pk]) in response.content.decode()
+        job.refresh_from_db()
+        assert job.state == ImportJob.State.FAILED and job.report["retry"] == "commit"
+
+        with mock.patch.object(tasks.import_commit, "delay") as queued:
+            response = client.post(reverse("residents:import_retry", args=[job.pk]))
+        assert response.status_code == 302
+        queued.assert_called_once_with(job.pk)  # sent to the private broker below instead
+        workers.append(import_worker(broker, tmp_path))
+        send_commit(broker, job.pk)
+
+        def done() -> bool:
+            job.refresh_from_db()
+            return job.state in (ImportJob.State.DONE, ImportJob.State.FAILED)
+
+        wait_until(done, "the retried import done")
+        assert job.state == ImportJob.State.DONE, job.report
+        assert Resident.objects.filter(compound=compound_a).count() == IMPORT_ROWS
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                kill_group(worker, signal.SIGTERM)
+        stop(redis_server)
