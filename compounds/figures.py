@@ -28,6 +28,9 @@ class Places:
     now: datetime.datetime
     user: Any = None
     brief: bool = False
+    # The daily report: each figure's value for each community too (`Figure.per`), counted in
+    # the same queries grouped by community (`tally`), not one round of queries per community.
+    by_community: bool = False
 
     def compound_ids(self) -> Any:
         """A subquery of the compounds' ids, for `compound__in=`."""
@@ -52,6 +55,77 @@ class Figure:
     note: str = ""
     url: str = ""
     order: int = 100
+    # With `Places.by_community`: the value for each community id (`Split`: a community
+    # missing from it has the split's default).
+    per: "Split | None" = None
+
+
+class Split(dict):
+    """Values by community id; a community not in it has `default` (0 for a count, None for a
+    figure with nothing to count)."""
+
+    def __init__(self, values: Any = (), default: Number = 0) -> None:
+        super().__init__(values)
+        self.default = default
+
+    def __missing__(self, key: Any) -> Number:
+        return self.default
+
+    def map(self, fn: Callable[[Any], Number], default: Number = None) -> "Split":
+        """fn of each value (the default: fn of this split's default, unless given)."""
+        return Split({k: fn(v) for k, v in self.items()}, default)
+
+
+@dataclass
+class Tally:
+    """What `tally` counted: `total[name]` over the places (also `tally[name]`) and, with
+    `Places.by_community`, `per[community id][name]`."""
+
+    total: dict[str, Any]
+    per: dict[Any, dict[str, Any]] | None = None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.total[name]
+
+    def split(self, name: str, default: Number = 0) -> "Split | None":
+        """The values of `name` by community (None when not counted by community)."""
+        if self.per is None:
+            return None
+        return Split({c: row[name] for c, row in self.per.items()}, default)
+
+
+def _combined(aggregate: Any, values: list[Any]) -> Any:
+    """The total of per-community aggregates: the largest of maxima, the smallest of minima,
+    the sum of counts and sums (a distinct count summed over communities: each community's
+    distinct things, added)."""
+    from django.db.models import Count, Max, Min
+
+    present = [v for v in values if v is not None]
+    if isinstance(aggregate, Max):
+        return max(present, default=None)
+    if isinstance(aggregate, Min):
+        return min(present, default=None)
+    if isinstance(aggregate, Count):
+        return sum(present)
+    return sum(present) if present else None
+
+
+def tally(places: "Places", queryset: Any, *, community: str, **aggregates: Any) -> Tally:
+    """`queryset.aggregate(**aggregates)` in one query; with `places.by_community` the same
+    query grouped by `community` (the lookup of the row's community id, e.g.
+    "compound__community_id"), totals added up here."""
+    from django.db.models import F
+
+    queryset = queryset.order_by()
+    if not places.by_community:
+        return Tally(queryset.aggregate(**aggregates))
+    rows = queryset.values(community_key=F(community)).annotate(**aggregates)
+    per = {row.pop("community_key"): row for row in rows}
+    total = {
+        name: _combined(agg, [row[name] for row in per.values()])
+        for name, agg in aggregates.items()
+    }
+    return Tally(total, per)
 
 
 @dataclass(frozen=True)
@@ -127,11 +201,12 @@ def last_days(day: datetime.date, n: int) -> list[datetime.date]:
 
 def per_compound(
     key: str, places: Places, compute: Callable[[], dict[int, int]], *, ttl: int = 900
-) -> int:
+) -> tuple[int, "Split | None"]:
     """The sum over `places` of a count kept per compound for the whole city, for the figures
     no index makes fast at a city's scale (residents with a tag among a million): `compute()`
     counts every compound in one grouped query, at most once every `ttl` seconds (cached,
-    shared by every page and node); each page then reads the compounds' ids and sums."""
+    shared by every page and node); each page then reads the compounds' ids and sums. With
+    `places.by_community`, also the sum for each community (else None)."""
     from django.core.cache import cache
 
     name = f"figures:{key}:{places.day.isoformat()}"
@@ -139,5 +214,8 @@ def per_compound(
     if counts is None:
         counts = compute()
         cache.set(name, counts, ttl)
-    ids = places.compounds.order_by().values_list("pk", flat=True)
-    return sum(counts.get(pk, 0) for pk in ids)
+    rows = places.compounds.order_by().values_list("pk", "community_id")
+    per: Split = Split()
+    for pk, community_id in rows:
+        per[community_id] = per[community_id] + counts.get(pk, 0)
+    return sum(per.values()), (per if places.by_community else None)

@@ -106,7 +106,7 @@ def figures(places: Any) -> Any:
     from django.db.models import Count, F, Q
     from django.utils import timezone
 
-    from compounds.figures import Alert, Contribution, Figure
+    from compounds.figures import Alert, Contribution, Figure, tally
 
     from .models import Round
 
@@ -114,10 +114,22 @@ def figures(places: Any) -> Any:
     may = places.user is not None and rules.may_read_rates(places.user)
     url = reverse("sanitation:overview") if may else ""
     rounds = Round.objects.filter(compound__in=places.compound_ids(), date=places.day)
-    counts = rounds.order_by().aggregate(
-        total=Count("pk"), done=Count("pk", filter=Q(done_at__isnull=False))
+    counts = tally(
+        places,
+        rounds,
+        community="compound__community_id",
+        total=Count("pk"),
+        done=Count("pk", filter=Q(done_at__isnull=False)),
     )
-    share = round(100 * counts["done"] / counts["total"]) if counts["total"] else None
+
+    def share_of(row: dict[str, int]) -> int | None:
+        return round(100 * row["done"] / row["total"]) if row["total"] else None
+
+    share = share_of(counts.total)
+    shares = counts.split("total")
+    if counts.per is not None and shares is not None:
+        shares = shares.map(lambda _n: None)
+        shares.update({c: share_of(row) for c, row in counts.per.items()})
     found = Contribution(
         figures=[
             Figure(
@@ -125,10 +137,21 @@ def figures(places: Any) -> Any:
                 section,
                 _("Disinfection rounds today"),
                 counts["total"],
+                note=_("Disinfection rounds due today"),
                 url=url,
                 order=60,
+                per=counts.split("total"),
             ),
-            Figure("sanitation.done", section, _("Rounds done today"), counts["done"], order=61),
+            Figure(
+                "sanitation.done",
+                section,
+                _("Rounds done today"),
+                counts["done"],
+                note=_("Disinfection rounds due today and done"),
+                url=url,
+                order=61,
+                per=counts.split("done"),
+            ),
             Figure(
                 "sanitation.completion",
                 section,
@@ -138,6 +161,7 @@ def figures(places: Any) -> Any:
                 note=_("Rounds done of those due today"),
                 url=url,
                 order=62,
+                per=shares,
             ),
         ]
     )
