@@ -199,6 +199,21 @@ def last_days(day: datetime.date, n: int) -> list[datetime.date]:
     return [day - datetime.timedelta(days=n - 1 - i) for i in range(n)]
 
 
+def cached_per_compound(
+    key: str, day: datetime.date, compute: Callable[[], dict[int, int]], *, ttl: int = 900
+) -> dict[int, int]:
+    """`compute()` (a count per compound id for the whole city), made at most once every `ttl`
+    seconds and shared by every page and node (the cache)."""
+    from django.core.cache import cache
+
+    name = f"figures:{key}:{day.isoformat()}"
+    counts = cache.get(name)
+    if counts is None:
+        counts = compute()
+        cache.set(name, counts, ttl)
+    return counts
+
+
 def per_compound(
     key: str, places: Places, compute: Callable[[], dict[int, int]], *, ttl: int = 900
 ) -> tuple[int, "Split | None"]:
@@ -207,13 +222,7 @@ def per_compound(
     counts every compound in one grouped query, at most once every `ttl` seconds (cached,
     shared by every page and node); each page then reads the compounds' ids and sums. With
     `places.by_community`, also the sum for each community (else None)."""
-    from django.core.cache import cache
-
-    name = f"figures:{key}:{places.day.isoformat()}"
-    counts = cache.get(name)
-    if counts is None:
-        counts = compute()
-        cache.set(name, counts, ttl)
+    counts = cached_per_compound(key, places.day, compute, ttl=ttl)
     rows = places.compounds.order_by().values_list("pk", "community_id")
     per: Split = Split()
     for pk, community_id in rows:
