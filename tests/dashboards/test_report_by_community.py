@@ -196,3 +196,13 @@ def test_overdue_health_reports_alert(evening, district, district_staff, compoun
     HealthReportFactory(compound=compound_a, quarantine=late, day=TODAY - datetime.timedelta(1))
     board = dashboard(user=district_staff, level="district", place_id=district.pk)
     assert "screening-overdue" not in {a.key for a in board.alerts}
+
+
+def test_every_figure_says_what_it_counts_and_links_to_its_list(
+    evening, district, district_staff, compound_a
+):
+    _activity(compound_a, busy=True)
+    screening.TestingRoundFactory(compound=compound_a)
+    board = dashboard(user=district_staff, level="district", place_id=district.pk)
+    assert len(board.figures) > 30
+    assert [f.key for f in board.figures if not (f.note and f.url)] == []
