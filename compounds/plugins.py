@@ -91,6 +91,10 @@ def status_figures(places: Any) -> Any:
         total=Count("pk"),
         **{s: Count("pk", filter=Q(status=s)) for s in ControlStatus.values},
     )
+    from django.utils import timezone
+
+    if places.day < timezone.localdate():
+        _undo_changes_since(places, counts)
     found = Contribution()
     found.figures.extend(_status_count_figures(counts, section))
     cases = PositiveCase.objects.filter(compound__in=places.compound_ids())
@@ -142,6 +146,29 @@ def status_figures(places: Any) -> Any:
     by_day = _status_by_day(places, counts.total, days)
     found.charts.extend(_status_charts(days, by_day, per_day))
     return found
+
+
+def _undo_changes_since(places: Any, counts: Any) -> None:
+    """A past day (daily_report --date): the compounds by status at `places.now` (the day's
+    end), from today's counts with every later status change undone (the status history, not
+    a snapshot): one query."""
+    from django.db.models import Count, F
+
+    from .models import StatusChange
+
+    later = (
+        StatusChange.objects.filter(compound__in=places.compound_ids(), changed_at__gt=places.now)
+        .order_by()
+        .values("from_status", "to_status", community=F("compound__community_id"))
+        .annotate(n=Count("pk"))
+    )
+    for row in later:
+        rows = [counts.total]
+        if counts.per is not None and row["community"] in counts.per:
+            rows.append(counts.per[row["community"]])
+        for counted in rows:
+            counted[row["from_status"]] += row["n"]
+            counted[row["to_status"]] -= row["n"]
 
 
 def _status_count_figures(counts: Any, section: str) -> list[Any]:

@@ -29,6 +29,7 @@ from tests.factories import (
     ResidentFactory,
     RoundFactory,
     SampleFactory,
+    StatusChangeFactory,
     TubeFactory,
     WelfareCheckFactory,
 )
@@ -206,3 +207,27 @@ def test_every_figure_says_what_it_counts_and_links_to_its_list(
     board = dashboard(user=district_staff, level="district", place_id=district.pk)
     assert len(board.figures) > 30
     assert [f.key for f in board.figures if not (f.note and f.url)] == []
+
+
+def test_a_past_days_report_counts_the_statuses_of_that_day(
+    evening, district, community_a, community_b
+):
+    sealed = CompoundFactory(community=community_a, status="sealed")
+    CompoundFactory(community=community_b, status="normal")
+    StatusChangeFactory(
+        compound=sealed,
+        from_status="normal",
+        to_status="sealed",
+        changed_at=EVENING - datetime.timedelta(hours=8),
+    )
+
+    def status_rows(day):
+        (status,) = [s for s in reports.report_sections(district, day) if s.title == "管控状态"]
+        sealed_col = status.columns.index("封控区")
+        normal_col = status.columns.index("常态")
+        return {r[1]: (r[normal_col], r[sealed_col]) for r in status.rows}
+
+    assert status_rows(TODAY)[community_a.name] == (0, 1)
+    # The day before it was sealed: normal, from the status history.
+    assert status_rows(TODAY - datetime.timedelta(days=1))[community_a.name] == (1, 0)
+    assert status_rows(TODAY - datetime.timedelta(days=1))[community_b.name] == (1, 0)
