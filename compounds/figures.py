@@ -140,6 +140,11 @@ class Alert:
     # A few of the places concerned, (name, url), named in the alert; `key` is its DOM id.
     items: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def named(self) -> list[dict[str, str]]:
+        """`items` as {name, url} (the API's)."""
+        return [{"name": name, "url": url} for name, url in self.items]
+
 
 @dataclass(frozen=True)
 class Chart:

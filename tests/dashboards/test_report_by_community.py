@@ -231,3 +231,18 @@ def test_a_past_days_report_counts_the_statuses_of_that_day(
     # The day before it was sealed: normal, from the status history.
     assert status_rows(TODAY - datetime.timedelta(days=1))[community_a.name] == (1, 0)
     assert status_rows(TODAY - datetime.timedelta(days=1))[community_b.name] == (1, 0)
+
+
+def test_the_api_lists_each_alert_with_the_places_it_names(
+    evening, login, district, district_staff, secretary_b, compound_a, compound_b
+):
+    Compound.objects.filter(pk=compound_a.pk).update(status="sealed", name="封控甲")
+    WelfareCheckFactory(compound=compound_b)
+    answer = login(district_staff).get("/api/overview/", {"level": "district", "id": district.pk})
+    alerts = {a["key"]: a for a in answer.json()["alerts"]}
+    assert [i["name"] for i in alerts["medical-gaps"]["items"]] == ["封控甲"]
+    assert alerts["care-no-contact"]["count"] == 1 and alerts["care-no-contact"]["items"]
+    # Community B's secretary: the medical gap of community A is not hers.
+    theirs = login(secretary_b).get("/api/overview/").json()
+    assert "medical-gaps" not in {a["key"] for a in theirs["alerts"]}
+    assert {a["key"] for a in theirs["alerts"]} >= {"care-no-contact"}
