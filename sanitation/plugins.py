@@ -100,13 +100,18 @@ LOW_COMPLETION = 0.8
 EVENING = 18
 
 
+def _share_done(row: dict[str, int]) -> int | None:
+    """Rounds done of those due, in %."""
+    return round(100 * row["done"] / row["total"]) if row["total"] else None
+
+
 def figures(places: Any) -> Any:
     """The dashboards' disinfection figures (compounds.figures): today's rounds done of those
     due, and from 18:00 the compounds below 80 %. One or two queries."""
-    from django.db.models import Count, F, Q
+    from django.db.models import Count, Q
     from django.utils import timezone
 
-    from compounds.figures import Alert, Contribution, Figure, tally
+    from compounds.figures import Contribution, Figure, Split, tally
 
     from .models import Round
 
@@ -122,14 +127,10 @@ def figures(places: Any) -> Any:
         done=Count("pk", filter=Q(done_at__isnull=False)),
     )
 
-    def share_of(row: dict[str, int]) -> int | None:
-        return round(100 * row["done"] / row["total"]) if row["total"] else None
-
-    share = share_of(counts.total)
-    shares = counts.split("total")
-    if counts.per is not None and shares is not None:
-        shares = shares.map(lambda _n: None)
-        shares.update({c: share_of(row) for c, row in counts.per.items()})
+    share = _share_done(counts.total)
+    shares = None
+    if counts.per is not None:
+        shares = Split({c: _share_done(row) for c, row in counts.per.items()}, default=None)
     found = Contribution(
         figures=[
             Figure(
@@ -168,6 +169,16 @@ def figures(places: Any) -> Any:
     local = timezone.localtime(places.now)
     if places.brief or local.date() != places.day or local.hour < EVENING:
         return found
+    found.alerts.extend(_low_alert(rounds, url=url, may=may))
+    return found
+
+
+def _low_alert(rounds: Any, *, url: str, may: bool) -> list[Any]:
+    """The compounds below 80 % of today's rounds (one query), as an alert naming them."""
+    from django.db.models import Count, F, Q
+
+    from compounds.figures import Alert
+
     low = list(
         rounds.order_by()
         .values("compound_id", "compound__name")
@@ -176,18 +187,18 @@ def figures(places: Any) -> Any:
         .order_by("compound__name")
         .values_list("compound_id", "compound__name")
     )
-    if low:
-        found.alerts.append(
-            Alert(
-                "sanitation-low",
-                _("%(n)d compounds have done less than 80 %% of today's disinfection rounds:")
-                % {"n": len(low)},
-                len(low),
-                url=url,
-                items=tuple(
-                    (name, reverse("sanitation:compound", args=[pk]) if may else "")
-                    for pk, name in low[:10]
-                ),
-            )
+    if not low:
+        return []
+    return [
+        Alert(
+            "sanitation-low",
+            _("%(n)d compounds have done less than 80 %% of today's disinfection rounds:")
+            % {"n": len(low)},
+            len(low),
+            url=url,
+            items=tuple(
+                (name, reverse("sanitation:compound", args=[pk]) if may else "")
+                for pk, name in low[:10]
+            ),
         )
-    return found
+    ]

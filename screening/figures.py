@@ -130,6 +130,25 @@ def _last_rounds(places: Any) -> list[TestingRound]:
     )
 
 
+def _expected(places: Any, rounds: list[TestingRound]) -> Split:
+    """The residents due in the rounds, per community: those registered now in the compounds
+    each round covers (its district, or the sub-districts it was limited to). One query, on
+    the residents per compound counted for the whole city every 15 minutes."""
+    chosen = {r.district_id: {s.pk for s in r.subdistricts.all()} for r in rounds}
+    residents = cached_per_compound(
+        "screening.residents", places.day, _residents_per_compound, ttl=REFRESH
+    )
+    expected: Split = Split()
+    for pk, community_id, district_id, subdistrict_id in places.compounds.order_by().values_list(
+        "pk", "community_id", "district_id", "subdistrict_id"
+    ):
+        if district_id in chosen and (
+            not chosen[district_id] or subdistrict_id in chosen[district_id]
+        ):
+            expected[community_id] += residents.get(pk, 0)
+    return expected
+
+
 def _percent(sampled: int, expected: int, exempt: int) -> int | None:
     """Sampled of those due (the exempt are not due), as screening.selectors.Coverage."""
     if not expected:
@@ -147,18 +166,7 @@ def coverage(places: Any) -> Contribution:
     rounds = _last_rounds(places)
     if not rounds:
         return Contribution()
-    chosen = {r.district_id: {s.pk for s in r.subdistricts.all()} for r in rounds}
-    residents = cached_per_compound(
-        "screening.residents", places.day, _residents_per_compound, ttl=REFRESH
-    )
-    expected: Split = Split()
-    for pk, community_id, district_id, subdistrict_id in places.compounds.order_by().values_list(
-        "pk", "community_id", "district_id", "subdistrict_id"
-    ):
-        if district_id in chosen and (
-            not chosen[district_id] or subdistrict_id in chosen[district_id]
-        ):
-            expected[community_id] += residents.get(pk, 0)
+    expected = _expected(places, rounds)
     ids = [r.pk for r in rounds]
     samples = Sample.objects.filter(round_id__in=ids, retest=False)
     sampled = tally(

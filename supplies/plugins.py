@@ -165,7 +165,7 @@ def figures(places: Any) -> Any:
     from django.urls import reverse
     from django.utils.translation import gettext as _
 
-    from compounds.figures import Alert, Chart, Contribution, Figure, Split, last_days, tally
+    from compounds.figures import Contribution, Figure, Split, last_days, tally
 
     from . import rules
     from .models import OPEN_STATUSES
@@ -224,15 +224,24 @@ def figures(places: Any) -> Any:
             ),
         ]
     )
-    if places.brief:
-        return found
-    if counts["late"]:
+    if not places.brief:
+        found.add(_late_and_times(counts["late"], per_day, days, url))
+    return found
+
+
+def _late_and_times(late: int, per_day: dict[Any, float], days: list[Any], url: str) -> Any:
+    """The overview's part: the alert for orders waiting over 24 hours, and the chart of the
+    delivery times per day."""
+    from compounds.figures import Alert, Chart, Contribution
+
+    found = Contribution()
+    if late:
         found.alerts.append(
             Alert(
                 "supplies-late",
-                _("%(n)d orders have waited over 24 hours.") % {"n": counts["late"]},
-                counts["late"],
-                url=url,
+                _("%(n)d orders have waited over 24 hours.") % {"n": late},
+                late,
+                url=f"{url}?overdue=1" if url else "",
             )
         )
     found.charts.append(
