@@ -55,6 +55,14 @@ def _activity(compound: Compound, *, busy: bool) -> None:
         WelfareCheckFactory(compound=compound, outcome="visited")
         QuarantineFactory(compound=compound)
     RoundFactory(compound=compound)
+    # Delivered after 3 (and 5) hours: the median time from order to delivery.
+    for hours in (3, 5) if busy else (3,):
+        OrderFactory(
+            compound=compound,
+            status="delivered",
+            submitted_at=EVENING - datetime.timedelta(hours=hours + 1),
+            delivered_at=EVENING - datetime.timedelta(hours=1),
+        )
     if busy:
         PositiveCaseFactory(compound=compound, found_on=TODAY - datetime.timedelta(days=3))
         OrderFactory(compound=compound)
@@ -101,6 +109,10 @@ def test_report_finds_for_each_community_what_it_counts_alone(
     # Days since the last case: 3 where it was found, nothing to count where none was.
     days = status.columns.index(next(c for c in status.columns if "(" in c))
     assert rows[community_a.name][days] == 3 and rows[quiet.name][days] is None
+    (supplies,) = [s for s in sections.values() if s.title == "物资"]
+    median = supplies.columns.index(next(c for c in supplies.columns if "中位" in c))
+    supplied = {row[1]: row[median] for row in supplies.rows}
+    assert supplied == {community_a.name: 4.0, community_b.name: 3.0, quiet.name: None}
 
 
 def test_report_queries_do_not_grow_with_the_communities(evening, district, compound_a, compound_b):
