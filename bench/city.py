@@ -578,6 +578,15 @@ def main() -> None:
     pages[0][1].get(pages[0][2], secure=True)
     cold_ms = (time.perf_counter() - started) * 1000
     print(f"city page cold (the 15-minute counts made again): {cold_ms:.0f} ms", flush=True)
+    from dashboards.selectors import figures_refresh
+
+    started = time.perf_counter()
+    figures_refresh()
+    print(
+        f"refresh_figures (every 10 minutes, so that no page is cold): "
+        f"{time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
     ok = {}
     summary = []
     for name, client, url, small_client, small_url in pages:

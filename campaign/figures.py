@@ -3,12 +3,11 @@
 import datetime
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from compounds.figures import Contribution, Figure, Split, tally
+from compounds.figures import Contribution, Figure, Split, cached_per_compound, tally
 from compounds.models import Compound
 from wuyi.lib.localday import start_of
 
@@ -21,15 +20,14 @@ from .selectors import STAGES, evaluate
 REFRESH = 900
 
 
+def _stages() -> dict[int, str]:
+    return {pk: ev.stage for pk, ev in evaluate(list(Compound.objects.all())).items()}
+
+
 def _stage_per_compound(day: datetime.date) -> dict[int, str]:
     """Each compound's campaign stage, evaluated for the whole city at most every 15 minutes
-    (cached, shared by every page and node)."""
-    name = f"figures:campaign.stages:{day.isoformat()}"
-    stages = cache.get(name)
-    if stages is None:
-        stages = {pk: ev.stage for pk, ev in evaluate(list(Compound.objects.all())).items()}
-        cache.set(name, stages, REFRESH)
-    return stages
+    (cached, shared by every page and node; made again by refresh_figures)."""
+    return cached_per_compound("campaign.stages", day, _stages, ttl=REFRESH)
 
 
 def _stage_figures(places: Any, section: str, url: str) -> list[Figure]:

@@ -10,7 +10,9 @@ over compounds. An app that is not installed simply contributes nothing.
 """
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -204,15 +206,30 @@ def last_days(day: datetime.date, n: int) -> list[datetime.date]:
     return [day - datetime.timedelta(days=n - 1 - i) for i in range(n)]
 
 
+# Set by refreshing(): the counts below are made again now, whatever the cache holds.
+_refreshing: ContextVar[bool] = ContextVar("figures_refreshing", default=False)
+
+
+@contextmanager
+def refreshing() -> Iterator[None]:
+    """Within: every count kept for 15 minutes that the providers read is made again and cached
+    anew (the periodic refresh_figures, so that no page pays for making them)."""
+    token = _refreshing.set(True)
+    try:
+        yield
+    finally:
+        _refreshing.reset(token)
+
+
 def cached_per_compound(
-    key: str, day: datetime.date, compute: Callable[[], dict[int, int]], *, ttl: int = 900
-) -> dict[int, int]:
-    """`compute()` (a count per compound id for the whole city), made at most once every `ttl`
+    key: str, day: datetime.date, compute: Callable[[], dict[int, Any]], *, ttl: int = 900
+) -> dict[int, Any]:
+    """`compute()` (a value per compound id for the whole city), made at most once every `ttl`
     seconds and shared by every page and node (the cache)."""
     from django.core.cache import cache
 
     name = f"figures:{key}:{day.isoformat()}"
-    counts = cache.get(name)
+    counts = None if _refreshing.get() else cache.get(name)
     if counts is None:
         counts = compute()
         cache.set(name, counts, ttl)

@@ -258,3 +258,28 @@ def test_the_api_lists_each_alert_with_the_places_it_names(
     theirs = login(secretary_b).get("/api/overview/").json()
     assert "medical-gaps" not in {a["key"] for a in theirs["alerts"]}
     assert {a["key"] for a in theirs["alerts"]} >= {"care-no-contact"}
+
+
+def test_refresh_figures_makes_the_15_minute_counts_again(
+    evening, capsys, district, district_staff, compound_a
+):
+    from django.core.management import call_command
+
+    from dashboards.tasks import refresh_figures
+    from tests.factories import VulnerableTagFactory
+
+    def vulnerable():
+        board = dashboard(user=district_staff, level="district", place_id=district.pk)
+        return {f.key: f.value for f in board.figures}["residents.vulnerable"]
+
+    assert vulnerable() == 0
+    VulnerableTagFactory(compound=compound_a, category="elderly_alone")
+    assert vulnerable() == 0  # counted every 15 minutes: not yet
+    call_command("refresh_figures")
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "1 compound(s) made again" in last
+    assert vulnerable() == 1
+    assert "1 compound(s)" in refresh_figures()
+    from django.conf import settings
+
+    assert settings.CELERY_BEAT_SCHEDULE["refresh-figures"]["task"] == "dashboards.refresh_figures"
