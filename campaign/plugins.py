@@ -69,58 +69,10 @@ def on_case_recorded(sender: Any, compound: Any, case: Any, by: Any, **kwargs: A
 def register() -> None:
     from compounds.figures import register_figures
 
+    from .figures import figures
+
     register_compound_badges(badges)
     register_figures(figures)
     register_compound_panel(panel)
     status_rose.connect(on_status_rose, dispatch_uid="campaign.on_status_rose")
     case_recorded.connect(on_case_recorded, dispatch_uid="campaign.on_case_recorded")
-
-
-# ----------------------------------------------------------------------------- figures
-
-
-def figures(places: Any) -> Any:
-    """The dashboards' campaign figures (compounds.figures): compounds holding a valid
-    epidemic-free certificate, and certificates revoked in the last 7 days. One query."""
-    import datetime
-
-    from django.db.models import Count, Q
-
-    from compounds.figures import Contribution, Figure
-    from wuyi.lib.localday import start_of
-
-    from .models import Certificate, CertificateStatus
-
-    section = _("Epidemic-free campaign")
-    week = start_of(places.day - datetime.timedelta(days=6))
-    counts = (
-        Certificate.objects.filter(compound__in=places.compound_ids())
-        .order_by()
-        .aggregate(
-            valid=Count("compound", filter=Q(status=CertificateStatus.VALID), distinct=True),
-            revoked=Count("pk", filter=Q(status=CertificateStatus.REVOKED, revoked_at__gte=week)),
-        )
-    )
-    may = places.user is not None and rules.may_read(places.user)
-    url = reverse("campaign:progress") if may else ""
-    return Contribution(
-        figures=[
-            Figure(
-                "campaign.certified",
-                section,
-                _("Compounds certified epidemic-free"),
-                counts["valid"],
-                note=_("Compounds holding a valid certificate"),
-                url=url,
-                order=90,
-            ),
-            Figure(
-                "campaign.revoked",
-                section,
-                _("Certificates revoked in the last 7 days"),
-                counts["revoked"],
-                url=url,
-                order=91,
-            ),
-        ]
-    )

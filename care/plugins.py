@@ -56,47 +56,6 @@ def register() -> None:
     register_compound_panel(compound_panel)
     from compounds.figures import register_figures
 
+    from .figures import figures
+
     register_figures(figures)
-
-
-# ----------------------------------------------------------------------------- figures
-
-
-def figures(places: Any) -> Any:
-    """The dashboards' care figures (compounds.figures): today's welfare checks, those done
-    and those where nobody was reached. One query, whatever the number of compounds."""
-    from django.db.models import Count, Q
-    from django.utils.translation import gettext as _
-
-    from compounds.figures import Contribution, Figure
-
-    section = _("Care")
-    counts = (
-        WelfareCheck.objects.filter(compound__in=places.compound_ids(), date=places.day)
-        .order_by()
-        .aggregate(
-            total=Count("pk"),
-            done=Count("pk", filter=~Q(outcome=Outcome.OPEN)),
-            missed=Count("pk", filter=Q(outcome=Outcome.NOT_REACHED)),
-        )
-    )
-    return Contribution(
-        figures=[
-            Figure("care.checks", section, _("Welfare checks today"), counts["total"], order=75),
-            Figure(
-                "care.done",
-                section,
-                _("Vulnerable residents contacted today"),
-                counts["done"],
-                note=_("Welfare checks recorded today: reached by phone, visited or not reached"),
-                order=76,
-            ),
-            Figure(
-                "care.not_reached",
-                section,
-                _("Not reached today"),
-                counts["missed"],
-                order=77,
-            ),
-        ]
-    )

@@ -75,38 +75,64 @@ def secretary_warnings(user: Any, compound: Any) -> list[CompoundWarning]:
 def status_figures(places: Any) -> Any:
     """Compounds by control status now and over the last four weeks (from the status changes,
     not from snapshots that could drift), days since the last positive case, cases per day.
-    Four queries whatever the number of compounds."""
+    Four queries whatever the number of compounds (two in the daily report, by community)."""
     import datetime
 
     from django.db.models import Count, Max, Q
 
-    from .figures import Contribution, Figure, last_days
+    from .figures import Contribution, Figure, last_days, tally
     from .models import ControlStatus, PositiveCase
 
     section = _("Control status")
-    counts = places.compounds.order_by().aggregate(
-        total=Count("pk"), **{s: Count("pk", filter=Q(status=s)) for s in ControlStatus.values}
+    counts = tally(
+        places,
+        places.compounds,
+        community="community_id",
+        total=Count("pk"),
+        **{s: Count("pk", filter=Q(status=s)) for s in ControlStatus.values},
     )
+    from django.utils import timezone
+
+    if places.day < timezone.localdate():
+        _undo_changes_since(places, counts)
     found = Contribution()
     found.figures.extend(_status_count_figures(counts, section))
     cases = PositiveCase.objects.filter(compound__in=places.compound_ids())
-    last = cases.aggregate(last=Max("found_on"))["last"]
-    found.figures.append(
+    week_start = places.day - datetime.timedelta(days=7)
+    seen = tally(
+        places,
+        cases.filter(found_on__lte=places.day),
+        community="compound__community_id",
+        last=Max("found_on"),
+        week=Count("pk", filter=Q(found_on__gt=week_start)),
+    )
+    since = seen.split("last", default=None)
+    found.figures += [
         Figure(
             "compounds.days_since_case",
             section,
             _("Days since the last case"),
-            (places.day - last).days if last else None,
+            (places.day - seen["last"]).days if seen["last"] else None,
             unit=_("days"),
             note=_("Days since a positive case was last found in any of these compounds"),
+            url=reverse("compounds:list"),
             order=20,
-        )
-    )
+            per=since.map(lambda last: (places.day - last).days if last else None)
+            if since is not None
+            else None,
+        ),
+        Figure(
+            "compounds.cases_7d",
+            section,
+            _("Cases in the last 7 days"),
+            seen["week"],
+            note=_("Positive cases found in these compounds in the last 7 days"),
+            url=reverse("compounds:list"),
+            order=21,
+            per=seen.split("week"),
+        ),
+    ]
     if places.brief:
-        week = cases.filter(found_on__gt=places.day - datetime.timedelta(days=7)).count()
-        found.figures.append(
-            Figure("compounds.cases_7d", section, _("Cases in the last 7 days"), week, order=21)
-        )
         return found
 
     days = last_days(places.day, 28)
@@ -117,28 +143,51 @@ def status_figures(places: Any) -> Any:
         .annotate(n=Count("pk"))
         .values_list("found_on", "n")
     )
-    found.figures.append(
-        Figure(
-            "compounds.cases_7d",
-            section,
-            _("Cases in the last 7 days"),
-            sum(n for d, n in per_day.items() if d > places.day - datetime.timedelta(days=7)),
-            order=21,
-        )
-    )
-    by_day = _status_by_day(places, counts, days)
+    by_day = _status_by_day(places, counts.total, days)
     found.charts.extend(_status_charts(days, by_day, per_day))
     return found
 
 
-def _status_count_figures(counts: dict[str, int], section: str) -> list[Any]:
+def _undo_changes_since(places: Any, counts: Any) -> None:
+    """A past day (daily_report --date): the compounds by status at `places.now` (the day's
+    end), from today's counts with every later status change undone (the status history, not
+    a snapshot): one query."""
+    from django.db.models import Count, F
+
+    from .models import StatusChange
+
+    later = (
+        StatusChange.objects.filter(compound__in=places.compound_ids(), changed_at__gt=places.now)
+        .order_by()
+        .values("from_status", "to_status", community=F("compound__community_id"))
+        .annotate(n=Count("pk"))
+    )
+    for row in later:
+        rows = [counts.total]
+        if counts.per is not None and row["community"] in counts.per:
+            rows.append(counts.per[row["community"]])
+        for counted in rows:
+            counted[row["from_status"]] += row["n"]
+            counted[row["to_status"]] -= row["n"]
+
+
+def _status_count_figures(counts: Any, section: str) -> list[Any]:
     """The number of compounds, and of compounds in each control status now."""
     from .figures import Figure
     from .models import ControlStatus
 
     url = reverse("compounds:list")
     figures = [
-        Figure("compounds.total", section, _("Compounds"), counts["total"], url=url, order=10)
+        Figure(
+            "compounds.total",
+            section,
+            _("Compounds"),
+            counts["total"],
+            note=_("Compounds in this area"),
+            url=url,
+            order=10,
+            per=counts.split("total"),
+        )
     ]
     for i, (value, label) in enumerate(ControlStatus.choices):
         figures.append(
@@ -150,6 +199,7 @@ def _status_count_figures(counts: dict[str, int], section: str) -> list[Any]:
                 note=_("Compounds whose control status is now: %(status)s") % {"status": label},
                 url=f"{url}?status={value}",
                 order=11 + i,
+                per=counts.split(value),
             )
         )
     return figures

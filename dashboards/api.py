@@ -27,12 +27,19 @@ class FigureSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
+class AlertItemSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    url = serializers.CharField()
+
+
 class AlertSerializer(serializers.Serializer):
     key = serializers.CharField()
     text = serializers.CharField()
     count = serializers.IntegerField()
     url = serializers.CharField()
     danger = serializers.BooleanField()
+    # The places the alert names (a few), each with where to put it right.
+    items = AlertItemSerializer(many=True, source="named")
 
 
 class SeriesSerializer(serializers.Serializer):

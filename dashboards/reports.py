@@ -6,7 +6,7 @@ import datetime
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compounds.figures import Places, collect
+from compounds.figures import Figure, Places, Split, figure_providers
 from compounds.models import Community, Compound, District
 from wuyi.lib.localday import start_of
 from wuyi.lib.spreadsheets import spreadsheet_safe
@@ -47,31 +47,60 @@ def _as_of(day: datetime.date) -> datetime.datetime:
 
 def report_sections(district: District, day: datetime.date) -> list[Section]:
     """Every provider's figures for each community of the district (brief: no charts, no
-    alerts), as sections of rows. A constant number of queries per community."""
-    communities = (
+    alerts), as sections of rows. Each provider counts the whole district once, grouped by
+    community (`Places.by_community`): a constant number of queries per district. A provider
+    that does not split its figures by community is asked once per community instead."""
+    communities = list(
         Community.objects.filter(subdistrict__district=district)
         .select_related("subdistrict")
         .order_by("subdistrict__code", "code")
     )
     now = _as_of(day)
-    sections: dict[str, Section] = {}
+    whole = Places(
+        compounds=Compound.objects.filter(district=district),
+        day=day,
+        now=now,
+        brief=True,
+        by_community=True,
+    )
+    figures: list[Figure] = []
+    for provider in figure_providers():
+        found = provider(whole).figures
+        if any(figure.per is None for figure in found):
+            found = _asked_per_community(provider, communities, day, now)
+        figures += found
+    figures.sort(key=lambda f: f.order)
+    grouped: dict[str, list[Figure]] = {}
+    for figure in figures:
+        grouped.setdefault(figure.section, []).append(figure)
+    sections = []
     place_columns = [_("Sub-district"), _("Community")]
+    for title, in_section in grouped.items():
+        section = Section(
+            title,
+            [*place_columns, *(f"{f.label} ({f.unit})" if f.unit else f.label for f in in_section)],
+        )
+        for community in communities:
+            values = [f.per[community.pk] if f.per is not None else None for f in in_section]
+            section.rows.append([community.subdistrict.name, community.name, *values])
+        sections.append(section)
+    return sections
+
+
+def _asked_per_community(
+    provider: Any, communities: list[Community], day: datetime.date, now: datetime.datetime
+) -> list[Figure]:
+    """A provider's figures with `per` filled by asking it once for each community."""
+    values: dict[str, dict[int, Any]] = {}
+    first: dict[str, Figure] = {}
     for community in communities:
         places = Places(
             compounds=Compound.objects.filter(community=community), day=day, now=now, brief=True
         )
-        by_section: dict[str, list] = {}
-        for figure in collect(places).figures:
-            section = sections.setdefault(
-                figure.section, Section(figure.section, list(place_columns))
-            )
-            label = f"{figure.label} ({figure.unit})" if figure.unit else figure.label
-            if label not in section.columns:
-                section.columns.append(label)
-            by_section.setdefault(figure.section, []).append(figure.value)
-        for title, values in by_section.items():
-            sections[title].rows.append([community.subdistrict.name, community.name, *values])
-    return list(sections.values())
+        for figure in provider(places).figures:
+            first.setdefault(figure.key, figure)
+            values.setdefault(figure.key, {})[community.pk] = figure.value
+    return [replace(figure, per=Split(values[key], default=None)) for key, figure in first.items()]
 
 
 def report_write(district: District, day: datetime.date) -> Path:

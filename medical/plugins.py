@@ -175,14 +175,17 @@ def figures(places: Any) -> Any:
                 note=_("Pickups today, cancelled ones not counted"),
                 url=url,
                 order=50,
+                per=counts.split("today"),
             ),
             Figure(
                 "medical.emergencies_7d",
                 section,
                 _("Emergencies in the last 7 days"),
                 counts["emergencies"],
+                note=_("Emergency escorts requested in the last 7 days"),
                 url=url,
                 order=51,
+                per=counts.split("emergencies"),
             ),
         ]
     )
@@ -205,43 +208,43 @@ def figures(places: Any) -> Any:
     return found
 
 
-def _escort_counts(places: Any) -> dict[str, int]:
+def _escort_counts(places: Any) -> Any:
     """Escorts today, emergencies in the last 7 days and dialysis pickups missed today: one
     query."""
     import datetime
 
     from django.db.models import Count, Q
 
+    from compounds.figures import tally
     from wuyi.lib.localday import bounds
 
     from .models import Escort, EscortKind, EscortStatus
 
     start, end = bounds(places.day)
     week_start, _end = bounds(places.day - datetime.timedelta(days=6), places.day)
-    return (
-        Escort.objects.filter(compound__in=places.compound_ids())
-        .order_by()
-        .aggregate(
-            today=Count(
-                "pk",
-                filter=Q(scheduled_at__gte=start, scheduled_at__lt=end)
-                & ~Q(status=EscortStatus.CANCELLED),
+    return tally(
+        places,
+        Escort.objects.filter(compound__in=places.compound_ids()),
+        community="compound__community_id",
+        today=Count(
+            "pk",
+            filter=Q(scheduled_at__gte=start, scheduled_at__lt=end)
+            & ~Q(status=EscortStatus.CANCELLED),
+        ),
+        emergencies=Count(
+            "pk",
+            filter=Q(kind=EscortKind.EMERGENCY, created_at__gte=week_start, created_at__lt=end),
+        ),
+        # A dialysis pickup whose time passed today with nobody dispatched.
+        missed=Count(
+            "pk",
+            filter=Q(
+                kind=EscortKind.DIALYSIS,
+                scheduled_at__gte=start,
+                scheduled_at__lt=min(end, places.now),
+                status__in=(EscortStatus.REQUESTED, EscortStatus.SCHEDULED),
             ),
-            emergencies=Count(
-                "pk",
-                filter=Q(kind=EscortKind.EMERGENCY, created_at__gte=week_start, created_at__lt=end),
-            ),
-            # A dialysis pickup whose time passed today with nobody dispatched.
-            missed=Count(
-                "pk",
-                filter=Q(
-                    kind=EscortKind.DIALYSIS,
-                    scheduled_at__gte=start,
-                    scheduled_at__lt=min(end, places.now),
-                    status__in=(EscortStatus.REQUESTED, EscortStatus.SCHEDULED),
-                ),
-            ),
-        )
+        ),
     )
 
 

@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from compounds.figures import Alert, Contribution, Figure
+from compounds.figures import Alert, Contribution, Figure, Split, tally
 from compounds.models import Community
 from wuyi.lib.localday import bounds
 
@@ -31,15 +31,33 @@ def figures(places: Any) -> Contribution:
     may = places.user is not None and rules.may_see_daily(places.user)
     communities = Community.objects.filter(pk__in=places.community_ids())
     start, end = bounds(places.day)
-    sent = Recipient.objects.filter(
-        message__community__in=communities, sent_at__gte=start, sent_at__lt=end
-    ).count()
-    money = _month_money(communities, places.day.replace(day=1))
+    sent = tally(
+        places,
+        Recipient.objects.filter(
+            message__community__in=communities, sent_at__gte=start, sent_at__lt=end
+        ),
+        community="message__community_id",
+        n=Count("pk"),
+    )
+    month = places.day.replace(day=1)
+    money = _month_money(communities, month)
     budget, spent = money["budget"] or Decimal(0), money["spent"] or Decimal(0)
+    split: dict[str, Split | None] = dict.fromkeys(("spent", "budget", "share"))
+    if places.by_community:
+        split = _money_by_community(communities, month)
     url = reverse("messaging:daily") if may else ""
     found = Contribution(
         figures=[
-            Figure("messaging.sent_today", section, _("SMS sent today"), sent, url=url, order=90),
+            Figure(
+                "messaging.sent_today",
+                section,
+                _("SMS sent today"),
+                sent["n"],
+                note=_("Text messages handed to the provider today"),
+                url=url,
+                order=90,
+                per=sent.split("n"),
+            ),
             Figure(
                 "messaging.spent",
                 section,
@@ -47,7 +65,9 @@ def figures(places: Any) -> Contribution:
                 float(spent),
                 unit=_("yuan"),
                 note=_("Charged to the communities' SMS budgets"),
+                url=url,
                 order=91,
+                per=split["spent"],
             ),
             Figure(
                 "messaging.budget",
@@ -55,15 +75,21 @@ def figures(places: Any) -> Contribution:
                 _("SMS budget this month"),
                 float(budget),
                 unit=_("yuan"),
+                note=_("The communities' monthly SMS budgets"),
+                url=url,
                 order=92,
+                per=split["budget"],
             ),
             Figure(
                 "messaging.budget_share",
                 section,
                 _("Share of the SMS budget spent"),
-                round(100 * spent / budget) if budget else None,
+                _share(spent, budget),
                 unit="%",
+                note=_("This month's spending of the SMS budget"),
+                url=url,
                 order=93,
+                per=split["share"],
             ),
         ]
     )
@@ -73,9 +99,23 @@ def figures(places: Any) -> Contribution:
     return found
 
 
-def _month_money(communities: Any, month: datetime.date) -> dict[str, Any]:
-    """The month's budget and campaign spending of the communities, and how many of them spent
-    over BUDGET_WARNING of their budget: one query."""
+def _share(spent: Decimal, budget: Decimal) -> int | None:
+    return round(100 * spent / budget) if budget else None
+
+
+def _money_by_community(communities: Any, month: datetime.date) -> dict[str, Split | None]:
+    """The month's spending, budget and share of each community (the daily report): one
+    query."""
+    rows = list(_with_money(communities, month).values_list("pk", "line", "used"))
+    return {
+        "spent": Split({pk: float(used) for pk, _line, used in rows}),
+        "budget": Split({pk: float(line) for pk, line, _used in rows}),
+        "share": Split({pk: _share(used, line) for pk, line, used in rows}, default=None),
+    }
+
+
+def _with_money(communities: Any, month: datetime.date) -> Any:
+    """The communities with their month's budget (`line`) and campaign spending (`used`)."""
     default = Decimal(settings.WUYI_SMS_DEFAULT_MONTHLY_BUDGET)
     limit = Coalesce(
         Subquery(Budget.objects.filter(community=OuterRef("pk")).values("monthly_amount")[:1]),
@@ -87,8 +127,14 @@ def _month_money(communities: Any, month: datetime.date) -> dict[str, Any]:
             community=OuterRef("pk"), month=month, allowance=Allowance.CAMPAIGN
         ).values("spent")[:1]
     )
+    return communities.annotate(line=limit, used=Coalesce(spent_here, Value(Decimal(0))))
+
+
+def _month_money(communities: Any, month: datetime.date) -> dict[str, Any]:
+    """The month's budget and campaign spending of the communities, and how many of them spent
+    over BUDGET_WARNING of their budget: one query."""
     return (
-        communities.annotate(line=limit, used=Coalesce(spent_here, Value(Decimal(0))))
+        _with_money(communities, month)
         .order_by()
         .aggregate(
             budget=Sum("line"),

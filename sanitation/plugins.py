@@ -100,13 +100,18 @@ LOW_COMPLETION = 0.8
 EVENING = 18
 
 
+def _share_done(row: dict[str, int]) -> int | None:
+    """Rounds done of those due, in %."""
+    return round(100 * row["done"] / row["total"]) if row["total"] else None
+
+
 def figures(places: Any) -> Any:
     """The dashboards' disinfection figures (compounds.figures): today's rounds done of those
     due, and from 18:00 the compounds below 80 %. One or two queries."""
-    from django.db.models import Count, F, Q
+    from django.db.models import Count, Q
     from django.utils import timezone
 
-    from compounds.figures import Alert, Contribution, Figure
+    from compounds.figures import Contribution, Figure, Split, tally
 
     from .models import Round
 
@@ -114,10 +119,18 @@ def figures(places: Any) -> Any:
     may = places.user is not None and rules.may_read_rates(places.user)
     url = reverse("sanitation:overview") if may else ""
     rounds = Round.objects.filter(compound__in=places.compound_ids(), date=places.day)
-    counts = rounds.order_by().aggregate(
-        total=Count("pk"), done=Count("pk", filter=Q(done_at__isnull=False))
+    counts = tally(
+        places,
+        rounds,
+        community="compound__community_id",
+        total=Count("pk"),
+        done=Count("pk", filter=Q(done_at__isnull=False)),
     )
-    share = round(100 * counts["done"] / counts["total"]) if counts["total"] else None
+
+    share = _share_done(counts.total)
+    shares = None
+    if counts.per is not None:
+        shares = Split({c: _share_done(row) for c, row in counts.per.items()}, default=None)
     found = Contribution(
         figures=[
             Figure(
@@ -125,10 +138,21 @@ def figures(places: Any) -> Any:
                 section,
                 _("Disinfection rounds today"),
                 counts["total"],
+                note=_("Disinfection rounds due today"),
                 url=url,
                 order=60,
+                per=counts.split("total"),
             ),
-            Figure("sanitation.done", section, _("Rounds done today"), counts["done"], order=61),
+            Figure(
+                "sanitation.done",
+                section,
+                _("Rounds done today"),
+                counts["done"],
+                note=_("Disinfection rounds due today and done"),
+                url=url,
+                order=61,
+                per=counts.split("done"),
+            ),
             Figure(
                 "sanitation.completion",
                 section,
@@ -138,12 +162,23 @@ def figures(places: Any) -> Any:
                 note=_("Rounds done of those due today"),
                 url=url,
                 order=62,
+                per=shares,
             ),
         ]
     )
     local = timezone.localtime(places.now)
     if places.brief or local.date() != places.day or local.hour < EVENING:
         return found
+    found.alerts.extend(_low_alert(rounds, url=url, may=may))
+    return found
+
+
+def _low_alert(rounds: Any, *, url: str, may: bool) -> list[Any]:
+    """The compounds below 80 % of today's rounds (one query), as an alert naming them."""
+    from django.db.models import Count, F, Q
+
+    from compounds.figures import Alert
+
     low = list(
         rounds.order_by()
         .values("compound_id", "compound__name")
@@ -152,18 +187,18 @@ def figures(places: Any) -> Any:
         .order_by("compound__name")
         .values_list("compound_id", "compound__name")
     )
-    if low:
-        found.alerts.append(
-            Alert(
-                "sanitation-low",
-                _("%(n)d compounds have done less than 80 %% of today's disinfection rounds:")
-                % {"n": len(low)},
-                len(low),
-                url=url,
-                items=tuple(
-                    (name, reverse("sanitation:compound", args=[pk]) if may else "")
-                    for pk, name in low[:10]
-                ),
-            )
+    if not low:
+        return []
+    return [
+        Alert(
+            "sanitation-low",
+            _("%(n)d compounds have done less than 80 %% of today's disinfection rounds:")
+            % {"n": len(low)},
+            len(low),
+            url=url,
+            items=tuple(
+                (name, reverse("sanitation:compound", args=[pk]) if may else "")
+                for pk, name in low[:10]
+            ),
         )
-    return found
+    ]

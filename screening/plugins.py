@@ -38,59 +38,6 @@ def register() -> None:
     from compounds.figures import register_figures
 
     register_task_provider(today_tasks)
+    from .figures import figures
+
     register_figures(figures)
-
-
-# ----------------------------------------------------------------------------- figures
-
-
-def figures(places: Any) -> Any:
-    """The dashboards' screening figures (compounds.figures): people sampled today, retests
-    waiting to be sampled, people in quarantine or health monitoring now. Three queries,
-    whatever the number of compounds."""
-    from compounds.figures import Contribution, Figure
-    from wuyi.lib.localday import bounds
-
-    from . import rules
-    from .models import Quarantine, Sample
-
-    section = _("Screening")
-    compounds = places.compound_ids()
-    may = places.user is not None and rules.may_keep(places.user)
-    start, end = bounds(places.day)
-    sampled = Sample.objects.filter(
-        compound__in=compounds, taken_at__gte=start, taken_at__lt=end
-    ).count()
-    retests = Retest.objects.filter(compound__in=compounds, status=RetestStatus.PENDING).count()
-    kept = Quarantine.objects.filter(
-        compound__in=compounds, released_at__isnull=True, starts_on__lte=places.day
-    ).count()
-    cases_url = reverse("screening:cases") if may else ""
-    return Contribution(
-        figures=[
-            Figure(
-                "screening.sampled",
-                section,
-                _("People sampled today"),
-                sampled,
-                url=reverse("screening:index") if may else "",
-                order=20,
-            ),
-            Figure(
-                "screening.retests",
-                section,
-                _("Retests waiting to be sampled"),
-                retests,
-                note=_("Members of a positive pool, each to be tested alone"),
-                order=21,
-            ),
-            Figure(
-                "screening.quarantine",
-                section,
-                _("People in quarantine or health monitoring"),
-                kept,
-                url=cases_url,
-                order=22,
-            ),
-        ]
-    )

@@ -98,18 +98,28 @@ def compound_panel(user: Any, compound: Compound):
 # ----------------------------------------------------------------------------- figures
 
 
-def _delivery_hours(places: Any, first: Any, last: Any) -> tuple[Any, dict[Any, float]]:
+def _delivery_hours(
+    places: Any, first: Any, last: Any, *, by_community: bool = False
+) -> tuple[Any, dict[Any, float]]:
     """Median hours from order to delivery for orders delivered from day `first` to `last`:
-    overall and per day. One query (PostgreSQL aggregates; elsewhere the durations are read)."""
+    overall and per day (per community id with `by_community`). One query (PostgreSQL
+    aggregates; elsewhere the durations are read)."""
     import statistics
 
     from django.db import connection
+    from django.db.models import F
     from django.db.models.functions import TruncDate
     from django.utils import timezone
 
     from wuyi.lib.localday import bounds
 
     start, end = bounds(first, last)
+    key = (
+        F("compound__community_id")
+        if by_community
+        else TruncDate("delivered_at", tzinfo=timezone.get_default_timezone())
+    )
+    # order_delivered_idx holds every column read here.
     qs = (
         Order.objects.filter(
             compound__in=places.compound_ids(),
@@ -117,7 +127,7 @@ def _delivery_hours(places: Any, first: Any, last: Any) -> tuple[Any, dict[Any, 
             delivered_at__gte=start,
             delivered_at__lt=end,
         )
-        .annotate(day=TruncDate("delivered_at", tzinfo=timezone.get_default_timezone()))
+        .annotate(day=key)
         .order_by()
         .values_list("day", "delivered_at", "submitted_at")
     )
@@ -155,7 +165,7 @@ def figures(places: Any) -> Any:
     from django.urls import reverse
     from django.utils.translation import gettext as _
 
-    from compounds.figures import Alert, Chart, Contribution, Figure, last_days
+    from compounds.figures import Contribution, Figure, Split, last_days, tally
 
     from . import rules
     from .models import OPEN_STATUSES
@@ -163,13 +173,22 @@ def figures(places: Any) -> Any:
     section = _("Supplies")
     url = reverse("supplies:orders") if places.user and rules.may_read_figures(places.user) else ""
     late = places.now - datetime.timedelta(hours=24)
-    counts = (
-        Order.objects.filter(compound__in=places.compound_ids(), status__in=OPEN_STATUSES)
-        .order_by()
-        .aggregate(waiting=Count("pk"), late=Count("pk", filter=Q(submitted_at__lt=late)))
+    counts = tally(
+        places,
+        Order.objects.filter(compound__in=places.compound_ids(), status__in=OPEN_STATUSES),
+        community="compound__community_id",
+        waiting=Count("pk"),
+        late=Count("pk", filter=Q(submitted_at__lt=late)),
     )
     days = last_days(places.day, 7)
-    overall, per_day = _delivery_hours(places, days[0], places.day)
+    overall, per_day = _delivery_hours(
+        places, days[0], places.day, by_community=places.by_community
+    )
+    medians = (
+        Split({c: round(h, 1) for c, h in per_day.items()}, default=None)
+        if places.by_community
+        else None
+    )
     found = Contribution(
         figures=[
             Figure(
@@ -180,14 +199,17 @@ def figures(places: Any) -> Any:
                 note=_("Orders not yet delivered or cancelled"),
                 url=url,
                 order=40,
+                per=counts.split("waiting"),
             ),
             Figure(
                 "supplies.late",
                 section,
                 _("Orders waiting over 24 h"),
                 counts["late"],
+                note=_("Orders submitted over 24 hours ago, not yet delivered or cancelled"),
                 url=f"{url}?overdue=1" if url else "",
                 order=41,
+                per=counts.split("late"),
             ),
             Figure(
                 "supplies.median_hours",
@@ -196,19 +218,30 @@ def figures(places: Any) -> Any:
                 round(overall, 1) if overall is not None else None,
                 unit=_("hours"),
                 note=_("Orders delivered in the last 7 days"),
+                url=url,
                 order=42,
+                per=medians,
             ),
         ]
     )
-    if places.brief:
-        return found
-    if counts["late"]:
+    if not places.brief:
+        found.add(_late_and_times(counts["late"], per_day, days, url))
+    return found
+
+
+def _late_and_times(late: int, per_day: dict[Any, float], days: list[Any], url: str) -> Any:
+    """The overview's part: the alert for orders waiting over 24 hours, and the chart of the
+    delivery times per day."""
+    from compounds.figures import Alert, Chart, Contribution
+
+    found = Contribution()
+    if late:
         found.alerts.append(
             Alert(
                 "supplies-late",
-                _("%(n)d orders have waited over 24 hours.") % {"n": counts["late"]},
-                counts["late"],
-                url=url,
+                _("%(n)d orders have waited over 24 hours.") % {"n": late},
+                late,
+                url=f"{url}?overdue=1" if url else "",
             )
         )
     found.charts.append(

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compounds.figures import Contribution, Figure, register_figures
+from compounds.figures import Contribution, Figure, register_figures, tally
 from compounds.registry import CompoundPanel, register_compound_panel
 from messaging.registry import register_system_templates
 
@@ -49,21 +49,20 @@ def compound_panel(user, compound):
 def figures(places: Any) -> Contribution:
     """Volunteers on a shift running now, and those of them checked in: one query."""
     section = _("Volunteers")
-    counts = (
+    counts = tally(
+        places,
         Assignment.objects.filter(
             shift__compound__in=places.compound_ids(),
             shift__starts_at__lte=places.now,
             shift__ends_at__gt=places.now,
-        )
-        .order_by()
-        .aggregate(
-            on_duty=Count("volunteer", distinct=True),
-            checked_in=Count(
-                "volunteer",
-                distinct=True,
-                filter=Q(checked_in_at__isnull=False, checked_out_at__isnull=True),
-            ),
-        )
+        ),
+        community="shift__compound__community_id",
+        on_duty=Count("volunteer", distinct=True),
+        checked_in=Count(
+            "volunteer",
+            distinct=True,
+            filter=Q(checked_in_at__isnull=False, checked_out_at__isnull=True),
+        ),
     )
     may = places.user is not None and rules.may_read_duty(places.user)
     url = reverse("volunteers:duty") if may else ""
@@ -77,14 +76,17 @@ def figures(places: Any) -> Contribution:
                 note=_("Assigned to a shift running now"),
                 url=url,
                 order=80,
+                per=counts.split("on_duty"),
             ),
             Figure(
                 "volunteers.checked_in",
                 section,
                 _("Volunteers checked in now"),
                 counts["checked_in"],
+                note=_("On a shift running now, checked in and not yet out"),
                 url=url,
                 order=81,
+                per=counts.split("checked_in"),
             ),
         ]
     )

@@ -434,6 +434,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.poll_receipts",
         "schedule": crontab(minute="*/5"),
     },
+    # The overview's counts kept for 15 minutes, made again before they expire.
+    "refresh-figures": {
+        "task": "dashboards.refresh_figures",
+        "schedule": crontab(minute="*/10"),
+    },
     # Each district's daily report (xlsx), written at WUYI_DAILY_REPORT_TIME (local).
     "daily-report": {
         "task": "dashboards.daily_report",

@@ -257,11 +257,17 @@ def test_screening_care_and_campaign_figures(
         QuarantineFactory,
         RetestFactory,
         SampleFactory,
+        TubeFactory,
         WelfareCheckFactory,
     )
 
     SampleFactory(compound=compound_a, taken_at=EVENING - datetime.timedelta(hours=2))
-    SampleFactory(compound=compound_a, taken_at=EVENING - datetime.timedelta(days=1))
+    yesterday = EVENING - datetime.timedelta(days=1)
+    SampleFactory(
+        compound=compound_a,
+        taken_at=yesterday,
+        tube=TubeFactory(compound=compound_a, opened_at=yesterday),
+    )
     RetestFactory(compound=compound_a)  # its pool's sample taken now: today
     QuarantineFactory(compound=compound_a)
     QuarantineFactory(compound=compound_b, released_at=EVENING)
