@@ -33,6 +33,8 @@ EXAMPLE_GROUPS = [
         "八个有（示例）",
         [
             ("连续14天无新增阳性（示例）", ItemKind.NO_CASE, False),
+            ("近3轮核酸检测应检尽检（示例）", ItemKind.ROUNDS, False),
+            ("特殊群体每日联系到人（示例）", ItemKind.VULNERABLE, False),
             ("每日消杀全覆盖（示例）", ItemKind.DISINFECTION, False),
             ("医疗废物日产日清（示例）", ItemKind.WASTE, False),
             ("有医护人员、有救护车（示例）", ItemKind.MEDICAL, False),

@@ -63,21 +63,42 @@ def checklist_for(*, district: District, by: User) -> Checklist:
     return checklist
 
 
-def checklist_set_days(*, checklist: Checklist, no_case_days: Any, by: User) -> Checklist:
-    _require(rules.may_edit_checklist(by), rules.MSG_NOT_EDITOR)
-    low, high = rules.NO_CASE_DAYS_RANGE
+def _bounded(value: Any, bounds: tuple[int, int], *, field: str, unit: Any) -> int:
+    low, high = bounds
     try:
-        days = int(no_case_days)
+        number = int(value)
     except (TypeError, ValueError):
-        days = -1
-    if not low <= days <= high:
+        number = low - 1
+    if isinstance(value, bool) or not low <= number <= high:
         raise Refused(
-            _("Between %(low)d and %(high)d days.") % {"low": low, "high": high},
-            field="no_case_days",
+            _("Between %(low)d and %(high)d %(unit)s.") % {"low": low, "high": high, "unit": unit},
+            field=field,
         )
-    checklist.no_case_days = days
+    return number
+
+
+def checklist_set_days(
+    *,
+    checklist: Checklist,
+    no_case_days: Any,
+    rounds: Any = None,
+    coverage: Any = None,
+    by: User,
+) -> Checklist:
+    """The district's settings of the measured items: N days without a case, and the last K
+    testing rounds each covered at or above a percent (unchanged when not given)."""
+    _require(rules.may_edit_checklist(by), rules.MSG_NOT_EDITOR)
+    checklist.no_case_days = _bounded(
+        no_case_days, rules.NO_CASE_DAYS_RANGE, field="no_case_days", unit=_("days")
+    )
+    if rounds is not None:
+        checklist.rounds = _bounded(rounds, rules.ROUNDS_RANGE, field="rounds", unit=_("rounds"))
+    if coverage is not None:
+        checklist.coverage = _bounded(
+            coverage, rules.COVERAGE_RANGE, field="coverage", unit=_("percent")
+        )
     checklist.updated_at = timezone.now()
-    checklist.save(update_fields=["no_case_days", "updated_at"])
+    checklist.save(update_fields=["no_case_days", "rounds", "coverage", "updated_at"])
     return checklist
 
 

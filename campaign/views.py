@@ -223,7 +223,7 @@ def checklist(request: AuthedHttpRequest) -> HttpResponse:
         raise Http404
     editor = rules.may_edit_checklist(request.user)
     current = selectors.checklist_of(district.pk)
-    days_form = DaysForm(initial={"no_case_days": selectors.no_case_days(district.pk)})
+    days_form = DaysForm(initial=selectors.measure_settings(district.pk))
     group_form, item_form = GroupForm(), ItemForm()
     status = 200
     if request.method == "POST":
@@ -244,7 +244,11 @@ def checklist(request: AuthedHttpRequest) -> HttpResponse:
             data = bound.cleaned_data
             if action == "days":
                 services.checklist_set_days(
-                    checklist=current, no_case_days=data["no_case_days"], by=request.user
+                    checklist=current,
+                    no_case_days=data["no_case_days"],
+                    rounds=data["rounds"],
+                    coverage=data["coverage"],
+                    by=request.user,
                 )
             elif action == "group":
                 services.group_add(checklist=current, title=data["title"], by=request.user)

@@ -1,0 +1,166 @@
+"""The measured items that read screening and the ledger: the last K testing rounds each covered
+at or above the district's threshold, and every vulnerable resident contacted today. Each shows
+its figure and links to the list behind it."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from campaign import selectors, services
+from campaign.models import ItemKind
+from care.models import Outcome
+from screening.models import RoundStatus
+from tests.care.factories import WelfareCheckFactory
+from tests.factories import (
+    CompoundFactory,
+    ResidentFactory,
+    SubdistrictFactory,
+    VulnerableTagFactory,
+)
+from tests.screening import factories as screening
+from wuyi.lib.errors import Refused
+
+
+def _item(checklist, kind, by):
+    return services.item_add(
+        group=checklist["plain"].group, text=str(kind), kind=kind, needs_evidence=False, by=by
+    )
+
+
+def _result(compound, kind):
+    ev = selectors.evaluate_one(compound)
+    return next(r for r in ev.items if r.item.kind == kind)
+
+
+def _round(compound, *, days_ago: int, status=RoundStatus.CLOSED, subdistricts=()):
+    day = timezone.localdate() - datetime.timedelta(days=days_ago)
+    found = screening.TestingRoundFactory(
+        compound=compound, starts_on=day, ends_on=day, status=status
+    )
+    found.subdistricts.set(subdistricts)
+    return found
+
+
+def _sample(compound, testing_round, residents):
+    tube = screening.TubeFactory(compound=compound, round=testing_round)
+    for resident in residents:
+        screening.SampleFactory(compound=compound, tube=tube, resident=resident)
+
+
+@pytest.fixture
+def rounds_item(checklist, district_staff):
+    services.checklist_set_days(
+        checklist=checklist["checklist"],
+        no_case_days=14,
+        rounds=2,
+        coverage=90,
+        by=district_staff,
+    )
+    return _item(checklist, ItemKind.ROUNDS, district_staff)
+
+
+def test_rounds_not_held_hold_a_compound_back(compound_a, rounds_item):
+    result = _result(compound_a, ItemKind.ROUNDS)
+    assert not result.met
+    assert result.why == "0 of the last 2 rounds held"
+    assert result.figure.url == "/screening/"
+
+
+def test_the_last_rounds_each_covered_at_the_threshold(compound_a, rounds_item):
+    residents = [ResidentFactory(compound=compound_a) for _ in range(10)]
+    first = _round(compound_a, days_ago=4)
+    _sample(compound_a, first, residents)
+    second = _round(compound_a, days_ago=2, status=RoundStatus.OPEN)  # ended: it counts
+    _sample(compound_a, second, residents[:9])
+    screening.ExemptionFactory(compound=compound_a, round=second, resident=residents[9])
+    _round(compound_a, days_ago=0, status=RoundStatus.OPEN)  # still running: not yet
+    result = _result(compound_a, ItemKind.ROUNDS)
+    assert result.met, result.why
+    assert result.why == "last 2 rounds: 100%、100% (at least 90%)"
+
+    third = _round(compound_a, days_ago=1)
+    _sample(compound_a, third, residents[:8])
+    result = _result(compound_a, ItemKind.ROUNDS)
+    assert not result.met
+    assert result.why == "last 2 rounds: 80%、100% (at least 90%)"
+    # The list behind it: the worst round's door list of this compound.
+    assert result.figure.url == f"/screening/rounds/{third.pk}/compounds/{compound_a.pk}/"
+
+
+def test_a_round_of_other_subdistricts_does_not_count(compound_a, rounds_item, district):
+    residents = [ResidentFactory(compound=compound_a) for _ in range(2)]
+    for days_ago in (3, 2):
+        _sample(compound_a, _round(compound_a, days_ago=days_ago), residents)
+    elsewhere = SubdistrictFactory(district=district)
+    _round(compound_a, days_ago=1, subdistricts=[elsewhere])  # nobody sampled: not ours
+    assert _result(compound_a, ItemKind.ROUNDS).met
+
+
+def test_rounds_and_coverage_settings_are_bounded(district_staff, checklist):
+    for rounds, coverage, field in ((0, 95, "rounds"), (11, 95, "rounds"), (3, 49, "coverage")):
+        with pytest.raises(Refused) as refused:
+            services.checklist_set_days(
+                checklist=checklist["checklist"],
+                no_case_days=14,
+                rounds=rounds,
+                coverage=coverage,
+                by=district_staff,
+            )
+        assert field in refused.value.errors
+    for bad in ("x", None, True):
+        with pytest.raises(Refused):
+            services.checklist_set_days(
+                checklist=checklist["checklist"], no_case_days=bad, by=district_staff
+            )
+    checklist["checklist"].refresh_from_db()
+    assert (checklist["checklist"].rounds, checklist["checklist"].coverage) == (3, 95)
+
+
+def test_every_vulnerable_resident_contacted_today(compound_a, checklist, district_staff):
+    _item(checklist, ItemKind.VULNERABLE, district_staff)
+    result = _result(compound_a, ItemKind.VULNERABLE)
+    assert result.met and result.why == "nobody on the vulnerable-person ledger"
+    reached = WelfareCheckFactory(compound=compound_a, outcome=Outcome.PHONE)
+    waiting = WelfareCheckFactory(compound=compound_a, outcome=Outcome.NOT_REACHED)
+    result = _result(compound_a, ItemKind.VULNERABLE)
+    assert not result.met
+    assert result.why == "1 of 2 ledger residents contacted today"
+    assert result.figure.url == f"/care/compounds/{compound_a.pk}/served/"
+    # Someone who moved out is not waited for; a resident reached yesterday is not reached today.
+    waiting.resident.left_on = timezone.localdate()
+    waiting.resident.save(update_fields=["left_on"])
+    assert _result(compound_a, ItemKind.VULNERABLE).met
+    yesterday = WelfareCheckFactory(compound=compound_a, outcome=Outcome.VISITED)
+    yesterday.date = timezone.localdate() - datetime.timedelta(days=1)
+    yesterday.save(update_fields=["date"])
+    assert _result(compound_a, ItemKind.VULNERABLE).why == (
+        "1 of 2 ledger residents contacted today"
+    )
+    assert reached.resident_id
+
+
+def test_the_new_measures_cost_the_same_for_3_and_30_compounds(
+    community_a, district_staff, checklist, rounds_item
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _item(checklist, ItemKind.VULNERABLE, district_staff)
+    compounds = [CompoundFactory(community=community_a) for _ in range(3)]
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            selectors.evaluate(compounds)
+        return len(ctx.captured_queries)
+
+    for c in compounds:
+        VulnerableTagFactory(compound=c)
+        _sample(c, _round(c, days_ago=2 + c.pk % 2), [ResidentFactory(compound=c)])
+    few = queries()
+    for _ in range(27):
+        c = CompoundFactory(community=community_a)
+        VulnerableTagFactory(compound=c)
+        WelfareCheckFactory(compound=c, outcome=Outcome.VISITED)
+        compounds.append(c)
+    assert queries() == few
