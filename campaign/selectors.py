@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -47,12 +47,12 @@ STAGES = [
 ]
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemResult:
     item: ChecklistItem
     met: bool
     figure: Figure | None = None
-    check: Check | None = None
+    check: Any = None  # the Check (a Seen on the district's progress page)
 
     @property
     def why(self) -> str:
@@ -126,12 +126,41 @@ class Evaluation:
         return _("%(n)d items to meet") % {"n": len(self.failing)}, ""
 
 
+@dataclass(frozen=True)
+class Seen:
+    """A check as the district's progress reads it: met or not, and its note."""
+
+    met: bool
+    note: str
+
+
+def _open_checks(ids: Any, *, people: bool) -> dict[tuple[int, int], Any]:
+    """{(compound id, item id): the latest check} of the compounds' open assessments, newest
+    first. One query. `people`: the Check rows with who checked (the assessment page, the API);
+    else only met and the note (the district's progress: no 3,000 model rows to build)."""
+    qs = Check.objects.filter(
+        assessment__compound_id__in=ids, assessment__closed_at__isnull=True
+    ).order_by("-checked_at", "-id")
+    checks: dict[tuple[int, int], Any] = {}
+    if not people:
+        for compound_id, item_id, met, note in qs.values_list(
+            "assessment__compound_id", "item_id", "met", "note"
+        ):
+            if (compound_id, item_id) not in checks:
+                checks[compound_id, item_id] = Seen(met, note)
+        return checks
+    for check in qs.select_related("checked_by").annotate(compound_id=F("assessment__compound_id")):
+        checks.setdefault((check.compound_id, check.item_id), check)
+    return checks
+
+
 def evaluate(
     compounds: Sequence[Compound],
     *,
     now: datetime.datetime | None = None,
     with_checks: bool = True,
     scope: Any = None,
+    people: bool = True,
 ) -> dict[int, Evaluation]:
     """{compound id: evaluation} against each compound's district checklist: its current items,
     the checks of its open assessment, the measured figures and its certificates. A constant
@@ -151,19 +180,10 @@ def evaluate(
     ):
         items_by_district.setdefault(item.group.checklist.district_id, []).append(item)
     ids: Any = scope.values("pk") if scope is not None else [c.pk for c in compounds]
-    checks: dict[tuple[int, int], Check] = {}
-    manual = any(i.kind == ItemKind.MANUAL for items in items_by_district.values() for i in items)
-    if with_checks and manual:
-        # Newest first: the first check seen for an item is the one that counts.
-        for check in (
-            Check.objects.filter(
-                assessment__compound_id__in=ids, assessment__closed_at__isnull=True
-            )
-            .select_related("checked_by", "assessment")
-            .order_by("-checked_at", "-id")
-        ):
-            checks.setdefault((check.assessment.compound_id, check.item_id), check)
     kinds = {i.kind for items in items_by_district.values() for i in items}
+    checks: dict[tuple[int, int], Any] = {}
+    if with_checks and ItemKind.MANUAL in kinds:
+        checks = _open_checks(ids, people=people)
     figures = measure(kinds, compounds, checklists=checklists, now=now, scope=scope)
     valid = {
         c.compound_id: c
@@ -174,23 +194,31 @@ def evaluate(
         compound_id__in=ids, status=CertificateStatus.REVOKED
     ).order_by("-revoked_at", "-id"):
         revoked.setdefault(cert.compound_id, cert)
+    # (item, its id, its figures by compound or None for a manual item), once per district.
+    plans = {
+        d: [(i, i.id, None if i.kind == ItemKind.MANUAL else figures[i.kind]) for i in items]
+        for d, items in items_by_district.items()
+    }
     found = {}
     for c in compounds:
+        pk = c.id
         ev = Evaluation(
             compound=c,
-            certificate=valid.get(c.pk),
-            revoked=None if c.pk in valid else revoked.get(c.pk),
+            certificate=valid.get(pk),
+            revoked=None if pk in valid else revoked.get(pk),
             no_checklist=c.district_id not in checklists,
         )
-        for item in items_by_district.get(c.district_id, []):
-            if item.kind == ItemKind.MANUAL:
-                found_check = checks.get((c.pk, item.pk))
-                met = bool(found_check and found_check.met)
-                ev.items.append(ItemResult(item, met, check=found_check))
+        results = ev.items
+        for item, item_id, by_compound in plans.get(c.district_id, ()):
+            if by_compound is None:
+                found_check = checks.get((pk, item_id))
+                results.append(
+                    ItemResult(item, found_check is not None and found_check.met, check=found_check)
+                )
             else:
-                figure = figures[item.kind][c.pk]
-                ev.items.append(ItemResult(item, figure.met, figure=figure))
-        found[c.pk] = ev
+                figure = by_compound[pk]
+                results.append(ItemResult(item, figure.met, figure=figure))
+        found[pk] = ev
     return found
 
 
@@ -217,8 +245,8 @@ def progress(
     """The district's compounds by stage, the items blocking them counted across the area, and
     the compounds of one stage or held back by one item (drilling down). Constant queries."""
     visible = Compound.objects.visible_to(user)
-    compounds = list(visible.select_related("community").order_by("community__code", "name"))
-    evaluations = evaluate(compounds, now=now, scope=visible)
+    compounds = list(visible.order_by("community__code", "name"))
+    evaluations = evaluate(compounds, now=now, scope=visible, people=False)
     counts = Counter(ev.stage for ev in evaluations.values())
     blocking: Counter[int] = Counter()
     items: dict[int, ChecklistItem] = {}
@@ -241,10 +269,13 @@ def progress(
         .select_related("compound")
         .order_by("-revoked_at")[:20]
     )
+    rows = rows[:limit]
+    # The community of the compounds shown only (one query), not of 3,000.
+    prefetch_related_objects([ev.compound for ev in rows], "community")
     return Progress(
         stages=[(key, label, counts.get(key, 0)) for key, label in STAGES],
         blocking=[(items[pk], n) for pk, n in blocking.most_common()],
-        rows=rows[:limit],
+        rows=rows,
         recently_revoked=revoked,
     )
 
