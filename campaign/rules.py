@@ -35,6 +35,9 @@ MSG_COUNT_HIGH = _(
 )
 MSG_DAY_FUTURE = _("The date is in the future.")
 MSG_NOT_ELIGIBLE = _("Not eligible yet: %(items)s.")
+MSG_NOT_SENDER = _("Only the community secretary sends the texts to residents.")
+MSG_NO_TEXT = _("The district has not written this text yet.")
+MSG_NO_TEMPLATE = _("The SMS template for the texts is missing: ask the administrator.")
 
 
 def may_read(user: Any) -> bool:

@@ -14,6 +14,9 @@ from accounts.models import Level, Role, Severity, User
 from accounts.services import alerts_raise, in_site_language
 from compounds.models import Community, Compound, District
 from compounds.selectors import users_posted_at
+from messaging import services as messaging
+from messaging.models import Message, SmsTemplate
+from messaging.rules import fit_value
 from wuyi.lib import photos
 from wuyi.lib.errors import Refused
 
@@ -370,3 +373,35 @@ def text_save(*, district: District, kind: str, title: Any, body: Any, by: User)
         defaults={"title": title, "body": body, "updated_by": by, "updated_at": timezone.now()},
     )
     return text
+
+
+# The approved SMS that tells a compound's residents of a text (migration 0003 creates it).
+TEXT_SMS = "居民守则与倡议书"
+TEXT_AUDIENCE = "residents.compound"  # residents' audience of a whole compound
+
+
+def text_send(*, kind: str, compound_id: int, by: User) -> tuple[Message, bool]:
+    """Send the district's residents' code or appeal letter to a compound's residents as an SMS
+    campaign (messaging's audience of the whole compound, paid by its community's budget): the
+    SMS names the text and where it is posted. The secretary sends; a compound out of their
+    reach is Compound.DoesNotExist. The same version of a text sent to the same compound twice
+    is one campaign: (the message, whether this call wrote it)."""
+    _require(rules.may_send_texts(by), rules.MSG_NOT_SENDER)
+    compound = Compound.objects.visible_to(by).get(pk=compound_id)
+    text = CampaignText.objects.filter(district_id=compound.district_id, kind=kind).first()
+    if text is None:
+        raise Refused(rules.MSG_NO_TEXT, field="kind", code="no_text")
+    template = SmsTemplate.objects.filter(name=TEXT_SMS).first()
+    if template is None:
+        raise Refused(rules.MSG_NO_TEMPLATE, field="template", code="no_template")
+    key = f"campaign-text:{text.pk}:{compound.pk}:{text.updated_at.timestamp():.0f}"
+    before = Message.objects.filter(idempotency_key=key).exists()
+    message = messaging.campaign_create(
+        by=by,
+        template_id=template.pk,
+        variables={"compound": fit_value(compound.name), "title": fit_value(text.title)},
+        audience=TEXT_AUDIENCE,
+        targets=[str(compound.pk)],
+        idempotency_key=key,
+    )
+    return message, not before

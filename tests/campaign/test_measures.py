@@ -63,7 +63,7 @@ def rounds_item(checklist, district_staff):
 def test_rounds_not_held_hold_a_compound_back(compound_a, rounds_item):
     result = _result(compound_a, ItemKind.ROUNDS)
     assert not result.met
-    assert result.why == "0 of the last 2 rounds held"
+    assert result.why == "最近2轮仅开展0轮"
     assert result.figure.url == "/screening/"
 
 
@@ -77,13 +77,13 @@ def test_the_last_rounds_each_covered_at_the_threshold(compound_a, rounds_item):
     _round(compound_a, days_ago=0, status=RoundStatus.OPEN)  # still running: not yet
     result = _result(compound_a, ItemKind.ROUNDS)
     assert result.met, result.why
-    assert result.why == "last 2 rounds: 100%、100% (at least 90%)"
+    assert result.why == "最近2轮：100%、100%（须不低于90%）"
 
     third = _round(compound_a, days_ago=1)
     _sample(compound_a, third, residents[:8])
     result = _result(compound_a, ItemKind.ROUNDS)
     assert not result.met
-    assert result.why == "last 2 rounds: 80%、100% (at least 90%)"
+    assert result.why == "最近2轮：80%、100%（须不低于90%）"
     # The list behind it: the worst round's door list of this compound.
     assert result.figure.url == f"/screening/rounds/{third.pk}/compounds/{compound_a.pk}/"
 
@@ -120,12 +120,12 @@ def test_rounds_and_coverage_settings_are_bounded(district_staff, checklist):
 def test_every_vulnerable_resident_contacted_today(compound_a, checklist, district_staff):
     _item(checklist, ItemKind.VULNERABLE, district_staff)
     result = _result(compound_a, ItemKind.VULNERABLE)
-    assert result.met and result.why == "nobody on the vulnerable-person ledger"
+    assert result.met and result.why == "特殊群体台账无人员"
     reached = WelfareCheckFactory(compound=compound_a, outcome=Outcome.PHONE)
     waiting = WelfareCheckFactory(compound=compound_a, outcome=Outcome.NOT_REACHED)
     result = _result(compound_a, ItemKind.VULNERABLE)
     assert not result.met
-    assert result.why == "1 of 2 ledger residents contacted today"
+    assert result.why == "台账2人中今日已联系1人"
     assert result.figure.url == f"/care/compounds/{compound_a.pk}/served/"
     # Someone who moved out is not waited for; a resident reached yesterday is not reached today.
     waiting.resident.left_on = timezone.localdate()
@@ -134,9 +134,7 @@ def test_every_vulnerable_resident_contacted_today(compound_a, checklist, distri
     yesterday = WelfareCheckFactory(compound=compound_a, outcome=Outcome.VISITED)
     yesterday.date = timezone.localdate() - datetime.timedelta(days=1)
     yesterday.save(update_fields=["date"])
-    assert _result(compound_a, ItemKind.VULNERABLE).why == (
-        "1 of 2 ledger residents contacted today"
-    )
+    assert _result(compound_a, ItemKind.VULNERABLE).why == ("台账2人中今日已联系1人")
     assert reached.resident_id
 
 
