@@ -162,3 +162,22 @@ def test_the_new_measures_cost_the_same_for_3_and_30_compounds(
         WelfareCheckFactory(compound=c, outcome=Outcome.VISITED)
         compounds.append(c)
     assert queries() == few
+
+
+def test_the_checklist_page_sets_rounds_and_coverage(login, district_staff, secretary_a, checklist):
+    client = login(district_staff)
+    form = {"action": "days", "no_case_days": "10", "rounds": "4", "coverage": "98"}
+    assert client.post("/campaign/checklist/", {**form, "coverage": "101"}).status_code == 400
+    assert client.post("/campaign/checklist/", {**form, "rounds": "x"}).status_code == 400
+    assert login(secretary_a).post("/campaign/checklist/", form).status_code == 403
+    checklist["checklist"].refresh_from_db()
+    assert (checklist["checklist"].rounds, checklist["checklist"].coverage) == (3, 95)
+    client = login(district_staff)
+    assert client.post("/campaign/checklist/", form).status_code == 302
+    checklist["checklist"].refresh_from_db()
+    assert (checklist["checklist"].no_case_days, checklist["checklist"].rounds) == (10, 4)
+    assert checklist["checklist"].coverage == 98
+    body = client.get("/api/campaign/checklists/").json()["results"][0]
+    assert (body["rounds"], body["coverage"]) == (4, 98)
+    page = login(secretary_a).get("/campaign/checklist/").content.decode()
+    assert "最近4轮核酸检测覆盖率均不低于98%" in page

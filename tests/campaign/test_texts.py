@@ -109,3 +109,19 @@ def test_the_text_prints_as_an_a4_notice_signed_by_the_community(
     page = login(secretary_a).get("/campaign/texts/code/print/").content.decode()
     assert "一、配合核酸检测。" in page and community_a.name in page
     assert 'class="notice cert"' in page and "data-print" in page
+
+
+def test_the_texts_sms_count_in_the_publicity_totals(
+    compound_a, secretary_a, secretary_b, district_staff, code, approved, residents, sms_outbox
+):
+    from campaign import selectors
+
+    services.text_send(kind=TextKind.CODE, compound_id=compound_a.pk, by=secretary_a)
+    send_queued()
+    today = timezone.localdate()
+    subs, districts, total = selectors.publicity_totals(user=district_staff, start=today, end=today)
+    assert total.sms == 2 and [row.sms for row in districts] == [2]
+    assert [(row.place.pk, row.sms) for row in subs] == [(compound_a.subdistrict_id, 2)]
+    # The same figures are summed from messaging for a secretary of her own community only.
+    assert selectors.publicity_totals(user=secretary_a, start=today, end=today)[2].sms == 2
+    assert selectors.publicity_totals(user=secretary_b, start=today, end=today)[2].sms == 0
