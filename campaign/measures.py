@@ -29,13 +29,31 @@ from supplies.models import OPEN_STATUSES, Order
 from .models import COVERAGE_DEFAULT, NO_CASE_DAYS_DEFAULT, ROUNDS_DEFAULT, Checklist, ItemKind
 from .rules import ORDER_WAIT_HOURS, WASTE_DAYS_BACK
 
+# In a figure's url, where the compound's id goes (ItemResult.url fills it): a figure is then
+# the same object for every compound it describes alike, not 3,000 copies of it.
+COMPOUND = "{compound}"
 
-@dataclass(slots=True)  # 3,000 compounds times each measured item: kept light
+
+@dataclass(frozen=True, slots=True)
 class Figure:
     met: bool
     text: str  # what was measured, in a few words
-    url: str = ""  # the list behind it
+    url: str = ""  # the list behind it (with COMPOUND for the compound's id)
     days_left: int | None = None  # for "no case for N days": days until it is met
+
+
+class Figures:
+    """Figures of one measure, each distinct one made once."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[bool, str, str, int | None], Figure] = {}
+
+    def __call__(self, met: bool, text: str, url: str = "", days_left: int | None = None) -> Figure:
+        key = (met, text, url, days_left)
+        found = self.seen.get(key)
+        if found is None:
+            found = self.seen[key] = Figure(met, text, url, days_left)
+        return found
 
 
 @dataclass(frozen=True)
@@ -83,19 +101,24 @@ def _url(name: str, *more: int) -> Callable[..., str]:
     return url
 
 
+def _link(name: str) -> str:
+    """The URL of `name` for a compound, with COMPOUND where its id goes."""
+    return reverse(name, args=[_SLOT]).replace(str(_SLOT), COMPOUND)
+
+
 def no_case(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
+    fig = Figures()
     found = {}
-    detail = _url("compounds:detail")
+    url = _link("compounds:detail")
     never = _("no positive case recorded")
     text = _("%(days)d of %(n)d days without a positive case")
     for c in compounds:
         n = ctx.setting(c.district_id, "no_case_days")
-        url = detail(c.pk)
         if c.last_positive_on is None:
-            found[c.pk] = Figure(True, never, url)
+            found[c.pk] = fig(True, never, url)
             continue
         days = (ctx.today - c.last_positive_on).days
-        found[c.pk] = Figure(
+        found[c.pk] = fig(
             days >= n,
             text % {"days": days, "n": n},
             url,
@@ -105,6 +128,7 @@ def no_case(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
 
 
 def disinfection(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
+    fig = Figures()
     rows = (
         Round.objects.filter(compound_id__in=_ids(compounds, ctx), date=ctx.today)
         .values("compound_id")
@@ -118,20 +142,19 @@ def disinfection(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figur
     )
     by_id = {r["compound_id"]: r for r in rows}
     found = {}
-    roster = _url("sanitation:compound")
+    url = _link("sanitation:compound")
     none_today, no_roster = _("no disinfection round today"), _("no roster at this status")
     text = _("%(done)d of %(total)d rounds done today")
     for c in compounds:
         r = by_id.get(c.pk)
-        url = roster(c.pk)
         if r is None:
             # Rosters are made for sealed and controlled compounds only.
             if c.status in LOCKED_DOWN:
-                found[c.pk] = Figure(False, none_today, url)
+                found[c.pk] = fig(False, none_today, url)
             else:
-                found[c.pk] = Figure(True, no_roster, url)
+                found[c.pk] = fig(True, no_roster, url)
             continue
-        found[c.pk] = Figure(
+        found[c.pk] = fig(
             r["open_started"] == 0,
             text % {"done": r["finished"], "total": r["total"]},
             url,
@@ -140,6 +163,7 @@ def disinfection(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figur
 
 
 def waste(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
+    fig = Figures()
     since = ctx.today - datetime.timedelta(days=WASTE_DAYS_BACK)
     rows = (
         WasteRecord.objects.filter(
@@ -155,11 +179,12 @@ def waste(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
     left_text, cleared = _("%(n)d bins of earlier days not cleared"), _("every bin cleared")
     for c in compounds:
         n = left.get(c.pk, 0)
-        found[c.pk] = Figure(n == 0, left_text % {"n": n} if n else cleared, url)
+        found[c.pk] = fig(n == 0, left_text % {"n": n} if n else cleared, url)
     return found
 
 
 def medical(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
+    fig = Figures()
     ids = _ids(compounds, ctx)
     medics = dict(
         MedicalStaff.objects.filter(compound_id__in=ids, active=True)
@@ -177,17 +202,16 @@ def medical(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
         .values_list("compound_id", "n")
     )
     found = {}
-    detail = _url("compounds:detail")
+    url = _link("compounds:detail")
     not_required = _("not required at this status")
     text = _("%(medics)d medical workers, %(cars)d ambulances")
     for c in compounds:
         # Cover is asked of sealed and controlled compounds (medical's own rule).
-        url = detail(c.pk)
         m, a = medics.get(c.pk, 0), cars.get(c.pk, 0)
         if c.status not in COVERED_STATUSES:
-            found[c.pk] = Figure(True, not_required, url)
+            found[c.pk] = fig(True, not_required, url)
             continue
-        found[c.pk] = Figure(
+        found[c.pk] = fig(
             m >= 1 and a >= MIN_AMBULANCES,
             text % {"medics": m, "cars": a},
             url,
@@ -196,6 +220,7 @@ def medical(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
 
 
 def supplies(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
+    fig = Figures()
     before = ctx.now - datetime.timedelta(hours=ORDER_WAIT_HOURS)
     waiting = dict(
         Order.objects.filter(
@@ -213,7 +238,7 @@ def supplies(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
     for c in compounds:
         n = waiting.get(c.pk, 0)
         text = many % {"n": n, "hours": ORDER_WAIT_HOURS} if n else none
-        found[c.pk] = Figure(n == 0, text, url)
+        found[c.pk] = fig(n == 0, text, url)
     return found
 
 
@@ -285,6 +310,7 @@ def _coverage(
 def rounds(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
     """The last K testing rounds each covered at or above the district's threshold. Five
     queries, whatever the number of compounds or rounds."""
+    fig = Figures()
     last = _rounds_of(compounds, ctx)
     round_ids = {r.pk for found in last.values() for r in found}
     expected, sampled, exempt = _coverage(compounds, ctx, round_ids) if round_ids else ({}, {}, {})
@@ -298,7 +324,7 @@ def rounds(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
         threshold = ctx.setting(c.district_id, "coverage")
         held = last[c.pk]
         if len(held) < k:
-            found[c.pk] = Figure(False, few % {"held": len(held), "k": k}, index)
+            found[c.pk] = fig(False, few % {"held": len(held), "k": k}, index)
             continue
         cover = [
             Coverage(
@@ -310,7 +336,7 @@ def rounds(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
             for r in held
         ]
         worst = min(cover, key=lambda x: x.percent)
-        found[c.pk] = Figure(
+        found[c.pk] = fig(
             worst.percent >= threshold,
             each
             % {
@@ -327,6 +353,7 @@ def vulnerable(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]
     """Every resident of the vulnerable-person ledger reached today by someone (a welfare call,
     a delivery, an escort: the ledger's "served today", which every app feeds). One query for
     the ledger, one per registered provider."""
+    fig = Figures()
     ledger: dict[int, set[int]] = {}
     for resident_id, compound_id in (
         VulnerableTag.objects.filter(
@@ -339,19 +366,17 @@ def vulnerable(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]
         ledger.setdefault(compound_id, set()).add(resident_id)
     everyone = [pk for found in ledger.values() for pk in found]
     reached = set(contacts_on(everyone, ctx.today)) if everyone else set()
-    served = _url("care:served")
+    url = _link("care:served")
     text = _("%(reached)d of %(total)d ledger residents contacted today")
     nobody = _("nobody on the vulnerable-person ledger")
     found = {}
     for c in compounds:
         people = ledger.get(c.pk, set())
         if not people:
-            found[c.pk] = Figure(True, nobody, served(c.pk))
+            found[c.pk] = fig(True, nobody, url)
             continue
         n = len(people & reached)
-        found[c.pk] = Figure(
-            n == len(people), text % {"reached": n, "total": len(people)}, served(c.pk)
-        )
+        found[c.pk] = fig(n == len(people), text % {"reached": n, "total": len(people)}, url)
     return found
 
 

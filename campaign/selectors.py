@@ -17,7 +17,7 @@ from compounds.models import Compound, ControlStatus, District, Subdistrict
 from messaging.models import Recipient
 from wuyi.lib.localday import bounds
 
-from .measures import Figure, measure
+from .measures import COMPOUND, Figure, measure
 from .models import (
     NO_CASE_DAYS_DEFAULT,
     Assessment,
@@ -53,6 +53,14 @@ class ItemResult:
     met: bool
     figure: Figure | None = None
     check: Any = None  # the Check (a Seen on the district's progress page)
+    compound_id: int = 0
+
+    @property
+    def url(self) -> str:
+        """The list behind a measured item, for this compound."""
+        if self.figure is None or not self.figure.url:
+            return ""
+        return self.figure.url.replace(COMPOUND, str(self.compound_id))
 
     @property
     def why(self) -> str:
@@ -143,11 +151,15 @@ def _open_checks(ids: Any, *, people: bool) -> dict[tuple[int, int], Any]:
     ).order_by("-checked_at", "-id")
     checks: dict[tuple[int, int], Any] = {}
     if not people:
+        seen: dict[tuple[bool, str], Seen] = {}  # one object per distinct finding
         for compound_id, item_id, met, note in qs.values_list(
             "assessment__compound_id", "item_id", "met", "note"
         ):
             if (compound_id, item_id) not in checks:
-                checks[compound_id, item_id] = Seen(met, note)
+                found = seen.get((met, note))
+                if found is None:
+                    found = seen[met, note] = Seen(met, note)
+                checks[compound_id, item_id] = found
         return checks
     for check in qs.select_related("checked_by").annotate(compound_id=F("assessment__compound_id")):
         checks.setdefault((check.compound_id, check.item_id), check)
@@ -213,11 +225,16 @@ def evaluate(
             if by_compound is None:
                 found_check = checks.get((pk, item_id))
                 results.append(
-                    ItemResult(item, found_check is not None and found_check.met, check=found_check)
+                    ItemResult(
+                        item,
+                        found_check is not None and found_check.met,
+                        check=found_check,
+                        compound_id=pk,
+                    )
                 )
             else:
                 figure = by_compound[pk]
-                results.append(ItemResult(item, figure.met, figure=figure))
+                results.append(ItemResult(item, figure.met, figure=figure, compound_id=pk))
         found[pk] = ev
     return found
 

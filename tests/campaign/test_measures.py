@@ -64,7 +64,7 @@ def test_rounds_not_held_hold_a_compound_back(compound_a, rounds_item):
     result = _result(compound_a, ItemKind.ROUNDS)
     assert not result.met
     assert result.why == "最近2轮仅开展0轮"
-    assert result.figure.url == "/screening/"
+    assert result.url == "/screening/"
 
 
 def test_the_last_rounds_each_covered_at_the_threshold(compound_a, rounds_item):
@@ -85,7 +85,7 @@ def test_the_last_rounds_each_covered_at_the_threshold(compound_a, rounds_item):
     assert not result.met
     assert result.why == "最近2轮：80%、100%（须不低于90%）"
     # The list behind it: the worst round's door list of this compound.
-    assert result.figure.url == f"/screening/rounds/{third.pk}/compounds/{compound_a.pk}/"
+    assert result.url == f"/screening/rounds/{third.pk}/compounds/{compound_a.pk}/"
 
 
 def test_a_round_of_other_subdistricts_does_not_count(compound_a, rounds_item, district):
@@ -126,7 +126,7 @@ def test_every_vulnerable_resident_contacted_today(compound_a, checklist, distri
     result = _result(compound_a, ItemKind.VULNERABLE)
     assert not result.met
     assert result.why == "台账2人中今日已联系1人"
-    assert result.figure.url == f"/care/compounds/{compound_a.pk}/served/"
+    assert result.url == f"/care/compounds/{compound_a.pk}/served/"
     # Someone who moved out is not waited for; a resident reached yesterday is not reached today.
     waiting.resident.left_on = timezone.localdate()
     waiting.resident.save(update_fields=["left_on"])
