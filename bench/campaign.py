@@ -67,14 +67,7 @@ def ensure_district(code: str, n: int):
     district, _ = District.objects.get_or_create(code=code, defaults={"name": f"基准区{code}"})
     posting_add(user=user, place=district)
     if Compound.objects.filter(district=district).count() >= n:
-        # A set-up made before a measured kind existed gets an item of it now.
-        checklist = Checklist.objects.get(district=district)
-        have = set(
-            ChecklistItem.objects.filter(group__checklist=checklist).values_list("kind", flat=True)
-        )
-        group = ChecklistGroup.objects.filter(checklist=checklist).first()
-        for kind in set(ItemKind.values) - have:
-            ChecklistItem.objects.create(group=group, text=kind, kind=kind)
+        add_missing_kinds(district)
         return user
     with transaction.atomic():
         sub, _ = Subdistrict.objects.get_or_create(
@@ -132,6 +125,19 @@ def ensure_district(code: str, n: int):
         )
         benchdb.analyze(Compound, Assessment, Check, Certificate, ChecklistItem)
     return user
+
+
+def add_missing_kinds(district) -> None:
+    """A set-up made before a measured kind existed gets an item of that kind now."""
+    from campaign.models import Checklist, ChecklistGroup, ChecklistItem, ItemKind
+
+    checklist = Checklist.objects.get(district=district)
+    have = set(
+        ChecklistItem.objects.filter(group__checklist=checklist).values_list("kind", flat=True)
+    )
+    group = ChecklistGroup.objects.filter(checklist=checklist).first()
+    for kind in set(ItemKind.values) - have:
+        ChecklistItem.objects.create(group=group, text=kind, kind=kind)
 
 
 def measure(client, user, url: str) -> tuple[float, int]:

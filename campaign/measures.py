@@ -92,7 +92,7 @@ def _url(name: str, *more: int) -> Callable[..., str]:
     slots = [_SLOT + i for i in range(1 + len(more))]
     template = reverse(name, args=slots)
 
-    def url(*pks: int) -> str:
+    def url(*pks: int | str) -> str:
         found = template
         for slot, pk in zip(slots, pks, strict=True):
             found = found.replace(str(slot), str(pk))
@@ -344,7 +344,7 @@ def rounds(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
                 "percents": "、".join(f"{x.percent}%" for x in cover),
                 "threshold": threshold,
             },
-            round_page(worst.pk, c.pk),
+            round_page(worst.pk, COMPOUND),
         )
     return found
 
