@@ -71,13 +71,51 @@ class ItemResult:
         return self.check.note or (_("met") if self.check.met else _("not met"))
 
 
+# The district's items as evaluate() walks them: (item, its id, its figures by compound id, or
+# None for an item checked by hand).
+Plan = list[tuple[ChecklistItem, int, dict[int, Figure] | None]]
+
+
 @dataclass
 class Evaluation:
+    """A compound against its district's checklist. The item results are built when asked
+    for: the district's progress asks the stage of 3,000 compounds and the results of the 200
+    it shows."""
+
     compound: Compound
-    items: list[ItemResult] = field(default_factory=list)
     certificate: Certificate | None = None  # the valid one
     revoked: Certificate | None = None  # the latest revoked one, when no valid one
     no_checklist: bool = False
+    plan: Plan = field(default_factory=list, repr=False)
+    checks: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False)
+    _items: list[ItemResult] | None = field(default=None, repr=False)
+
+    def _met(self, item_id: int, by_compound: dict[int, Figure] | None) -> bool:
+        pk = self.compound.id
+        if by_compound is None:
+            found = self.checks.get((pk, item_id))
+            return found is not None and found.met
+        return by_compound[pk].met
+
+    @property
+    def items(self) -> list[ItemResult]:
+        if self._items is None:
+            pk = self.compound.id
+            self._items = [
+                ItemResult(
+                    item,
+                    self._met(item_id, by_compound),
+                    figure=None if by_compound is None else by_compound[pk],
+                    check=self.checks.get((pk, item_id)) if by_compound is None else None,
+                    compound_id=pk,
+                )
+                for item, item_id, by_compound in self.plan
+            ]
+        return self._items
+
+    def failing_items(self) -> list[ChecklistItem]:
+        """The items not met, without building each item's result."""
+        return [item for item, item_id, by in self.plan if not self._met(item_id, by)]
 
     @property
     def failing(self) -> list[ItemResult]:
@@ -85,7 +123,7 @@ class Evaluation:
 
     @property
     def eligible(self) -> bool:
-        return not self.no_checklist and bool(self.items) and not self.failing
+        return not self.no_checklist and bool(self.plan) and not self.failing_items()
 
     @property
     def days_to_eligible(self) -> int | None:
@@ -213,29 +251,14 @@ def evaluate(
     }
     found = {}
     for c in compounds:
-        pk = c.id
-        ev = Evaluation(
+        found[c.id] = Evaluation(
             compound=c,
-            certificate=valid.get(pk),
-            revoked=None if pk in valid else revoked.get(pk),
+            certificate=valid.get(c.id),
+            revoked=None if c.id in valid else revoked.get(c.id),
             no_checklist=c.district_id not in checklists,
+            plan=plans.get(c.district_id, []),
+            checks=checks,
         )
-        results = ev.items
-        for item, item_id, by_compound in plans.get(c.district_id, ()):
-            if by_compound is None:
-                found_check = checks.get((pk, item_id))
-                results.append(
-                    ItemResult(
-                        item,
-                        found_check is not None and found_check.met,
-                        check=found_check,
-                        compound_id=pk,
-                    )
-                )
-            else:
-                figure = by_compound[pk]
-                results.append(ItemResult(item, figure.met, figure=figure, compound_id=pk))
-        found[pk] = ev
     return found
 
 
@@ -270,14 +293,14 @@ def progress(
     for ev in evaluations.values():
         if ev.certificate is not None:
             continue
-        for r in ev.failing:
-            blocking[r.item.pk] += 1
-            items[r.item.pk] = r.item
+        for failing in ev.failing_items():
+            blocking[failing.id] += 1
+            items[failing.id] = failing
     rows = [
         ev
         for ev in evaluations.values()
         if (not stage or ev.stage == stage)
-        and (item_id is None or any(r.item.pk == item_id for r in ev.failing))
+        and (item_id is None or any(i.id == item_id for i in ev.failing_items()))
         and not (item_id is not None and ev.certificate is not None)
     ]
     revoked = list(
