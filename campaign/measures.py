@@ -351,13 +351,17 @@ def rounds(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
 
 def vulnerable(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
     """Every resident of the vulnerable-person ledger reached today by someone (a welfare call,
-    a delivery, an escort: the ledger's "served today", which every app feeds). One query for
-    the ledger, one per registered provider."""
+    a delivery, an escort: the ledger's "served today", which every app feeds), while the
+    compound is sealed or controlled (as its disinfection rounds and medical cover are: out of
+    lockdown people reach their own help). One query for the ledger, one per registered
+    provider."""
     fig = Figures()
     ledger: dict[int, set[int]] = {}
     for resident_id, compound_id in (
         VulnerableTag.objects.filter(
-            resident__compound_id__in=_ids(compounds, ctx), resident__left_on__isnull=True
+            resident__compound_id__in=_ids(compounds, ctx),
+            resident__compound__status__in=LOCKED_DOWN,
+            resident__left_on__isnull=True,
         )
         .values_list("resident_id", "resident__compound_id")
         .order_by()
@@ -369,8 +373,12 @@ def vulnerable(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]
     url = _link("care:served")
     text = _("%(reached)d of %(total)d ledger residents contacted today")
     nobody = _("nobody on the vulnerable-person ledger")
+    not_required = _("not required at this status")
     found = {}
     for c in compounds:
+        if c.status not in LOCKED_DOWN:
+            found[c.pk] = fig(True, not_required, url)
+            continue
         people = ledger.get(c.pk, set())
         if not people:
             found[c.pk] = fig(True, nobody, url)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from campaign import selectors, services
 from campaign.models import ItemKind
 from care.models import Outcome
+from compounds.models import Compound, ControlStatus
 from screening.models import RoundStatus
 from tests.care.factories import WelfareCheckFactory
 from tests.factories import (
@@ -119,10 +120,13 @@ def test_rounds_and_coverage_settings_are_bounded(district_staff, checklist):
 
 def test_every_vulnerable_resident_contacted_today(compound_a, checklist, district_staff):
     _item(checklist, ItemKind.VULNERABLE, district_staff)
-    result = _result(compound_a, ItemKind.VULNERABLE)
-    assert result.met and result.why == "特殊群体台账无人员"
     reached = WelfareCheckFactory(compound=compound_a, outcome=Outcome.PHONE)
     waiting = WelfareCheckFactory(compound=compound_a, outcome=Outcome.NOT_REACHED)
+    # Out of lockdown it is not asked (as disinfection rounds and medical cover are not).
+    result = _result(compound_a, ItemKind.VULNERABLE)
+    assert result.met and result.why == "该状态下不作要求"
+    Compound.objects.filter(pk=compound_a.pk).update(status=ControlStatus.SEALED)
+    compound_a.refresh_from_db()
     result = _result(compound_a, ItemKind.VULNERABLE)
     assert not result.met
     assert result.why == "台账2人中今日已联系1人"
@@ -136,6 +140,9 @@ def test_every_vulnerable_resident_contacted_today(compound_a, checklist, distri
     yesterday.save(update_fields=["date"])
     assert _result(compound_a, ItemKind.VULNERABLE).why == ("台账2人中今日已联系1人")
     assert reached.resident_id
+    # Sealed with nobody on the ledger: met.
+    empty = CompoundFactory(community=compound_a.community, status=ControlStatus.SEALED)
+    assert _result(empty, ItemKind.VULNERABLE).why == "特殊群体台账无人员"
 
 
 def test_the_new_measures_cost_the_same_for_3_and_30_compounds(
@@ -145,7 +152,9 @@ def test_the_new_measures_cost_the_same_for_3_and_30_compounds(
     from django.test.utils import CaptureQueriesContext
 
     _item(checklist, ItemKind.VULNERABLE, district_staff)
-    compounds = [CompoundFactory(community=community_a) for _ in range(3)]
+    compounds = [
+        CompoundFactory(community=community_a, status=ControlStatus.SEALED) for _ in range(3)
+    ]
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as ctx:
@@ -157,7 +166,7 @@ def test_the_new_measures_cost_the_same_for_3_and_30_compounds(
         _sample(c, _round(c, days_ago=2 + c.pk % 2), [ResidentFactory(compound=c)])
     few = queries()
     for _ in range(27):
-        c = CompoundFactory(community=community_a)
+        c = CompoundFactory(community=community_a, status=ControlStatus.SEALED)
         VulnerableTagFactory(compound=c)
         WelfareCheckFactory(compound=c, outcome=Outcome.VISITED)
         compounds.append(c)
