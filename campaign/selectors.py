@@ -89,6 +89,7 @@ class Evaluation:
     plan: Plan = field(default_factory=list, repr=False)
     checks: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False)
     _items: list[ItemResult] | None = field(default=None, repr=False)
+    _failing: list[ChecklistItem] | None = field(default=None, repr=False)
 
     def _met(self, item_id: int, by_compound: dict[int, Figure] | None) -> bool:
         pk = self.compound.id
@@ -114,8 +115,19 @@ class Evaluation:
         return self._items
 
     def failing_items(self) -> list[ChecklistItem]:
-        """The items not met, without building each item's result."""
-        return [item for item, item_id, by in self.plan if not self._met(item_id, by)]
+        """The items not met, without building each item's result (worked out once)."""
+        if self._failing is None:
+            pk, checks = self.compound.id, self.checks
+            self._failing = [
+                item
+                for item, item_id, by in self.plan
+                if not (
+                    by[pk].met
+                    if by is not None
+                    else (found := checks.get((pk, item_id))) is not None and found.met
+                )
+            ]
+        return self._failing
 
     @property
     def failing(self) -> list[ItemResult]:
