@@ -5,8 +5,9 @@
 
 1. Sets up (once) two districts: BENCHC-30 with 30 compounds and BENCHC-3K with 3,000, each
    with a checklist of two manual items and every measured kind, half the compounds with their
-   manual items checked, a tenth certified, some sealed with a recent case; a district staff
-   user in each.
+   manual items checked, a tenth certified, some sealed with a recent case, ten residents of
+   the vulnerable-person ledger in each compound (30,000 at 3,000: the served-today providers
+   are asked about all of them); a district staff user in each.
 2. Ours: GET /campaign/ (the progress page) and GET /compounds/ (the list with its badges) as
    each district's staff, warm (the median of five runs after one), with the queries counted.
 3. Baseline in the same run: the assessment read one compound at a time (evaluate_one per
@@ -40,6 +41,7 @@ BASELINE_SLICE = 100
 TARGET_MS = 300.0
 TARGET_RATIO = 5.0
 RUNS = 5
+LEDGER = 10  # vulnerable-person ledger residents per compound
 
 
 def ensure_district(code: str, n: int):
@@ -67,6 +69,8 @@ def ensure_district(code: str, n: int):
     district, _ = District.objects.get_or_create(code=code, defaults={"name": f"基准区{code}"})
     posting_add(user=user, place=district)
     if Compound.objects.filter(district=district).count() >= n:
+        add_missing_kinds(district)
+        ensure_ledger(district)
         return user
     with transaction.atomic():
         sub, _ = Subdistrict.objects.get_or_create(
@@ -123,7 +127,66 @@ def ensure_district(code: str, n: int):
             ]
         )
         benchdb.analyze(Compound, Assessment, Check, Certificate, ChecklistItem)
+    ensure_ledger(district)
     return user
+
+
+def ensure_ledger(district) -> None:
+    """LEDGER residents of the vulnerable-person ledger in each compound (two to a household),
+    so that "every vulnerable resident contacted today" asks the served-today providers about
+    LEDGER x compounds residents (created once)."""
+    from django.db import transaction
+
+    from compounds.models import Building, Compound
+    from residents.models import Household, Resident, VulnerableTag
+
+    if VulnerableTag.objects.filter(resident__compound__district=district).exists():
+        return
+    with transaction.atomic():
+        compounds = list(Compound.objects.filter(district=district).order_by("pk"))
+        buildings = Building.objects.bulk_create(
+            [Building(compound=c, number="1", name="1号楼") for c in compounds], batch_size=5000
+        )
+        households = Household.objects.bulk_create(
+            [
+                Household(compound=c, building=b, unit="1", room=str(101 + k))
+                for c, b in zip(compounds, buildings, strict=True)
+                for k in range(LEDGER // 2)
+            ],
+            batch_size=10_000,
+        )
+        community_of = {c.pk: c.community_id for c in compounds}
+        residents = Resident.objects.bulk_create(
+            [
+                Resident(
+                    household=h,
+                    compound_id=h.compound_id,
+                    community_id=community_of[h.compound_id],
+                    name=f"老人{k}",
+                )
+                for h in households
+                for k in range(2)
+            ],
+            batch_size=10_000,
+        )
+        VulnerableTag.objects.bulk_create(
+            [VulnerableTag(resident=r, category="elderly_alone") for r in residents],
+            batch_size=10_000,
+        )
+        benchdb.analyze(Building, Household, Resident, VulnerableTag)
+
+
+def add_missing_kinds(district) -> None:
+    """A set-up made before a measured kind existed gets an item of that kind now."""
+    from campaign.models import Checklist, ChecklistGroup, ChecklistItem, ItemKind
+
+    checklist = Checklist.objects.get(district=district)
+    have = set(
+        ChecklistItem.objects.filter(group__checklist=checklist).values_list("kind", flat=True)
+    )
+    group = ChecklistGroup.objects.filter(checklist=checklist).first()
+    for kind in set(ItemKind.values) - have:
+        ChecklistItem.objects.create(group=group, text=kind, kind=kind)
 
 
 def measure(client, user, url: str) -> tuple[float, int]:

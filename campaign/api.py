@@ -64,7 +64,7 @@ class ChecklistSerializer(ModelSerializer):
 
     class Meta:
         model = Checklist
-        fields = ["id", "district", "no_case_days", "updated_at", "groups"]
+        fields = ["id", "district", "no_case_days", "rounds", "coverage", "updated_at", "groups"]
 
 
 class ChecklistViewSet(ApiView, viewsets.ReadOnlyModelViewSet):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from compounds.models import Community, Compound, District
 from compounds.services import NewCase, compound_record_positive
+from messaging.models import SmsTemplate
 
 from . import services
 from .models import (
@@ -33,6 +34,8 @@ EXAMPLE_GROUPS = [
         "八个有（示例）",
         [
             ("连续14天无新增阳性（示例）", ItemKind.NO_CASE, False),
+            ("近3轮核酸检测应检尽检（示例）", ItemKind.ROUNDS, False),
+            ("特殊群体每日联系到人（示例）", ItemKind.VULNERABLE, False),
             ("每日消杀全覆盖（示例）", ItemKind.DISINFECTION, False),
             ("医疗废物日产日清（示例）", ItemKind.WASTE, False),
             ("有医护人员、有救护车（示例）", ItemKind.MEDICAL, False),
@@ -80,6 +83,10 @@ def seed_campaign() -> int:
     staff = User.objects.filter(username="district").first()
     if district is None or staff is None:
         return 0
+    # The texts' SMS, approved with a demo provider code (an operator enters the real one).
+    SmsTemplate.objects.filter(name=services.TEXT_SMS, approved=False).update(
+        code="SMS_270150400", approved=True
+    )
     checklist = services.checklist_for(district=district, by=staff)
     if not checklist.groups.exists():
         for title, items in EXAMPLE_GROUPS:

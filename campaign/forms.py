@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import ItemKind, PublicityKind, TextKind
-from .rules import NO_CASE_DAYS_RANGE
+from .rules import COVERAGE_RANGE, NO_CASE_DAYS_RANGE, ROUNDS_RANGE
 
 
 class DaysForm(forms.Form):
@@ -10,6 +10,16 @@ class DaysForm(forms.Form):
         label=_("Days without a positive case"),
         min_value=NO_CASE_DAYS_RANGE[0],
         max_value=NO_CASE_DAYS_RANGE[1],
+    )
+    rounds = forms.IntegerField(
+        label=_("Testing rounds looked at (the last K)"),
+        min_value=ROUNDS_RANGE[0],
+        max_value=ROUNDS_RANGE[1],
+    )
+    coverage = forms.IntegerField(
+        label=_("Coverage each of them must reach (percent)"),
+        min_value=COVERAGE_RANGE[0],
+        max_value=COVERAGE_RANGE[1],
     )
 
 

@@ -19,6 +19,8 @@ from accounts.models import Level
 from compounds.models import Community, Compound, District, InCompoundQuerySet
 
 NO_CASE_DAYS_DEFAULT = 14
+ROUNDS_DEFAULT = 3  # the last K testing rounds...
+COVERAGE_DEFAULT = 95  # ...each covered at or above this percent
 
 
 class InDistrictQuerySet(ScopedQuerySet):
@@ -38,6 +40,10 @@ class Checklist(models.Model):
     )
     no_case_days = models.PositiveSmallIntegerField(
         _("days without a positive case"), default=NO_CASE_DAYS_DEFAULT
+    )
+    rounds = models.PositiveSmallIntegerField(_("testing rounds looked at"), default=ROUNDS_DEFAULT)
+    coverage = models.PositiveSmallIntegerField(
+        _("coverage each round (percent)"), default=COVERAGE_DEFAULT
     )
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
@@ -81,10 +87,12 @@ class ChecklistGroup(models.Model):
 class ItemKind(models.TextChoices):
     MANUAL = "manual", _("Checked by a person")
     NO_CASE = "no_case", _("No positive case for N days")
+    ROUNDS = "rounds", _("The last K testing rounds each covered")
     DISINFECTION = "disinfection", _("Today's disinfection rounds done")
     WASTE = "waste", _("Medical waste cleared daily")
     MEDICAL = "medical", _("One medical worker and two ambulances")
     SUPPLIES = "supplies", _("Supply orders waiting under 24 hours")
+    VULNERABLE = "vulnerable", _("Every vulnerable resident contacted today")
 
 
 class ItemQuerySet(ScopedQuerySet):

@@ -17,6 +17,8 @@ RECORDERS = {Role.DISTRICT_STAFF, Role.SUBDISTRICT_STAFF, Role.SECRETARY}
 
 MAX_PUBLICITY_PER_DAY = 1_000_000
 NO_CASE_DAYS_RANGE = (1, 60)
+ROUNDS_RANGE = (1, 10)  # how many of the last testing rounds are looked at
+COVERAGE_RANGE = (50, 100)  # the percent each of them must reach
 # Supply orders still open after this many hours hold a compound back.
 ORDER_WAIT_HOURS = 24
 # Medical waste: records of the days before today must all be cleared, this far back.
@@ -33,6 +35,9 @@ MSG_COUNT_HIGH = _(
 )
 MSG_DAY_FUTURE = _("The date is in the future.")
 MSG_NOT_ELIGIBLE = _("Not eligible yet: %(items)s.")
+MSG_NOT_SENDER = _("Only the community secretary sends the texts to residents.")
+MSG_NO_TEXT = _("The district has not written this text yet.")
+MSG_NO_TEMPLATE = _("The SMS template for the texts is missing: ask the administrator.")
 
 
 def may_read(user: Any) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,7 +17,7 @@ from compounds.models import Compound, ControlStatus, District, Subdistrict
 from messaging.models import Recipient
 from wuyi.lib.localday import bounds
 
-from .measures import Figure, measure
+from .measures import COMPOUND, Figure, measure
 from .models import (
     NO_CASE_DAYS_DEFAULT,
     Assessment,
@@ -47,12 +47,20 @@ STAGES = [
 ]
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemResult:
     item: ChecklistItem
     met: bool
     figure: Figure | None = None
-    check: Check | None = None
+    check: Any = None  # the Check (a Seen on the district's progress page)
+    compound_id: int = 0
+
+    @property
+    def url(self) -> str:
+        """The list behind a measured item, for this compound."""
+        if self.figure is None or not self.figure.url:
+            return ""
+        return self.figure.url.replace(COMPOUND, str(self.compound_id))
 
     @property
     def why(self) -> str:
@@ -63,13 +71,63 @@ class ItemResult:
         return self.check.note or (_("met") if self.check.met else _("not met"))
 
 
+# The district's items as evaluate() walks them: (item, its id, its figures by compound id, or
+# None for an item checked by hand).
+Plan = list[tuple[ChecklistItem, int, dict[int, Figure] | None]]
+
+
 @dataclass
 class Evaluation:
+    """A compound against its district's checklist. The item results are built when asked
+    for: the district's progress asks the stage of 3,000 compounds and the results of the 200
+    it shows."""
+
     compound: Compound
-    items: list[ItemResult] = field(default_factory=list)
     certificate: Certificate | None = None  # the valid one
     revoked: Certificate | None = None  # the latest revoked one, when no valid one
     no_checklist: bool = False
+    plan: Plan = field(default_factory=list, repr=False)
+    checks: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False)
+    _items: list[ItemResult] | None = field(default=None, repr=False)
+    _failing: list[ChecklistItem] | None = field(default=None, repr=False)
+
+    def _met(self, item_id: int, by_compound: dict[int, Figure] | None) -> bool:
+        pk = self.compound.id
+        if by_compound is None:
+            found = self.checks.get((pk, item_id))
+            return found is not None and found.met
+        return by_compound[pk].met
+
+    @property
+    def items(self) -> list[ItemResult]:
+        if self._items is None:
+            pk = self.compound.id
+            self._items = [
+                ItemResult(
+                    item,
+                    self._met(item_id, by_compound),
+                    figure=None if by_compound is None else by_compound[pk],
+                    check=self.checks.get((pk, item_id)) if by_compound is None else None,
+                    compound_id=pk,
+                )
+                for item, item_id, by_compound in self.plan
+            ]
+        return self._items
+
+    def failing_items(self) -> list[ChecklistItem]:
+        """The items not met, without building each item's result (worked out once)."""
+        if self._failing is None:
+            pk, checks = self.compound.id, self.checks
+            self._failing = [
+                item
+                for item, item_id, by in self.plan
+                if not (
+                    by[pk].met
+                    if by is not None
+                    else (found := checks.get((pk, item_id))) is not None and found.met
+                )
+            ]
+        return self._failing
 
     @property
     def failing(self) -> list[ItemResult]:
@@ -77,7 +135,7 @@ class Evaluation:
 
     @property
     def eligible(self) -> bool:
-        return not self.no_checklist and bool(self.items) and not self.failing
+        return not self.no_checklist and bool(self.plan) and not self.failing_items()
 
     @property
     def days_to_eligible(self) -> int | None:
@@ -126,15 +184,50 @@ class Evaluation:
         return _("%(n)d items to meet") % {"n": len(self.failing)}, ""
 
 
+@dataclass(frozen=True)
+class Seen:
+    """A check as the district's progress reads it: met or not, and its note."""
+
+    met: bool
+    note: str
+
+
+def _open_checks(ids: Any, *, people: bool) -> dict[tuple[int, int], Any]:
+    """{(compound id, item id): the latest check} of the compounds' open assessments, newest
+    first. One query. `people`: the Check rows with who checked (the assessment page, the API);
+    else only met and the note (the district's progress: no 3,000 model rows to build)."""
+    qs = Check.objects.filter(
+        assessment__compound_id__in=ids, assessment__closed_at__isnull=True
+    ).order_by("-checked_at", "-id")
+    checks: dict[tuple[int, int], Any] = {}
+    if not people:
+        seen: dict[tuple[bool, str], Seen] = {}  # one object per distinct finding
+        for compound_id, item_id, met, note in qs.values_list(
+            "assessment__compound_id", "item_id", "met", "note"
+        ):
+            if (compound_id, item_id) not in checks:
+                found = seen.get((met, note))
+                if found is None:
+                    found = seen[met, note] = Seen(met, note)
+                checks[compound_id, item_id] = found
+        return checks
+    for check in qs.select_related("checked_by").annotate(compound_id=F("assessment__compound_id")):
+        checks.setdefault((check.compound_id, check.item_id), check)
+    return checks
+
+
 def evaluate(
     compounds: Sequence[Compound],
     *,
     now: datetime.datetime | None = None,
     with_checks: bool = True,
+    scope: Any = None,
+    people: bool = True,
 ) -> dict[int, Evaluation]:
     """{compound id: evaluation} against each compound's district checklist: its current items,
-    the checks of its open assessment, the measured figures and its certificates. At most
-    nine queries, whatever the number of compounds."""
+    the checks of its open assessment, the measured figures and its certificates. A constant
+    number of queries, whatever the number of compounds (`scope`: a queryset of exactly these
+    compounds, when the caller has one: the queries filter by it rather than by 3,000 ids)."""
     now = now or timezone.now()
     compounds = list(compounds)
     if not compounds:
@@ -148,26 +241,12 @@ def evaluate(
         .select_related("group", "group__checklist")
     ):
         items_by_district.setdefault(item.group.checklist.district_id, []).append(item)
-    ids = [c.pk for c in compounds]
-    checks: dict[tuple[int, int], Check] = {}
-    manual = any(i.kind == ItemKind.MANUAL for items in items_by_district.values() for i in items)
-    if with_checks and manual:
-        # Newest first: the first check seen for an item is the one that counts.
-        for check in (
-            Check.objects.filter(
-                assessment__compound_id__in=ids, assessment__closed_at__isnull=True
-            )
-            .select_related("checked_by", "assessment")
-            .order_by("-checked_at", "-id")
-        ):
-            checks.setdefault((check.assessment.compound_id, check.item_id), check)
+    ids: Any = scope.values("pk") if scope is not None else [c.pk for c in compounds]
     kinds = {i.kind for items in items_by_district.values() for i in items}
-    figures = measure(
-        kinds,
-        compounds,
-        no_case_days={d: cl.no_case_days for d, cl in checklists.items()},
-        now=now,
-    )
+    checks: dict[tuple[int, int], Any] = {}
+    if with_checks and ItemKind.MANUAL in kinds:
+        checks = _open_checks(ids, people=people)
+    figures = measure(kinds, compounds, checklists=checklists, now=now, scope=scope)
     valid = {
         c.compound_id: c
         for c in Certificate.objects.filter(compound_id__in=ids, status=CertificateStatus.VALID)
@@ -177,23 +256,21 @@ def evaluate(
         compound_id__in=ids, status=CertificateStatus.REVOKED
     ).order_by("-revoked_at", "-id"):
         revoked.setdefault(cert.compound_id, cert)
+    # (item, its id, its figures by compound or None for a manual item), once per district.
+    plans = {
+        d: [(i, i.id, None if i.kind == ItemKind.MANUAL else figures[i.kind]) for i in items]
+        for d, items in items_by_district.items()
+    }
     found = {}
     for c in compounds:
-        ev = Evaluation(
+        found[c.id] = Evaluation(
             compound=c,
-            certificate=valid.get(c.pk),
-            revoked=None if c.pk in valid else revoked.get(c.pk),
+            certificate=valid.get(c.id),
+            revoked=None if c.id in valid else revoked.get(c.id),
             no_checklist=c.district_id not in checklists,
+            plan=plans.get(c.district_id, []),
+            checks=checks,
         )
-        for item in items_by_district.get(c.district_id, []):
-            if item.kind == ItemKind.MANUAL:
-                found_check = checks.get((c.pk, item.pk))
-                met = bool(found_check and found_check.met)
-                ev.items.append(ItemResult(item, met, check=found_check))
-            else:
-                figure = figures[item.kind][c.pk]
-                ev.items.append(ItemResult(item, figure.met, figure=figure))
-        found[c.pk] = ev
     return found
 
 
@@ -219,26 +296,23 @@ def progress(
 ) -> Progress:
     """The district's compounds by stage, the items blocking them counted across the area, and
     the compounds of one stage or held back by one item (drilling down). Constant queries."""
-    compounds = list(
-        Compound.objects.visible_to(user)
-        .select_related("community")
-        .order_by("community__code", "name")
-    )
-    evaluations = evaluate(compounds, now=now)
+    visible = Compound.objects.visible_to(user)
+    compounds = list(visible.order_by("community__code", "name"))
+    evaluations = evaluate(compounds, now=now, scope=visible, people=False)
     counts = Counter(ev.stage for ev in evaluations.values())
     blocking: Counter[int] = Counter()
     items: dict[int, ChecklistItem] = {}
     for ev in evaluations.values():
         if ev.certificate is not None:
             continue
-        for r in ev.failing:
-            blocking[r.item.pk] += 1
-            items[r.item.pk] = r.item
+        for failing in ev.failing_items():
+            blocking[failing.id] += 1
+            items[failing.id] = failing
     rows = [
         ev
         for ev in evaluations.values()
         if (not stage or ev.stage == stage)
-        and (item_id is None or any(r.item.pk == item_id for r in ev.failing))
+        and (item_id is None or any(i.id == item_id for i in ev.failing_items()))
         and not (item_id is not None and ev.certificate is not None)
     ]
     revoked = list(
@@ -247,10 +321,13 @@ def progress(
         .select_related("compound")
         .order_by("-revoked_at")[:20]
     )
+    rows = rows[:limit]
+    # The community of the compounds shown only (one query), not of 3,000.
+    prefetch_related_objects([ev.compound for ev in rows], "community")
     return Progress(
         stages=[(key, label, counts.get(key, 0)) for key, label in STAGES],
         blocking=[(items[pk], n) for pk, n in blocking.most_common()],
-        rows=rows[:limit],
+        rows=rows,
         recently_revoked=revoked,
     )
 
@@ -278,6 +355,16 @@ def checklist_of(district_id: int) -> Checklist | None:
 def no_case_days(district_id: int) -> int:
     checklist = checklist_of(district_id)
     return checklist.no_case_days if checklist else NO_CASE_DAYS_DEFAULT
+
+
+def measure_settings(district_id: int) -> dict[str, int]:
+    """The district's settings of the measured items (the defaults before it has a checklist)."""
+    checklist = checklist_of(district_id) or Checklist(district_id=district_id)
+    return {
+        "no_case_days": checklist.no_case_days,
+        "rounds": checklist.rounds,
+        "coverage": checklist.coverage,
+    }
 
 
 # ----------------------------------------------------------------------------- publicity

@@ -14,6 +14,9 @@ from accounts.models import Level, Role, Severity, User
 from accounts.services import alerts_raise, in_site_language
 from compounds.models import Community, Compound, District
 from compounds.selectors import users_posted_at
+from messaging import services as messaging
+from messaging.models import Message, SmsTemplate
+from messaging.rules import fit_value
 from wuyi.lib import photos
 from wuyi.lib.errors import Refused
 
@@ -63,21 +66,42 @@ def checklist_for(*, district: District, by: User) -> Checklist:
     return checklist
 
 
-def checklist_set_days(*, checklist: Checklist, no_case_days: Any, by: User) -> Checklist:
-    _require(rules.may_edit_checklist(by), rules.MSG_NOT_EDITOR)
-    low, high = rules.NO_CASE_DAYS_RANGE
+def _bounded(value: Any, bounds: tuple[int, int], *, field: str, unit: Any) -> int:
+    low, high = bounds
     try:
-        days = int(no_case_days)
+        number = int(value)
     except (TypeError, ValueError):
-        days = -1
-    if not low <= days <= high:
+        number = low - 1
+    if isinstance(value, bool) or not low <= number <= high:
         raise Refused(
-            _("Between %(low)d and %(high)d days.") % {"low": low, "high": high},
-            field="no_case_days",
+            _("Between %(low)d and %(high)d %(unit)s.") % {"low": low, "high": high, "unit": unit},
+            field=field,
         )
-    checklist.no_case_days = days
+    return number
+
+
+def checklist_set_days(
+    *,
+    checklist: Checklist,
+    no_case_days: Any,
+    rounds: Any = None,
+    coverage: Any = None,
+    by: User,
+) -> Checklist:
+    """The district's settings of the measured items: N days without a case, and the last K
+    testing rounds each covered at or above a percent (unchanged when not given)."""
+    _require(rules.may_edit_checklist(by), rules.MSG_NOT_EDITOR)
+    checklist.no_case_days = _bounded(
+        no_case_days, rules.NO_CASE_DAYS_RANGE, field="no_case_days", unit=_("days")
+    )
+    if rounds is not None:
+        checklist.rounds = _bounded(rounds, rules.ROUNDS_RANGE, field="rounds", unit=_("rounds"))
+    if coverage is not None:
+        checklist.coverage = _bounded(
+            coverage, rules.COVERAGE_RANGE, field="coverage", unit=_("percent")
+        )
     checklist.updated_at = timezone.now()
-    checklist.save(update_fields=["no_case_days", "updated_at"])
+    checklist.save(update_fields=["no_case_days", "rounds", "coverage", "updated_at"])
     return checklist
 
 
@@ -349,3 +373,35 @@ def text_save(*, district: District, kind: str, title: Any, body: Any, by: User)
         defaults={"title": title, "body": body, "updated_by": by, "updated_at": timezone.now()},
     )
     return text
+
+
+# The approved SMS that tells a compound's residents of a text (migration 0003 creates it).
+TEXT_SMS = "居民守则与倡议书"
+TEXT_AUDIENCE = "residents.compound"  # residents' audience of a whole compound
+
+
+def text_send(*, kind: str, compound_id: int, by: User) -> tuple[Message, bool]:
+    """Send the district's residents' code or appeal letter to a compound's residents as an SMS
+    campaign (messaging's audience of the whole compound, paid by its community's budget): the
+    SMS names the text and where it is posted. The secretary sends; a compound out of their
+    reach is Compound.DoesNotExist. The same version of a text sent to the same compound twice
+    is one campaign: (the message, whether this call wrote it)."""
+    _require(rules.may_send_texts(by), rules.MSG_NOT_SENDER)
+    compound = Compound.objects.visible_to(by).get(pk=compound_id)
+    text = CampaignText.objects.filter(district_id=compound.district_id, kind=kind).first()
+    if text is None:
+        raise Refused(rules.MSG_NO_TEXT, field="kind", code="no_text")
+    template = SmsTemplate.objects.filter(name=TEXT_SMS).first()
+    if template is None:
+        raise Refused(rules.MSG_NO_TEMPLATE, field="template", code="no_template")
+    key = f"campaign-text:{text.pk}:{compound.pk}:{text.updated_at.timestamp():.0f}"
+    before = Message.objects.filter(idempotency_key=key).exists()
+    message = messaging.campaign_create(
+        by=by,
+        template_id=template.pk,
+        variables={"compound": fit_value(compound.name), "title": fit_value(text.title)},
+        audience=TEXT_AUDIENCE,
+        targets=[str(compound.pk)],
+        idempotency_key=key,
+    )
+    return message, not before

@@ -17,5 +17,6 @@ urlpatterns = [
     path("publicity/", views.publicity, name="publicity"),
     path("texts/", views.texts, name="texts"),
     path("texts/<str:kind>/print/", views.text_print, name="text_print"),
+    path("texts/<str:kind>/send/", views.text_send, name="text_send"),
     path("v/<str:token>/", views.verify, name="verify"),
 ]
