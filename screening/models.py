@@ -297,6 +297,8 @@ class PersonKind(models.TextChoices):
     CASE = "case", _("Case")
     CLOSE = "close", _("Close contact")
     SECONDARY = "secondary", _("Secondary close contact")
+    # Kept at home without being anyone's contact (the register's old "home isolation").
+    ISOLATION = "isolation", _("Home isolation")
 
 
 class Place(models.TextChoices):
