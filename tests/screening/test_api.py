@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from screening import rules, services
-from screening.models import HealthReport, Quarantine, Sample, TestingRound, Tube
+from screening import models, rules, services
+from screening.models import HealthReport, Quarantine, Sample, Tube
 from tests.factories import ResidentFactory
 from tests.screening.factories import QuarantineFactory, ResultImportFactory
 
@@ -47,7 +47,7 @@ def test_staff_open_a_round_others_are_refused(login, district, district_staff, 
         "ends_on": "2026-12-04",
     }
     response = post(login(secretary_a), "testinground-list", body)
-    assert response.status_code == 403 and not TestingRound.objects.exists()
+    assert response.status_code == 403 and not models.TestingRound.objects.exists()
     response = post(login(district_staff), "testinground-list", {**body, "ends_on": "2026-12-01"})
     assert response.status_code == 400 and "ends_on" in response.json()
     response = post(login(district_staff), "testinground-list", body)
@@ -55,7 +55,7 @@ def test_staff_open_a_round_others_are_refused(login, district, district_staff, 
     assert response.json()["number"] == 6 and response.json()["subdistricts"] == []
     # The same round twice is the same round; a second open one is refused.
     assert post(login(district_staff), "testinground-list", body).status_code == 201
-    assert TestingRound.objects.count() == 1
+    assert models.TestingRound.objects.count() == 1
     again = post(login(district_staff), "testinground-list", {**body, "number": 7})
     assert again.status_code == 400 and "number" in again.json()
 
