@@ -78,6 +78,7 @@ def register() -> None:
     register_figures(figures)
     register_resident_marks(resident_marks, quarantined)
     register_audience(QUARANTINE_AUDIENCE)
+    register_audience(MISSING_AUDIENCE)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -231,4 +232,66 @@ QUARANTINE_AUDIENCE = AudienceBuilder(
     build=_quarantine_build,
     multiple=True,
     order=40,
+)
+
+
+def _missing_targets(user: Any) -> list[Target]:
+    """Each compound of each round in progress the user sees: "round:compound"."""
+    from . import rules, selectors
+    from .models import RoundStatus, TestingRound
+
+    if not rules.may_keep(user):
+        return []
+    targets = []
+    rounds = TestingRound.objects.visible_to(user).filter(status=RoundStatus.OPEN).distinct()
+    for testing_round in rounds.prefetch_related("subdistricts"):
+        compounds = selectors.round_compounds_for(user, testing_round).order_by("name")
+        targets += [
+            Target(f"{testing_round.pk}:{pk}", f"{testing_round} · {name}")
+            for pk, name in compounds.values_list("pk", "name")
+        ]
+    return targets
+
+
+def _missing_build(user: Any, values: list[str]) -> Audience:
+    from residents.audiences import phones
+    from residents.models import Resident
+
+    from . import rules, selectors
+    from .models import TestingRound
+
+    refused = Refused(_("Choose from the list."), field="targets")
+    pairs = []
+    for value in values:
+        head, _sep, tail = value.partition(":")
+        if not (head.isdigit() and tail.isdigit() and len(head) < 10 and len(tail) < 10):
+            raise refused
+        pairs.append((int(head), int(tail)))
+    round_ids = {r for r, _c in pairs}
+    if len(round_ids) != 1 or not rules.may_keep(user):
+        raise refused  # one round at a time
+    testing_round = TestingRound.objects.visible_to(user).filter(pk__in=round_ids).first()
+    if testing_round is None:
+        raise refused
+    wanted = {c for _r, c in pairs}
+    compounds = selectors.round_compounds_for(user, testing_round).filter(pk__in=wanted)
+    names = list(compounds.order_by("name").values_list("name", flat=True))
+    if len(names) != len(wanted):
+        raise refused
+    missing = selectors.missing_residents(testing_round=testing_round, compound_ids=wanted)
+    return Audience(
+        rows=phones(Resident.objects.visible_to(user).filter(pk__in=missing.values("pk"))),
+        description=_("Not yet sampled in %(round)s: %(compounds)s")
+        % {"round": testing_round, "compounds": "、".join(names)},
+        compound_id=next(iter(wanted)) if len(wanted) == 1 else None,
+    )
+
+
+MISSING_AUDIENCE = AudienceBuilder(
+    key="screening.missing",
+    label=gettext_lazy("Not yet sampled in a round"),
+    targets=_missing_targets,
+    build=_missing_build,
+    multiple=True,
+    order=45,
 )

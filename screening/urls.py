@@ -12,6 +12,7 @@ urlpatterns = [
     path("rounds/<int:pk>/compounds/<int:cpk>/", views.round_compound, name="compound"),
     path("rounds/<int:pk>/compounds/<int:cpk>/sample/", views.sample, name="sample"),
     path("rounds/<int:pk>/compounds/<int:cpk>/exempt/", views.exempt, name="exempt"),
+    path("rounds/<int:pk>/compounds/<int:cpk>/doors/", views.door_list, name="door_list"),
     path("tubes/<int:pk>/", views.tube_detail, name="tube"),
     path("tubes/<int:pk>/close/", views.tube_close, name="tube_close"),
     path("compounds/<int:cpk>/cards/", views.door_cards, name="cards"),

@@ -4,6 +4,7 @@ sampler's phone page (a tube, then its people), the lab sheet's import, cases an
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -120,6 +122,41 @@ def round_compound(request: AuthedHttpRequest, pk: int, cpk: int) -> HttpRespons
             "show": show,
             "door_list": selectors.door_list(testing_round=testing_round, compound=compound),
             "exempt_form": ExemptForm(),
+            # One action: the compose page with the missing of this compound chosen.
+            "text_missing": _text_missing_url(request, testing_round, compound, total.missing),
+        },
+    )
+
+
+def _text_missing_url(
+    request: AuthedHttpRequest, testing_round: TestingRound, compound: Compound, missing: int
+) -> str:
+    """The compose page with the audience "not yet sampled" of this round and compound chosen,
+    for a user who sends campaigns, while someone is missing in a round in progress."""
+    from messaging.rules import may_compose
+
+    if not (missing and testing_round.status == "open" and may_compose(request.user)):
+        return ""
+    target = f"{testing_round.pk}:{compound.pk}"
+    query = urlencode({"audience": "screening.missing", "t:screening.missing": target})
+    return f"{reverse('messaging:compose')}?{query}"
+
+
+@login_required
+def door_list(request: AuthedHttpRequest, pk: int, cpk: int) -> HttpResponse:
+    """The door-to-door list on paper (A4): who cannot come down and who owes a single-tube
+    retest, door by door, with a box to tick and the time it was printed."""
+    testing_round = _round(request, pk)
+    compound = _compound(request, cpk)
+    require(rules.may_keep(request.user))
+    return render(
+        request,
+        "screening/door_list.html",
+        {
+            "round": testing_round,
+            "compound": compound,
+            "rows": selectors.door_list(testing_round=testing_round, compound=compound),
+            "printed_at": timezone.localtime(),
         },
     )
 
