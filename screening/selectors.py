@@ -20,6 +20,7 @@ from .models import (
     Retest,
     RetestStatus,
     Sample,
+    SamplingSlot,
     TemporaryControl,
     TestingRound,
 )
@@ -244,3 +245,28 @@ def retests_pending(user: Any) -> dict[int, int]:
     ):
         counts[cid] = n
     return counts
+
+
+def slots(*, testing_round: TestingRound, compound: Compound) -> list[SamplingSlot]:
+    """The compound's sampling points and time slots in the round, earliest first."""
+    return list(
+        SamplingSlot.objects.filter(round=testing_round, compound=compound)
+        .prefetch_related("buildings")
+        .order_by("starts_at", "pk")
+    )
+
+
+def slots_by_building(compound: Compound) -> dict[int | None, list[SamplingSlot]]:
+    """The slots of the rounds in progress in a compound, per building id (None: a slot for
+    every building), for the door cards. Two queries."""
+    found: dict[int | None, list[SamplingSlot]] = defaultdict(list)
+    rows = (
+        SamplingSlot.objects.filter(compound=compound, round__status="open")
+        .prefetch_related("buildings")
+        .order_by("starts_at", "pk")
+    )
+    for slot in rows:
+        ids: list[int | None] = [b.pk for b in slot.buildings.all()]
+        for building_id in ids or [None]:
+            found[building_id].append(slot)
+    return found
