@@ -88,6 +88,9 @@ def seed_screening() -> int:
     """Returns the number of rounds created."""
     today = timezone.localdate()
     created = 0
+    SmsTemplate.objects.filter(name=notify.TEST_DAY, approved=False).update(
+        code="SMS_270150301", approved=True
+    )
     SmsTemplate.objects.filter(name=notify.CASE_ALERT, approved=False).update(
         code="SMS_270150300", approved=True
     )

@@ -4,6 +4,7 @@ result sets off, cases, contacts, health reports and release. The acting user is
 import datetime
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -676,3 +677,43 @@ def quarantine_release(*, quarantine_id: int, by: User) -> Quarantine:
             q.released_by = by
             q.save(update_fields=["released_at", "released_by"])
     return q
+
+
+# ----------------------------------------------------------------------------- test days
+
+
+@dataclass(frozen=True)
+class Reminders:
+    queued: int
+    already: int
+
+    def line(self) -> str:
+        return f"queued {self.queued} reminders, {self.already} already sent"
+
+
+def test_day_reminders(*, day: datetime.date | None = None) -> Reminders:
+    """Text each person in quarantine (not released) whose test day is `day` (today, Asia/
+    Shanghai, unless given): once a day each, whoever runs it and however often (the SMS key
+    names the record and the day; the keys already in the outbox are counted, not sent). Two
+    queries and one batch of SMS a compound, after no lock is held."""
+    from messaging.models import Message
+
+    day = day or timezone.localdate()
+    starts = [day - datetime.timedelta(days=n) for n in rules.test_day_offsets()]
+    due = list(
+        Quarantine.objects.filter(released_at__isnull=True, starts_on__in=starts, ends_on__gte=day)
+        .exclude(resident__phone="")
+        .select_related("resident", "compound")
+        .order_by("compound_id", "pk")
+    )
+    keys = {q.pk: notify.test_day_key(q.pk, day) for q in due}
+    sent = set(
+        Message.objects.filter(idempotency_key__in=keys.values()).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    people = [
+        (q.pk, q.resident.name, q.resident.phone, q.compound) for q in due if keys[q.pk] not in sent
+    ]
+    queued = notify.test_day_due(people, day) if people else 0
+    return Reminders(queued=queued, already=len(due) - len(people))

@@ -414,6 +414,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "volunteers.alert_unstaffed",
         "schedule": crontab(minute="*/15"),
     },
+    # People in quarantine told of the day's test at 08:00, and again each hour until noon for
+    # whoever was missed (a record added since, a worker down): each person once a day.
+    "remind-test-days": {
+        "task": "screening.remind_test_days",
+        "schedule": crontab(hour="8-12", minute=5),
+    },
     "remind-overdue-rounds": {
         "task": "sanitation.remind_overdue",
         "schedule": crontab(minute="*/5"),
