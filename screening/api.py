@@ -33,7 +33,7 @@ from wuyi.lib.drf import (
     refusals,
 )
 from wuyi.lib.errors import Refused
-from wuyi.lib.params import choice_param, date_param, int_param
+from wuyi.lib.params import choice_param, date_param, int_param, text_param
 
 from . import rules, selectors, services
 from .models import (
@@ -337,9 +337,9 @@ class TubeViewSet(
                 value = int_param(params, name)
                 if value is not None:
                     qs = qs.filter(**{f"{name}_id": value})
-            barcode = (params.get("barcode") or "").strip().upper()[:40]
+            barcode = text_param(params, "barcode", max_length=40)
             if barcode:
-                qs = qs.filter(barcode=barcode)
+                qs = qs.filter(barcode=barcode.strip().upper())
         return qs.order_by("-opened_at", "-id")
 
     @refusals(

@@ -99,6 +99,9 @@ def test_a_tube_fills_through_the_api(login, volunteer, round6, compound_a):
     assert Sample.objects.count() == 10
     listed = client.get(reverse("tube-list") + f"?round={round6.pk}&barcode=gz0001").json()
     assert [t["id"] for t in listed["results"]] == [tube_id]
+    # A malformed query parameter is a 400 naming it.
+    bad = client.get(reverse("tube-list") + "?barcode=%C2%84")
+    assert bad.status_code == 400 and "barcode" in bad.json()
 
 
 def test_a_scan_sent_twice_is_written_once(login, volunteer, round6, compound_a):
