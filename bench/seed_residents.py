@@ -262,7 +262,6 @@ def seed(n: int, layout: list, *, dummy_cipher: bool, id_offset: int = 0) -> dic
                         nid[-4:],
                         "户主" if j < len(ids) else rng.choice(benchdata.RELATIONS_AFTER_HEAD),
                         rng.choice(benchdata.NOTES),
-                        "",
                         now,
                         now,
                     )
@@ -360,7 +359,6 @@ def _flush(hh_rows, res_rows, tag_rows) -> float:
             "id_last4",
             "relation",
             "notes",
-            "quarantine",
             "created_at",
             "updated_at",
         ],

@@ -1,10 +1,10 @@
 """Who a campaign goes to, without messaging knowing residents or volunteers.
 
 An upper app registers audience builders in its AppConfig.ready() (residents: a compound, some
-buildings, the vulnerable-person ledger by category, people in quarantine; volunteers: those on
-tomorrow's shifts). The compose page lists each builder's targets for the user; a campaign is
-one builder and the target values chosen. A builder reads only through visible_to: a value the
-user cannot see is refused like one that does not exist.
+buildings, the vulnerable-person ledger by category; screening: people in quarantine;
+volunteers: those on tomorrow's shifts). The compose page lists each builder's targets for the
+user; a campaign is one builder and the target values chosen. A builder reads only through
+visible_to: a value the user cannot see is refused like one that does not exist.
 """
 
 from collections.abc import Callable, Iterable

@@ -191,12 +191,15 @@ def _compose_context(
 ) -> dict[str, Any]:
     data = request.POST if request.method == "POST" else None
     errors: dict[str, str] = state["errors"]
-    chosen = request.POST.get("audience", "") if data else ""
+    # A page elsewhere may link here with the audience and its targets chosen (screening's
+    # "text the missing"): ?audience=…&t:<audience>=…; nothing is sent before the form is.
+    given = data if data is not None else request.GET
+    chosen = str(given.get("audience", ""))[:100]
     return {
         "form": form,
         "audiences": audiences,
         "chosen_audience": chosen or "",
-        "chosen_targets": set(request.POST.getlist(f"t:{chosen}")) if data else set(),
+        "chosen_targets": set(given.getlist(f"t:{chosen}")),
         "adhoc_text": request.POST.get(f"t:{ADHOC}", "") if data else "",
         "adhoc": ADHOC,
         "template": template,

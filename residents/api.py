@@ -174,9 +174,6 @@ class ResidentSerializer(ModelSerializer):
             "national_id_masked",
             "relation",
             "notes",
-            "quarantine",
-            "quarantine_from",
-            "quarantine_until",
             "categories",
             "updated_at",
         ]

@@ -1,6 +1,6 @@
 """The register's audiences for SMS campaigns (messaging.registry): a compound, some
-buildings, the vulnerable-person ledger by category, people in quarantine. Registered by
-plugins.register() (from ResidentsConfig.ready()); messaging never imports this app.
+buildings, the vulnerable-person ledger by category (people in quarantine: screening's). Registered
+by plugins.register() (from ResidentsConfig.ready()); messaging never imports this app.
 Everything is read through visible_to: a compound or building the user cannot see is refused
 like one that does not exist.
 """
@@ -15,7 +15,7 @@ from compounds.models import Building, Compound, building_label
 from messaging.registry import Audience, AudienceBuilder, Target, register_audience
 from wuyi.lib.errors import Refused
 
-from .models import Category, Quarantine, Resident, ResidentQuerySet, VulnerableTag
+from .models import Category, Resident, ResidentQuerySet, VulnerableTag
 
 MSG_NOT_LISTED = _("Choose from the list.")
 
@@ -32,7 +32,7 @@ def _choices(values: list[str], allowed: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _phones(residents: ResidentQuerySet) -> Iterator[tuple[str, None]]:
+def phones(residents: ResidentQuerySet) -> Iterator[tuple[str, None]]:
     """Each current resident's phone once (the outbox drops numbers that take no SMS)."""
     numbers = (
         residents.current().exclude(phone="").order_by().values_list("phone", flat=True).distinct()
@@ -54,7 +54,7 @@ def _compound_build(user: Any, values: list[str]) -> Audience:
     if compound is None or len(ids) != 1:
         raise Refused(MSG_NOT_LISTED, field="targets")
     return Audience(
-        rows=_phones(Resident.objects.visible_to(user).filter(compound_id=compound.pk)),
+        rows=phones(Resident.objects.visible_to(user).filter(compound_id=compound.pk)),
         description=gettext("Residents of %(compound)s") % {"compound": compound.name},
         compound_id=compound.pk,
     )
@@ -82,7 +82,7 @@ def _building_build(user: Any, values: list[str]) -> Audience:
     communities = {b.compound.community_id for b in buildings}
     names = "、".join(building_label(b.number) for b in buildings)
     return Audience(
-        rows=_phones(Resident.objects.visible_to(user).filter(household__building_id__in=ids)),
+        rows=phones(Resident.objects.visible_to(user).filter(household__building_id__in=ids)),
         description=f"{buildings[0].compound.name} {names}"
         if len(compounds) == 1
         else "、".join(f"{b.compound.name}{building_label(b.number)}" for b in buildings),
@@ -104,27 +104,8 @@ def _vulnerable_build(user: Any, values: list[str]) -> Audience:
     )
     labels = "、".join(str(Category(v).label) for v in chosen)
     return Audience(
-        rows=_phones(residents),
+        rows=phones(residents),
         description=gettext("Vulnerable-person ledger: %(categories)s") % {"categories": labels},
-    )
-
-
-QUARANTINE_KINDS = [q for q in Quarantine.values if q]
-
-
-def _quarantine_targets(user: Any) -> list[Target]:
-    return [Target(value, str(Quarantine(value).label)) for value in QUARANTINE_KINDS]
-
-
-def _quarantine_build(user: Any, values: list[str]) -> Audience:
-    chosen = _choices(values, QUARANTINE_KINDS)
-    labels = "、".join(str(Quarantine(v).label) for v in chosen)
-    return Audience(
-        # Only quarantines not ended today (Asia/Shanghai): an ended one gets no more SMS.
-        rows=_phones(
-            Resident.objects.visible_to(user).in_quarantine().filter(quarantine__in=chosen)
-        ),
-        description=gettext("In quarantine: %(kinds)s") % {"kinds": labels},
     )
 
 
@@ -156,15 +137,5 @@ def register() -> None:
             build=_vulnerable_build,
             multiple=True,
             order=30,
-        )
-    )
-    register_audience(
-        AudienceBuilder(
-            key="residents.quarantine",
-            label=_("Close contacts and quarantine"),
-            targets=_quarantine_targets,
-            build=_quarantine_build,
-            multiple=True,
-            order=40,
         )
     )

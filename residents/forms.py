@@ -7,7 +7,7 @@ from compounds.models import Building, Compound
 from wuyi.lib import cn
 
 from . import rules
-from .models import Category, Gender, Household, LeftReason, Quarantine
+from .models import Category, Gender, Household, LeftReason
 
 
 class ImportForm(forms.Form):
@@ -84,11 +84,6 @@ class ResidentForm(RuleForm):
     relation = forms.CharField(
         label=_("Relation to the household head"), max_length=20, required=False
     )
-    quarantine = forms.ChoiceField(
-        label=_("Quarantine"), choices=Quarantine.choices, required=False
-    )
-    quarantine_from = forms.DateField(label=_("Quarantine from"), required=False)
-    quarantine_until = forms.DateField(label=_("Quarantine until"), required=False)
     notes = forms.CharField(
         label=_("Notes"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

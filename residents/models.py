@@ -5,7 +5,6 @@ jurisdiction filter and the search indexes work on one table. National ID number
 only as ciphertext, a keyed hash (lookup, uniqueness) and the last four characters (search).
 """
 
-import datetime
 from typing import Self
 
 from django.conf import settings
@@ -56,13 +55,6 @@ class Gender(models.TextChoices):
     FEMALE = "F", _("Female")
 
 
-class Quarantine(models.TextChoices):
-    NONE = "", _("None")
-    HOME = "home", _("Home isolation")
-    CLOSE_CONTACT = "close", _("Close contact")
-    SECONDARY_CONTACT = "secondary", _("Secondary close contact")
-
-
 class Category(models.TextChoices):
     ELDERLY_ALONE = "elderly_alone", _("Elderly living alone")
     ELDERLY = "elderly", _("Elderly")
@@ -101,21 +93,6 @@ class ResidentQuerySet(ScopedQuerySet):
         """Residents still on the register (not left: moved out, deceased, entered by
         mistake). Lists, counts and searches show only these."""
         return self.filter(left_on__isnull=True)
-
-    def in_quarantine(self, day: datetime.date | None = None) -> Self:
-        """Residents whose quarantine has not ended on `day` (Asia/Shanghai; today unless
-        given): a kind is set and its last day, if any, is `day` or later. A quarantine
-        "until 12-01" counts through 12-01 and leaves every count and audience on 12-02."""
-        return self.exclude(quarantine="").filter(in_quarantine_on(day))
-
-
-def in_quarantine_on(day: datetime.date | None = None, prefix: str = "") -> models.Q:
-    """The end-date half of "in quarantine on `day`" (see ResidentQuerySet.in_quarantine), for
-    a filter or an aggregate's condition; `prefix` reaches the resident from another model."""
-    day = day or timezone.localdate()
-    return models.Q(**{f"{prefix}quarantine_until__isnull": True}) | models.Q(
-        **{f"{prefix}quarantine_until__gte": day}
-    )
 
 
 class VulnerableTagQuerySet(ScopedQuerySet):
@@ -178,9 +155,6 @@ class Resident(models.Model):
         "phone",
         "relation",
         "notes",
-        "quarantine",
-        "quarantine_from",
-        "quarantine_until",
     )
     LIST_FIELDS = RECORD_FIELDS[:6]  # what a resident list brings; the import writes these
 
@@ -205,11 +179,6 @@ class Resident(models.Model):
     id_last4 = models.CharField(_("ID number, last 4"), max_length=4, blank=True, editable=False)
     relation = models.CharField(_("relation to the household head"), max_length=20, blank=True)
     notes = models.CharField(_("notes"), max_length=500, blank=True)
-    quarantine = models.CharField(
-        _("quarantine"), max_length=10, choices=Quarantine.choices, blank=True, default=""
-    )
-    quarantine_from = models.DateField(_("quarantine from"), null=True, blank=True)
-    quarantine_until = models.DateField(_("quarantine until"), null=True, blank=True)
     left_on = models.DateField(_("left the register on"), null=True, blank=True, editable=False)
     left_reason = models.CharField(
         _("reason for leaving"),
@@ -281,13 +250,6 @@ class Resident(models.Model):
             ).get(pk=self.household_id)
         self.updated_at = timezone.now()
         super().save(*args, **kwargs)
-
-    @property
-    def in_quarantine(self) -> bool:
-        """In quarantine today (Asia/Shanghai): ResidentQuerySet.in_quarantine for one row."""
-        if not self.quarantine:
-            return False
-        return self.quarantine_until is None or self.quarantine_until >= timezone.localdate()
 
     # Where an ID number is stored: ciphertext, keyed hash (lookup, uniqueness), last four.
     NATIONAL_ID_COLUMNS = ("id_cipher", "id_hash", "id_last4")

@@ -7,6 +7,7 @@ from typing import IO
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.access import scope_of
@@ -15,7 +16,7 @@ from compounds.selectors import common_place
 from wuyi.lib import spreadsheets
 from wuyi.lib.errors import Refused
 
-from . import rules
+from . import registry, rules
 from .models import PersonalDataAccess, Resident
 
 # ----------------------------------------------------------------------------- personal data
@@ -129,6 +130,22 @@ def export_columns() -> list[str]:
     ]
 
 
+def _export_row(resident: Resident, full: bool, marks: list[registry.ResidentMark]) -> list:
+    return [
+        resident.compound.name,
+        resident.household.address,
+        resident.name,
+        resident.get_gender_display(),
+        resident.age,
+        resident.national_id if full else resident.masked_national_id,
+        resident.phone if full else resident.masked_phone,
+        resident.relation,
+        "、".join(str(tag.get_category_display()) for tag in resident.tags.all()),
+        "、".join(str(m.label) for m in marks if m.kind == "quarantine" and not m.ended),
+        resident.notes,
+    ]
+
+
 def residents_export_xlsx(
     *,
     by: User,
@@ -147,21 +164,24 @@ def residents_export_xlsx(
     if full and not purpose:
         raise Refused(_("Say why the full numbers are needed."), field="purpose")
 
-    def rows():
+    today = timezone.localdate()
+
+    def chunks():
+        chunk: list[Resident] = []
         for resident in residents.iterator(chunk_size=2000):
-            yield [
-                resident.compound.name,
-                resident.household.address,
-                resident.name,
-                resident.get_gender_display(),
-                resident.age,
-                resident.national_id if full else resident.masked_national_id,
-                resident.phone if full else resident.masked_phone,
-                resident.relation,
-                "、".join(str(tag.get_category_display()) for tag in resident.tags.all()),
-                resident.get_quarantine_display() if resident.quarantine else "",
-                resident.notes,
-            ]
+            chunk.append(resident)
+            if len(chunk) == 2000:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def rows():
+        for chunk in chunks():
+            # Quarantine and temporary control are screening's: one call a chunk.
+            marks = registry.marks_on([r.pk for r in chunk], today)
+            for resident in chunk:
+                yield _export_row(resident, full, marks.get(resident.pk, []))
 
     count = spreadsheets.write_xlsx(fh, title=_("Residents"), header=export_columns(), rows=rows())
     places = (

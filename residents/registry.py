@@ -123,3 +123,50 @@ def household_actions(household: Any) -> list[HouseholdAction]:
     return sorted(
         (a for a in _actions.values() if a.available(household)), key=lambda a: (a.order, a.key)
     )
+
+
+# ----------------------------------------------------------------------------- marks
+
+# What the register shows beside a person that another app keeps: screening's quarantine
+# (case, close contact, home isolation) and temporary control of a positive pool's households.
+# `marks(resident_ids, day)` returns {resident id: [ResidentMark]} for those of the given
+# residents marked on `day` (Asia/Shanghai), in a constant number of queries however many ids
+# it is given; a released quarantine comes back with `ended=True` (the resident's page shows
+# it, lists and counts do not). `marked(day)` answers a queryset of the resident ids counted
+# "in quarantine" on `day`, for an aggregate's condition (the compound page's figure).
+
+
+@dataclass(frozen=True)
+class ResidentMark:
+    kind: str  # "quarantine", "control": stable, for filters and tests
+    label: Any  # 密接 · 居家隔离
+    detail: str = ""  # "2026-11-24 – 2026-12-08"
+    ended: bool = False
+
+
+MarkProvider = Callable[[Sequence[int], Any], dict[int, list[ResidentMark]]]
+MarkedIds = Callable[[Any], Any]
+_marks: list[MarkProvider] = []
+_marked: list[MarkedIds] = []
+
+
+def register_resident_marks(provider: MarkProvider, marked: MarkedIds | None = None) -> None:
+    if provider not in _marks:
+        _marks.append(provider)
+    if marked is not None and marked not in _marked:
+        _marked.append(marked)
+
+
+def marks_on(resident_ids: Sequence[int], day: Any) -> dict[int, list[ResidentMark]]:
+    found: dict[int, list[ResidentMark]] = defaultdict(list)
+    if not resident_ids:
+        return found
+    for provider in _marks:
+        for resident_id, marks in provider(resident_ids, day).items():
+            found[resident_id].extend(marks)
+    return found
+
+
+def quarantined_ids(day: Any) -> list[Any]:
+    """The registered querysets of resident ids in quarantine on `day` (none: no such app)."""
+    return [marked(day) for marked in _marked]

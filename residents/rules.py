@@ -25,7 +25,7 @@ from wuyi.lib.errors import Refused
 from wuyi.lib.graphs import Graph
 
 from . import registry
-from .models import Category, Gender, Household, ImportJob, Quarantine, Resident
+from .models import Category, Gender, Household, ImportJob, Resident
 
 # ----------------------------------------------------------------------------- import jobs
 
@@ -437,8 +437,6 @@ RELATION_MAX = cast(int, Resident._meta.get_field("relation").max_length)
 HOUSEHOLD_NOTES_MAX = cast(int, Household._meta.get_field("notes").max_length)
 NOTES_MAX = cast(int, Resident._meta.get_field("notes").max_length)
 EARLIEST_BIRTH = datetime.date(1880, 1, 1)
-# Quarantines of this outbreak: not before the first cases, not more than a year ahead.
-EARLIEST_QUARANTINE = datetime.date(2019, 12, 1)
 
 MSG_GENDER_MISMATCH = _("The gender does not match the ID number.")
 # Said the same whether the number is registered in this community or another: a message
@@ -451,9 +449,6 @@ MSG_BIRTH_MISMATCH = _("The birth date does not match the ID number (%(date)s)."
 MSG_BIRTH_FUTURE = _("The birth date is in the future.")
 MSG_BIRTH_PAST = _("The birth date is before 1880.")
 MSG_GENDER_CHOICE = _("Gender must be male or female.")
-MSG_QUARANTINE_CHOICE = _("Choose one of the listed quarantine kinds.")
-MSG_QUARANTINE_ORDER = _("The quarantine cannot end before it starts.")
-MSG_QUARANTINE_RANGE = _("The date must lie between %(start)s and %(end)s.")
 
 
 def _date(value: Any) -> datetime.date | None:
@@ -531,26 +526,6 @@ def check_resident(record: dict[str, Any], *, national_id: str = "") -> dict[str
             errors["birth_date"] = exc.message
     out["gender"], out["birth_date"] = gender, birth
 
-    kind = record.get("quarantine") or ""
-    if kind not in Quarantine.values:
-        errors["quarantine"] = MSG_QUARANTINE_CHOICE
-    out["quarantine"] = kind
-    latest = timezone.localdate() + datetime.timedelta(days=366)
-    dates = {}
-    for name in ("quarantine_from", "quarantine_until"):
-        try:
-            value = _date(record.get(name))
-        except NormalizeError as exc:
-            errors[name], value = exc.message, None
-        if value is not None and not EARLIEST_QUARANTINE <= value <= latest:
-            errors[name] = MSG_QUARANTINE_RANGE % {
-                "start": EARLIEST_QUARANTINE.isoformat(),
-                "end": latest.isoformat(),
-            }
-        dates[name] = out[name] = value
-    start, end = dates["quarantine_from"], dates["quarantine_until"]
-    if start and end and end < start and "quarantine_until" not in errors:
-        errors["quarantine_until"] = MSG_QUARANTINE_ORDER
     if errors:
         raise Refused.of_fields(errors)
     return out

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -12,7 +13,7 @@ from compounds.models import Building, Compound
 from wuyi.lib import cn, pii
 from wuyi.lib.errors import Refused
 
-from . import rules
+from . import registry, rules
 from .models import (
     PHONE_TAIL,
     ByteOrder,
@@ -20,7 +21,6 @@ from .models import (
     Household,
     Resident,
     VulnerableTag,
-    in_quarantine_on,
 )
 
 _ROOM_HINT = re.compile(r"(号楼|栋|幢|单元|室)|^[0-9A-Za-z]+-[0-9A-Za-z]+(-[0-9A-Za-z]+)?$")
@@ -199,11 +199,13 @@ def compound_counts(*, user: User, compound_id: int) -> CompoundCounts:
     """The register of one compound in figures, as the compound page shows them. Three
     queries, each one aggregate."""
     residents = Resident.objects.visible_to(user).current().filter(compound_id=compound_id)
-    figures = residents.aggregate(
-        total=Count("id"),
-        # An ended quarantine (its last day before today, Asia/Shanghai) no longer counts.
-        quarantined=Count("id", filter=~Q(quarantine="") & in_quarantine_on()),
-    )
+    # Who is in quarantine today is screening's (registry.register_resident_marks): a
+    # released quarantine no longer counts.
+    marked = registry.quarantined_ids(timezone.localdate())
+    in_quarantine = Q(pk__in=[]) if not marked else Q()
+    for ids in marked:
+        in_quarantine |= Q(pk__in=ids)
+    figures = residents.aggregate(total=Count("id"), quarantined=Count("id", filter=in_quarantine))
     households = Household.objects.visible_to(user).filter(compound_id=compound_id).count()
     by_category = dict(
         VulnerableTag.objects.visible_to(user)

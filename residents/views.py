@@ -92,6 +92,7 @@ def resident_list(request: AuthedHttpRequest) -> HttpResponse:
     except Refused as refusal:  # a search this role may not make: say so beside the form
         refused, residents = refusal, Resident.objects.none()
     page = CappedPaginator(residents, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = _with_marks(list(page.object_list))
     context = {
         "refused": refused,
         "page": page,
@@ -105,6 +106,15 @@ def resident_list(request: AuthedHttpRequest) -> HttpResponse:
     }
     template = "residents/_resident_rows.html" if request.htmx else "residents/resident_list.html"
     return render(request, template, context)
+
+
+def _with_marks(residents: list[Resident]) -> list[Resident]:
+    """Each resident's marks kept by other apps (screening's quarantine and temporary
+    control), as `marks`: one registry call for the list."""
+    marks = registry.marks_on([r.pk for r in residents], timezone.localdate())
+    for r in residents:
+        r.marks = marks.get(r.pk, [])  # type: ignore[attr-defined]
+    return residents
 
 
 @login_required
@@ -123,6 +133,7 @@ def resident_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "resident": resident,
             "tags": resident.tags.order_by("category"),
             "links": registry.links_for(request.user, [resident.pk]).get(resident.pk, []),
+            "marks": _with_marks([resident])[0].marks,  # type: ignore[attr-defined]
             "history": history,
             "may_edit": may_edit_register(request.user),
             "may_full": may_see_full_personal_data(request.user),
@@ -290,6 +301,7 @@ def household_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         "residents/household_detail.html",
         {
             "household": household,
+            "residents": _with_marks(list(household.residents.all())),
             "may_edit": may_edit,
             "merge_form": merge_form,
             "may_call": may_call(request.user),

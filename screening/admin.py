@@ -2,7 +2,15 @@ from django.contrib import admin
 
 from accounts.admin import ScopedAdminMixin
 
-from .models import HealthReport, Quarantine, ResultImport, Retest, TestingRound, Tube
+from .models import (
+    HealthReport,
+    Quarantine,
+    ResultImport,
+    Retest,
+    SamplingSlot,
+    TestingRound,
+    Tube,
+)
 
 
 class ReadOnlyForStaff(ScopedAdminMixin, admin.ModelAdmin):
@@ -73,3 +81,10 @@ class HealthReportAdmin(ReadOnlyForStaff):
     list_display = ("day", "compound", "temperature")
     list_select_related = ("compound",)
     raw_id_fields = ("quarantine", "compound", "by")
+
+
+@admin.register(SamplingSlot)
+class SamplingSlotAdmin(ReadOnlyForStaff):
+    list_display = ("place", "round", "compound", "starts_at", "ends_at")
+    list_select_related = ("round", "compound")
+    raw_id_fields = ("round", "compound", "created_by")

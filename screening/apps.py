@@ -10,8 +10,8 @@ class ScreeningConfig(AppConfig):
         from messaging.registry import register_system_templates
 
         from . import plugins
-        from .notify import CASE_ALERT
+        from .notify import CASE_ALERT, TEST_DAY
 
         plugins.register()
         # Its own texts are never offered for a campaign.
-        register_system_templates(CASE_ALERT)
+        register_system_templates(CASE_ALERT, TEST_DAY)

@@ -88,6 +88,9 @@ def seed_screening() -> int:
     """Returns the number of rounds created."""
     today = timezone.localdate()
     created = 0
+    SmsTemplate.objects.filter(name=notify.TEST_DAY, approved=False).update(
+        code="SMS_270150301", approved=True
+    )
     SmsTemplate.objects.filter(name=notify.CASE_ALERT, approved=False).update(
         code="SMS_270150300", approved=True
     )
@@ -109,6 +112,7 @@ def seed_screening() -> int:
             _round(district, number, first, RoundStatus.CLOSED, by, residents)
         sixth = _round(district, 6, today, RoundStatus.OPEN, by, residents, share=0.5)
         created += 6
+        _slots(sixth, by, today)
         if index != 0:
             continue
         # One positive pool, its retests pending; a case elsewhere with two close contacts.
@@ -133,3 +137,28 @@ def seed_screening() -> int:
                 by=by,
             )
     return created
+
+
+def _slots(testing_round: TestingRound, by, day: datetime.date) -> None:
+    """Each compound of round 6: its east gate for odd buildings 08:00–10:00, the west gate
+    for the others 10:00–12:00 (residents come down by building)."""
+    from compounds.models import Compound
+    from wuyi.lib.localday import aware
+
+    for compound in Compound.objects.filter(district_id=testing_round.district_id):
+        buildings = list(compound.buildings.order_by("pk"))
+        for place, start, chosen in (
+            ("东门广场", 8, buildings[0::2]),
+            ("西门停车场", 10, buildings[1::2]),
+        ):
+            if not chosen:
+                continue
+            services.slot_add(
+                round_id=testing_round.pk,
+                compound_id=compound.pk,
+                place=place,
+                starts_at=aware(day, datetime.time(start)),
+                ends_at=aware(day, datetime.time(start + 2)),
+                building_ids=[b.pk for b in chosen],
+                by=by,
+            )

@@ -80,3 +80,17 @@ class ReportForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
     symptoms = forms.CharField(label=_("Symptoms"), max_length=200, required=False)
+
+
+class SlotForm(forms.Form):
+    place = forms.CharField(label=_("Sampling point"), max_length=60)
+    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.TimeField(label=_("From"), widget=forms.TimeInput(attrs={"type": "time"}))
+    end = forms.TimeField(label=_("Until"), widget=forms.TimeInput(attrs={"type": "time"}))
+    buildings = forms.TypedMultipleChoiceField(
+        label=_("Buildings (none: all)"), coerce=int, required=False
+    )
+
+    def __init__(self, *args, buildings=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["buildings"].choices = [(b.pk, b.label) for b in buildings]

@@ -15,7 +15,14 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.access import ScopedQuerySet
 from accounts.models import Level
-from compounds.models import Compound, District, InCompoundQuerySet, PositiveCase, Subdistrict
+from compounds.models import (
+    Building,
+    Compound,
+    District,
+    InCompoundQuerySet,
+    PositiveCase,
+    Subdistrict,
+)
 from residents.models import Household, Resident
 
 
@@ -297,6 +304,8 @@ class PersonKind(models.TextChoices):
     CASE = "case", _("Case")
     CLOSE = "close", _("Close contact")
     SECONDARY = "secondary", _("Secondary close contact")
+    # Kept at home without being anyone's contact (the register's old "home isolation").
+    ISOLATION = "isolation", _("Home isolation")
 
 
 class Place(models.TextChoices):
@@ -411,3 +420,43 @@ class HealthReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.temperature}"
+
+
+class SamplingSlot(models.Model):
+    """A sampling point (采样点) and its time slot in one compound for one round: the
+    residents of the buildings named (none named: every building) come down to it then."""
+
+    round = models.ForeignKey(
+        TestingRound, on_delete=models.CASCADE, related_name="slots", verbose_name=_("round")
+    )
+    compound = models.ForeignKey(
+        Compound, on_delete=models.PROTECT, related_name="+", verbose_name=_("compound")
+    )
+    place = models.CharField(_("sampling point"), max_length=60)
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    buildings = models.ManyToManyField(
+        Building, blank=True, related_name="+", verbose_name=_("buildings")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = InCompoundQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("sampling point and time slot")
+        verbose_name_plural = _("sampling points and time slots")
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="slot_times_order"
+            ),
+        ]
+        indexes = [models.Index(fields=["round", "compound"], name="slot_round_compound")]
+
+    def __str__(self) -> str:
+        start = timezone.localtime(self.starts_at)
+        end = timezone.localtime(self.ends_at)
+        return f"{self.place} {start:%m-%d %H:%M}–{end:%H:%M}"

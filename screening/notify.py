@@ -1,7 +1,8 @@
 """What screening texts, through messaging (floor 2): a new case to the community secretary and
-the district staff who answer for the compound, by SMS and under their bell.
+the district staff who answer for the compound, by SMS and under their bell; a reminder on each
+test day of a quarantine to the person kept.
 
-The text is a provider-approved template created unapproved by migration: an operator enters
+Each text is a provider-approved template created unapproved by migration: an operator enters
 the provider's code and approves it (seed_demo approves it with a demo code). An SMS that cannot
 be queued goes up a level in the app (messaging.alerts)."""
 
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, Severity
 from accounts.services import in_site_language
 from messaging.alerts import alert_deliver
-from messaging.services import notify_by_sms
+from messaging.services import OneSms, notify_by_sms
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +72,35 @@ def case_found(*, case_id: int, compound: Any, found_on: Any) -> int:
             )
             queued += delivery.texted
     return queued
+
+
+# ----------------------------------------------------------------------------- test days
+
+TEST_DAY = "隔离核酸检测提醒"
+TEST_DAY_BODY = "{name}您好，今天（{date}）是您隔离期间的核酸检测日，请在家等候上门采样。"
+TEST_DAY_PURPOSE = "screening_test_day"
+
+
+def test_day_key(quarantine_id: int, day: Any) -> str:
+    return f"screening:test-day:{quarantine_id}:{day.isoformat()}"
+
+
+def test_day_due(people: list[tuple[int, str, str, Any]], day: Any) -> int:
+    """Remind people in quarantine that today is a test day: (quarantine id, name, phone,
+    compound) each, once a day each (the key names the record and the day). Returns how many
+    were queued; a compound's reminders go in one batch."""
+    by_compound: dict[Any, list[OneSms]] = {}
+    for quarantine_id, name, phone, compound in people:
+        by_compound.setdefault(compound, []).append(
+            OneSms(
+                phone,
+                {"name": name, "date": day.isoformat()},
+                test_day_key(quarantine_id, day),
+            )
+        )
+    return sum(
+        notify_by_sms(
+            to=items, template=TEST_DAY, purpose=TEST_DAY_PURPOSE, place=compound, cut=True
+        )
+        for compound, items in by_compound.items()
+    )

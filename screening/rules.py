@@ -23,6 +23,25 @@ MAX_QUARANTINE_DAYS = 28
 TEMPERATURE_RANGE = (34.0, 43.0)
 
 
+# Infants (婴幼儿) are exempt from a round: born less than this many years before it starts.
+INFANT_YEARS = 3
+
+
+def infant_cutoff(day: Any) -> Any:
+    """The latest birth date of someone old enough to be tested on `day`."""
+    try:
+        return day.replace(year=day.year - INFANT_YEARS)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - INFANT_YEARS, day=28)
+
+
+def test_day_offsets() -> tuple[int, ...]:
+    """The days after the start of a quarantine a test is due (settings, default 1, 4, 7, 14)."""
+    from django.conf import settings
+
+    return tuple(getattr(settings, "WUYI_QUARANTINE_TEST_DAYS", (1, 4, 7, 14)))
+
+
 def may_organise(user: Any) -> bool:
     """Open and close rounds, import results: district and sub-district staff."""
     return active(user) and (user.is_superuser or user.role in ORGANISERS)

@@ -6,20 +6,24 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from compounds.models import Compound, building_label
 from residents.models import Category, Resident, VulnerableTag
 from wuyi.lib.iters import natural_key
 
+from . import rules
 from .models import (
     Exemption,
+    ExemptReason,
     HealthReport,
+    PersonKind,
     Quarantine,
     Retest,
     RetestStatus,
     Sample,
+    SamplingSlot,
     TemporaryControl,
     TestingRound,
 )
@@ -53,6 +57,16 @@ class Coverage:
         self.exempt += other.exempt
 
 
+def derived_exempt(testing_round: TestingRound) -> Q:
+    """Exempt by what the data already says, beside the manual exemptions: an infant (born,
+    by the birth date the ID number gives, less than rules.INFANT_YEARS before the round
+    starts) or someone already a case (an open case record). A filter on Resident."""
+    cases = Quarantine.objects.filter(kind=PersonKind.CASE, released_at__isnull=True)
+    return Q(birth_date__gt=rules.infant_cutoff(testing_round.starts_on)) | Q(
+        pk__in=cases.values("resident_id")
+    )
+
+
 def round_compounds_for(user: Any, testing_round: TestingRound):
     compounds = Compound.objects.visible_to(user).filter(district_id=testing_round.district_id)
     chosen = [s.pk for s in testing_round.subdistricts.all()]
@@ -62,9 +76,10 @@ def round_compounds_for(user: Any, testing_round: TestingRound):
 
 
 def round_coverage(*, user: Any, testing_round: TestingRound) -> tuple[Coverage, list[Coverage]]:
-    """Coverage per compound of the round the user sees, worst first, and the total. Four
+    """Coverage per compound of the round the user sees, worst first, and the total. Five
     queries: compounds, residents per compound, samples per compound, exemptions of people not
-    sampled per compound."""
+    sampled per compound, people exempt by the data (derived_exempt) neither sampled nor
+    exempted by hand per compound."""
     compounds = round_compounds_for(user, testing_round)
     rows = {pk: Coverage(name=name, pk=pk) for pk, name in compounds.values_list("pk", "name")}
     ids = compounds.values("pk")
@@ -96,6 +111,23 @@ def round_coverage(*, user: Any, testing_round: TestingRound) -> tuple[Coverage,
     ):
         if cid in rows:
             rows[cid].exempt = n
+    # Exempt by the data (infants, cases), neither sampled nor exempted by hand.
+    manual = Exemption.objects.filter(round=testing_round, resident_id=OuterRef("pk"))
+    sampled_one = Sample.objects.filter(
+        round=testing_round, retest=False, resident_id=OuterRef("pk")
+    )
+    for cid, n in (
+        Resident.objects.current()
+        .filter(compound_id__in=ids)
+        .filter(derived_exempt(testing_round))
+        .exclude(Exists(sampled_one))
+        .exclude(Exists(manual))
+        .values_list("compound_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        if cid in rows:
+            rows[cid].exempt += n
     total = Coverage(name="")
     for row in rows.values():
         total.add(row)
@@ -125,12 +157,25 @@ def compound_coverage(
             "resident_id", "reason"
         )
     )
+    cutoff = rules.infant_cutoff(testing_round.starts_on)
+    cases = set(
+        Quarantine.objects.filter(
+            compound=compound, kind=PersonKind.CASE, released_at__isnull=True
+        ).values_list("resident_id", flat=True)
+    )
     people = (
         Resident.objects.current()
         .filter(compound=compound)
         .annotate(sampled=Exists(sample))
         .select_related("household__building")
-        .only("pk", "name", "household__unit", "household__room", "household__building__number")
+        .only(
+            "pk",
+            "name",
+            "birth_date",
+            "household__unit",
+            "household__room",
+            "household__building__number",
+        )
     )
     total = Coverage(name=compound.name, pk=compound.pk)
     units: dict[str, Coverage] = {}
@@ -138,6 +183,12 @@ def compound_coverage(
     for p in people:
         h = p.household
         unit = building_label(h.building.number) + (f"{h.unit}单元" if h.unit else "")
+        if p.pk not in exemptions and not p.sampled:
+            # Exempt by the data: a case, an infant (derived_exempt, for one person).
+            if p.pk in cases:
+                exemptions[p.pk] = ExemptReason.CASE
+            elif p.birth_date is not None and p.birth_date > cutoff:
+                exemptions[p.pk] = ExemptReason.INFANT
         if p.sampled:
             state = "sampled"
         elif p.pk in exemptions:
@@ -161,7 +212,8 @@ def compound_coverage(
 
 
 def missing_residents(*, testing_round: TestingRound, compound_ids: Any):
-    """Current residents of these compounds not sampled and not exempt in the round."""
+    """Current residents of these compounds not sampled and not exempt in the round (by hand
+    or by the data)."""
     sample = Sample.objects.filter(round=testing_round, retest=False, resident_id=OuterRef("pk"))
     exempt = Exemption.objects.filter(round=testing_round, resident_id=OuterRef("pk"))
     return (
@@ -169,6 +221,7 @@ def missing_residents(*, testing_round: TestingRound, compound_ids: Any):
         .filter(compound_id__in=compound_ids)
         .exclude(Exists(sample))
         .exclude(Exists(exempt))
+        .exclude(derived_exempt(testing_round))
     )
 
 
@@ -244,3 +297,28 @@ def retests_pending(user: Any) -> dict[int, int]:
     ):
         counts[cid] = n
     return counts
+
+
+def slots(*, testing_round: TestingRound, compound: Compound) -> list[SamplingSlot]:
+    """The compound's sampling points and time slots in the round, earliest first."""
+    return list(
+        SamplingSlot.objects.filter(round=testing_round, compound=compound)
+        .prefetch_related("buildings")
+        .order_by("starts_at", "pk")
+    )
+
+
+def slots_by_building(compound: Compound) -> dict[int | None, list[SamplingSlot]]:
+    """The slots of the rounds in progress in a compound, per building id (None: a slot for
+    every building), for the door cards. Two queries."""
+    found: dict[int | None, list[SamplingSlot]] = defaultdict(list)
+    rows = (
+        SamplingSlot.objects.filter(compound=compound, round__status="open")
+        .prefetch_related("buildings")
+        .order_by("starts_at", "pk")
+    )
+    for slot in rows:
+        ids: list[int | None] = [b.pk for b in slot.buildings.all()]
+        for building_id in ids or [None]:
+            found[building_id].append(slot)
+    return found

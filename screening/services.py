@@ -4,6 +4,7 @@ result sets off, cases, contacts, health reports and release. The acting user is
 import datetime
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -33,6 +34,7 @@ from .models import (
     RetestStatus,
     RoundStatus,
     Sample,
+    SamplingSlot,
     TemporaryControl,
     TestingRound,
     Tube,
@@ -316,6 +318,74 @@ def exemption_set(*, round_id: int, resident_id: int, reason: str, by: User) -> 
         defaults={"reason": reason, "by": by, "compound_id": resident.compound_id},
     )
     return exemption
+
+
+# ----------------------------------------------------------------------------- slots
+
+MAX_SLOT_HOURS = 12
+MSG_SLOT_ORDER = gettext_lazy("The slot ends before it starts.")
+MSG_SLOT_ROUND = gettext_lazy("A slot lies within the round's days (%(start)s to %(end)s).")
+
+
+def slot_add(
+    *,
+    round_id: int,
+    compound_id: int,
+    place: str,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    building_ids: Sequence[int] = (),
+    by: User,
+) -> SamplingSlot:
+    """A sampling point and its time slot in a compound of a round in progress, for some of
+    its buildings (none: all). The same slot given twice is written once."""
+    if not rules.may_keep(by):
+        raise PermissionDenied(_("Only the secretary and staff set sampling points."))
+    testing_round = _round_for(by, round_id)
+    compound = Compound.objects.visible_to(by).get(pk=compound_id)
+    if not round_compounds(testing_round).filter(pk=compound.pk).exists():
+        raise Refused(_("This compound is not in this round."), field="compound")
+    if testing_round.status != RoundStatus.OPEN:
+        raise Refused(MSG_ROUND_CLOSED % {"number": testing_round.number})
+    place = " ".join(str(place or "").split())
+    if not (1 <= len(place) <= 60) or not place.isprintable():
+        raise Refused(_("Name the sampling point (at most 60 characters)."), field="place")
+    if ends_at <= starts_at:
+        raise Refused(MSG_SLOT_ORDER, field="ends_at")
+    if ends_at - starts_at > datetime.timedelta(hours=MAX_SLOT_HOURS):
+        raise Refused(
+            _("A slot lasts at most %(hours)d hours.") % {"hours": MAX_SLOT_HOURS},
+            field="ends_at",
+        )
+    first, last = timezone.localdate(starts_at), timezone.localdate(ends_at)
+    if first < testing_round.starts_on or last > testing_round.ends_on:
+        values = {"start": testing_round.starts_on, "end": testing_round.ends_on}
+        raise Refused(MSG_SLOT_ROUND % values, field="starts_at")
+    buildings = list(compound.buildings.filter(pk__in=building_ids))
+    if len(buildings) != len(set(building_ids)):
+        raise Refused(_("Choose buildings of this compound."), field="buildings")
+    with transaction.atomic():
+        found = SamplingSlot.objects.filter(
+            round=testing_round, compound=compound, place=place, starts_at=starts_at
+        ).first()
+        if found is not None and found.ends_at == ends_at:
+            return found
+        slot = SamplingSlot.objects.create(
+            round=testing_round,
+            compound=compound,
+            place=place,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            created_by=by,
+        )
+        slot.buildings.set(buildings)
+    return slot
+
+
+def slot_remove(*, slot_id: int, by: User) -> None:
+    if not rules.may_keep(by):
+        raise PermissionDenied(_("Only the secretary and staff set sampling points."))
+    SamplingSlot.objects.visible_to(by).filter(pk=slot_id).delete()
 
 
 # ----------------------------------------------------------------------------- results
@@ -607,3 +677,43 @@ def quarantine_release(*, quarantine_id: int, by: User) -> Quarantine:
             q.released_by = by
             q.save(update_fields=["released_at", "released_by"])
     return q
+
+
+# ----------------------------------------------------------------------------- test days
+
+
+@dataclass(frozen=True)
+class Reminders:
+    queued: int
+    already: int
+
+    def line(self) -> str:
+        return f"queued {self.queued} reminders, {self.already} already sent"
+
+
+def test_day_reminders(*, day: datetime.date | None = None) -> Reminders:
+    """Text each person in quarantine (not released) whose test day is `day` (today, Asia/
+    Shanghai, unless given): once a day each, whoever runs it and however often (the SMS key
+    names the record and the day; the keys already in the outbox are counted, not sent). Two
+    queries and one batch of SMS a compound, after no lock is held."""
+    from messaging.models import Message
+
+    day = day or timezone.localdate()
+    starts = [day - datetime.timedelta(days=n) for n in rules.test_day_offsets()]
+    due = list(
+        Quarantine.objects.filter(released_at__isnull=True, starts_on__in=starts, ends_on__gte=day)
+        .exclude(resident__phone="")
+        .select_related("resident", "compound")
+        .order_by("compound_id", "pk")
+    )
+    keys = {q.pk: notify.test_day_key(q.pk, day) for q in due}
+    sent = set(
+        Message.objects.filter(idempotency_key__in=keys.values()).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    people = [
+        (q.pk, q.resident.name, q.resident.phone, q.compound) for q in due if keys[q.pk] not in sent
+    ]
+    queued = notify.test_day_due(people, day) if people else 0
+    return Reminders(queued=queued, already=len(due) - len(people))

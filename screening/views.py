@@ -4,6 +4,7 @@ sampler's phone page (a tube, then its people), the lab sheet's import, cases an
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -20,13 +22,23 @@ from accounts.http import AuthedHttpRequest
 from compounds.models import Compound, District
 from residents.models import Household, Resident
 from wuyi.lib.errors import Refused, add_to_form
+from wuyi.lib.localday import aware
 from wuyi.lib.params import int_param, text_param
 from wuyi.lib.qr import qr_svg
 from wuyi.lib.spreadsheets import ImportFileError
 
 from . import importing, rules, selectors, services
-from .forms import ContactForm, ExemptForm, ReportForm, RoundForm, ScanForm, TubeForm, UploadForm
-from .models import Quarantine, Sample, TestingRound, Tube, TubeStatus
+from .forms import (
+    ContactForm,
+    ExemptForm,
+    ReportForm,
+    RoundForm,
+    ScanForm,
+    SlotForm,
+    TubeForm,
+    UploadForm,
+)
+from .models import Quarantine, Sample, SamplingSlot, TestingRound, Tube, TubeStatus
 
 
 def _round(request: AuthedHttpRequest, pk: int, **kw: Any) -> TestingRound:
@@ -119,7 +131,80 @@ def round_compound(request: AuthedHttpRequest, pk: int, cpk: int) -> HttpRespons
             "doors": doors[:500],
             "show": show,
             "door_list": selectors.door_list(testing_round=testing_round, compound=compound),
+            "slots": selectors.slots(testing_round=testing_round, compound=compound),
+            "slot_form": SlotForm(buildings=compound.buildings.order_by("number")),
             "exempt_form": ExemptForm(),
+            # One action: the compose page with the missing of this compound chosen.
+            "text_missing": _text_missing_url(request, testing_round, compound, total.missing),
+        },
+    )
+
+
+def _text_missing_url(
+    request: AuthedHttpRequest, testing_round: TestingRound, compound: Compound, missing: int
+) -> str:
+    """The compose page with the audience "not yet sampled" of this round and compound chosen,
+    for a user who sends campaigns, while someone is missing in a round in progress."""
+    from messaging.rules import may_compose
+
+    if not (missing and testing_round.status == "open" and may_compose(request.user)):
+        return ""
+    target = f"{testing_round.pk}:{compound.pk}"
+    query = urlencode({"audience": "screening.missing", "t:screening.missing": target})
+    return f"{reverse('messaging:compose')}?{query}"
+
+
+@login_required
+@require_POST
+def slot_add(request: AuthedHttpRequest, pk: int, cpk: int) -> HttpResponse:
+    testing_round = _round(request, pk)
+    compound = _compound(request, cpk)
+    require(rules.may_keep(request.user))
+    form = SlotForm(request.POST, buildings=compound.buildings.all())
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for e in form.errors.values()))
+        return redirect("screening:compound", testing_round.pk, compound.pk)
+    data = form.cleaned_data
+    try:
+        services.slot_add(
+            round_id=testing_round.pk,
+            compound_id=compound.pk,
+            place=data["place"],
+            starts_at=aware(data["day"], data["start"]),
+            ends_at=aware(data["day"], data["end"]),
+            building_ids=data["buildings"],
+            by=request.user,
+        )
+    except Refused as refused:
+        messages.error(request, str(refused))
+    return redirect(reverse("screening:compound", args=[testing_round.pk, compound.pk]) + "#slots")
+
+
+@login_required
+@require_POST
+def slot_remove(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    slot = get_visible_or_404(SamplingSlot, request.user, pk=pk)
+    services.slot_remove(slot_id=slot.pk, by=request.user)
+    return redirect(
+        reverse("screening:compound", args=[slot.round_id, slot.compound_id]) + "#slots"
+    )
+
+
+@login_required
+def door_list(request: AuthedHttpRequest, pk: int, cpk: int) -> HttpResponse:
+    """The door-to-door list on paper (A4): who cannot come down and who owes a single-tube
+    retest, door by door, with a box to tick and the time it was printed."""
+    testing_round = _round(request, pk)
+    compound = _compound(request, cpk)
+    require(rules.may_keep(request.user))
+    return render(
+        request,
+        "screening/door_list.html",
+        {
+            "round": testing_round,
+            "compound": compound,
+            "rows": selectors.door_list(testing_round=testing_round, compound=compound),
+            "printed_at": timezone.localtime(),
         },
     )
 
@@ -254,9 +339,11 @@ def door_cards(request: AuthedHttpRequest, cpk: int) -> HttpResponse:
         .prefetch_related("residents")
         .order_by("building__number", "unit", "room")[:300]
     )
+    slots = selectors.slots_by_building(compound)
     cards = [
         {
             "address": h.address,
+            "slots": slots.get(h.building_id, []) + slots.get(None, []),
             "people": [
                 {"name": r.name, "qr": qr_svg(rules.resident_code(r.pk), scale=3)}
                 for r in h.residents.all()

@@ -62,7 +62,7 @@ def register(secretary_a, secretary_b, compound_a, compound_b):
         services.resident_save(
             by=secretary_a,
             household=homes[1],
-            data={"name": "李明", "quarantine": "home"},
+            data={"name": "李明"},
             national_id=make_id(3, "19900505"),
         ),
     ]
@@ -135,11 +135,11 @@ enabled = false
 [auth.openapi.tokenAuth]
 api_key = "Token {token}"
 
-# Writes: the register's rules (an ID number's check digit, one household per flat, quarantine
-# dates within the outbreak, a household or building that exists and is in reach) cannot all be
-# said in JSON Schema, so a schema-valid body may rightly be refused with a 400 naming the field
-# at fault. positive_data_acceptance still fails a write refused any other way (405, 415, 422...)
-# and every read: what a query or path parameter may be, the schema says whole.
+# Writes: the register's rules (an ID number's check digit, one household per flat, a household
+# or building that exists and is in reach) cannot all be said in JSON Schema, so a schema-valid
+# body may rightly be refused with a 400 naming the field at fault. positive_data_acceptance
+# still fails a write refused any other way (405, 415, 422...) and every read: what a query or
+# path parameter may be, the schema says whole.
 [[operations]]
 include-method = ["POST", "PUT", "PATCH"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404"]

@@ -368,6 +368,10 @@ WUYI_OVERDUE_BATCH = int(os.environ.get("WUYI_OVERDUE_BATCH", "5000"))
 # Volunteers: a shift starting within this many hours with fewer people than it needs is
 # alerted to the community secretaries (in the app).
 WUYI_UNSTAFFED_ALERT_HOURS = int(os.environ.get("WUYI_UNSTAFFED_ALERT_HOURS", "12"))
+# Screening: the days after the start of a quarantine a test is due (and its reminder sent).
+WUYI_QUARANTINE_TEST_DAYS = tuple(
+    int(n) for n in env_list("WUYI_QUARANTINE_TEST_DAYS", "1,4,7,14") if n.strip().isdigit()
+)
 _roster_hour, _roster_minute = (int(part) for part in WUYI_ROSTER_TIME.split(":"))
 # Dashboards: the districts' daily reports are written at this local time (HH:MM), into this
 # directory (one folder per day, one xlsx per district), and kept there.
@@ -415,6 +419,12 @@ CELERY_BEAT_SCHEDULE = {
     "alert-unstaffed-shifts": {
         "task": "volunteers.alert_unstaffed",
         "schedule": crontab(minute="*/15"),
+    },
+    # People in quarantine told of the day's test at 08:00, and again each hour until noon for
+    # whoever was missed (a record added since, a worker down): each person once a day.
+    "remind-test-days": {
+        "task": "screening.remind_test_days",
+        "schedule": crontab(hour="8-12", minute=5),
     },
     "remind-overdue-rounds": {
         "task": "sanitation.remind_overdue",

@@ -26,6 +26,14 @@ from medical.api import AmbulanceViewSet, EscortViewSet, HospitalViewSet, Schedu
 from messaging.api import CampaignViewSet, SmsTemplateViewSet
 from residents.api import HouseholdViewSet, ResidentViewSet
 from sanitation.api import AreaViewSet, RoundViewSet, WasteRecordViewSet
+from screening.api import (
+    CaseViewSet,
+    ContactViewSet,
+    HealthReportViewSet,
+    ResultImportViewSet,
+    TestingRoundViewSet,
+    TubeViewSet,
+)
 from supplies.api import CatalogueViewSet, GroupBuyViewSet, OrderViewSet
 from volunteers.api import (
     AssignmentViewSet,
@@ -62,6 +70,12 @@ router.register("sms-templates", SmsTemplateViewSet, basename="smstemplate")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("care/checks", WelfareCheckViewSet, basename="welfarecheck")
 router.register("care/needs", NeedViewSet, basename="need")
+router.register("screening/rounds", TestingRoundViewSet, basename="testinground")
+router.register("screening/tubes", TubeViewSet, basename="tube")
+router.register("screening/results", ResultImportViewSet, basename="resultimport")
+router.register("screening/cases", CaseViewSet, basename="case")
+router.register("screening/contacts", ContactViewSet, basename="contact")
+router.register("screening/health-reports", HealthReportViewSet, basename="healthreport")
 
 
 router.register("campaign/checklists", ChecklistViewSet, basename="checklist")

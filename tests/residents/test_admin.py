@@ -80,7 +80,6 @@ def test_admin_change_keeps_the_phone_and_checks_the_record(client, secretary_a,
         "gender": "F",  # the ID number says a man
         "relation": "",
         "notes": "",
-        "quarantine": "",
         "tags-TOTAL_FORMS": "0",
         "tags-INITIAL_FORMS": "0",
     }

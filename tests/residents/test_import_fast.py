@@ -175,8 +175,6 @@ def test_import_writes_exactly_the_expected_rows(list_file, community_a, compoun
         assert resident.compound_id == compound_a.pk and resident.community_id == community_a.pk
         assert resident.phone == phone and resident.relation == relation
         assert resident.notes == stored, name
-        assert resident.quarantine == "" and resident.quarantine_from is None
-        assert resident.quarantine_until is None
         assert resident.created_at == resident.updated_at >= before
         if nid:
             assert resident.id_hash == pii.keyed_hash(nid)
@@ -562,7 +560,7 @@ def test_copy_writes_csv_specials_exactly(compound_a):
         "空号": "",
     }
     resident = Resident.objects.get(pk=rid[0])
-    assert (resident.quarantine, resident.quarantine_from, resident.phone) == ("", None, "")
+    assert (resident.notes, resident.phone) == ("", "")
 
 
 @postgresql_only

@@ -7,6 +7,7 @@ from django.urls import reverse
 from residents import services
 from residents.models import Household, PersonalDataAccess
 from tests.residents.helpers import make_id
+from tests.screening.factories import QuarantineFactory
 
 PHONE = "19893100765"
 
@@ -22,10 +23,12 @@ def granny(secretary_a, home):
     person = services.resident_save(
         by=secretary_a,
         household=home,
-        data={"name": "张桂兰", "phone": PHONE, "quarantine": "home"},
+        data={"name": "张桂兰", "phone": PHONE},
         national_id=make_id(4, "19400101", female=True),
     )
     services.resident_tag_set(by=secretary_a, resident=person, category="elderly_alone")
+    # In home isolation: screening's record, counted on the compound page through its registry.
+    QuarantineFactory(compound=home.compound, resident=person, kind="isolation")
     return person
 
 

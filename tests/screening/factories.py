@@ -14,6 +14,7 @@ from screening.models import (
     ResultImport,
     Retest,
     Sample,
+    SamplingSlot,
     TemporaryControl,
     TestingRound,
     Tube,
@@ -26,6 +27,7 @@ __all__ = [
     "ResultImportFactory",
     "RetestFactory",
     "SampleFactory",
+    "SamplingSlotFactory",
     "TemporaryControlFactory",
     "TestingRoundFactory",
     "TubeFactory",
@@ -201,3 +203,22 @@ class HealthReportFactory(factory.django.DjangoModelFactory):
             temperature=kwargs.pop("temperature", "36.6"),
             symptoms=kwargs.pop("symptoms", compound.name),
         )
+
+
+class SamplingSlotFactory(factory.django.DjangoModelFactory):
+    """A sampling point and its slot, for all the compound's buildings, on the round's day."""
+
+    class Meta:
+        model = SamplingSlot
+
+    @classmethod
+    def create(cls, **kwargs):
+        compound = _compound(kwargs)
+        testing_round = kwargs.pop("round", None) or TestingRoundFactory(compound=compound)
+        start = timezone.make_aware(
+            datetime.datetime.combine(testing_round.starts_on, datetime.time(8))
+        )
+        kwargs.setdefault("place", "东门广场")
+        kwargs.setdefault("starts_at", start)
+        kwargs.setdefault("ends_at", start + datetime.timedelta(hours=2))
+        return SamplingSlot.objects.create(round=testing_round, compound=compound, **kwargs)
