@@ -30,4 +30,8 @@ class SuppliesConfig(AppConfig):
         register_figures(figures)
         # Its own texts (codes, links, reminders) are never offered for a campaign.
         register_system_templates(HANDOVER, SELF_ORDER)
-        from . import tasks  # noqa: F401 - sets services.self_order.queue_self_code
+        from residents.codes import register_sender
+
+        from .services.self_order import CODE_PURPOSE, self_order_sender
+
+        register_sender(CODE_PURPOSE, self_order_sender)

@@ -53,7 +53,6 @@ from .supplies import (
     OrderFactory,
     OrderLinkFactory,
     ProxyPurchaseFactory,
-    SelfOrderCodeFactory,
     SupplierFactory,
 )
 from .volunteers import (
@@ -101,7 +100,6 @@ __all__ = [
     "ResidentFactory",
     "RoundFactory",
     "ScheduleFactory",
-    "SelfOrderCodeFactory",
     "ShiftFactory",
     "ShiftTemplateFactory",
     "StatusChangeFactory",
