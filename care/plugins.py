@@ -57,6 +57,11 @@ def register() -> None:
     from compounds.figures import register_figures
 
     register_figures(figures)
+    from residents.registry import register_household_action
+
+    from .household import NEED_ACTION
+
+    register_household_action(NEED_ACTION)
 
 
 # ----------------------------------------------------------------------------- figures

@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 
 from compounds.figures import Contribution, Figure, per_compound, register_figures
 from compounds.registry import CompoundPanel, register_compound_panel
+from messaging.registry import register_system_templates
 
-from . import audiences, rules, selectors
+from . import audiences, codes, household, notify, rules, selectors
 from .models import VulnerableTag
 from .rules import may_edit_register, may_read_ledger, may_read_register
 
@@ -20,6 +21,10 @@ def register() -> None:
     register_figures(figures)
     register_compound_panel(compound_panel)
     audiences.register()
+    # The household link's texts are the system's own, never offered for a campaign; its code
+    # is texted through the one code check (residents.codes).
+    register_system_templates(notify.HOUSEHOLD_LINK, notify.HOUSEHOLD_CODE)
+    codes.register_sender(household.CODE_PURPOSE, household.household_code_sender)
 
 
 def compound_panel(user, compound) -> CompoundPanel | None:

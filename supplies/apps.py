@@ -35,3 +35,15 @@ class SuppliesConfig(AppConfig):
         from .services.self_order import CODE_PURPOSE, self_order_sender
 
         register_sender(CODE_PURPOSE, self_order_sender)
+        from residents.registry import HouseholdAction, register_household_action
+
+        from .views.household import household_order
+
+        register_household_action(
+            HouseholdAction(
+                key="supplies.order",
+                label=_("Order supplies"),
+                view=household_order,
+                order=10,
+            )
+        )

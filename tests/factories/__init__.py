@@ -35,7 +35,9 @@ from .places import (
     UserFactory,
 )
 from .residents import (
+    HouseholdActionLogFactory,
     HouseholdFactory,
+    HouseholdLinkFactory,
     ImportJobFactory,
     PersonalDataAccessFactory,
     ResidentFactory,
@@ -83,7 +85,9 @@ __all__ = [
     "EscortFactory",
     "GroupBuyFactory",
     "HospitalFactory",
+    "HouseholdActionLogFactory",
     "HouseholdFactory",
+    "HouseholdLinkFactory",
     "ImportJobFactory",
     "MedicalStaffFactory",
     "MembershipFactory",
