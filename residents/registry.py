@@ -139,3 +139,33 @@ def household_action_label(key: str) -> Any:
         return _("Opened the link")
     action = _actions.get(key)
     return action.label if action is not None else key
+
+
+# ----------------------------------------------------------------------------- needs turned
+
+
+# A need a resident voiced (at a welfare check, through the household's link) becomes work
+# of another app in one tap: supplies makes it a proxy purchase, medical an escort request.
+# `make(by=, resident=, text=, key=, when=)` does it (idempotent by `key`) and returns what it
+# made, as a short line for the need ("代购单 #12"); it raises Refused or PermissionDenied.
+# `may(user)` says whether the user may make it at all (the button shows only then).
+
+
+@dataclass(frozen=True)
+class NeedTurn:
+    kind: str  # the need's kind it answers: "supplies", "escort"
+    label: Any  # the button: 生成代购单, 申请就医陪护
+    make: Callable[..., str]
+    may: Callable[[Any], bool]
+    asks_when: bool = False  # the button carries a day and time (an escort's)
+
+
+_turns: dict[str, NeedTurn] = {}
+
+
+def register_need_turn(turn: NeedTurn) -> None:
+    _turns[turn.kind] = turn
+
+
+def need_turn(kind: str) -> NeedTurn | None:
+    return _turns.get(kind)

@@ -47,3 +47,16 @@ class SuppliesConfig(AppConfig):
                 order=10,
             )
         )
+        from residents.registry import NeedTurn, register_need_turn
+
+        from .plugins import need_to_order
+        from .rules import may_enter_orders
+
+        register_need_turn(
+            NeedTurn(
+                kind="supplies",
+                label=_("Make it a proxy purchase"),
+                make=need_to_order,
+                may=may_enter_orders,
+            )
+        )
