@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messaging.models import Message
-from supplies import rules, services
 from residents.models import LinkCode as SelfOrderCode  # the codes live in residents
+from supplies import rules, services
 from supplies.models import Order, OrderLink
 from tests.factories import ResidentFactory
 from wuyi.lib.errors import Refused
