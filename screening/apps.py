@@ -13,6 +13,6 @@ class ScreeningConfig(AppConfig):
         from .notify import CASE_ALERT
 
         plugins.register()
-        from . import household  # noqa: F401 - registers the household link's pages
         # Its own texts are never offered for a campaign.
         register_system_templates(CASE_ALERT)
+        from . import household  # noqa: F401 - registers the household link's pages
