@@ -52,6 +52,8 @@ def household_link(request: HttpRequest, token: str) -> HttpResponse:
             for action in registry.household_actions(household)
         ]
         log = list(HouseholdActionLog.objects.filter(link=link).order_by("-at")[:10])
+        for entry in log:
+            entry.label = registry.household_action_label(entry.action)  # type: ignore[attr-defined]
     return render(
         request,
         "residents/household_link.html",

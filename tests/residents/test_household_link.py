@@ -170,6 +170,7 @@ def test_the_code_opens_the_link_and_shows_the_actions(sms, client, worker, secr
     # No one in quarantine: no health report.
     assert _action(link, "screening.health") not in page.text
     assert HouseholdActionLog.objects.filter(link=link, action="opened").count() == 1
+    assert "打开链接" in page.text  # the log, in words
 
 
 def test_a_number_of_another_household_gets_no_code(
