@@ -271,13 +271,18 @@ def test_send_a_need_reaches_the_secretary_and_is_logged(
 
 
 def test_ask_for_an_escort_goes_to_the_secretary_to_confirm(
-    opened, client, home, secretary_a, django_capture_on_commit_callbacks
+    opened, client, home, neighbour, secretary_a, django_capture_on_commit_callbacks
 ):
     from accounts.models import Alert
     from medical.models import Escort, EscortStatus
+    from tests.factories import EscortFactory
 
     zhang = home.residents.get(name="张建国")
     url = _action(opened, "medical.escort")
+    theirs = EscortFactory(resident=neighbour.residents.get())
+    page = client.get(url)
+    assert page.status_code == 200 and "王邻居" not in page.text
+    theirs.delete()
     at = timezone.localtime() + datetime.timedelta(days=1)
     data = {
         "resident": zhang.pk,
