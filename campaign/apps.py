@@ -10,3 +10,4 @@ class CampaignConfig(AppConfig):
         from . import plugins
 
         plugins.register()
+        from . import household  # noqa: F401 - registers the household link's notices page

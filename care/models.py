@@ -204,6 +204,8 @@ class Need(models.Model):
         verbose_name=_("handled by"),
     )
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    # What the need became in one tap (services.need_turn): "代购单 #12", "就医陪护申请 #3".
+    made = models.CharField(_("made into"), max_length=100, blank=True)
 
     objects = InCompoundQuerySet.as_manager()
 

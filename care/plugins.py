@@ -59,3 +59,8 @@ def register() -> None:
     from .figures import figures
 
     register_figures(figures)
+    from residents.registry import register_household_action
+
+    from .household import NEED_ACTION
+
+    register_household_action(NEED_ACTION)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 from compounds.models import Community, Compound
 from messaging.alerts import alert_staff
+from residents import registry
 from residents.models import Resident, VulnerableTag
 from volunteers.models import Team, TeamKind, Volunteer
 from wuyi.lib import pgcopy
@@ -305,6 +307,47 @@ def need_handle(*, by: User, need: Need) -> Need:
         locked.handled_by = by
         locked.handled_at = timezone.now()
         locked.save(update_fields=["status", "handled_by", "handled_at"])
+    return locked
+
+
+def may_turn(user: Any, need: Need) -> bool:
+    """Who may turn an open need into another app's work in one tap: the secretary, or the
+    volunteer of the check it came from, when that app lets them make it at all."""
+    turn = registry.need_turn(need.kind)
+    if turn is None or need.status != NeedStatus.OPEN or not turn.may(user):
+        return False
+    if rules.may_organise(user):
+        return True
+    check = need.welfare_check
+    return check is not None and rules.is_assignee(user, check)
+
+
+def need_turn(*, by: User, need: Need, when: Any = None) -> Need:
+    """One more tap: the need becomes a supply order or an escort request (the app that makes
+    it registered in residents.registry), and is handled, saying what it became. Once: the
+    need is locked and must be open (a double tap finds it handled). Refused: a kind no app
+    turns, a need handled already, a user who may not (the app's own refusals pass on)."""
+    with transaction.atomic():
+        locked = Need.objects.select_for_update().select_related("resident").get(pk=need.pk)
+        if locked.status != NeedStatus.OPEN:
+            raise Refused(_("This need is handled already."))
+        turn = registry.need_turn(locked.kind)
+        if turn is None:
+            raise Refused(_("This kind of need is handled by the secretary herself."))
+        if not may_turn(by, locked):
+            raise PermissionDenied(_("This need is not yours to turn into an order."))
+        made = turn.make(
+            by=by,
+            resident=locked.resident,
+            text=locked.text,
+            key=f"care-need-{locked.pk}",
+            when=when,
+        )
+        locked.status = NeedStatus.HANDLED
+        locked.handled_by = by
+        locked.handled_at = timezone.now()
+        locked.made = str(made)[:100]
+        locked.save(update_fields=["status", "handled_by", "handled_at", "made"])
     return locked
 
 

@@ -12,5 +12,6 @@ urlpatterns = [
     path("compounds/<int:pk>/served/", views.served, name="served"),
     path("needs/", views.needs, name="needs"),
     path("needs/<int:pk>/handle/", views.need_handle, name="need_handle"),
+    path("needs/<int:pk>/turn/", views.need_turn, name="need_turn"),
     path("plans/", views.plans, name="plans"),
 ]

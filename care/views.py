@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from compounds.models import Community, Compound, building_label
+from residents import registry
 from residents.models import Category
 from residents.rules import may_call_resident
 from volunteers.models import Volunteer
@@ -67,6 +68,10 @@ def check_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
                 add_to_form(form, refused)
                 messages.error(request, str(refused.message))
             else:
+                if _turnable(request.user, check.needs.all()):
+                    # One more tap turns the need into an order or a request: on this page.
+                    messages.success(request, _("Recorded. One more tap sends the need on."))
+                    return redirect("care:check", pk=check.pk)
                 messages.success(request, _("Recorded. Thank you."))
                 if rules.may_organise(request.user):
                     return redirect("care:check", pk=check.pk)
@@ -84,15 +89,64 @@ def check_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "targets": rules.CHECK.targets(check.outcome, by=request.user, obj=check),
             "may_call": may_call_resident(request.user, check.resident),
             "may_organise": may_organise,
+            "tomorrow_nine": _tomorrow_nine(),
             "reassign": ReassignForm(
                 initial={"volunteer": check.volunteer_id},
                 volunteers=_volunteers(check.compound_id),
             )
             if may_organise and not check.done
             else None,
-            "needs": check.needs.order_by("created_at"),
+            "needs": _with_turns(request.user, check.needs.order_by("created_at")),
         },
     )
+
+
+def _with_turns(user: Any, needs: Any) -> list[tuple[Need, Any]]:
+    """Each need with the one-tap turn the user may make of it (None: none)."""
+    out = []
+    for need in needs:
+        turn = registry.need_turn(need.kind) if services.may_turn(user, need) else None
+        out.append((need, turn))
+    return out
+
+
+def _turnable(user: Any, needs: Any) -> bool:
+    return any(turn is not None for _need, turn in _with_turns(user, needs))
+
+
+@login_required
+@require_POST
+def need_turn(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """One more tap: a need becomes an order or an escort request (services.need_turn)."""
+    need = get_visible_or_404(Need.objects.select_related("welfare_check"), request.user, pk=pk)
+    require(services.may_turn(request.user, need) or need.status != NeedStatus.OPEN)
+    when = None
+    if request.POST.get("when"):
+        when = _when(str(request.POST["when"])[:20])
+    try:
+        if when is False:
+            raise Refused(_("Give the day and time as 2026-12-05 09:00."), field="when")
+        done = services.need_turn(by=request.user, need=need, when=when)
+    except Refused as refused:
+        messages.error(request, str(refused.message))
+    else:
+        messages.success(request, _("Done: %(made)s.") % {"made": done.made})
+    if request.POST.get("back") == "check" and need.welfare_check_id:
+        return redirect("care:check", pk=need.welfare_check_id)
+    return redirect("care:needs")
+
+
+def _when(text: str) -> Any:
+    """A datetime-local value as an aware datetime; False when it is not one."""
+    from django.utils.dateparse import parse_datetime
+
+    try:
+        at = parse_datetime(text)
+    except ValueError:
+        return False
+    if at is None:
+        return False
+    return timezone.make_aware(at) if timezone.is_naive(at) else at
 
 
 @login_required
@@ -196,8 +250,18 @@ def needs(request: AuthedHttpRequest) -> HttpResponse:
     return render(
         request,
         "care/needs.html",
-        {"needs": rows, "may_organise": rules.may_organise(request.user), "OPEN": NeedStatus.OPEN},
+        {
+            "needs": _with_turns(request.user, rows),
+            "may_organise": rules.may_organise(request.user),
+            "OPEN": NeedStatus.OPEN,
+            "tomorrow_nine": _tomorrow_nine(),
+        },
     )
+
+
+def _tomorrow_nine() -> str:
+    """The escort button's default day and time, as a datetime-local value."""
+    return f"{timezone.localdate() + datetime.timedelta(days=1):%Y-%m-%d}T09:00"
 
 
 @login_required

@@ -31,3 +31,9 @@ class MedicalConfig(AppConfig):
         resident_left.connect(on_resident_left, dispatch_uid="medical.resident_left")
         # Its own texts (the pickup time, the crew's job) are never offered for a campaign.
         register_system_templates(PICKUP, CREW)
+        from residents.registry import register_household_action, register_need_turn
+
+        from .household import ESCORT_ACTION, NEED_TURN
+
+        register_household_action(ESCORT_ACTION)
+        register_need_turn(NEED_TURN)

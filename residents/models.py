@@ -486,3 +486,124 @@ class CategoryMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.word} → {self.get_category_display()}"
+
+
+# ----------------------------------------------------------------------------- links and codes
+
+
+class LinkCode(models.Model):
+    """A request for a code through a link a resident holds without an account (a compound's
+    ordering link in supplies, a household's own link here), for a number at a door: only
+    hashes of the number and the code are kept. Every request is a row (the limits per
+    number, door and link count them), whether or not the number lives there: the worker
+    looks that up after the page has answered (residents.codes.code_deliver), and only then
+    are `household` and the code set. `purpose` and `link_id` name the link (no foreign key:
+    links live in several apps)."""
+
+    purpose = models.CharField(max_length=20)
+    link_id = models.PositiveBigIntegerField()
+    compound = models.ForeignKey(Compound, on_delete=models.CASCADE, related_name="+")
+    phone_hash = models.CharField(max_length=64)
+    # The door as the resident typed it (cleaned as the register stores addresses).
+    building = models.ForeignKey(
+        Building, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    unit = models.CharField(max_length=10, blank=True)
+    room = models.CharField(max_length=20, blank=True)
+    code_hash = models.CharField(max_length=64)
+    sent_at = models.DateTimeField(default=timezone.now)
+    looked_up_at = models.DateTimeField(null=True, blank=True)
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("link code")
+        verbose_name_plural = _("link codes")
+        ordering = ["-sent_at"]
+        indexes = [
+            models.Index(fields=["phone_hash", "sent_at"], name="linkcode_phone_idx"),
+            models.Index(fields=["purpose", "link_id", "sent_at"], name="linkcode_link_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.sent_at:%m-%d %H:%M}"
+
+
+class HouseholdLinkQuerySet(ScopedQuerySet):
+    scope_lookups = HouseholdQuerySet.scope_lookups
+
+
+class HouseholdLink(models.Model):
+    """A household's own link (no account), texted to its numbers: whoever opens it proves
+    with a code sent to one of them that they live there, then sees what the apps offer the
+    household (residents.registry: order, escort, health report, a need, notices). One
+    active link per household (a partial unique constraint): renewing voids the old one, which
+    then answers as an unknown link does."""
+
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="+", verbose_name=_("household")
+    )
+    compound = models.ForeignKey(
+        Compound, on_delete=models.CASCADE, related_name="+", verbose_name=_("compound")
+    )
+    token = models.CharField(max_length=43, unique=True, editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+
+    objects = HouseholdLinkQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("household link")
+        verbose_name_plural = _("household links")
+        ordering = ["household_id", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=models.Q(active=True),
+                name="householdlink_one_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} {self.created_at:%m-%d}"
+
+
+class HouseholdActionLog(models.Model):
+    """One thing a household did through its own link (proved itself, ordered, asked for an
+    escort, reported health, sent a need): the action's key and a short description, never
+    the number that opened the link."""
+
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="+", verbose_name=_("household")
+    )
+    compound = models.ForeignKey(
+        Compound, on_delete=models.CASCADE, related_name="+", verbose_name=_("compound")
+    )
+    link = models.ForeignKey(
+        HouseholdLink, on_delete=models.CASCADE, related_name="log", verbose_name=_("link")
+    )
+    action = models.CharField(_("action"), max_length=40)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    objects = HouseholdLinkQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("household link action")
+        verbose_name_plural = _("household link actions")
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["household", "at"], name="householdlog_household_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.at:%m-%d %H:%M}"

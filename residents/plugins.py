@@ -5,8 +5,9 @@ ResidentsConfig.ready()."""
 from django.urls import reverse
 
 from compounds.registry import CompoundPanel, register_compound_panel
+from messaging.registry import register_system_templates
 
-from . import audiences, selectors
+from . import audiences, codes, household, notify, selectors
 from .rules import may_edit_register, may_read_ledger, may_read_register
 
 
@@ -18,6 +19,10 @@ def register() -> None:
     register_figures(figures)
     register_compound_panel(compound_panel)
     audiences.register()
+    # The household link's texts are the system's own, never offered for a campaign; its code
+    # is texted through the one code check (residents.codes).
+    register_system_templates(notify.HOUSEHOLD_LINK, notify.HOUSEHOLD_CODE)
+    codes.register_sender(household.CODE_PURPOSE, household.household_code_sender)
 
 
 def compound_panel(user, compound) -> CompoundPanel | None:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 
 @dataclass(frozen=True)
 class ResidentLink:
@@ -96,18 +98,20 @@ def contacts_on(resident_ids: Sequence[int], day: Any) -> dict[int, list[Contact
 
 # The household's own SMS link (no account; its token and code check live in this app once):
 # what a household can do through it. Supplies (order), medical (ask for an escort), screening
-# (report health in quarantine, see the latest result) and care (send a need) each register an
-# action in their AppConfig.ready(). `available(household)` says whether the action shows now
-# (a health report only while someone is in quarantine); `url_name` is a view of the upper app
-# taking the link's token as its one argument; the view reads the household through
-# residents' own check of the token, never a token of its own.
+# (report health in quarantine, see the latest result), care (send a need) and campaign (the
+# residents' code and notices) each register an action from their plugins. `view(request,
+# link, household)` is the upper app's page; residents serves it at
+# residents:household_action (token, key), having checked the token (404 unknown or void),
+# the household's proof (its code) and `available(household)` (a health report only while
+# someone is in quarantine), and logs every POST it answers with a redirect (a view may set
+# `request.household_log` to a short detail).
 
 
 @dataclass(frozen=True)
 class HouseholdAction:
     key: str
     label: Any
-    url_name: str
+    view: Callable[..., Any]
     available: Callable[[Any], bool] = lambda household: True
     order: int = 100
 
@@ -119,10 +123,52 @@ def register_household_action(action: HouseholdAction) -> None:
     _actions[action.key] = action
 
 
+def household_action(key: str) -> HouseholdAction | None:
+    return _actions.get(key)
+
+
 def household_actions(household: Any) -> list[HouseholdAction]:
     return sorted(
         (a for a in _actions.values() if a.available(household)), key=lambda a: (a.order, a.key)
     )
+
+
+def household_action_label(key: str) -> Any:
+    """What a log line's action key reads as on the household's page."""
+    if key == "opened":
+        return _("Opened the link")
+    action = _actions.get(key)
+    return action.label if action is not None else key
+
+
+# ----------------------------------------------------------------------------- needs turned
+
+
+# A need a resident voiced (at a welfare check, through the household's link) becomes work
+# of another app in one tap: supplies makes it a proxy purchase, medical an escort request.
+# `make(by=, resident=, text=, key=, when=)` does it (idempotent by `key`) and returns what it
+# made, as a short line for the need ("代购单 #12"); it raises Refused or PermissionDenied.
+# `may(user)` says whether the user may make it at all (the button shows only then).
+
+
+@dataclass(frozen=True)
+class NeedTurn:
+    kind: str  # the need's kind it answers: "supplies", "escort"
+    label: Any  # the button: 生成代购单, 申请就医陪护
+    make: Callable[..., str]
+    may: Callable[[Any], bool]
+    asks_when: bool = False  # the button carries a day and time (an escort's)
+
+
+_turns: dict[str, NeedTurn] = {}
+
+
+def register_need_turn(turn: NeedTurn) -> None:
+    _turns[turn.kind] = turn
+
+
+def need_turn(kind: str) -> NeedTurn | None:
+    return _turns.get(kind)
 
 
 # ----------------------------------------------------------------------------- marks

@@ -19,6 +19,8 @@ from .models import (
     ByteOrder,
     Category,
     Household,
+    HouseholdActionLog,
+    HouseholdLink,
     Resident,
     VulnerableTag,
 )
@@ -185,6 +187,19 @@ def household_detail(*, user: User, household_id: int) -> Household:
         )
         .get(pk=household_id)
     )
+
+
+def household_link_state(*, household_id: int) -> dict:
+    """The household's own link on its page: the active one (no token: the page never shows
+    it, the SMS carries it) and the last actions taken through any of its links. Two queries;
+    the caller has read the household through visible_to."""
+    log = list(HouseholdActionLog.objects.filter(household_id=household_id).order_by("-at")[:20])
+    for entry in log:
+        entry.label = registry.household_action_label(entry.action)  # type: ignore[attr-defined]
+    return {
+        "link": HouseholdLink.objects.filter(household_id=household_id, active=True).first(),
+        "link_log": log,
+    }
 
 
 @dataclass

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import picker, views
+from . import household_views, picker, views
 
 app_name = "residents"
 
@@ -18,6 +18,17 @@ urlpatterns = [
     path("households/add/", views.household_add, name="household_add"),
     path("households/<int:pk>/", views.household_detail, name="household"),
     path("households/<int:pk>/merge/", views.household_merge, name="household_merge"),
+    path(
+        "households/<int:pk>/link/",
+        household_views.household_link_renew,
+        name="household_link_renew",
+    ),
+    path("h/<str:token>/", household_views.household_link, name="household_link"),
+    path(
+        "h/<str:token>/<str:action>/",
+        household_views.household_action,
+        name="household_action",
+    ),
     path("households/<int:household_pk>/add/", views.resident_create, name="create"),
     path("ledger/", views.ledger, name="ledger"),
     path("export/", views.export, name="export"),

@@ -305,6 +305,7 @@ def household_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "may_edit": may_edit,
             "merge_form": merge_form,
             "may_call": may_call(request.user),
+            **selectors.household_link_state(household_id=household.pk),
         },
     )
 

@@ -15,3 +15,4 @@ class ScreeningConfig(AppConfig):
         plugins.register()
         # Its own texts are never offered for a campaign.
         register_system_templates(CASE_ALERT, TEST_DAY)
+        from . import household  # noqa: F401 - registers the household link's pages

@@ -30,4 +30,33 @@ class SuppliesConfig(AppConfig):
         register_figures(figures)
         # Its own texts (codes, links, reminders) are never offered for a campaign.
         register_system_templates(HANDOVER, SELF_ORDER)
-        from . import tasks  # noqa: F401 - sets services.self_order.queue_self_code
+        from residents.codes import register_sender
+
+        from .services.self_order import CODE_PURPOSE, self_order_sender
+
+        register_sender(CODE_PURPOSE, self_order_sender)
+        from residents.registry import HouseholdAction, register_household_action
+
+        from .views.household import household_order
+
+        register_household_action(
+            HouseholdAction(
+                key="supplies.order",
+                label=_("Order supplies"),
+                view=household_order,
+                order=10,
+            )
+        )
+        from residents.registry import NeedTurn, register_need_turn
+
+        from .plugins import need_to_order
+        from .rules import may_enter_orders
+
+        register_need_turn(
+            NeedTurn(
+                kind="supplies",
+                label=_("Make it a proxy purchase"),
+                make=need_to_order,
+                may=may_enter_orders,
+            )
+        )

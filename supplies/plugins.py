@@ -273,3 +273,19 @@ def delivery_contacts(resident_ids: Sequence[int], day: datetime.date) -> dict[i
     for resident_id, at in rows:
         found[resident_id].append(Contact(kind="delivery", label=gettext_lazy("Delivered"), at=at))
     return found
+
+
+def need_to_order(*, by: Any, resident: Any, text: str, key: str, when: Any = None) -> str:
+    """A resident's need for supplies (a welfare check's, residents.registry.NeedTurn) as a
+    proxy purchase for their household, in one tap: what to buy is the need's words.
+    Idempotent by `key` (the need's)."""
+    from .services import proxy_submit
+
+    order = proxy_submit(
+        by=by,
+        household=resident.household,
+        items=text,
+        client_key=key,
+        note=_("From a welfare check: %(name)s") % {"name": resident.name},
+    )
+    return _("Proxy purchase #%(pk)d") % {"pk": order.pk}

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.access import active
 from accounts.models import Role
 from compounds.models import Compound
+from residents import codes
 from wuyi.lib.errors import Refused
 from wuyi.lib.graphs import Graph
 
@@ -32,10 +33,11 @@ MAX_CODES_SENT = 3
 # Ordering through a compound's link: a code lives ten minutes, five tries; three codes an hour
 # per number, five per door, and per link what settings say (every request counts, whether
 # or not it sent an SMS); a household that proved itself orders for half an hour.
-SELF_CODE_MINUTES = 10
-SELF_CODE_ATTEMPTS = 5
-SELF_CODES_PER_HOUR = 3
-SELF_CODES_PER_DOOR_HOUR = 5
+# (The code's life and limits are residents.codes', shared with the household's own link.)
+SELF_CODE_MINUTES = codes.CODE_MINUTES
+SELF_CODE_ATTEMPTS = codes.CODE_ATTEMPTS
+SELF_CODES_PER_HOUR = codes.CODES_PER_HOUR
+SELF_CODES_PER_DOOR_HOUR = codes.CODES_PER_DOOR_HOUR
 SELF_SESSION_MINUTES = 30
 # A claim takes at most this many orders at once (a building's batch).
 MAX_BATCH = 200

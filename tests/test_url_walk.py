@@ -55,6 +55,8 @@ PUBLIC = {
     "admin:logout",
     "volunteers:link",
     "supplies:self",
+    "residents:household_link",  # the household's own link: the token is the way in
+    "residents:household_action",  # its actions: the token, then the household's code
     "favicon",  # the site's icon, a public static file
     "healthz",  # up or not, per part: no login, no personal data
     "volunteers:service_worker",  # the offline today list's worker: code, no data

@@ -430,9 +430,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sanitation.remind_overdue",
         "schedule": crontab(minute="*/5"),
     },
-    # Residents' ordering codes (hashes) are kept a day.
-    "purge-self-order-codes": {
-        "task": "supplies.purge_self_codes",
+    # The codes residents prove their door with (ordering and household links) are kept a day.
+    "purge-link-codes": {
+        "task": "residents.purge_link_codes",
         "schedule": crontab(hour=3, minute=29),
     },
     # The SMS outbox: due recipients claimed and handed to the worker in batches.
@@ -615,7 +615,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = {name: {"routing_key": name} for name in WUYI_QUEUES}
 CELERY_TASK_ROUTES = {
     "messaging.*": {"queue": "sms"},
-    "supplies.deliver_self_code": {"queue": "sms"},
+    "residents.deliver_link_code": {"queue": "sms"},
     "residents.import_check": {"queue": "imports"},
     "residents.import_commit": {"queue": "imports"},
     "sanitation.generate_rosters": {"queue": "rosters"},

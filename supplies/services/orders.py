@@ -81,15 +81,20 @@ def order_submit(
     note: Any = "",
     urgent: bool = False,
     link: OrderLink | None = None,
+    household_link: Any = None,
 ) -> Order:
     """A household's order in a group buy: {group-buy item id: quantity}. Idempotent: the same
     `client_key` (one per form shown, or per API call) returns the first order. Refused:
     quantities that are not whole numbers from 0 to the item's limit, nothing ordered, an item
     of another group buy, the group buy closed or past its deadline, a household outside the
     group buy's compounds, a second live order of the same household. `by` is None for a
-    resident ordering through the compound's `link` (self_code_check proved the household)."""
+    resident ordering through the compound's `link` (self_code_check proved the household)
+    or through the household's own link (`household_link`, residents.household proved it)."""
     if by is None:
-        if link is None or not link.active or link.compound_id != household.compound_id:
+        if household_link is not None:
+            if not household_link.active or household_link.household_id != household.pk:
+                raise PermissionDenied(_("This link is no longer in use."))
+        elif link is None or not link.active or link.compound_id != household.compound_id:
             raise PermissionDenied(_("This link is no longer in use."))
     else:
         _check_household(by, household)

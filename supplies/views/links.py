@@ -187,9 +187,10 @@ def _self_step(
     return "phone"
 
 
-def _self_shown(link: OrderLink, household: Household | None, step: str) -> dict[str, Any]:
+def _self_shown(link: Any, household: Household | None, step: str) -> dict[str, Any]:
     """What the page lists: the open buys and the household's orders once it proved itself,
-    the compound's buildings while it asks for the number."""
+    the compound's buildings while it asks for the number. `link` is the compound's ordering
+    link or the household's own (both know their compound)."""
     buys: list = []
     orders: list = []
     if household is not None:

@@ -35,7 +35,9 @@ from .places import (
     UserFactory,
 )
 from .residents import (
+    HouseholdActionLogFactory,
     HouseholdFactory,
+    HouseholdLinkFactory,
     ImportJobFactory,
     PersonalDataAccessFactory,
     ResidentFactory,
@@ -53,7 +55,6 @@ from .supplies import (
     OrderFactory,
     OrderLinkFactory,
     ProxyPurchaseFactory,
-    SelfOrderCodeFactory,
     SupplierFactory,
 )
 from .volunteers import (
@@ -84,7 +85,9 @@ __all__ = [
     "EscortFactory",
     "GroupBuyFactory",
     "HospitalFactory",
+    "HouseholdActionLogFactory",
     "HouseholdFactory",
+    "HouseholdLinkFactory",
     "ImportJobFactory",
     "MedicalStaffFactory",
     "MembershipFactory",
@@ -101,7 +104,6 @@ __all__ = [
     "ResidentFactory",
     "RoundFactory",
     "ScheduleFactory",
-    "SelfOrderCodeFactory",
     "ShiftFactory",
     "ShiftTemplateFactory",
     "StatusChangeFactory",

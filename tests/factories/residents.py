@@ -79,3 +79,42 @@ class PersonalDataAccessFactory(factory.django.DjangoModelFactory):
     resident = factory.LazyAttribute(lambda o: ResidentFactory(compound=o.compound))
     detail = factory.LazyAttribute(lambda o: {"note": o.compound.name})
     at = factory.LazyFunction(timezone.now)
+
+
+class HouseholdLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "residents.HouseholdLink"
+
+    @classmethod
+    def create(cls, **kwargs):
+        import secrets
+
+        from residents.models import HouseholdLink
+
+        compound = kwargs.pop("compound", None) or CompoundFactory()
+        household = kwargs.pop("household", None) or HouseholdFactory(compound=compound)
+        return HouseholdLink.objects.create(
+            household=household,
+            compound_id=household.compound_id,
+            token=secrets.token_urlsafe(32),
+            **kwargs,
+        )
+
+
+class HouseholdActionLogFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "residents.HouseholdActionLog"
+
+    @classmethod
+    def create(cls, **kwargs):
+        from residents.models import HouseholdActionLog
+
+        compound = kwargs.pop("compound", None) or CompoundFactory()
+        link = kwargs.pop("link", None) or HouseholdLinkFactory(compound=compound)
+        return HouseholdActionLog.objects.create(
+            household_id=link.household_id,
+            compound_id=link.compound_id,
+            link=link,
+            action=kwargs.pop("action", "opened"),
+            detail=kwargs.pop("detail", compound.name),
+        )

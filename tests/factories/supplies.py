@@ -164,21 +164,6 @@ class OrderLinkFactory(factory.django.DjangoModelFactory):
         )
 
 
-class SelfOrderCodeFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = "supplies.SelfOrderCode"
-
-    @classmethod
-    def create(cls, **kwargs):
-        from supplies.models import SelfOrderCode
-
-        compound = kwargs.pop("compound", None) or CompoundFactory()
-        link = OrderLinkFactory(compound=compound)
-        return SelfOrderCode.objects.create(
-            link=link, compound=compound, phone_hash="x" * 64, code_hash="y" * 64
-        )
-
-
 class DeliveryRuleFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "supplies.DeliveryRule"

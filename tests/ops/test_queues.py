@@ -16,7 +16,7 @@ def test_tasks_go_to_the_queue_of_their_kind():
     # messaging.services passes queue=None unless WUYI_SMS_QUEUE names one: the route stands.
     assert queue_of("messaging.send_batch", queue=None) == "sms"
     assert queue_of("messaging.send_batch", queue="sms-bench") == "sms-bench"
-    assert queue_of("supplies.deliver_self_code") == "sms"
+    assert queue_of("residents.deliver_link_code") == "sms"
     assert queue_of("residents.import_check") == "imports"
     assert queue_of("residents.import_commit") == "imports"
     assert queue_of("sanitation.generate_rosters") == "rosters"
