@@ -10,7 +10,7 @@ class ResidentsConfig(AppConfig):
         from compounds.signals import compound_moved
         from wuyi.lib import pii  # noqa: F401 - registers its deploy check
 
-        from . import plugins, services, tasks  # noqa: F401 - tasks sets codes.queue_lookup
+        from . import checks, plugins, services, tasks  # noqa: F401 - tasks sets codes.queue_lookup
 
         compound_moved.connect(services.on_compound_moved, dispatch_uid="residents.moved")
         plugins.register()

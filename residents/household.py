@@ -52,15 +52,18 @@ def household_link_renew(
     """A new link for the household, texted to each of its current numbers; the one before
     (if any) is void from now on. The secretary, from the household's page. `site` is the
     public address's scheme and host the link opens on. Returns the link and how many SMS
-    were queued (0: the template is not approved, or the address too long for a value).
+    were queued (0: the template is not approved).
     Refused: a household without a mobile number on the register (nobody could receive
-    it)."""
+    it); a public address longer than an SMS value holds (the old link stays valid)."""
     if not rules.may_edit_register(by):
         raise PermissionDenied(_("Household links are sent by the community secretary."))
     now = now or timezone.now()
     phones = [p for p in _phones(household) if cn.is_mobile(p)]
     if not phones:
         raise Refused(_("Nobody in this household has a mobile number on the register."))
+    if not notify.site_fits(site):
+        too_long = {"site": site.rstrip("/"), "max": notify.VALUE_MAX}
+        raise Refused(notify.MSG_SITE_TOO_LONG % too_long)
     for _attempt in range(3):
         try:
             with transaction.atomic():

@@ -7,8 +7,10 @@ enters the provider's code and approves them (seed_demo approves them with demo 
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from messaging.models import Allowance
-from messaging.rules import fit_value
+from messaging.rules import VALUE_MAX, fit_value
 from messaging.services import OneSms, notify_by_sms
 
 HOUSEHOLD_LINK = "家庭服务链接"
@@ -22,6 +24,19 @@ TEXTS = {
     HOUSEHOLD_CODE: "您正在打开{compound}的家庭服务链接，验证码{code}，10分钟内有效。"
     "如非本人操作请忽略。",
 }
+
+
+MSG_SITE_TOO_LONG = _(
+    "The app's public address %(site)s is longer than the %(max)d characters an SMS value "
+    "holds, so no link could reach the household: ask the administrator to set "
+    "WUYI_PUBLIC_URL to a shorter address. Nothing was changed."
+)
+
+
+def site_fits(site: str) -> bool:
+    """Whether the address a household link opens on (scheme and host) fits in one SMS value:
+    the renewal refuses before voiding the old link, and a system check warns at start-up."""
+    return len(site.rstrip("/")) <= VALUE_MAX
 
 
 def household_link(*, phones: list[str], site: str, token: str, compound: Any, key: str) -> int:

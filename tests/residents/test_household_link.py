@@ -132,6 +132,38 @@ def test_only_the_secretary_renews_and_only_her_households(
     assert not HouseholdLink.objects.exists()
 
 
+LONG_SITE = "https://wuyi-fangyi.chengguan.lanzhou.gov.cn"  # 42 characters
+
+
+def test_an_address_too_long_for_an_sms_refuses_and_keeps_the_old_link(
+    sms, login, secretary_a, home, settings
+):
+    """The link goes out as one SMS value (35 characters at most): a longer public address
+    used to void the old link and text nothing; now the secretary reads why and the old link
+    still opens."""
+    from messaging.models import Message
+
+    old = _renew(secretary_a, home)
+    texted = Message.objects.count()
+    settings.WUYI_PUBLIC_URL = LONG_SITE
+    client = login(secretary_a)
+    done = client.post(reverse("residents:household_link_renew", args=[home.pk]), follow=True)
+    assert "WUYI_PUBLIC_URL" in done.text and LONG_SITE in done.text
+    assert list(HouseholdLink.objects.filter(household=home, active=True)) == [old]
+    assert Message.objects.count() == texted
+
+
+def test_start_up_warns_of_an_address_too_long_for_an_sms(settings):
+    from residents.checks import public_address_fits_an_sms
+
+    settings.WUYI_PUBLIC_URL = LONG_SITE
+    assert [m.id for m in public_address_fits_an_sms()] == ["residents.W001"]
+    settings.WUYI_PUBLIC_URL = "https://wuyi.example.gov.cn/"
+    assert public_address_fits_an_sms() == []
+    settings.WUYI_PUBLIC_URL = ""
+    assert public_address_fits_an_sms() == []
+
+
 def test_a_household_without_a_mobile_gets_no_link(secretary_a, compound_a):
     household = HouseholdFactory(compound=compound_a)
     ResidentFactory(compound=compound_a, household=household, phone="")
