@@ -25,13 +25,22 @@ RELEASED_SHOWN_DAYS = 30
 
 
 def today_tasks(user: Any, day: datetime.date) -> list[Task]:
-    """Each pending single-tube retest of the compounds the user serves: a door to visit."""
+    """Each pending single-tube retest of the compounds the user serves: a door to visit, in
+    the order of the doors."""
     if not (user.is_authenticated and user.role in ("volunteer", "medic")):
         return []
     rows = (
         Retest.objects.visible_to(user)
         .filter(status=RetestStatus.PENDING)
-        .select_related("resident", "household__building", "round")[:200]
+        .select_related("resident", "household__building", "round")
+        # Door by door, as the volunteer walks the compound (building, unit, room).
+        .order_by(
+            "compound_id",
+            "household__building__number",
+            "household__unit",
+            "household__room",
+            "pk",
+        )[:200]
     )
     return [
         Task(

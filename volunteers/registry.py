@@ -48,10 +48,11 @@ def register_task_provider(provider: TaskProvider) -> None:
 
 def tasks_for(user: Any, day: datetime.date) -> list[Task]:
     """Every provider's tasks for the user on `day`: open ones first, the most pressing kinds
-    first, then by time."""
+    first, then by time; tasks alike in these keep their provider's order (the providers run
+    in the order they registered; a provider lists its doors as they are walked)."""
     tasks = [task for provider in _providers for task in provider(user, day)]
     far = datetime.datetime.max.replace(tzinfo=datetime.UTC)
-    return sorted(tasks, key=lambda t: (t.done, t.rank, t.at or far, t.key))
+    return sorted(tasks, key=lambda t: (t.done, t.rank, t.at or far))
 
 
 @dataclass

@@ -289,7 +289,15 @@ def test_a_positive_pool_then_a_positive_single_tube(
     assert len(selectors.door_list(testing_round=round6, compound=compound_a)) == 10
     from volunteers.registry import tasks_for
 
-    assert sum(t.key.startswith("retest:") for t in tasks_for(volunteer, NOW.date())) == 10
+    retests = [t for t in tasks_for(volunteer, NOW.date()) if t.key.startswith("retest:")]
+    assert len(retests) == 10
+    # Door by door, as the volunteer walks (building, unit, room).
+    homes = [
+        Retest.objects.select_related("household__building").get(pk=t.key.split(":")[1]).household
+        for t in retests
+    ]
+    doors = [(h.building.number, h.unit, h.room) for h in homes]
+    assert doors == sorted(doors) and len(set(doors)) > 1
 
     # Single tubes for the retests, door to door; one person positive, the rest negative.
     singles = []
