@@ -44,6 +44,7 @@ def household_link(request: HttpRequest, token: str) -> HttpResponse:
             step = "code" if action == "code" else "phone"
     household = link.household if links.proved(request, link) else None
     actions = []
+    info: list[registry.HouseholdInfo] = []
     log: list[HouseholdActionLog] = []
     if household is not None:
         step = "home"
@@ -51,6 +52,7 @@ def household_link(request: HttpRequest, token: str) -> HttpResponse:
             (action, links.action_url(link, action.key))
             for action in registry.household_actions(household)
         ]
+        info = registry.household_info(household)
         log = list(HouseholdActionLog.objects.filter(link=link).order_by("-at")[:10])
         for entry in log:
             entry.label = registry.household_action_label(entry.action)  # type: ignore[attr-defined]
@@ -65,6 +67,7 @@ def household_link(request: HttpRequest, token: str) -> HttpResponse:
             "error": error,
             "household": household,
             "actions": actions,
+            "info": info,
             "log": log,
         },
         status=400 if error else 200,

@@ -141,6 +141,34 @@ def household_action_label(key: str) -> Any:
     return action.label if action is not None else key
 
 
+# What a household should know, shown on its link's page once it has proved itself (beside the
+# actions): screening's sampling point and time slot for the round in progress. `provider(
+# household)` returns [HouseholdInfo] for this household only, in a constant number of
+# queries; nothing personal beyond the household's own address, which the page already shows.
+
+
+@dataclass(frozen=True)
+class HouseholdInfo:
+    kind: str  # "sampling": stable, for tests
+    label: Any  # 核酸采样
+    title: str  # 东门广场
+    detail: str = ""  # 12-03 08:00–10:00
+
+
+InfoProvider = Callable[[Any], list[HouseholdInfo]]
+_info: list[InfoProvider] = []
+
+
+def register_household_info(provider: InfoProvider) -> None:
+    if provider not in _info:
+        _info.append(provider)
+
+
+def household_info(household: Any) -> list[HouseholdInfo]:
+    """Every provider's lines for this household, in the order the apps registered."""
+    return [line for provider in _info for line in provider(household)]
+
+
 # ----------------------------------------------------------------------------- needs turned
 
 

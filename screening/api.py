@@ -1,8 +1,9 @@
-"""API for screening: rounds (and their coverage), tubes with their people (opening one,
-scanning a person in, closing it), the result sheets committed, cases, contacts and their
-release, daily health reports. Reads go through visible_to; a role that does not read a kind
-of record gets 404, as for an object out of reach; writes go through the same services as
-the pages (wuyi.lib.drf.call_service), whose refusals are 400s with the same messages.
+"""API for screening: rounds (and their coverage), sampling points and time slots, tubes with
+their people (opening one, scanning a person in, closing it), the result sheets committed,
+cases, contacts and their release, daily health reports. Reads go through visible_to; a
+role that does not read a kind of record gets 404, as for an object out of reach; writes go
+through the same services as the pages (wuyi.lib.drf.call_service), whose refusals are 400s
+with the same messages.
 
 A result sheet is a file: it is previewed and committed on the round's page or by
 `manage.py import_results`; the API lists what each committed sheet matched."""
@@ -44,6 +45,7 @@ from .models import (
     ResultImport,
     RoundStatus,
     Sample,
+    SamplingSlot,
     TestingRound,
     Tube,
     TubeKind,
@@ -217,6 +219,115 @@ class TestingRoundViewSet(
             raise NotFound
         total, rows = selectors.round_coverage(user=request.user, testing_round=testing_round)
         return Response(TestingRoundCoverageSerializer({"total": total, "compounds": rows}).data)
+
+
+# ----------------------------------------------------------------------------- slots
+
+
+class SamplingSlotSerializer(ModelSerializer):
+    round = serializers.PrimaryKeyRelatedField(queryset=TestingRound.objects.none())
+    compound = serializers.PrimaryKeyRelatedField(queryset=Compound.objects.none())
+    place = StrictCharField(max_length=60, help_text="The sampling point (采样点), e.g. 东门广场.")
+    buildings = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        source="building_pks",
+        required=False,
+        max_length=100,
+        help_text="The compound's buildings whose residents come down to it; none: all.",
+    )
+
+    class Meta:
+        model = SamplingSlot
+        fields = ["id", "round", "compound", "place", "starts_at", "ends_at", "buildings"]
+        # The model's "from"/"until" read as a status change's 原状态 in the catalogue.
+        extra_kwargs = {"starts_at": {"label": _("starts at")}, "ends_at": {"label": _("ends at")}}
+        # The same slot given twice is the first one (services.slot_add), not a 400.
+        validators: list = []
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            fields["round"].queryset = TestingRound.objects.visible_to(request.user)
+            fields["compound"].queryset = Compound.objects.visible_to(request.user)
+        return fields
+
+    def to_representation(self, instance: SamplingSlot) -> dict[str, Any]:
+        instance.building_pks = [b.pk for b in instance.buildings.all()]  # type: ignore[attr-defined]
+        return super().to_representation(instance)
+
+    def create(self, validated_data: dict) -> SamplingSlot:
+        return call_service(
+            services.slot_add,
+            round_id=validated_data["round"].pk,
+            compound_id=validated_data["compound"].pk,
+            place=validated_data["place"],
+            starts_at=validated_data["starts_at"],
+            ends_at=validated_data["ends_at"],
+            building_ids=validated_data.get("building_pks", []),
+            by=_user(self.context["request"]),
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("round", OpenApiTypes.INT, description="Round id."),
+            OpenApiParameter("compound", OpenApiTypes.INT, description="Compound id."),
+        ]
+    )
+)
+class SamplingSlotViewSet(
+    ScreeningView,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Sampling points (采样点) and their time slots per compound and round, earliest first:
+    where the residents of the buildings named (none named: every building) come down to be
+    sampled. The secretary and staff add one to a round in progress (POST; the same slot sent
+    twice is written once) and remove one (POST …/remove/)."""
+
+    serializer_class = SamplingSlotSerializer
+
+    @staticmethod
+    def may_read(user: Any) -> bool:
+        return rules.may_sample(user)
+
+    def get_queryset(self):
+        qs = SamplingSlot.objects.visible_to(self.request.user).prefetch_related("buildings")
+        if self.action == "list":
+            params = self.request.query_params
+            for name in ("round", "compound"):
+                value = int_param(params, name)
+                if value is not None:
+                    qs = qs.filter(**{f"{name}_id": value})
+        return qs.order_by("starts_at", "id")
+
+    @refusals(
+        not_in_round=Refused(services.MSG_NOT_IN_ROUND, field="compound"),
+        closed=lambda: Refused(services.MSG_ROUND_CLOSED % {"number": 5}),
+        place=Refused(services.MSG_SLOT_PLACE, field="place"),
+        order=Refused(services.MSG_SLOT_ORDER, field="ends_at"),
+        hours=lambda: Refused(
+            services.MSG_SLOT_HOURS % {"hours": services.MAX_SLOT_HOURS}, field="ends_at"
+        ),
+        days=lambda: Refused(
+            services.MSG_SLOT_ROUND % {"start": "2026-12-03", "end": "2026-12-04"},
+            field="starts_at",
+        ),
+        buildings=Refused(services.MSG_SLOT_BUILDINGS, field="buildings"),
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().create(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses={204: None})
+    @decorators.action(detail=True, methods=["post"])
+    def remove(self, request: Request, pk: str | None = None, **kwargs: object) -> Response:
+        slot = self.get_object()
+        call_service(services.slot_remove, slot_id=slot.pk, by=_user(request))
+        return Response(status=204)
 
 
 # ----------------------------------------------------------------------------- tubes

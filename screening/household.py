@@ -1,6 +1,7 @@
 """What a household does about screening through its own link (residents.household): each
-member's latest test result, and the daily health report (健康打卡) of members in quarantine.
-Registered with the link's actions when the app is ready (apps.py imports this module)."""
+member's latest test result, the daily health report (健康打卡) of members in quarantine, and
+where and when to come down to be sampled in the round in progress. Registered with the link's
+actions and information when the app is ready (apps.py imports this module)."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -14,11 +15,16 @@ from django.utils.translation import gettext_lazy
 
 from residents.household import action_url
 from residents.models import Household, HouseholdLink, Resident
-from residents.registry import HouseholdAction, register_household_action
+from residents.registry import (
+    HouseholdAction,
+    HouseholdInfo,
+    register_household_action,
+    register_household_info,
+)
 from wuyi.lib import cn
 from wuyi.lib.errors import Refused
 
-from . import services
+from . import selectors, services
 from .models import HealthReport, Quarantine, Result, Sample, TubeKind
 
 RESULTS = "screening.results"
@@ -133,6 +139,34 @@ def household_health(
     )
 
 
+def sampling_info(household: Household) -> list[HouseholdInfo]:
+    """The sampling points and time slots of the round in progress for the household's
+    building (and those for every building), earliest first; a slot already over is left
+    out. Nothing but the place and the times. Two queries."""
+    by_building = selectors.slots_by_building(household.compound_id)
+    slots = sorted(
+        by_building.get(household.building_id, []) + by_building.get(None, []),
+        key=lambda slot: (slot.starts_at, slot.pk),
+    )
+    now = timezone.now()
+    lines = []
+    for slot in slots:
+        if slot.ends_at <= now:
+            continue
+        start, end = timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
+        until = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%m-%d %H:%M}"
+        lines.append(
+            HouseholdInfo(
+                kind="sampling",
+                label=_("Come down to be sampled:"),
+                title=slot.place,
+                detail=f"{start:%m-%d %H:%M}–{until}",
+            )
+        )
+    return lines
+
+
+register_household_info(sampling_info)
 register_household_action(
     HouseholdAction(
         key=HEALTH,

@@ -308,7 +308,7 @@ def slots(*, testing_round: TestingRound, compound: Compound) -> list[SamplingSl
     )
 
 
-def slots_by_building(compound: Compound) -> dict[int | None, list[SamplingSlot]]:
+def slots_by_building(compound: Compound | int) -> dict[int | None, list[SamplingSlot]]:
     """The slots of the rounds in progress in a compound, per building id (None: a slot for
     every building), for the door cards. Two queries."""
     found: dict[int | None, list[SamplingSlot]] = defaultdict(list)

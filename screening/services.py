@@ -325,6 +325,10 @@ def exemption_set(*, round_id: int, resident_id: int, reason: str, by: User) -> 
 MAX_SLOT_HOURS = 12
 MSG_SLOT_ORDER = gettext_lazy("The slot ends before it starts.")
 MSG_SLOT_ROUND = gettext_lazy("A slot lies within the round's days (%(start)s to %(end)s).")
+MSG_SLOT_PLACE = gettext_lazy("Name the sampling point (at most 60 characters).")
+MSG_SLOT_HOURS = gettext_lazy("A slot lasts at most %(hours)d hours.")
+MSG_SLOT_BUILDINGS = gettext_lazy("Choose buildings of this compound.")
+MSG_NOT_IN_ROUND = gettext_lazy("This compound is not in this round.")
 
 
 def slot_add(
@@ -344,26 +348,23 @@ def slot_add(
     testing_round = _round_for(by, round_id)
     compound = Compound.objects.visible_to(by).get(pk=compound_id)
     if not round_compounds(testing_round).filter(pk=compound.pk).exists():
-        raise Refused(_("This compound is not in this round."), field="compound")
+        raise Refused(MSG_NOT_IN_ROUND, field="compound")
     if testing_round.status != RoundStatus.OPEN:
         raise Refused(MSG_ROUND_CLOSED % {"number": testing_round.number})
     place = " ".join(str(place or "").split())
     if not (1 <= len(place) <= 60) or not place.isprintable():
-        raise Refused(_("Name the sampling point (at most 60 characters)."), field="place")
+        raise Refused(MSG_SLOT_PLACE, field="place")
     if ends_at <= starts_at:
         raise Refused(MSG_SLOT_ORDER, field="ends_at")
     if ends_at - starts_at > datetime.timedelta(hours=MAX_SLOT_HOURS):
-        raise Refused(
-            _("A slot lasts at most %(hours)d hours.") % {"hours": MAX_SLOT_HOURS},
-            field="ends_at",
-        )
+        raise Refused(MSG_SLOT_HOURS % {"hours": MAX_SLOT_HOURS}, field="ends_at")
     first, last = timezone.localdate(starts_at), timezone.localdate(ends_at)
     if first < testing_round.starts_on or last > testing_round.ends_on:
         values = {"start": testing_round.starts_on, "end": testing_round.ends_on}
         raise Refused(MSG_SLOT_ROUND % values, field="starts_at")
     buildings = list(compound.buildings.filter(pk__in=building_ids))
     if len(buildings) != len(set(building_ids)):
-        raise Refused(_("Choose buildings of this compound."), field="buildings")
+        raise Refused(MSG_SLOT_BUILDINGS, field="buildings")
     with transaction.atomic():
         found = SamplingSlot.objects.filter(
             round=testing_round, compound=compound, place=place, starts_at=starts_at

@@ -31,6 +31,7 @@ from screening.api import (
     ContactViewSet,
     HealthReportViewSet,
     ResultImportViewSet,
+    SamplingSlotViewSet,
     TestingRoundViewSet,
     TubeViewSet,
 )
@@ -72,6 +73,7 @@ router.register("care/checks", WelfareCheckViewSet, basename="welfarecheck")
 router.register("care/needs", NeedViewSet, basename="need")
 router.register("screening/rounds", TestingRoundViewSet, basename="testinground")
 router.register("screening/tubes", TubeViewSet, basename="tube")
+router.register("screening/slots", SamplingSlotViewSet, basename="samplingslot")
 router.register("screening/results", ResultImportViewSet, basename="resultimport")
 router.register("screening/cases", CaseViewSet, basename="case")
 router.register("screening/contacts", ContactViewSet, basename="contact")

@@ -10,6 +10,7 @@ import re
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -396,6 +397,81 @@ def test_results_show_this_household_only(opened, client, home, neighbour, compo
     assert page.status_code == 200
     assert "张建国" in page.text and "李秀兰" in page.text and "王邻居" not in page.text
     assert re.search(r"张建国</strong> <span>(阴性|Negative)", page.text)
+
+
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+SAMPLING_NOW = datetime.datetime(2026, 12, 3, 7, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def sampling_day():
+    """07:00 on the first day of round 6 (before `opened`, so the code is sent then too)."""
+    with time_machine.travel(SAMPLING_NOW, tick=False):
+        yield SAMPLING_NOW.date()
+
+
+def _slot(compound, testing_round, place, hour, buildings=()):
+    from tests.factories import SamplingSlotFactory
+
+    start = SAMPLING_NOW.replace(hour=hour)
+    slot = SamplingSlotFactory(
+        compound=compound,
+        round=testing_round,
+        place=place,
+        starts_at=start,
+        ends_at=start + datetime.timedelta(hours=2),
+    )
+    slot.buildings.set(buildings)
+    return slot
+
+
+def test_the_household_sees_its_buildings_sampling_slot(
+    sampling_day, opened, client, secretary_a, home, compound_a, compound_b
+):
+    from tests.factories import TestingRoundFactory
+
+    round6 = TestingRoundFactory(compound=compound_a, number=6)
+    round5 = TestingRoundFactory(compound=compound_a, number=5, status="closed")
+    other = compound_a.buildings.exclude(pk=home.building_id).get()
+    _slot(compound_a, round6, "东门广场", 8, [home.building])
+    _slot(compound_a, round6, "西门岗亭", 8, [other])  # another building's
+    _slot(compound_a, round6, "南门", 4, [home.building])  # over at 06:00
+    _slot(compound_a, round5, "旧采样点", 9, [home.building])  # a finished round's
+    _slot(compound_b, round6, "北门", 9)  # another compound's
+    url = reverse("residents:household_link", args=[opened.token])
+    page = client.get(url)
+    assert page.status_code == 200 and 'id="household-info"' in page.text
+    assert re.search(r"<strong>东门广场</strong> 12-03 08:00–10:00", page.text)
+    for elsewhere in ("西门岗亭", "南门", "旧采样点", "北门"):
+        assert elsewhere not in page.text
+    # A slot for every building shows too, in time order.
+    _slot(compound_a, round6, "中心花园", 7, [])
+    page = client.get(url).text
+    assert page.index("中心花园") < page.index("东门广场")
+    # Only to the household that proved itself: a stranger with the link sees neither.
+    from django.test import Client
+
+    stranger = Client().get(url)
+    assert stranger.status_code == 200 and "东门广场" not in stranger.text
+    # A voided link answers 404 as before, slots or not.
+    _renew(secretary_a, home)
+    voided = client.get(url)
+    assert voided.status_code == 404 and "东门广场" not in voided.text
+
+
+def test_a_household_without_a_slot_sees_nothing_of_sampling(
+    sampling_day, opened, client, home, compound_a
+):
+    from tests.factories import TestingRoundFactory
+
+    url = reverse("residents:household_link", args=[opened.token])
+    assert 'id="household-info"' not in client.get(url).text  # no round
+    round6 = TestingRoundFactory(compound=compound_a, number=6)
+    other = compound_a.buildings.exclude(pk=home.building_id).get()
+    _slot(compound_a, round6, "西门岗亭", 8, [other])
+    page = client.get(url)
+    assert page.status_code == 200 and home.address in page.text
+    assert 'id="household-info"' not in page.text and "西门岗亭" not in page.text
 
 
 def test_health_report_only_while_in_quarantine(opened, client, home, compound_a):

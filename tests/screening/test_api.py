@@ -24,17 +24,6 @@ def _clock():
         yield
 
 
-@pytest.fixture
-def round6(district, district_staff):
-    return services.round_open(
-        district_id=district.pk,
-        number=6,
-        starts_on=datetime.date(2026, 12, 3),
-        ends_on=datetime.date(2026, 12, 4),
-        by=district_staff,
-    )
-
-
 def post(client, name, data, *args):
     return client.post(reverse(name, args=args), data, content_type="application/json")
 
@@ -134,6 +123,108 @@ def test_tubes_are_out_of_an_outsiders_reach(login, volunteer, secretary_b, roun
     )
     assert response.status_code == 400 and "compound" in response.json()
     assert Tube.objects.count() == 1 and not Sample.objects.exists()
+
+
+def slot_body(testing_round, compound, **over):
+    body = {
+        "round": testing_round.pk,
+        "compound": compound.pk,
+        "place": "东门广场",
+        "starts_at": "2026-12-03T14:00:00+08:00",
+        "ends_at": "2026-12-03T16:00:00+08:00",
+    }
+    body.update(over)
+    return body
+
+
+def test_slots_through_the_api(login, secretary_a, volunteer, round6, compound_a):
+    one, _two = compound_a.buildings.order_by("number")
+    client = login(secretary_a)
+    body = slot_body(round6, compound_a, buildings=[one.pk])
+    created = post(client, "samplingslot-list", body)
+    assert created.status_code == 201, created.json()
+    slot = created.json()
+    assert slot["place"] == "东门广场" and slot["buildings"] == [one.pk]
+    assert slot["starts_at"] == "2026-12-03T14:00:00+08:00"
+    # The same slot sent twice is written once.
+    assert post(client, "samplingslot-list", body).json()["id"] == slot["id"]
+    assert models.SamplingSlot.objects.count() == 1
+    everyone = post(client, "samplingslot-list", slot_body(round6, compound_a, place="中心花园"))
+    assert everyone.status_code == 201 and everyone.json()["buildings"] == []
+    query = f"?round={round6.pk}&compound={compound_a.pk}"
+    listed = client.get(reverse("samplingslot-list") + query).json()["results"]
+    assert [s["place"] for s in listed] == ["东门广场", "中心花园"]
+    # A volunteer of the compound reads the slots (to sample) but does not set them.
+    sampler = login(volunteer)
+    assert len(sampler.get(reverse("samplingslot-list")).json()["results"]) == 2
+    assert sampler.get(reverse("samplingslot-detail", args=[slot["id"]])).status_code == 200
+    other = slot_body(round6, compound_a, place="西门")
+    assert post(sampler, "samplingslot-list", other).status_code == 403
+    assert post(sampler, "samplingslot-remove", {}, slot["id"]).status_code == 403
+    assert models.SamplingSlot.objects.count() == 2
+    client = login(secretary_a)
+    assert post(client, "samplingslot-remove", {}, slot["id"]).status_code == 204
+    assert list(models.SamplingSlot.objects.values_list("place", flat=True)) == ["中心花园"]
+
+
+def test_slots_are_out_of_an_outsiders_reach(
+    login, secretary_a, secretary_b, round6, compound_a, compound_b
+):
+    slot = services.slot_add(
+        round_id=round6.pk,
+        compound_id=compound_a.pk,
+        place="东门广场",
+        starts_at=NOW,
+        ends_at=NOW + datetime.timedelta(hours=2),
+        by=secretary_a,
+    )
+    client = login(secretary_b)
+    assert client.get(reverse("samplingslot-list")).json()["results"] == []
+    assert client.get(reverse("samplingslot-detail", args=[slot.pk])).status_code == 404
+    assert post(client, "samplingslot-remove", {}, slot.pk).status_code == 404
+    response = post(client, "samplingslot-list", slot_body(round6, compound_a, place="西门"))
+    assert response.status_code == 400 and "compound" in response.json()
+    assert list(models.SamplingSlot.objects.all()) == [slot]
+
+
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"ends_at": "2026-12-03T13:00:00+08:00"}, "ends_at"),
+        ({"ends_at": "2026-12-04T09:00:00+08:00"}, "ends_at"),  # 19 hours
+        (
+            {"starts_at": "2026-12-09T08:00:00+08:00", "ends_at": "2026-12-09T09:00:00+08:00"},
+            "starts_at",
+        ),
+        ({"place": "   "}, "place"),
+        ({"place": "东" * 61}, "place"),
+        ({"place": 501}, "place"),
+        ({"place": "东门\x07"}, "place"),
+        ({"starts_at": "tomorrow"}, "starts_at"),
+        ({"buildings": ["x"]}, "buildings"),
+        ({"buildings": "1"}, "buildings"),
+        ({"round": 999999}, "round"),
+    ],
+)
+def test_bad_slots_are_refused_through_the_api(login, secretary_a, round6, compound_a, over, field):
+    response = post(login(secretary_a), "samplingslot-list", slot_body(round6, compound_a, **over))
+    assert response.status_code == 400 and field in response.json(), response.json()
+    assert not models.SamplingSlot.objects.exists()
+
+
+def test_a_slot_for_another_compounds_building_or_a_finished_round_is_refused(
+    login, secretary_a, district_staff, round6, compound_a, compound_b
+):
+    client = login(secretary_a)
+    elsewhere = slot_body(round6, compound_a, buildings=[compound_b.buildings.get().pk])
+    response = post(client, "samplingslot-list", elsewhere)
+    assert response.status_code == 400 and "buildings" in response.json()
+    services.round_close(round_id=round6.pk, by=district_staff)
+    response = post(client, "samplingslot-list", slot_body(round6, compound_a))
+    assert response.status_code == 400 and "non_field_errors" in response.json()
+    assert not models.SamplingSlot.objects.exists()
+    bad = client.get(reverse("samplingslot-list") + "?round=x")
+    assert bad.status_code == 400 and "round" in bad.json()
 
 
 def test_results_list_what_each_sheet_matched(login, secretary_a, volunteer, compound_a, round6):

@@ -27,17 +27,6 @@ def _clock():
 
 
 @pytest.fixture
-def round6(district, district_staff):
-    return services.round_open(
-        district_id=district.pk,
-        number=6,
-        starts_on=datetime.date(2026, 12, 3),
-        ends_on=datetime.date(2026, 12, 4),
-        by=district_staff,
-    )
-
-
-@pytest.fixture
 def people(compound_a, round6, volunteer, secretary_a):
     sampled, exempt, missing, bedridden = (
         ResidentFactory(compound=compound_a, name=name, phone=phone)

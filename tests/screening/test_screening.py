@@ -46,17 +46,6 @@ def _clock():
         yield
 
 
-@pytest.fixture
-def round6(district, district_staff):
-    return services.round_open(
-        district_id=district.pk,
-        number=6,
-        starts_on=datetime.date(2026, 12, 3),
-        ends_on=datetime.date(2026, 12, 4),
-        by=district_staff,
-    )
-
-
 _serials = itertools.count()
 
 

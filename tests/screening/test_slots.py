@@ -26,17 +26,6 @@ def _clock():
         yield
 
 
-@pytest.fixture
-def round6(district, district_staff):
-    return services.round_open(
-        district_id=district.pk,
-        number=6,
-        starts_on=DAY,
-        ends_on=DAY + datetime.timedelta(days=1),
-        by=district_staff,
-    )
-
-
 def form(building_ids=(), **over):
     data = {"place": "东门广场", "day": "2026-12-03", "start": "08:00", "end": "10:00"}
     data.update(over)
