@@ -7,11 +7,13 @@ lockdown clock; none of them knows the campaign exists.
 """
 
 import datetime
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,7 +22,7 @@ from compounds.models import LOCKED_DOWN, Compound
 from medical.models import Ambulance, AmbulanceStatus, MedicalStaff
 from medical.selectors import COVERED_STATUSES, MIN_AMBULANCES
 from residents.models import Resident, VulnerableTag
-from residents.registry import contacts_on
+from residents.registry import reached_ids
 from sanitation.models import Round, WasteRecord
 from screening.models import Exemption, RoundStatus, Sample, TestingRound
 from screening.selectors import Coverage
@@ -81,7 +83,7 @@ Measure = Callable[[Sequence[Compound], Context], dict[int, Figure]]
 def _ids(compounds: Sequence[Compound], ctx: Context | None = None) -> Any:
     if ctx is not None and ctx.ids is not None:
         return ctx.ids
-    return [c.pk for c in compounds]
+    return [c.id for c in compounds]
 
 
 _SLOT = 987654321
@@ -115,10 +117,10 @@ def no_case(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
     for c in compounds:
         n = ctx.setting(c.district_id, "no_case_days")
         if c.last_positive_on is None:
-            found[c.pk] = fig(True, never, url)
+            found[c.id] = fig(True, never, url)
             continue
         days = (ctx.today - c.last_positive_on).days
-        found[c.pk] = fig(
+        found[c.id] = fig(
             days >= n,
             text % {"days": days, "n": n},
             url,
@@ -146,15 +148,15 @@ def disinfection(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figur
     none_today, no_roster = _("no disinfection round today"), _("no roster at this status")
     text = _("%(done)d of %(total)d rounds done today")
     for c in compounds:
-        r = by_id.get(c.pk)
+        r = by_id.get(c.id)
         if r is None:
             # Rosters are made for sealed and controlled compounds only.
             if c.status in LOCKED_DOWN:
-                found[c.pk] = fig(False, none_today, url)
+                found[c.id] = fig(False, none_today, url)
             else:
-                found[c.pk] = fig(True, no_roster, url)
+                found[c.id] = fig(True, no_roster, url)
             continue
-        found[c.pk] = fig(
+        found[c.id] = fig(
             r["open_started"] == 0,
             text % {"done": r["finished"], "total": r["total"]},
             url,
@@ -178,8 +180,8 @@ def waste(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
     found = {}
     left_text, cleared = _("%(n)d bins of earlier days not cleared"), _("every bin cleared")
     for c in compounds:
-        n = left.get(c.pk, 0)
-        found[c.pk] = fig(n == 0, left_text % {"n": n} if n else cleared, url)
+        n = left.get(c.id, 0)
+        found[c.id] = fig(n == 0, left_text % {"n": n} if n else cleared, url)
     return found
 
 
@@ -207,11 +209,11 @@ def medical(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
     text = _("%(medics)d medical workers, %(cars)d ambulances")
     for c in compounds:
         # Cover is asked of sealed and controlled compounds (medical's own rule).
-        m, a = medics.get(c.pk, 0), cars.get(c.pk, 0)
+        m, a = medics.get(c.id, 0), cars.get(c.id, 0)
         if c.status not in COVERED_STATUSES:
-            found[c.pk] = fig(True, not_required, url)
+            found[c.id] = fig(True, not_required, url)
             continue
-        found[c.pk] = fig(
+        found[c.id] = fig(
             m >= 1 and a >= MIN_AMBULANCES,
             text % {"medics": m, "cars": a},
             url,
@@ -236,9 +238,9 @@ def supplies(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
     many = _("%(n)d orders waiting over %(hours)d hours")
     none = _("no order waiting over %(hours)d hours") % {"hours": ORDER_WAIT_HOURS}
     for c in compounds:
-        n = waiting.get(c.pk, 0)
+        n = waiting.get(c.id, 0)
         text = many % {"n": n, "hours": ORDER_WAIT_HOURS} if n else none
-        found[c.pk] = fig(n == 0, text, url)
+        found[c.id] = fig(n == 0, text, url)
     return found
 
 
@@ -259,7 +261,7 @@ def _rounds_of(compounds: Sequence[Compound], ctx: Context) -> dict[int, list[Te
     found: dict[int, list[TestingRound]] = {}
     for c in compounds:
         k = ctx.setting(c.district_id, "rounds")
-        found[c.pk] = [
+        found[c.id] = [
             r
             for r, subs in by_district.get(c.district_id, [])
             if not subs or c.subdistrict_id in subs
@@ -322,21 +324,21 @@ def rounds(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]:
     for c in compounds:
         k = ctx.setting(c.district_id, "rounds")
         threshold = ctx.setting(c.district_id, "coverage")
-        held = last[c.pk]
+        held = last[c.id]
         if len(held) < k:
-            found[c.pk] = fig(False, few % {"held": len(held), "k": k}, index)
+            found[c.id] = fig(False, few % {"held": len(held), "k": k}, index)
             continue
         cover = [
             Coverage(
                 pk=r.pk,
-                expected=expected.get(c.pk, 0),
-                sampled=sampled.get((r.pk, c.pk), 0),
-                exempt=exempt.get((r.pk, c.pk), 0),
+                expected=expected.get(c.id, 0),
+                sampled=sampled.get((r.pk, c.id), 0),
+                exempt=exempt.get((r.pk, c.id), 0),
             )
             for r in held
         ]
         worst = min(cover, key=lambda x: x.percent)
-        found[c.pk] = fig(
+        found[c.id] = fig(
             worst.percent >= threshold,
             each
             % {
@@ -353,23 +355,32 @@ def vulnerable(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]
     """Every resident of the vulnerable-person ledger reached today by someone (a welfare call,
     a delivery, an escort: the ledger's "served today", which every app feeds), while the
     compound is sealed or controlled (as its disinfection rounds and medical cover are: out of
-    lockdown people reach their own help). One query for the ledger, one per registered
-    provider."""
+    lockdown people reach their own help). One query: the ledger counted per compound, and
+    among it those in any app's reached residents (residents.registry.reached_ids, subqueries
+    of the ledger itself: no resident id travels to Python and back)."""
     fig = Figures()
-    ledger: dict[int, set[int]] = {}
-    for resident_id, compound_id in (
-        VulnerableTag.objects.filter(
-            resident__compound_id__in=_ids(compounds, ctx),
-            resident__compound__status__in=LOCKED_DOWN,
-            resident__left_on__isnull=True,
-        )
-        .values_list("resident_id", "resident__compound_id")
+    ledger = VulnerableTag.objects.filter(
+        resident__compound_id__in=_ids(compounds, ctx),
+        resident__compound__status__in=LOCKED_DOWN,
+        resident__left_on__isnull=True,
+    )
+    reached = [
+        Q(resident_id__in=ids) for ids in reached_ids(ledger.values("resident_id"), ctx.today)
+    ]
+    # No app registered (an installation without care, supplies or medical): nobody reached.
+    anyone: Any = Value(0, output_field=IntegerField())
+    if reached:
+        anyone = Count("resident_id", distinct=True, filter=reduce(operator.or_, reached))
+    per_compound = {
+        compound_id: (total, n)
+        for compound_id, total, n in ledger.values("resident__compound_id")
         .order_by()
-        .distinct()
-    ):
-        ledger.setdefault(compound_id, set()).add(resident_id)
-    everyone = [pk for found in ledger.values() for pk in found]
-    reached = set(contacts_on(everyone, ctx.today)) if everyone else set()
+        .annotate(
+            total=Count("resident_id", distinct=True),
+            reached=anyone,
+        )
+        .values_list("resident__compound_id", "total", "reached")
+    }
     url = _link("care:served")
     text = _("%(reached)d of %(total)d ledger residents contacted today")
     nobody = _("nobody on the vulnerable-person ledger")
@@ -377,14 +388,13 @@ def vulnerable(compounds: Sequence[Compound], ctx: Context) -> dict[int, Figure]
     found = {}
     for c in compounds:
         if c.status not in LOCKED_DOWN:
-            found[c.pk] = fig(True, not_required, url)
+            found[c.id] = fig(True, not_required, url)
             continue
-        people = ledger.get(c.pk, set())
-        if not people:
-            found[c.pk] = fig(True, nobody, url)
+        total, n = per_compound.get(c.id, (0, 0))
+        if not total:
+            found[c.id] = fig(True, nobody, url)
             continue
-        n = len(people & reached)
-        found[c.pk] = fig(n == len(people), text % {"reached": n, "total": len(people)}, url)
+        found[c.id] = fig(n == total, text % {"reached": n, "total": total}, url)
     return found
 
 

@@ -47,10 +47,10 @@ def register() -> None:
     from residents.registry import register_contacts, register_served_households
     from volunteers.registry import register_task_provider
 
-    from .selectors import welfare_contacts
+    from .selectors import welfare_contacts, welfare_reached
     from .views import today_tasks
 
-    register_contacts(welfare_contacts)
+    register_contacts(welfare_contacts, reached=welfare_reached)
     register_served_households(serves)
     register_task_provider(today_tasks)
     register_compound_panel(compound_panel)

@@ -4,7 +4,6 @@ constant number of queries."""
 
 import datetime
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +11,7 @@ from django.db.models import QuerySet
 
 from compounds.models import Compound, address_label
 from residents.models import VulnerableTag
-from residents.registry import Contact, contacts_on
+from residents.registry import Contact, ResidentIds, contacts_on, id_filter
 
 from . import rules
 from .models import Outcome, WelfareCheck
@@ -37,16 +36,25 @@ def compound_checks(*, user: Any, compound: Compound, day: datetime.date) -> Que
     )
 
 
-def welfare_contacts(resident_ids: Sequence[int], day: datetime.date) -> dict[int, list[Contact]]:
-    """The residents.registry contact provider: residents reached at their check on `day`.
-    One query."""
+def _reached(resident_ids: ResidentIds, day: datetime.date) -> QuerySet[WelfareCheck]:
+    return WelfareCheck.objects.filter(
+        resident_id__in=id_filter(resident_ids), date=day, outcome__in=rules.REACHED
+    )
+
+
+def welfare_contacts(resident_ids: ResidentIds, day: datetime.date) -> dict[int, list[Contact]]:
+    """The residents.registry contact provider: residents reached at their check on `day`
+    (`resident_ids`: ids or a queryset of them). One query."""
     found: dict[int, list[Contact]] = defaultdict(list)
-    rows = WelfareCheck.objects.filter(
-        resident_id__in=list(resident_ids), date=day, outcome__in=rules.REACHED
-    ).values_list("resident_id", "outcome", "done_at")
+    rows = _reached(resident_ids, day).values_list("resident_id", "outcome", "done_at")
     for resident_id, outcome, done_at in rows:
         found[resident_id].append(Contact(kind="welfare", label=Outcome(outcome).label, at=done_at))
     return found
+
+
+def welfare_reached(resident_ids: ResidentIds, day: datetime.date) -> QuerySet:
+    """The same residents as a queryset of their ids, not run (residents.registry.reached_ids)."""
+    return _reached(resident_ids, day).values("resident_id")
 
 
 @dataclass
@@ -86,7 +94,8 @@ def served_today(
                 resident_id, name, address_label(building, unit, room), [], []
             )
         line.categories.append(category)
-    contacts = contacts_on(list(by_resident), day)
+    # The ledger's ids stay a subquery: not sent back to the database one parameter each.
+    contacts = contacts_on(tags.values("resident_id"), day)
     for resident_id, found in contacts.items():
         if resident_id in by_resident:
             by_resident[resident_id].contacts = sorted(

@@ -5,7 +5,7 @@ AppConfig.ready(); the compound page asks every provider for a panel: a template
 and where each building's page is (the building page of the register lives upstairs).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +75,12 @@ class CompoundBadge:
 
 
 BadgeProvider = Callable[[Any, list[Any]], dict[int, CompoundBadge]]
+
+
+def _itself(row: Any) -> Any:
+    return row
+
+
 _badge_providers: list[BadgeProvider] = []
 
 
@@ -91,3 +97,29 @@ def compound_badges(user: Any, compounds: list[Any]) -> dict[int, list[CompoundB
         for pk, badge in provider(user, compounds).items():
             found.setdefault(pk, []).append(badge)
     return found
+
+
+def attach_badges(user: Any, rows: Iterable[Any], compound: Callable[[Any], Any] = _itself) -> None:
+    """Sets `badges` (a list of CompoundBadge, often empty) on each row of a list of compounds,
+    wherever compounds are listed: `compound(row)` gives the row's compound, or its id. Each
+    provider is asked once for the whole page, so the page's queries do not grow with its
+    rows; compounds given by id (or loaded with deferred fields, which a provider would read
+    one query each) are read first, in one query. Templates show them with
+    partials/compound_badges.html."""
+    from .models import Compound
+
+    rows = list(rows)
+    given = [compound(row) for row in rows]
+    complete: dict[int, Any] = {
+        c.pk: c for c in given if isinstance(c, Compound) and not c.get_deferred_fields()
+    }
+    wanted = {c.pk if isinstance(c, Compound) else c for c in given} - {None}
+    badges: dict[int, list[CompoundBadge]] = {}
+    if _badge_providers and wanted:
+        if wanted - set(complete):
+            complete.update(
+                (c.pk, c) for c in Compound.objects.filter(pk__in=wanted - set(complete))
+            )
+        badges = compound_badges(user, list(complete.values()))
+    for row, c in zip(rows, given, strict=True):
+        row.badges = badges.get(c.pk if isinstance(c, Compound) else c, [])

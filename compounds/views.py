@@ -14,7 +14,7 @@ from wuyi.lib.params import choice_param, text_param
 from . import selectors, services
 from .forms import StatusChangeForm
 from .models import Compound, ControlStatus
-from .registry import compound_badges, compound_panels
+from .registry import attach_badges, compound_panels
 from .rules import may_change_status
 
 PAGE_SIZE = 50
@@ -26,9 +26,7 @@ def compound_list(request: AuthedHttpRequest) -> HttpResponse:
     query = text_param(request.GET, "q", max_length=100)
     compounds = selectors.compound_list(user=request.user, status=status, query=query)
     page = Paginator(compounds, PAGE_SIZE).get_page(request.GET.get("page"))
-    badges = compound_badges(request.user, list(page))
-    for c in page:
-        c.badges = badges.get(c.pk, [])  # type: ignore[attr-defined]
+    attach_badges(request.user, page)
     context = {
         "page": page,
         "status": status,

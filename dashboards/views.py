@@ -12,6 +12,7 @@ from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from accounts.models import Level, Role
 from compounds.models import Community, Compound, ControlStatus, District, Subdistrict
+from compounds.registry import attach_badges
 from compounds.selectors import place_of_user
 from volunteers.rules import works_in_the_field
 from wuyi.lib.downloads import attach
@@ -116,6 +117,9 @@ def _grid_html(grid: list[dict[str, Any]]) -> str:
 
 def _render_overview(request: AuthedHttpRequest, *, level: str | None, node) -> HttpResponse:
     board = dashboard(user=request.user, level=level, place_id=node.pk if node else None)
+    if board.overview is not None and board.overview.level == Level.COMPOUND:
+        # Rooted at a community the rows are its compounds: each with its badges.
+        attach_badges(request.user, board.overview.rows, lambda row: row.id)
     return render(
         request,
         "dashboards/overview.html",

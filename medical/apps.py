@@ -19,7 +19,7 @@ class MedicalConfig(AppConfig):
         register_compound_warning(plugins.compound_warnings)
         register_resident_links(plugins.resident_links)
         register_task_provider(plugins.today_tasks)
-        register_contacts(plugins.escort_contacts)
+        register_contacts(plugins.escort_contacts, reached=plugins.escort_reached)
         from compounds.figures import register_figures
 
         register_figures(plugins.figures)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from compounds.models import Compound
 from compounds.registry import CompoundWarning
-from residents.registry import ResidentLink
+from residents.registry import Contact, ResidentIds, ResidentLink, id_filter
 from volunteers.registry import ERRAND, URGENT, Task
 from wuyi.lib import localday
 
@@ -301,20 +301,22 @@ def _cover_gaps_alert(places: Any) -> Any:
     )
 
 
-def escort_contacts(resident_ids: Sequence[int], day: datetime.date) -> dict[int, list[Any]]:
-    """The ledger's served today (residents.registry.register_contacts): residents whose
-    escort set off on `day`. One query."""
-    from residents.registry import Contact
-
+def _escorted(resident_ids: ResidentIds, day: datetime.date) -> Any:
     start, end = localday.bounds(day)
+    return Escort.objects.filter(
+        resident_id__in=id_filter(resident_ids), dispatched_at__gte=start, dispatched_at__lt=end
+    ).exclude(status=EscortStatus.CANCELLED)
+
+
+def escort_contacts(resident_ids: ResidentIds, day: datetime.date) -> dict[int, list[Any]]:
+    """The ledger's served today (residents.registry.register_contacts): residents whose
+    escort set off on `day` (`resident_ids`: ids or a queryset of them). One query."""
     found: dict[int, list[Any]] = defaultdict(list)
-    rows = (
-        Escort.objects.filter(
-            resident_id__in=list(resident_ids), dispatched_at__gte=start, dispatched_at__lt=end
-        )
-        .exclude(status=EscortStatus.CANCELLED)
-        .values_list("resident_id", "dispatched_at")
-    )
-    for resident_id, at in rows:
+    for resident_id, at in _escorted(resident_ids, day).values_list("resident_id", "dispatched_at"):
         found[resident_id].append(Contact(kind="escort", label=gettext_lazy("Escort"), at=at))
     return found
+
+
+def escort_reached(resident_ids: ResidentIds, day: datetime.date) -> Any:
+    """The same residents as a queryset of their ids, not run (residents.registry.reached_ids)."""
+    return _escorted(resident_ids, day).values("resident_id")

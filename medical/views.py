@@ -20,6 +20,7 @@ from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from accounts.models import User
 from compounds.models import Compound, ControlStatus
+from compounds.registry import attach_badges
 from residents.models import Resident
 from wuyi.lib.downloads import attach
 from wuyi.lib.errors import Refused, add_to_form
@@ -564,6 +565,7 @@ def board(request: AuthedHttpRequest) -> HttpResponse:
 def coverage(request: AuthedHttpRequest) -> HttpResponse:
     require(rules.may_read(request.user))
     rows = selectors.coverage(user=request.user)
+    attach_badges(request.user, rows, lambda row: row.compound)
     return render(
         request,
         "medical/coverage.html",

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 
@@ -65,6 +66,15 @@ def serves_household(user: Any, household_id: int) -> bool:
 # {resident id: [Contact]} for those of the given residents it reached on `day` (Asia/Shanghai),
 # in a constant number of queries however many ids it is given. The caller has already scoped
 # the ids through visible_to; a provider reads nothing else personal.
+#
+# `resident_ids` is a sequence of ids or a queryset of them (`.values("pk")`): a queryset stays
+# a subquery in SQL (`resident_id__in=subquery`), so that a district's ledger of thousands is
+# not read into Python only to be sent back as as many parameters. A provider passes it
+# through `id_filter`.
+#
+# With the provider an app may register `reached(resident_ids, day)`: the same residents as a
+# queryset of resident ids, unevaluated, for a count made in SQL (the campaign's "every
+# vulnerable resident contacted today" across 3,000 compounds is one grouped query).
 
 
 @dataclass(frozen=True)
@@ -74,24 +84,42 @@ class Contact:
     at: Any = None  # an aware datetime, when known
 
 
-ContactProvider = Callable[[Sequence[int], Any], dict[int, list[Contact]]]
+ResidentIds = Sequence[int] | QuerySet[Any, Any]
+ContactProvider = Callable[[ResidentIds, Any], dict[int, list[Contact]]]
+ReachedIds = Callable[[ResidentIds, Any], QuerySet[Any, Any]]
 _contacts: list[ContactProvider] = []
+_reached: list[ReachedIds] = []
 
 
-def register_contacts(provider: ContactProvider) -> None:
+def id_filter(resident_ids: ResidentIds) -> Any:
+    """What `resident_id__in=` takes: a queryset as it is (a subquery), else a list."""
+    if isinstance(resident_ids, QuerySet):
+        return resident_ids
+    return list(resident_ids)
+
+
+def register_contacts(provider: ContactProvider, reached: ReachedIds | None = None) -> None:
     if provider not in _contacts:
         _contacts.append(provider)
+    if reached is not None and reached not in _reached:
+        _reached.append(reached)
 
 
-def contacts_on(resident_ids: Sequence[int], day: Any) -> dict[int, list[Contact]]:
+def contacts_on(resident_ids: ResidentIds, day: Any) -> dict[int, list[Contact]]:
     """Every provider's contacts with these residents on `day`, each resident's by time."""
     found: dict[int, list[Contact]] = defaultdict(list)
-    if not resident_ids:
+    if not isinstance(resident_ids, QuerySet) and not resident_ids:
         return found
     for provider in _contacts:
         for resident_id, contacts in provider(resident_ids, day).items():
             found[resident_id].extend(contacts)
     return found
+
+
+def reached_ids(resident_ids: ResidentIds, day: Any) -> list[QuerySet[Any, Any]]:
+    """Each registered app's residents (of these) reached on `day`, as querysets of resident
+    ids not yet run: a caller ORs `resident_id__in=` over them inside its own query."""
+    return [reached(resident_ids, day) for reached in _reached]
 
 
 # ----------------------------------------------------------------------------- household link

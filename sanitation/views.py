@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from compounds.models import Building, Compound
+from compounds.registry import attach_badges
 from volunteers.models import Team, Volunteer
 from wuyi.lib import photos
 from wuyi.lib.errors import Refused, add_to_form
@@ -66,6 +67,7 @@ def overview(request: AuthedHttpRequest) -> HttpResponse:
     for p in compounds:
         total.add(p)
     page = Paginator(compounds, 50).get_page(int_param(request.GET, "page") or 1)
+    attach_badges(request.user, page, lambda p: p.place)
     return render(
         request,
         "sanitation/overview.html",
@@ -86,6 +88,7 @@ def week(request: AuthedHttpRequest) -> HttpResponse:
     last = _day(request, "end")
     days, rows = selectors.week_rates(user=request.user, last=last)
     page = Paginator(rows, 50).get_page(int_param(request.GET, "page") or 1)
+    attach_badges(request.user, page, lambda row: row.compound)
     return render(
         request,
         "sanitation/week.html",

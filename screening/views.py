@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
 from compounds.models import Compound, District
+from compounds.registry import attach_badges
 from residents.models import Household, Resident
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.localday import aware
@@ -85,6 +86,7 @@ def round_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     require(rules.may_sample(request.user))
     total, rows = selectors.round_coverage(user=request.user, testing_round=testing_round)
     page = Paginator(rows, 50).get_page(int_param(request.GET, "page") or 1)
+    attach_badges(request.user, page, lambda row: row.pk)
     return render(
         request,
         "screening/round.html",

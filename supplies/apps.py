@@ -16,6 +16,7 @@ class SuppliesConfig(AppConfig):
         from .plugins import (
             compound_panel,
             delivery_contacts,
+            delivery_reached,
             figures,
             serves_household,
             today_tasks,
@@ -24,7 +25,7 @@ class SuppliesConfig(AppConfig):
         register_compound_panel(compound_panel)
         register_task_provider(today_tasks)
         register_served_households(serves_household)
-        register_contacts(delivery_contacts)
+        register_contacts(delivery_contacts, reached=delivery_reached)
         from compounds.figures import register_figures
 
         register_figures(figures)

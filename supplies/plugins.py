@@ -3,7 +3,6 @@ register's served households (registered in SuppliesConfig.ready)."""
 
 import datetime
 from collections import defaultdict
-from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, Q
@@ -13,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from compounds.models import Compound, building_label
+from residents.registry import Contact, ResidentIds, id_filter
 from volunteers.registry import ERRAND, Task
 from wuyi.lib import localday
 
@@ -257,22 +257,30 @@ def _late_and_times(late: int, per_day: dict[Any, float], days: list[Any], url: 
     return found
 
 
-def delivery_contacts(resident_ids: Sequence[int], day: datetime.date) -> dict[int, list[Any]]:
-    """The ledger's served today (residents.registry.register_contacts): the residents of each
-    household whose order was handed over on `day`. One query."""
-    from residents.registry import Contact
-
+def _delivered(resident_ids: ResidentIds, day: datetime.date) -> Any:
     start, end = localday.bounds(day)
-    found: dict[int, list[Any]] = defaultdict(list)
-    rows = Order.objects.filter(
+    return Order.objects.filter(
         status=OrderStatus.DELIVERED,
         delivered_at__gte=start,
         delivered_at__lt=end,
-        household__residents__id__in=list(resident_ids),
-    ).values_list("household__residents__id", "delivered_at")
+        household__residents__id__in=id_filter(resident_ids),
+    )
+
+
+def delivery_contacts(resident_ids: ResidentIds, day: datetime.date) -> dict[int, list[Any]]:
+    """The ledger's served today (residents.registry.register_contacts): the residents of each
+    household whose order was handed over on `day` (`resident_ids`: ids or a queryset of
+    them). One query."""
+    found: dict[int, list[Any]] = defaultdict(list)
+    rows = _delivered(resident_ids, day).values_list("household__residents__id", "delivered_at")
     for resident_id, at in rows:
         found[resident_id].append(Contact(kind="delivery", label=gettext_lazy("Delivered"), at=at))
     return found
+
+
+def delivery_reached(resident_ids: ResidentIds, day: datetime.date) -> Any:
+    """The same residents as a queryset of their ids, not run (residents.registry.reached_ids)."""
+    return _delivered(resident_ids, day).values("household__residents__id")
 
 
 def need_to_order(*, by: Any, resident: Any, text: str, key: str, when: Any = None) -> str:

@@ -145,6 +145,33 @@ def test_every_vulnerable_resident_contacted_today(compound_a, checklist, distri
     assert _result(empty, ItemKind.VULNERABLE).why == "特殊群体台账无人员"
 
 
+def test_a_ledger_resident_reached_by_any_app_counts_once(compound_a, checklist, district_staff):
+    """Welfare checks, deliveries and escorts each reach someone (one resident twice): the
+    count is made in SQL over every app's reached residents, and agrees with the ledger's
+    served today read per resident."""
+    from care.selectors import served_today
+    from medical.models import EscortStatus
+    from supplies.models import OrderStatus
+    from tests.factories import EscortFactory, OrderFactory
+
+    _item(checklist, ItemKind.VULNERABLE, district_staff)
+    Compound.objects.filter(pk=compound_a.pk).update(status=ControlStatus.SEALED)
+    compound_a.refresh_from_db()
+    now = timezone.now()
+    phoned = WelfareCheckFactory(compound=compound_a, outcome=Outcome.PHONE)
+    fed = VulnerableTagFactory(compound=compound_a).resident
+    OrderFactory(household=fed.household, status=OrderStatus.DELIVERED, delivered_at=now)
+    escorted = VulnerableTagFactory(compound=compound_a).resident
+    EscortFactory(resident=escorted, status=EscortStatus.DISPATCHED, dispatched_at=now)
+    EscortFactory(resident=phoned.resident, status=EscortStatus.DISPATCHED, dispatched_at=now)
+    VulnerableTagFactory(compound=compound_a)  # nobody came
+    result = _result(compound_a, ItemKind.VULNERABLE)
+    assert not result.met
+    assert result.why == "台账4人中今日已联系3人"
+    lines = served_today(user=district_staff, day=timezone.localdate(now), compound=compound_a)
+    assert sum(line.served for line in lines) == 3
+
+
 def test_the_new_measures_cost_the_same_for_3_and_30_compounds(
     community_a, district_staff, checklist, rounds_item
 ):
