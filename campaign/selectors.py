@@ -163,9 +163,15 @@ class Evaluation:
         failing = self.failing
         if not failing:
             return ""
-        return _("Not eligible yet: %(items)s.") % {
-            "items": "；".join(f"{r.item.text}（{r.why}）" for r in failing)
-        }
+        if self.certificate is not None:
+            # Certified stays certified until the status rises (revocation by itself). The
+            # person-checked items were closed with the certificate (its figures keep them);
+            # a measured one that lapsed since is for the committee to mend, not a "not yet".
+            lapsed = [r for r in failing if r.item.kind != ItemKind.MANUAL]
+            if not lapsed:
+                return ""
+            return _("Certified; not met today: %(items)s.") % {"items": _items(lapsed)}
+        return _("Not eligible yet: %(items)s.") % {"items": _items(failing)}
 
     @property
     def badge(self) -> tuple[str, str]:
@@ -424,3 +430,8 @@ def publicity_totals(
     for row in per_district.values():
         row.place = dists.get(row.place)
     return list(per_sub.values()), list(per_district.values()), total
+
+
+def _items(results: list[Any]) -> str:
+    """Items as the one line names them: the item and why it is not met."""
+    return "；".join(f"{r.item.text}（{r.why}）" for r in results)

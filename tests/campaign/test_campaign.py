@@ -191,6 +191,21 @@ def test_certifying_records_who_when_and_the_figures(eligible, district_staff, s
     assert evaluation.stage == "certified" and evaluation.badge[1] == "ok"
 
 
+def test_a_certified_compound_names_only_what_lapsed_since(eligible, district_staff):
+    """The checks close with the certificate: a certified compound is not "not yet eligible"
+    for want of them; a measured item that lapsed since is named as such."""
+    services.certificate_issue(compound_id=eligible.pk, by=district_staff)
+    evaluation = selectors.evaluate_one(eligible)
+    assert evaluation.why_not == "" and evaluation.stage == "certified"
+    Compound.objects.filter(pk=eligible.pk).update(
+        last_positive_on=timezone.localdate() - datetime.timedelta(days=3)
+    )
+    eligible.refresh_from_db()
+    line = selectors.evaluate_one(eligible).why_not
+    assert line.startswith("已认证") and "14天无新增" in line
+    assert "全员排查" not in line and "尚未达标" not in line
+
+
 # ----------------------------------------------------------------------------- revocation
 
 
