@@ -371,8 +371,10 @@ class StatusChange(models.Model):
         related_name="status_changes",
         verbose_name=_("compound"),
     )
-    from_status = models.CharField(_("from"), max_length=20, choices=ControlStatus.choices)
-    to_status = models.CharField(_("to"), max_length=20, choices=ControlStatus.choices)
+    from_status = models.CharField(
+        _("previous status"), max_length=20, choices=ControlStatus.choices
+    )
+    to_status = models.CharField(_("new status"), max_length=20, choices=ControlStatus.choices)
     reason = models.TextField(_("reason"))
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

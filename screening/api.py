@@ -239,7 +239,6 @@ class SamplingSlotSerializer(ModelSerializer):
     class Meta:
         model = SamplingSlot
         fields = ["id", "round", "compound", "place", "starts_at", "ends_at", "buildings"]
-        # The model's "from"/"until" read as a status change's 原状态 in the catalogue.
         extra_kwargs = {"starts_at": {"label": _("starts at")}, "ends_at": {"label": _("ends at")}}
         # The same slot given twice is the first one (services.slot_add), not a 400.
         validators: list = []
