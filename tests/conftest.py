@@ -109,6 +109,19 @@ def _transactional(node) -> bool:
     )
 
 
+def _uses_db(node) -> bool:
+    return bool(node.get_closest_marker("django_db")) or "db" in getattr(node, "fixturenames", ())
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Django's order again, after pytest's own regrouping of tests that share a parametrized
+    session fixture (Playwright's browser) moved browser tests among the others: tests in a
+    transaction first, then the transactional ones (each ends by emptying every table), then
+    those without a database. A stable sort: the regrouping holds within each part."""
+    items.sort(key=lambda item: 1 if _transactional(item) else 0 if _uses_db(item) else 2)
+
+
 @pytest.fixture(scope="session")
 def _migrated_rows(django_db_setup, django_db_blocker):
     """The rows the project's data migrations wrote (the SMS texts each app sends), read once
@@ -130,14 +143,26 @@ def _migrated_rows(django_db_setup, django_db_blocker):
         ]
 
 
+_flushed = False  # a transactional test ran in this process: its teardown emptied every table
+
+
 @pytest.fixture(autouse=True)
 def _restore_migrated_rows(request):
-    """A transactional test starts with what the data migrations wrote: the flush after the
-    previous one emptied every table. (serialized_rollback would do it, but Playwright's event
-    loop in the test thread hands Django another connection object, without the snapshot.)"""
-    if not _transactional(request.node):
+    """Every test starts with what the data migrations wrote, though the flush after a
+    transactional test emptied every table. A transactional test writes them back for good
+    (serialized_rollback would do it, but Playwright's event loop in the test thread hands
+    Django another connection object, without the snapshot); a test in a transaction that
+    runs after one (pytest-django does not always order them first: the browser tests came
+    before the campaign's) writes them inside its own transaction, rolled back with it."""
+    global _flushed
+    node = request.node
+    if _transactional(node):
+        request.getfixturevalue("transactional_db")
+        _flushed = True
+    elif _flushed and _uses_db(node):
+        request.getfixturevalue("db")
+    else:
         return
-    request.getfixturevalue("transactional_db")
     for model, rows in request.getfixturevalue("_migrated_rows"):
         model._base_manager.bulk_create(rows, ignore_conflicts=True)
 
