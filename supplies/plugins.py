@@ -106,12 +106,12 @@ def _delivery_hours(
     aggregates; elsewhere the durations are read)."""
     import statistics
 
-    from django.db import connection
     from django.db.models import F
     from django.db.models.functions import TruncDate
     from django.utils import timezone
 
     from wuyi.lib.localday import bounds
+    from wuyi.replica import reading_connection
 
     start, end = bounds(first, last)
     key = (
@@ -131,9 +131,12 @@ def _delivery_hours(
         .order_by()
         .values_list("day", "delivered_at", "submitted_at")
     )
+    # The dashboards read on the replica when there is one (wuyi/replica.py): the ORM's reads
+    # are routed there, this raw SQL goes where reading_connection() says.
+    connection = reading_connection()
     if connection.vendor == "postgresql":
-        # The inner query is Django's own, compiled with its parameters.
-        inner, params = qs.query.sql_with_params()
+        # The inner query is Django's own, compiled with its parameters for that connection.
+        inner, params = qs.query.get_compiler(using=connection.alias).as_sql()
         sql = (
             "SELECT t.day, percentile_cont(0.5) WITHIN GROUP (ORDER BY "  # noqa: S608
             "EXTRACT(EPOCH FROM (t.delivered - t.submitted))) "
