@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from compounds.models import Compound, building_label
+from compounds.models import Compound
 from volunteers.registry import ERRAND, Task
 from wuyi.lib import localday
 
@@ -37,40 +37,38 @@ def serves_household(user: Any, household_id: int) -> bool:
 
 def today_tasks(user: Any, day: datetime.date) -> list[Task]:
     """Deliveries in 今日任务 (registered in SuppliesConfig.ready): one row per building the
-    user carries orders to, then one per building waiting to be claimed. Two queries."""
+    user carries orders to, then one per building waiting to be claimed. One query."""
     if getattr(user, "role", None) != "volunteer" or day != timezone.localdate():
         return []
     url = reverse("supplies:deliveries")
-    tasks: list[Task] = []
-    carried: dict[int, list[Order]] = {}
-    for order in selectors.my_deliveries(user=user):
-        carried.setdefault(order.building_id, []).append(order)
-    for building_id, orders in carried.items():
-        first = orders[0]
-        tasks.append(
-            Task(
-                key=f"delivery:{building_id}",
-                kind=_("Delivery"),
-                title=building_label(first.building.number),
-                detail=_("%(count)d to bring · %(compound)s")
-                % {"count": len(orders), "compound": first.compound.name},
-                url=url,
-                rank=10,
-            )
+    buildings = selectors.today_deliveries(user=user)
+    carried = [
+        Task(
+            key=f"delivery:{b.building_id}",
+            kind=_("Delivery"),
+            title=b.label,
+            detail=_("%(count)d to bring · %(compound)s")
+            % {"count": b.carried, "compound": b.compound},
+            url=url,
+            rank=10,
         )
-    for batch in selectors.delivery_batches(user=user):
-        tasks.append(
-            Task(
-                key=f"delivery-wait:{batch.building_id}",
-                kind=_("Delivery"),
-                title=batch.label,
-                detail=_("%(count)d waiting to be claimed · %(compound)s")
-                % {"count": batch.waiting, "compound": batch.compound},
-                url=url,
-                rank=ERRAND,
-            )
+        for b in buildings
+        if b.carried
+    ]
+    waiting = [
+        Task(
+            key=f"delivery-wait:{b.building_id}",
+            kind=_("Delivery"),
+            title=b.label,
+            detail=_("%(count)d waiting to be claimed · %(compound)s")
+            % {"count": b.waiting, "compound": b.compound},
+            url=url,
+            rank=ERRAND,
         )
-    return tasks
+        for b in buildings
+        if b.waiting
+    ]
+    return carried + waiting
 
 
 def compound_panel(user: Any, compound: Compound):
