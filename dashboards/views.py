@@ -1,14 +1,20 @@
+import hashlib
 from html import escape
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
-from accounts.access import get_visible_or_404, require
+from accounts.access import get_visible_or_404, require, scope_of
 from accounts.http import AuthedHttpRequest
 from accounts.models import Level, Role
 from compounds.models import Community, Compound, ControlStatus, District, Subdistrict
@@ -115,21 +121,57 @@ def _grid_html(grid: list[dict[str, Any]]) -> str:
     return mark_safe("".join(cells))  # noqa: S308 - every value above is escaped
 
 
-def _render_overview(request: AuthedHttpRequest, *, level: str | None, node) -> HttpResponse:
-    board = dashboard(user=request.user, level=level, place_id=node.pk if node else None)
+def board_seconds() -> int:
+    """How long a node's board (its figures, alerts, charts, grid and drill-down) is kept once
+    rendered (settings.WUYI_BOARD_SECONDS): every district staff member who sees the same
+    compounds, with the same role, in the same language, is shown the same board until then
+    (the page says as of when). A dashboard a few seconds behind is acceptable
+    (wuyi/replica.py); 30 overview requests a second then cost one board every 30 seconds,
+    not thirty a second. 0: made on every request."""
+    return int(getattr(settings, "WUYI_BOARD_SECONDS", 0))
+
+
+def board_cache_key(user: Any, level: str | None, place_id: int | None) -> str:
+    """Everything a board depends on: the node, the compounds the user may see (their scope),
+    what the user may open (every may_* a figure's link asks is a role's: the role, superuser),
+    the language of its words and the day it counts."""
+    scope = scope_of(user)
+    seen = hashlib.sha256(repr(scope).encode()).hexdigest()[:24]
+    return ":".join(
+        [
+            "dashboards:board:v1",
+            str(level),
+            str(place_id),
+            str(getattr(user, "role", "")),
+            "su" if user.is_superuser else "-",
+            seen,
+            get_language() or "",
+            timezone.localdate().isoformat(),
+        ]
+    )
+
+
+def _board_html(request: AuthedHttpRequest, *, level: str | None, node) -> str:
+    """The board of one node, rendered at most once every board_seconds() for those who see
+    the same (board_cache_key)."""
+    place_id = node.pk if node else None
+    seconds = board_seconds()
+    key = board_cache_key(request.user, level, place_id)
+    html = cache.get(key) if seconds > 0 else None
+    if html is not None:
+        return mark_safe(html)  # noqa: S308 - rendered by the template below, escaped there
+    board = dashboard(user=request.user, level=level, place_id=place_id)
     if board.overview is not None and board.overview.level == Level.COMPOUND:
-        # Rooted at a community the rows are its compounds: each with its badges.
+        # Rooted at a community the rows are its compounds: each with its badges (what the
+        # badges show depends on the role, which the cache key holds).
         attach_badges(request.user, board.overview.rows, lambda row: row.id)
-    return render(
-        request,
-        "dashboards/overview.html",
+    html = render_to_string(
+        "dashboards/_board.html",
         {
-            "node": node,
-            "level": level,
             "board": board,
             "overview": board.overview,
             "statuses": ControlStatus.choices,
-            "breadcrumbs": _breadcrumbs(level, node),
+            "made_at": timezone.localtime(),
             "grid_html": _grid_html(board.grid),
             "charts_json": [
                 {
@@ -141,6 +183,22 @@ def _render_overview(request: AuthedHttpRequest, *, level: str | None, node) -> 
                 }
                 for i, c in enumerate(board.charts)
             ],
+        },
+    )
+    if seconds > 0:
+        cache.set(key, html, seconds)
+    return mark_safe(html)  # noqa: S308 - rendered by the template above, escaped there
+
+
+def _render_overview(request: AuthedHttpRequest, *, level: str | None, node) -> HttpResponse:
+    return render(
+        request,
+        "dashboards/overview.html",
+        {
+            "node": node,
+            "level": level,
+            "breadcrumbs": _breadcrumbs(level, node),
+            "board_html": _board_html(request, level=level, node=node),
         },
     )
 

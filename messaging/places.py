@@ -32,9 +32,27 @@ def place_of(*, compound_id: int | None = None, community_id: int | None = None)
     return Place()
 
 
+_CACHE = "_wuyi_sends_from"
+
+
 def place_of_user(user: Any) -> Place:
-    """Where a user sends from: the one place they are posted to (none: no place)."""
-    single = scope_of(user).single
+    """Where a user sends from: the one place they are posted to (none: no place). Read once
+    per user object, as its scope is (a request loads its user afresh, and the compose page
+    and its services ask more than once), and again once the scope was read again
+    (accounts.access.forget_scope after the postings changed)."""
+    scope = scope_of(user)
+    store = getattr(user, "__dict__", None)
+    cached = store.get(_CACHE) if store is not None else None
+    if cached is not None and cached[0] is scope:
+        return cached[1]
+    place = _place_of_scope(scope)
+    if store is not None:
+        store[_CACHE] = (scope, place)
+    return place
+
+
+def _place_of_scope(scope: Any) -> Place:
+    single = scope.single
     if single is None:
         return Place()
     level, pk = single

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from compounds.models import Compound, building_label
+from compounds.models import Compound
 from residents.registry import Contact, ResidentIds, id_filter
 from volunteers.registry import ERRAND, Task
 from wuyi.lib import localday
@@ -37,40 +37,38 @@ def serves_household(user: Any, household_id: int) -> bool:
 
 def today_tasks(user: Any, day: datetime.date) -> list[Task]:
     """Deliveries in 今日任务 (registered in SuppliesConfig.ready): one row per building the
-    user carries orders to, then one per building waiting to be claimed. Two queries."""
+    user carries orders to, then one per building waiting to be claimed. One query."""
     if getattr(user, "role", None) != "volunteer" or day != timezone.localdate():
         return []
     url = reverse("supplies:deliveries")
-    tasks: list[Task] = []
-    carried: dict[int, list[Order]] = {}
-    for order in selectors.my_deliveries(user=user):
-        carried.setdefault(order.building_id, []).append(order)
-    for building_id, orders in carried.items():
-        first = orders[0]
-        tasks.append(
-            Task(
-                key=f"delivery:{building_id}",
-                kind=_("Delivery"),
-                title=building_label(first.building.number),
-                detail=_("%(count)d to bring · %(compound)s")
-                % {"count": len(orders), "compound": first.compound.name},
-                url=url,
-                rank=10,
-            )
+    buildings = selectors.today_deliveries(user=user)
+    carried = [
+        Task(
+            key=f"delivery:{b.building_id}",
+            kind=_("Delivery"),
+            title=b.label,
+            detail=_("%(count)d to bring · %(compound)s")
+            % {"count": b.carried, "compound": b.compound},
+            url=url,
+            rank=10,
         )
-    for batch in selectors.delivery_batches(user=user):
-        tasks.append(
-            Task(
-                key=f"delivery-wait:{batch.building_id}",
-                kind=_("Delivery"),
-                title=batch.label,
-                detail=_("%(count)d waiting to be claimed · %(compound)s")
-                % {"count": batch.waiting, "compound": batch.compound},
-                url=url,
-                rank=ERRAND,
-            )
+        for b in buildings
+        if b.carried
+    ]
+    waiting = [
+        Task(
+            key=f"delivery-wait:{b.building_id}",
+            kind=_("Delivery"),
+            title=b.label,
+            detail=_("%(count)d waiting to be claimed · %(compound)s")
+            % {"count": b.waiting, "compound": b.compound},
+            url=url,
+            rank=ERRAND,
         )
-    return tasks
+        for b in buildings
+        if b.waiting
+    ]
+    return carried + waiting
 
 
 def compound_panel(user: Any, compound: Compound):
@@ -106,12 +104,12 @@ def _delivery_hours(
     aggregates; elsewhere the durations are read)."""
     import statistics
 
-    from django.db import connection
     from django.db.models import F
     from django.db.models.functions import TruncDate
     from django.utils import timezone
 
     from wuyi.lib.localday import bounds
+    from wuyi.replica import reading_connection
 
     start, end = bounds(first, last)
     key = (
@@ -131,9 +129,12 @@ def _delivery_hours(
         .order_by()
         .values_list("day", "delivered_at", "submitted_at")
     )
+    # The dashboards read on the replica when there is one (wuyi/replica.py): the ORM's reads
+    # are routed there, this raw SQL goes where reading_connection() says.
+    connection = reading_connection()
     if connection.vendor == "postgresql":
-        # The inner query is Django's own, compiled with its parameters.
-        inner, params = qs.query.sql_with_params()
+        # The inner query is Django's own, compiled with its parameters for that connection.
+        inner, params = qs.query.get_compiler(using=connection.alias).as_sql()
         sql = (
             "SELECT t.day, percentile_cont(0.5) WITHIN GROUP (ORDER BY "  # noqa: S608
             "EXTRACT(EPOCH FROM (t.delivered - t.submitted))) "

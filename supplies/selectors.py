@@ -366,6 +366,42 @@ def delivery_batches(*, user: Any) -> list[BuildingBatch]:
     return sorted(batches, key=lambda b: (b.vulnerable == 0, b.compound, natural_key(b.label)))
 
 
+@dataclass
+class TodayDeliveries:
+    """A building in 今日任务: the orders the user carries there, those waiting to be claimed."""
+
+    building_id: int
+    label: str
+    compound: str
+    carried: int
+    waiting: int
+
+
+def today_deliveries(*, user: Any) -> list[TodayDeliveries]:
+    """What 今日任务 shows of deliveries, counted per building in one query: the orders the
+    user claimed and has not brought yet (as my_deliveries, wherever they are) and those
+    waiting to be claimed in the compounds the user sees (as delivery_batches)."""
+    mine = Q(claimed_by_id=user.pk, status=OrderStatus.OUT_FOR_DELIVERY)
+    waiting = Q(status__in=CLAIMABLE, claimed_by__isnull=True)
+    rows = (
+        (Order.objects.filter(mine) | Order.objects.visible_to(user).filter(waiting))
+        .values("building_id", "building__number", "compound__name")
+        .annotate(carried=Count("pk", filter=mine), waiting=Count("pk", filter=waiting))
+        .order_by()
+    )
+    found = [
+        TodayDeliveries(
+            building_id=r["building_id"],
+            label=building_label(r["building__number"]),
+            compound=r["compound__name"],
+            carried=r["carried"],
+            waiting=r["waiting"],
+        )
+        for r in rows
+    ]
+    return sorted(found, key=lambda b: (b.compound, natural_key(b.label), b.building_id))
+
+
 def my_deliveries(*, user: Any) -> list[Order]:
     """The orders the user claimed and has not brought yet, by compound and building (each
     building's together, as the page groups them), vulnerable and urgent first."""

@@ -186,6 +186,13 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _board_made_each_time(settings):
+    """The overview's board made on every request: a test that changes something and looks
+    again sees it (tests/dashboards/test_board_cache.py turns the cache on)."""
+    settings.WUYI_BOARD_SECONDS = 0
+
+
 @pytest.fixture
 def district(db):
     return DistrictFactory(code="620102", name="城关区")

@@ -466,6 +466,11 @@ CELERY_BEAT_SCHEDULE = {
 # pages flag while it is 127.0.0.1 or localhost.
 WUYI_PUBLIC_URL = os.environ.get("WUYI_PUBLIC_URL", "").strip()
 
+# A district overview's board (figures, alerts, charts, the compound grid) is rendered at most
+# once this many seconds for everyone who sees the same compounds with the same role and
+# language (dashboards.views.BOARD_SECONDS; the page says as of when). 0: made on every request.
+WUYI_BOARD_SECONDS = int(os.environ.get("WUYI_BOARD_SECONDS", "30"))
+
 # Domain rules.
 # A compound steps down from sealed or controlled only after this many days without a positive.
 WUYI_DOWNGRADE_QUIET_DAYS = int(os.environ.get("WUYI_DOWNGRADE_QUIET_DAYS", "7"))

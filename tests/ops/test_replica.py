@@ -118,3 +118,42 @@ def test_an_outsider_is_refused_on_the_replica_as_on_default(replica, login, vol
     client = login(volunteer)
     response = client.get(reverse("dashboards:overview"))
     assert response.status_code == 403
+
+
+def test_the_median_delivery_time_reads_on_the_replica(replica, compound_a):
+    """supplies' median from order to delivery is raw SQL (percentile_cont): inside a marked
+    request it runs on the replica's connection, compiled for it, like the ORM's reads."""
+    import datetime
+
+    from django.utils import timezone
+
+    from dashboards.selectors import places_under
+    from supplies.plugins import _delivery_hours
+    from tests.factories import OrderFactory
+
+    now = timezone.now()
+    for hours in (2, 4, 6):
+        OrderFactory(
+            compound=compound_a,
+            status="delivered",
+            submitted_at=now - datetime.timedelta(hours=hours + 1),
+            delivered_at=now - datetime.timedelta(hours=1),
+        )
+    places = places_under(None, "compound", compound_a.pk)
+    day = places.day
+    with (
+        CaptureQueriesContext(replica) as on_replica,
+        CaptureQueriesContext(connections["default"]) as on_default,
+        replica_reads(),
+    ):
+        overall, per_day = _delivery_hours(places, day - datetime.timedelta(days=6), day)
+    assert overall == pytest.approx(4.0)
+    assert sum(per_day.values()) == pytest.approx(4.0)
+    assert [q for q in on_replica.captured_queries if "percentile_cont" in q["sql"]]
+    assert not [q for q in on_default.captured_queries if "percentile_cont" in q["sql"]]
+    # Unmarked (any other page): on default.
+    with CaptureQueriesContext(connections["default"]) as unmarked:
+        assert _delivery_hours(places, day - datetime.timedelta(days=6), day)[0] == (
+            pytest.approx(4.0)
+        )
+    assert [q for q in unmarked.captured_queries if "percentile_cont" in q["sql"]]
