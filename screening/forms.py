@@ -15,9 +15,11 @@ class RoundForm(forms.Form):
     )
     ends_on = forms.DateField(label=_("Ends on"), widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, districts=(), **kwargs):
+    def __init__(self, *args, districts=(), next_number=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["district"].choices = [(d.pk, d.name) for d in districts]
+        # The round after the district's last (offered where the user answers for one).
+        self.fields["number"].initial = next_number
         today = timezone.localdate()
         self.fields["starts_on"].initial = today
         self.fields["ends_on"].initial = today + datetime.timedelta(days=1)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from compounds.models import Compound, building_label
@@ -322,3 +322,10 @@ def slots_by_building(compound: Compound | int) -> dict[int | None, list[Samplin
         for building_id in ids or [None]:
             found[building_id].append(slot)
     return found
+
+
+def next_round_number(district: Any) -> int:
+    """The number the district's next testing round takes: one after its last (1 for the
+    first), which the open-a-round form offers."""
+    last = TestingRound.objects.filter(district=district).aggregate(n=Max("number"))["n"]
+    return (last or 0) + 1

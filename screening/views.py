@@ -56,8 +56,9 @@ def index(request: AuthedHttpRequest) -> HttpResponse:
     rounds = TestingRound.objects.visible_to(request.user).select_related("district")[:50]
     form = None
     if rules.may_organise(request.user):
-        districts = District.objects.visible_to(request.user)
-        form = RoundForm(request.POST or None, districts=districts)
+        districts = list(District.objects.visible_to(request.user))
+        next_number = selectors.next_round_number(districts[0]) if len(districts) == 1 else None
+        form = RoundForm(request.POST or None, districts=districts, next_number=next_number)
         if request.method == "POST" and form.is_valid():
             try:
                 created = services.round_open(

@@ -29,7 +29,7 @@ from screening.models import (
     Tube,
     TubeStatus,
 )
-from tests.factories import HouseholdFactory, ResidentFactory
+from tests.factories import DistrictFactory, HouseholdFactory, ResidentFactory
 from tests.residents.helpers import make_id
 from tests.residents.test_hostile_files import entity_expansion, xlsx
 from wuyi.lib.errors import Refused
@@ -632,3 +632,10 @@ def test_the_import_page_previews_then_commits(
     with bad.open("rb") as fh:
         page = client.post(reverse("screening:import", args=[round6.pk]), {"file": fh})
     assert page.context["plan"].errors and not page.context["token"]
+
+
+def test_the_open_a_round_form_offers_the_next_number(login, district, district_staff, round6):
+    page = login(district_staff).get("/screening/")
+    assert page.status_code == 200
+    assert 'name="number" value="7"' in page.text
+    assert selectors.next_round_number(DistrictFactory(code="620103", name="七里河区")) == 1
