@@ -153,14 +153,12 @@ def sampling_info(household: Household) -> list[HouseholdInfo]:
     for slot in slots:
         if slot.ends_at <= now:
             continue
-        start, end = timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
-        until = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%m-%d %H:%M}"
         lines.append(
             HouseholdInfo(
                 kind="sampling",
                 label=_("Come down to be sampled:"),
                 title=slot.place,
-                detail=f"{start:%m-%d %H:%M}–{until}",
+                detail=slot.times,
             )
         )
     return lines

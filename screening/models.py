@@ -457,6 +457,12 @@ class SamplingSlot(models.Model):
         indexes = [models.Index(fields=["round", "compound"], name="slot_round_compound")]
 
     def __str__(self) -> str:
+        return f"{self.place} {self.times}"
+
+    @property
+    def times(self) -> str:
+        """12-03 08:00–10:00 in Asia/Shanghai; the end's date too when it falls on another day."""
         start = timezone.localtime(self.starts_at)
         end = timezone.localtime(self.ends_at)
-        return f"{self.place} {start:%m-%d %H:%M}–{end:%H:%M}"
+        until = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%m-%d %H:%M}"
+        return f"{start:%m-%d %H:%M}–{until}"
