@@ -14,6 +14,8 @@ import pytest
 # Tests run with DEBUG off, where personal data needs its own key (wuyi.lib.pii).
 os.environ.setdefault("WUYI_PII_KEY", "wuyi-tests-only-not-a-real-key")
 
+from django.core.servers.basehttp import WSGIRequestHandler
+
 from accounts.models import Role
 from tests.factories import (
     BuildingFactory,
@@ -25,6 +27,29 @@ from tests.factories import (
 )
 
 MARKER = "ALPHA"
+
+# The live server (browser tests, the API schema pass) writes a response's headers and body in
+# two sends; with Nagle's algorithm the second waits for the client's delayed ACK, about 40 ms
+# a request on a kept-alive connection: most of the schema pass's five minutes were that wait.
+WSGIRequestHandler.disable_nagle_algorithm = True
+
+
+def _cache_of_this_run() -> None:
+    """Keys of this run and this xdist worker only: the workers' databases number their rows
+    alike, and so does the next run's (make test-clock after make test), while Redis is one and
+    keeps counts per compound id for 15 minutes (compounds.figures). Set before any cache is
+    made."""
+    import uuid
+
+    from django.conf import settings
+
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    default = settings.CACHES["default"]
+    default["KEY_PREFIX"] = f"{default.get('KEY_PREFIX', '')}:test-{run[:12]}-{worker}"
+
+
+_cache_of_this_run()
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
