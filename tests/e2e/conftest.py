@@ -24,6 +24,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    # A container's /dev/shm is often 64 MB: a renderer that runs out of it stalls a navigation.
+    "--disable-dev-shm-usage",
 ]
 PHONE = {"width": 360, "height": 640}
 DESKTOP = {"width": 1280, "height": 800}
