@@ -136,14 +136,25 @@ def _week(secretary, compounds) -> None:
     services.shifts_apply(
         by=secretary, templates=templates, first=today, last=today + datetime.timedelta(days=6)
     )
-    for shift in Shift.objects.filter(
-        compound__in=compounds, date__range=(today, today + datetime.timedelta(days=6))
-    ).order_by("starts_at"):
+    week = (today, today + datetime.timedelta(days=6))
+    # Who is busy when, so that the service is asked only for people it would take (it still
+    # decides: a clash is refused there too). Half the demo's seeding time was refusals.
+    busy: dict[int, list[tuple[datetime.datetime, datetime.datetime]]] = {}
+    for volunteer_id, starts, ends in Assignment.objects.filter(
+        shift__date__range=(week[0] - datetime.timedelta(days=1), week[1])
+    ).values_list("volunteer_id", "shift__starts_at", "shift__ends_at"):
+        busy.setdefault(volunteer_id, []).append((starts, ends))
+    for shift in (
+        Shift.objects.filter(compound__in=compounds, date__range=week)
+        .select_related("compound", "template")
+        .order_by("starts_at")
+    ):
         if Assignment.objects.filter(shift=shift).exists():
             continue
         serving = (
-            Volunteer.objects.filter(memberships__team__compounds=shift.compound)
+            Volunteer.objects.filter(memberships__team__compounds=shift.compound_id)
             .distinct()
+            .select_related("user")
             .order_by("pk")
         )
         placed = 0
@@ -156,8 +167,14 @@ def _week(secretary, compounds) -> None:
                 and shift.template.name != "门岗"
             ):
                 continue  # the demo volunteer: gate duty every morning, nothing that overlaps
+            if any(
+                starts < shift.ends_at and ends > shift.starts_at
+                for starts, ends in busy.get(volunteer.pk, ())
+            ):
+                continue  # on another shift at that time: the next volunteer
             try:
                 services.shift_assign(by=secretary, shift=shift, volunteer=volunteer)
             except Refused:
-                continue  # on another shift at that time: the next volunteer
+                continue
+            busy.setdefault(volunteer.pk, []).append((shift.starts_at, shift.ends_at))
             placed += 1
