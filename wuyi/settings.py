@@ -147,6 +147,9 @@ if REDIS_URL:
             "KEY_PREFIX": "wuyi",
         }
     }
+    # Sessions read from Redis, written through to the database: a request that only reads its
+    # session (almost all of them) costs no query for it, and a Redis restart logs nobody out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     # Shared by the web server and the worker (import progress), so not per-process memory.
     CACHES = {

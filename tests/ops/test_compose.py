@@ -304,6 +304,7 @@ print(json.dumps({
     "db": [db["HOST"], db["PORT"], db["NAME"], db.get("DISABLE_SERVER_SIDE_CURSORS", False),
            db["CONN_MAX_AGE"]],
     "broker": s.CELERY_BROKER_URL, "cache": s.CACHES["default"]["BACKEND"],
+    "sessions": s.SESSION_ENGINE,
     "secure": [s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT],
     "debug": s.DEBUG, "hosts": s.ALLOWED_HOSTS,
 }))
@@ -327,6 +328,8 @@ def test_the_apps_environment_is_what_settings_py_makes_of_it(compose, tmp_path)
     assert web["db"] == ["pgbouncer", 6432, "wuyi", True, 0]  # through PgBouncer
     assert web["broker"] == "redis://redis:6379/0"
     assert web["cache"].endswith("RedisCache")
+    # Read from Redis, written through to PostgreSQL: a Redis restart logs nobody out.
+    assert web["sessions"] == "django.contrib.sessions.backends.cached_db"
     assert web["secure"] == [True, True, True] and web["debug"] is False
     assert web["hosts"] == ["wuyi.example.gov.cn"]
     migrate = run_settings(compose["services"]["migrate"]["environment"], tmp_path)
