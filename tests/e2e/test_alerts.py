@@ -5,12 +5,12 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PHONE
-from tests.e2e.test_compound_status import demo, log_in  # noqa: F401 - fixture
+from tests.e2e.test_compound_status import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_bell_on_a_phone(new_page, demo, screenshot_dir):  # noqa: F811
+def test_the_bell_on_a_phone(new_page, demo, screenshot_dir):
     from accounts.models import Alert, User
     from accounts.services import alert_raise
 
@@ -42,7 +42,7 @@ def test_the_bell_on_a_phone(new_page, demo, screenshot_dir):  # noqa: F811
     assert Alert.objects.get(user=volunteer).read_at is not None
 
 
-def test_a_secretary_opens_an_alert_and_lands_on_its_page(new_page, demo):  # noqa: F811
+def test_a_secretary_opens_an_alert_and_lands_on_its_page(new_page, demo):
     from accounts.models import Alert, User
     from accounts.services import alert_raise
     from compounds.models import Compound

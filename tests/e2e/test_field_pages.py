@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import DESKTOP, PHONE
-from tests.e2e.test_compound_status import demo, log_in  # noqa: F401 - fixture
+from tests.e2e.test_compound_status import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +32,7 @@ def _luminance(rgb: str) -> float:
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
 
-def test_every_section_of_the_nav_is_on_a_phone_screen(new_page, demo):  # noqa: F811
+def test_every_section_of_the_nav_is_on_a_phone_screen(new_page, demo):
     page = new_page(PHONE)
     log_in(page, "secretary")
     links = page.locator(".nav a")
@@ -45,7 +45,7 @@ def test_every_section_of_the_nav_is_on_a_phone_screen(new_page, demo):  # noqa:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
-def test_medical_cover_warnings_are_readable(new_page, demo):  # noqa: F811
+def test_medical_cover_warnings_are_readable(new_page, demo):
     from compounds.models import Compound
     from medical.models import Ambulance
 
@@ -71,7 +71,7 @@ def test_medical_cover_warnings_are_readable(new_page, demo):  # noqa: F811
         assert contrast >= 4.5, (url, colours, contrast)
 
 
-def test_the_paid_button_is_clickable_in_its_middle(new_page, demo):  # noqa: F811
+def test_the_paid_button_is_clickable_in_its_middle(new_page, demo):
     from supplies.models import GroupBuy
 
     buy = GroupBuy.objects.filter(orders__isnull=False).order_by("pk").first()
@@ -86,7 +86,7 @@ def test_the_paid_button_is_clickable_in_its_middle(new_page, demo):  # noqa: F8
             assert _centre_hits(page, buttons.nth(n)), (size, n)
 
 
-def test_the_day_at_360_px(new_page, demo, screenshot_dir):  # noqa: F811
+def test_the_day_at_360_px(new_page, demo, screenshot_dir):
     from accounts.models import User
     from compounds.models import Compound
     from messaging.models import Message

@@ -5,12 +5,12 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import DESKTOP, PHONE
-from tests.e2e.test_compound_status import demo, log_in  # noqa: F401 - fixture
+from tests.e2e.test_compound_status import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_emergency_from_the_form_to_returned(new_page, demo, screenshot_dir):  # noqa: F811
+def test_an_emergency_from_the_form_to_returned(new_page, demo, screenshot_dir):
     from medical.models import Escort
     from residents.models import Resident
 

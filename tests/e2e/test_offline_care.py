@@ -7,7 +7,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import DESKTOP, PHONE
-from tests.e2e.test_compound_status import demo, log_in  # noqa: F401 - fixture
+from tests.e2e.test_compound_status import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -67,7 +67,7 @@ def _wait_for_the_service_worker(page) -> None:
     raise AssertionError("the service worker never took the page")
 
 
-def test_offline_taps_are_sent_once_when_the_signal_returns(new_page, demo):  # noqa: F811
+def test_offline_taps_are_sent_once_when_the_signal_returns(new_page, demo):
     from accounts.models import User
     from volunteers.models import OfflineTap
 

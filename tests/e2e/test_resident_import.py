@@ -3,13 +3,13 @@ from playwright.sync_api import expect
 
 from residents.models import PersonalDataAccess, Resident
 from tests.e2e.conftest import DESKTOP, PHONE
-from tests.e2e.test_compound_status import demo, log_in  # noqa: F401 - fixture
+from tests.e2e.test_compound_status import log_in
 from tests.residents.helpers import make_id, write_xlsx
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_secretary_previews_fixes_and_imports_an_xlsx(new_page, demo, tmp_path, screenshot_dir):  # noqa: F811
+def test_secretary_previews_fixes_and_imports_an_xlsx(new_page, demo, tmp_path, screenshot_dir):
     rows = [
         [
             1,
@@ -90,7 +90,7 @@ def test_secretary_previews_fixes_and_imports_an_xlsx(new_page, demo, tmp_path, 
     assert PersonalDataAccess.objects.filter(kind="view").count() == 1
 
 
-def test_medic_reads_the_ledger_as_cards_and_calls(new_page, demo, screenshot_dir):  # noqa: F811
+def test_medic_reads_the_ledger_as_cards_and_calls(new_page, demo, screenshot_dir):
     """The medic's reach is the ledger of their compounds (a volunteer's is their tasks)."""
     page = new_page(PHONE)
     log_in(page, "medic")
@@ -125,7 +125,7 @@ def test_medic_reads_the_ledger_as_cards_and_calls(new_page, demo, screenshot_di
 
 def test_secretary_maps_an_unknown_category_word_on_the_preview(
     new_page,
-    demo,  # noqa: F811
+    demo,
     tmp_path,
     screenshot_dir,
 ):

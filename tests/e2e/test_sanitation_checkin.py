@@ -8,12 +8,12 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import DESKTOP, PHONE
-from tests.e2e.test_compound_status import demo, log_in  # noqa: F401 - fixture
+from tests.e2e.test_compound_status import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_cleaner_scans_the_lift_code_and_the_secretary_sees_it(new_page, demo, screenshot_dir):  # noqa: F811
+def test_cleaner_scans_the_lift_code_and_the_secretary_sees_it(new_page, demo, screenshot_dir):
     from django.urls import reverse
 
     from accounts.models import User

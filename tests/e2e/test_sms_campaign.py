@@ -5,7 +5,7 @@ from messaging import outbox as engine
 from messaging.backends.simple import outbox
 from messaging.models import Message, Recipient
 from tests.e2e.conftest import DESKTOP, PHONE
-from tests.e2e.test_compound_status import demo, log_in  # noqa: F401 - fixture
+from tests.e2e.test_compound_status import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +19,7 @@ def sms(settings):
     outbox.clear()
 
 
-def test_secretary_sends_a_campaign_to_a_building(new_page, demo, sms, screenshot_dir):  # noqa: F811
+def test_secretary_sends_a_campaign_to_a_building(new_page, demo, sms, screenshot_dir):
     page = new_page(DESKTOP)
     log_in(page, "secretary")
     page.get_by_role("link", name="短信", exact=True).click()

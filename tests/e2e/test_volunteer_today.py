@@ -7,12 +7,12 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import DESKTOP, PHONE
-from tests.e2e.test_compound_status import demo, log_in  # noqa: F401 - fixture
+from tests.e2e.test_compound_status import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_volunteer_opens_the_link_and_checks_in(new_page, demo, screenshot_dir):  # noqa: F811
+def test_volunteer_opens_the_link_and_checks_in(new_page, demo, screenshot_dir):
     from accounts.models import User
     from compounds.models import Compound
     from volunteers import services
