@@ -11,6 +11,7 @@ import shutil
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from a
 # thread with a running loop unless told it is fine (it is: the loop is Playwright's, not ours).
@@ -30,6 +31,11 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 PHONE = {"width": 360, "height": 640}
+# How long a click, a page or an expectation may take before the test fails. Generous: on a
+# loaded CI machine (two cores shared with other work) a request once took more than 15 s; a
+# page that never comes still fails.
+ACTION_SECONDS = 30
+expect.set_options(timeout=ACTION_SECONDS * 1000)
 DESKTOP = {"width": 1280, "height": 800}
 
 
@@ -62,7 +68,7 @@ def new_page(browser, live_server):
 
     def _new_page(viewport=DESKTOP):
         context = browser.new_context(viewport=viewport, locale="zh-CN", base_url=live_server.url)
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(ACTION_SECONDS * 1000)
         contexts.append(context)
         return context.new_page()
 
