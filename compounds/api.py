@@ -31,12 +31,14 @@ class CompoundSerializer(serializers.ModelSerializer):
             "last_positive_on",
             "days_since_positive",
         ]
+        read_only_fields = fields  # the API reads compounds; their pages and services write
 
 
 class BuildingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Building
         fields = ["id", "compound", "number", "name", "unit_count", "floor_count"]
+        read_only_fields = fields
 
 
 @extend_schema_view(

@@ -16,6 +16,7 @@ from wuyi.lib.drf import (
     ApiView,
     LocalTimeField,
     ModelSerializer,
+    Serializer,
     StrictCharField,
     call_service,
 )
@@ -34,11 +35,6 @@ from .models import (
 )
 
 BOOKABLE = [(k, label) for k, label in EscortKind.choices if k != EscortKind.EMERGENCY]
-
-
-def _user(serializer: serializers.Serializer) -> Any:
-    request = serializer.context.get("request")
-    return getattr(request, "user", None)
 
 
 class HospitalSerializer(ModelSerializer):
@@ -114,20 +110,7 @@ class EscortSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class ScopedChoices(serializers.Serializer):
-    """Residents, hospitals, ambulances and staff offered as the user sees them."""
-
-    def get_fields(self):
-        fields = super().get_fields()
-        user = _user(self)
-        fields["resident"].queryset = Resident.objects.visible_to(user)
-        fields["hospital"].queryset = Hospital.objects.visible_to(user)
-        fields["ambulance"].queryset = Ambulance.objects.visible_to(user)
-        fields["staff"].queryset = MedicalStaff.objects.visible_to(user)
-        return fields
-
-
-class EscortBookSerializer(ScopedChoices):
+class EscortBookSerializer(Serializer):
     resident = serializers.PrimaryKeyRelatedField(queryset=Resident.objects.none())
     kind = serializers.ChoiceField(choices=BOOKABLE)
     hospital = serializers.PrimaryKeyRelatedField(queryset=Hospital.objects.none())
@@ -240,7 +223,7 @@ class ScheduleSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class ScheduleSaveSerializer(ScopedChoices):
+class ScheduleSaveSerializer(Serializer):
     resident = serializers.PrimaryKeyRelatedField(queryset=Resident.objects.none())
     kind = serializers.ChoiceField(choices=BOOKABLE)
     weekdays = serializers.ListField(

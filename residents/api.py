@@ -19,7 +19,13 @@ from rest_framework import exceptions, mixins, permissions, serializers, viewset
 
 from compounds.models import Building
 from wuyi.lib import cn
-from wuyi.lib.drf import ApiView, ModelSerializer, StrictCharField, as_validation_error
+from wuyi.lib.drf import (
+    ApiView,
+    ModelSerializer,
+    StrictCharField,
+    as_validation_error,
+    request_user,
+)
 from wuyi.lib.errors import Refused
 from wuyi.lib.params import choice_param, int_param, text_param
 
@@ -46,16 +52,11 @@ class RegisterKeepersMayWrite(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or rules.may_edit_register(request.user)
 
 
-def _user(serializer: serializers.Serializer):
-    request = serializer.context.get("request")
-    return getattr(request, "user", None)
-
-
 # ----------------------------------------------------------------------------- households
 
 
 class HouseholdSerializer(ModelSerializer):
-    # The queryset is set per request in get_fields: a building the user cannot see answers
+    # Scoped per request (ScopedRelations): a building the user cannot see answers
     # exactly like one that does not exist.
     building = serializers.PrimaryKeyRelatedField(queryset=Building.objects.none())
     address = serializers.CharField(read_only=True)
@@ -66,11 +67,6 @@ class HouseholdSerializer(ModelSerializer):
         read_only_fields = ["compound"]
         # The unique address is checked by services.household_save, in a secretary's words.
         validators: list = []
-
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["building"].queryset = Building.objects.visible_to(_user(self))
-        return fields
 
     # The address is checked and written by services.household_save, through the same rule
     # as the list import and search: one flat is one household however it was typed.
@@ -83,7 +79,7 @@ class HouseholdSerializer(ModelSerializer):
         room = validated.get("room", household.room if household else "")
         try:
             return services.household_save(
-                by=_user(self), building=building, unit=unit, room=room, household=household
+                by=request_user(self), building=building, unit=unit, room=room, household=household
             )
         except Refused as refused:
             raise as_validation_error(refused) from None
@@ -136,6 +132,7 @@ class HouseholdViewSet(
 
 
 class ResidentSerializer(ModelSerializer):
+    narrow = {"household": lambda rows: rows.select_related("building")}
     # Per request, like the household's building: only households the user may see.
     household = serializers.PrimaryKeyRelatedField(queryset=Household.objects.none())
     address = serializers.CharField(source="household.address", read_only=True)
@@ -179,13 +176,6 @@ class ResidentSerializer(ModelSerializer):
         ]
         read_only_fields = ["compound", "updated_at"]
 
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["household"].queryset = Household.objects.visible_to(_user(self)).select_related(
-            "building"
-        )
-        return fields
-
     # Each field is checked as it comes, for an early message on the field; the record as a
     # whole is judged again by services.resident_save against the stored row.
     def _rule(self, func, value):
@@ -223,7 +213,7 @@ class ResidentSerializer(ModelSerializer):
         try:
             # resident_save judges the whole record: the stored values, with these on top.
             return services.resident_save(
-                by=_user(self),
+                by=request_user(self),
                 household=household,
                 data=validated,
                 national_id=national_id,

@@ -14,17 +14,19 @@ from rest_framework.response import Response
 
 from compounds.models import Building, Compound
 from volunteers.models import Team
-from wuyi.lib.drf import ApiView, ModelSerializer, StrictCharField, call_service, refusals
+from wuyi.lib.drf import (
+    ApiView,
+    ModelSerializer,
+    StrictCharField,
+    call_service,
+    refusals,
+    request_user,
+)
 from wuyi.lib.errors import Refused
 from wuyi.lib.params import choice_param, date_param, int_param
 
 from . import rules, services
 from .models import Area, Round, WasteRecord
-
-
-def _user(serializer: serializers.Serializer) -> Any:
-    request = serializer.context.get("request")
-    return getattr(request, "user", None)
 
 
 class OrganisersMayWrite(permissions.BasePermission):
@@ -63,14 +65,6 @@ class AreaSerializer(ModelSerializer):
             "active",
         ]
 
-    def get_fields(self):
-        fields = super().get_fields()
-        user = _user(self)
-        fields["compound"].queryset = Compound.objects.visible_to(user)
-        fields["building"].queryset = Building.objects.visible_to(user)
-        fields["team"].queryset = Team.objects.visible_to(user)
-        return fields
-
     def _save(self, area: Area | None, data: dict) -> Area:
         def given(name: str, default: Any) -> Any:
             if name in data:
@@ -80,7 +74,7 @@ class AreaSerializer(ModelSerializer):
         compound = cast(Compound, area.compound if area is not None else data["compound"])
         return call_service(
             services.area_save,
-            by=_user(self),
+            by=request_user(self),
             compound=compound,
             area=area,
             name=given("name", ""),
@@ -265,16 +259,11 @@ class WasteRecordSerializer(ModelSerializer):
         # One record per bin and day: a second POST for the same day changes it (an upsert).
         validators: list = []
 
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["area"].queryset = Area.objects.visible_to(_user(self))
-        return fields
-
     def create(self, validated_data: dict) -> WasteRecord:
         data = dict(validated_data)
         return call_service(
             services.waste_record_save,
-            by=_user(self),
+            by=request_user(self),
             area=data.pop("area"),
             day=data.pop("date"),
             **data,

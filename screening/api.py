@@ -29,6 +29,7 @@ from wuyi.lib import graphs
 from wuyi.lib.drf import (
     ApiView,
     ModelSerializer,
+    Serializer,
     StrictCharField,
     call_service,
     refusals,
@@ -111,13 +112,6 @@ class TestingRoundSerializer(ModelSerializer):
         read_only_fields = ["status", "created_at"]
         # The same round opened twice is the first one (services.round_open), not a 400.
         validators: list = []
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None:
-            fields["district"].queryset = District.objects.visible_to(request.user)
-        return fields
 
     def to_representation(self, instance: TestingRound) -> dict[str, Any]:
         instance.subdistrict_pks = [s.pk for s in instance.subdistricts.all()]  # type: ignore[attr-defined]
@@ -243,14 +237,6 @@ class SamplingSlotSerializer(ModelSerializer):
         # The same slot given twice is the first one (services.slot_add), not a 400.
         validators: list = []
 
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None:
-            fields["round"].queryset = TestingRound.objects.visible_to(request.user)
-            fields["compound"].queryset = Compound.objects.visible_to(request.user)
-        return fields
-
     def to_representation(self, instance: SamplingSlot) -> dict[str, Any]:
         instance.building_pks = [b.pk for b in instance.buildings.all()]  # type: ignore[attr-defined]
         return super().to_representation(instance)
@@ -367,14 +353,6 @@ class TubeSerializer(ModelSerializer):
         ]
         read_only_fields = ["retest", "status", "size", "result", "resulted_at", "opened_at"]
 
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None:
-            fields["round"].queryset = TestingRound.objects.visible_to(request.user)
-            fields["compound"].queryset = Compound.objects.visible_to(request.user)
-        return fields
-
     @extend_schema_field(SampleSerializer(many=True))
     def get_people(self, tube: Tube) -> list[dict[str, Any]]:
         return list(SampleSerializer(tube.samples.all(), many=True).data)
@@ -390,7 +368,8 @@ class TubeSerializer(ModelSerializer):
         )
 
 
-class ScanSerializer(serializers.Serializer):
+class ScanSerializer(Serializer):
+    narrow = {"resident": lambda rows: rows.current()}  # people living here now
     key = StrictCharField(
         min_length=8,
         max_length=64,
@@ -402,13 +381,6 @@ class ScanSerializer(serializers.Serializer):
     resident = serializers.PrimaryKeyRelatedField(
         queryset=Resident.objects.none(), required=False, help_text="Or the person, picked."
     )
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None:
-            fields["resident"].queryset = Resident.objects.visible_to(request.user).current()
-        return fields
 
 
 @extend_schema_view(
@@ -571,7 +543,8 @@ class QuarantineSerializer(ModelSerializer):
         return data
 
 
-class ContactSerializer(serializers.Serializer):
+class ContactSerializer(Serializer):
+    narrow = {"resident": lambda rows: rows.current()}  # people living here now
     source = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
         queryset=Quarantine.objects.none(),
         help_text="The case (for a close contact) or close contact (for a secondary one).",
@@ -581,14 +554,6 @@ class ContactSerializer(serializers.Serializer):
     place = serializers.ChoiceField(choices=Place.choices)
     starts_on = serializers.DateField()
     days = serializers.IntegerField(min_value=1, max_value=rules.MAX_QUARANTINE_DAYS, default=7)
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None:
-            fields["source"].queryset = Quarantine.objects.visible_to(request.user)
-            fields["resident"].queryset = Resident.objects.visible_to(request.user).current()
-        return fields
 
 
 def _kind_filter(qs, params):
@@ -689,13 +654,6 @@ class HealthReportSerializer(ModelSerializer):
         read_only_fields = ["compound", "at"]
         # A second report the same day replaces the first (services.health_report_add).
         validators: list = []
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None:
-            fields["quarantine"].queryset = Quarantine.objects.visible_to(request.user)
-        return fields
 
     def create(self, validated_data: dict) -> HealthReport:
         return call_service(

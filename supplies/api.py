@@ -16,6 +16,7 @@ from residents.models import Household
 from wuyi.lib.drf import (
     ApiView,
     ModelSerializer,
+    Serializer,
     StrictBooleanField,
     StrictCharField,
     call_service,
@@ -173,13 +174,9 @@ class OrderSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-def _user(serializer: serializers.Serializer) -> Any:
-    request = serializer.context.get("request")
-    return getattr(request, "user", None)
-
-
-class OrderCreateSerializer(serializers.Serializer):
-    # Scoped in get_fields: an id out of reach is "invalid", as one that does not exist.
+class OrderCreateSerializer(Serializer):
+    # Scoped per request (ScopedRelations): an id out of reach is "invalid", as one that
+    # does not exist.
     group_buy = serializers.PrimaryKeyRelatedField(queryset=GroupBuy.objects.none())
     household = serializers.PrimaryKeyRelatedField(queryset=Household.objects.none())
     quantities = serializers.DictField(
@@ -192,20 +189,9 @@ class OrderCreateSerializer(serializers.Serializer):
     phone = StrictCharField(max_length=20, required=False, allow_blank=True)
     note = StrictCharField(max_length=200, required=False, allow_blank=True)
 
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["group_buy"].queryset = GroupBuy.objects.visible_to(_user(self))
-        fields["household"].queryset = Household.objects.visible_to(_user(self))
-        return fields
 
-
-class ClaimSerializer(serializers.Serializer):
+class ClaimSerializer(Serializer):
     building = serializers.PrimaryKeyRelatedField(queryset=Building.objects.none())
-
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["building"].queryset = Building.objects.visible_to(_user(self))
-        return fields
 
 
 class DeliveredSerializer(serializers.Serializer):

@@ -29,6 +29,7 @@ class TeamSerializer(serializers.ModelSerializer):
     class Meta:
         model = Team
         fields = ["id", "community", "name", "kind", "leader", "compounds"]
+        read_only_fields = fields  # read here; teams are organised on their pages
 
 
 class VolunteerSerializer(serializers.ModelSerializer):
@@ -46,6 +47,7 @@ class VolunteerSerializer(serializers.ModelSerializer):
             "is_veteran",
             "teams",
         ]
+        read_only_fields = fields
 
     def get_teams(self, volunteer: Volunteer) -> list[int]:
         return [m.team_id for m in volunteer.memberships.all()]
@@ -66,6 +68,7 @@ class ShiftSerializer(serializers.ModelSerializer):
     class Meta:
         model = Shift
         fields = ["id", "compound", "name", "date", "starts_at", "ends_at", "needed", "assignments"]
+        read_only_fields = fields
 
 
 class TaskSerializer(serializers.Serializer):

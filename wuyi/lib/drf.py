@@ -10,7 +10,8 @@ postprocessing hook, adds to each operation the errors it can give, with example
 the very messages the code returns.
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from django.db import models
 from django.http import Http404, JsonResponse
@@ -151,10 +152,44 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-class ModelSerializer(serializers.ModelSerializer):
-    """The API's model serializers: text fields are StrictCharFields, booleans
-    StrictBooleanFields, times LocalTimeFields, and a read-only choice that may be blank says
-    so (its enum plus "")."""
+def request_user(serializer: serializers.BaseSerializer) -> Any:
+    """The user a serializer works for: its request's, or None (the schema being generated)."""
+    return getattr(serializer.context.get("request"), "user", None)
+
+
+class ScopedRelations:
+    """Every writable relation of the serializer offers the rows its user sees, when the
+    related model's manager has visible_to: an id beyond their reach is refused as one that does
+    not exist (a 400 naming the field), never taken as another community's row. `narrow`
+    narrows a field further ({"resident": lambda rows: rows.current()})."""
+
+    narrow: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        user = request_user(self)
+        for name, field in fields.items():
+            related = getattr(field, "child_relation", field)
+            queryset = getattr(related, "queryset", None)
+            if queryset is None:
+                continue
+            manager = queryset.model._default_manager
+            if not hasattr(manager, "visible_to"):
+                continue
+            # No user (the schema being generated): nothing to offer.
+            rows = manager.visible_to(user) if user is not None else queryset.none()
+            related.queryset = self.narrow[name](rows) if name in self.narrow else rows
+        return fields
+
+
+class Serializer(ScopedRelations, serializers.Serializer):
+    """The API's plain serializers (an action's body): relations scoped (ScopedRelations)."""
+
+
+class ModelSerializer(ScopedRelations, serializers.ModelSerializer):
+    """The API's model serializers: relations scoped (ScopedRelations), text fields are
+    StrictCharFields, booleans StrictBooleanFields, times LocalTimeFields, and a read-only
+    choice that may be blank says so (its enum plus "")."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
