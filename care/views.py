@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
-from compounds.models import Community, Compound, building_label
+from compounds.models import Community, Compound
 from residents import registry
 from residents.models import Category
 from residents.rules import may_call_resident
@@ -315,9 +315,7 @@ def task_of(check: WelfareCheck) -> Task:
         key=f"welfare:{check.pk}",
         kind=_("Welfare check"),
         title=check.resident.name,
-        detail=building_label(check.household.building.number)
-        + (f"{check.household.unit}单元" if check.household.unit else "")
-        + check.household.room,
+        detail=check.household.address,
         done=check.done,
         url=reverse("care:check", args=[check.pk]),
         rank=ERRAND + 5,

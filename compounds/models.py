@@ -357,9 +357,14 @@ def building_label(number: str) -> str:
     return number if _BUILDING_WORD.search(number) else f"{number}号楼"
 
 
+def unit_label(building: str, unit: str) -> str:
+    """A staircase as committees write it: "3号楼2单元" ("3号楼" without a unit)."""
+    return building_label(building) + (f"{unit}单元" if unit else "")
+
+
 def address_label(building: str, unit: str, room: str) -> str:
     """A door as committees write it: "3号楼2单元501" ("3号楼501" without a unit)."""
-    return building_label(building) + (f"{unit}单元" if unit else "") + room
+    return unit_label(building, unit) + room
 
 
 class StatusChange(models.Model):

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
-from compounds.models import Compound, building_label
+from compounds.models import Compound, unit_label
 from residents.models import Category, Resident, VulnerableTag
 from wuyi.lib.iters import natural_key
 
@@ -182,7 +182,7 @@ def compound_coverage(
     doors: dict[int, Door] = {}
     for p in people:
         h = p.household
-        unit = building_label(h.building.number) + (f"{h.unit}单元" if h.unit else "")
+        unit = unit_label(h.building.number, h.unit)
         if p.pk not in exemptions and not p.sampled:
             # Exempt by the data: a case, an infant (derived_exempt, for one person).
             if p.pk in cases:

@@ -23,7 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from compounds.models import Compound, address_label, building_label
+from compounds.models import Compound, address_label, building_label, unit_label
 from residents.models import Category, VulnerableTag
 from wuyi.lib.iters import natural_key
 
@@ -104,6 +104,15 @@ class BuildingBags:
     number: str
     name: str
     units: dict[str, list[Bag]] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return building_label(self.number)
+
+    @property
+    def sheets(self) -> list[tuple[str, str, list["Bag"]]]:
+        """(unit, "3号楼2单元", its bags) for each unit, in order."""
+        return [(unit, unit_label(self.number, unit), bags) for unit, bags in self.units.items()]
 
     @property
     def count(self) -> int:

@@ -108,6 +108,8 @@ def test_only_the_checks_volunteer_or_the_secretary_may_turn_it(
     # The secretary may, from her list of needs.
     page = login(secretary_a).get(reverse("care:needs"))
     assert url in page.text
+    # The door as committees write it, unit included (compounds.models.address_label).
+    assert check.household.unit and check.household.address in page.text
     login(secretary_a).post(url, {"back": "needs"})
     assert Order.objects.count() == 1
 
