@@ -5,7 +5,7 @@
 
 Uses the register of bench/seed_residents.py (seeded first if needed). A user posted to enough
 seeded communities to hold --rows residents exports them all, masked, in a fresh subprocess so
-that its peak RSS (ru_maxrss) is its own:
+that its peak RSS (VmHWM, benchdb.peak_rss_kb) is its own:
 
 - streamed: residents.services.residents_export_xlsx into a temporary file, as the export page
   does (rows read from the database in chunks, written by openpyxl's write-only workbook);
@@ -23,7 +23,6 @@ import argparse
 import io
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -96,7 +95,7 @@ def phase(args) -> None:
         workbook.save(buffer)
         count, size = len(rows), buffer.tell()
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = benchdb.peak_rss_kb()
     print(
         RESULT_PREFIX
         + json.dumps({"seconds": elapsed, "rows": count, "bytes": size, "peak_kb": peak}),

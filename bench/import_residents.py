@@ -10,11 +10,11 @@
 2. Sets up one district > sub-district > community > compound with enough buildings (codes
    prefixed BENCH).
 3. Fast path: residents.services.resident_import() on every row, in a fresh subprocess so that
-   its peak RSS (ru_maxrss) is its own. Wall time covers the whole call: reading the xlsx,
-   checking every cell, planning, writing (households, residents, tags, history) and COMMIT
-   (where PostgreSQL runs the deferred foreign-key checks). --repeat runs, each after deleting
-   the previous one's rows (no VACUUM: the tables keep what an earlier import left); every run
-   is printed and the median is the figure.
+   its peak RSS (VmHWM, benchdb.peak_rss_kb) is its own. Wall time covers the whole call:
+   reading the xlsx, checking every cell, planning, writing (households, residents, tags,
+   history) and COMMIT (where PostgreSQL runs the deferred foreign-key checks). --repeat runs,
+   each after deleting the previous one's rows (no VACUUM: the tables keep what an earlier
+   import left); every run is printed and the median is the figure.
 4. Floor: the same xlsx read with calamine, each row's ID number encrypted (Fernet) and hashed
    (HMAC) as the import does, the resident columns COPYed into the resident table, committed:
    no cell checks, no plan, no households, tags or history.
@@ -35,7 +35,6 @@ import datetime
 import json
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -248,7 +247,7 @@ def counts(community) -> dict:
 def phase_fast(args) -> None:
     """Child process: run resident_import once and print one JSON line."""
     benchdb.setup(migrate=False)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_before = benchdb.peak_rss_kb()
 
     from residents import services
     from wuyi.lib import spreadsheets
@@ -280,7 +279,7 @@ def phase_fast(args) -> None:
         dry_run=False,
     )
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = benchdb.peak_rss_kb()
     result = {
         "seconds": elapsed,
         "peak_rss_kb": peak,

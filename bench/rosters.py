@@ -23,7 +23,6 @@ import argparse
 import datetime
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -163,15 +162,7 @@ def _drop_cleaners(community) -> None:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so a
-    child started by a parent that set up 200,000 areas would report the parent's peak."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return benchdb.peak_rss_kb() / 1024
 
 
 def child() -> None:
