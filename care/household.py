@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
 from messaging.alerts import alert_staff
-from residents.household import action_url
+from residents.household import action_url, lock_link, member_of
 from residents.models import Household, HouseholdLink, Resident
 from residents.registry import HouseholdAction
 from wuyi.lib.errors import Refused
@@ -35,16 +35,14 @@ def need_send(*, link: HouseholdLink, resident: Resident | None, kind: Any, text
     a person not of this household, a kind it may not send, an empty text, control
     characters or more than NOTE_MAX characters, too many open needs, a link no longer in
     use."""
-    if resident is None or resident.household_id != link.household_id or not resident.is_current:
-        raise Refused(_("Choose who it is about."), field="resident")
+    resident = member_of(link, resident, _("Choose who it is about."))
     if kind not in [k.value for k in KINDS]:
         raise Refused(_("Choose what kind of need it is."), field="kind")
     text = rules.clean_note(text, field="text")
     if not text:
         raise Refused(rules.MSG_NEED_EMPTY, field="text")
     with transaction.atomic():
-        if not HouseholdLink.objects.select_for_update().filter(pk=link.pk, active=True).exists():
-            raise Refused(_("This link is no longer in use."))
+        lock_link(link)
         waiting = Need.objects.filter(
             resident__household_id=link.household_id, status=NeedStatus.OPEN
         )

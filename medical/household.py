@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from accounts.access import active
 from accounts.models import Role, User
 from messaging.alerts import alert_staff
-from residents.household import action_url
+from residents.household import action_url, lock_link, member_of
 from residents.models import Household, HouseholdLink, Resident
 from residents.registry import HouseholdAction, NeedTurn
 from wuyi.lib import cn
@@ -54,8 +54,7 @@ def escort_request(
     kind it may not ask for, a time in the past or too far ahead, control characters or too
     long a note, too many open requests, a link no longer in use."""
     now = now or timezone.now()
-    if resident is None or resident.household_id != link.household_id or not resident.is_current:
-        raise Refused(_("Choose who is going."), field="resident")
+    resident = member_of(link, resident, _("Choose who is going."))
     if kind not in [k.value for k in KINDS]:
         raise Refused(_("Choose what the escort is for."), field="kind")
     if scheduled_at is None:
@@ -66,8 +65,7 @@ def escort_request(
     except cn.NormalizeError as exc:
         raise Refused(exc.message, field=exc.field) from None
     with transaction.atomic():
-        if not HouseholdLink.objects.select_for_update().filter(pk=link.pk, active=True).exists():
-            raise Refused(_("This link is no longer in use."))
+        lock_link(link)
         return _open_request(
             resident=resident,
             kind=kind,

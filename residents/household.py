@@ -36,6 +36,22 @@ SESSION_KEY = "household_link"
 DETAIL_MAX = 200
 
 
+def member_of(link: HouseholdLink, resident: Resident | None, message: str) -> Resident:
+    """`resident`, when a current member of the link's household (what a household's action
+    is about); else Refused with `message`, on the field "resident"."""
+    if resident is None or resident.household_id != link.household_id or not resident.is_current:
+        raise Refused(message, field="resident")
+    return resident
+
+
+def lock_link(link: HouseholdLink) -> None:
+    """Inside the caller's transaction: the link's row locked until it commits, so that a
+    renewal waits for the action and the action sees a renewal; Refused when the link is no
+    longer in use."""
+    if not HouseholdLink.objects.select_for_update().filter(pk=link.pk, active=True).exists():
+        raise Refused(_("This link is no longer in use."))
+
+
 def _phones(household: Household) -> list[str]:
     found = (
         Resident.objects.filter(household=household, left_on__isnull=True)

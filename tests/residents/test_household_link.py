@@ -520,3 +520,28 @@ def test_demo_texts_are_the_migrations_texts():
 
     migration = importlib.import_module("residents.migrations.0013_household_link_sms_templates")
     assert migration.TEMPLATES == notify.TEXTS
+
+
+def test_an_action_is_about_a_current_member_and_needs_the_link_in_use(
+    home, neighbour, secretary_a
+):
+    """The two checks every household action makes (care's need, medical's escort request):
+    one home, residents.household."""
+    from django.db import transaction
+
+    link = _renew(secretary_a, home)
+    zhang = home.residents.get(name="张建国")
+    assert links.member_of(link, zhang, "谁？") == zhang
+    for someone in (None, neighbour.residents.get()):
+        with pytest.raises(Refused) as refused:
+            links.member_of(link, someone, "谁？")
+        assert refused.value.errors == {"resident": "谁？"}
+    zhang.left_on = timezone.localdate()
+    zhang.save(update_fields=["left_on"])
+    with pytest.raises(Refused):
+        links.member_of(link, zhang, "谁？")  # moved out: no longer the household's
+    with transaction.atomic():
+        links.lock_link(link)
+    _renew(secretary_a, home)  # the old link is voided
+    with pytest.raises(Refused), transaction.atomic():
+        links.lock_link(link)
