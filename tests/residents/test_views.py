@@ -57,6 +57,28 @@ def test_list_query_count_is_constant(login, secretary_a, household, django_asse
         client.get(reverse("residents:list"))
 
 
+@pytest.mark.clock
+def test_the_age_is_shown_in_the_readers_language(login, secretary_a, resident, household):
+    """Born 1945-01-01 (from the ID number): 81 on 2026-12-04 in Shanghai, on the list, the
+    household's page, the building's and the resident's own; a person without a birth date
+    shows none (— on their page)."""
+    import time_machine
+
+    unknown = resident_save(by=secretary_a, household=household, data={"name": "李明"})
+    client = login(secretary_a)
+    with time_machine.travel("2026-12-04T10:00:00+08:00", tick=False):
+        pages = [
+            reverse("residents:list"),
+            reverse("residents:household", args=[household.pk]),
+            reverse("residents:building", args=[household.building_id]),
+            reverse("residents:detail", args=[resident.pk]),
+        ]
+        for url in pages:
+            assert "81岁" in client.get(url).content.decode(), url
+        page = client.get(reverse("residents:detail", args=[unknown.pk])).content.decode()
+        assert "岁" not in page
+
+
 def test_reveal_is_recorded_and_only_for_secretaries(login, secretary_a, district_staff, resident):
     url = reverse("residents:reveal", args=[resident.pk])
     body = login(secretary_a).post(url).content.decode()
