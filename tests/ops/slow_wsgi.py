@@ -12,7 +12,11 @@ def application(environ, start_response):
     if environ.get("PATH_INFO") == "/__slow":
         pidfile = os.environ.get("WUYI_SLOW_PIDFILE")
         if pidfile:
-            Path(pidfile).write_text(str(os.getpid()))
+            # Written whole, then renamed: the test polls for the file and reads it at once
+            # (it once read an empty file, created but not yet written).
+            partial = Path(f"{pidfile}.partial")
+            partial.write_text(str(os.getpid()))
+            partial.replace(pidfile)
         time.sleep(60)
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"slow"]
