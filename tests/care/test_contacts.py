@@ -4,8 +4,6 @@ queryset the campaign counts with."""
 
 import datetime
 
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from care.models import Outcome
@@ -14,10 +12,7 @@ from residents.models import Resident
 from residents.registry import contacts_on, reached_ids
 from tests.care.factories import WelfareCheckFactory
 from tests.factories import ResidentFactory
-
-
-def _seen(found):
-    return {pk: [(c.kind, c.at) for c in contacts] for pk, contacts in found.items()}
+from tests.residents.helpers import contacts_both_ways, seen
 
 
 def test_welfare_contacts_from_a_list_or_a_subquery_agree(compound_a, compound_b):
@@ -33,18 +28,13 @@ def test_welfare_contacts_from_a_list_or_a_subquery_agree(compound_a, compound_b
     subquery = Resident.objects.filter(compound=compound_a).values("pk")
     ids = list(subquery.values_list("pk", flat=True))
 
-    from_list = welfare_contacts(ids, today)
-    with CaptureQueriesContext(connection) as ctx:
-        from_subquery = welfare_contacts(subquery, today)
-    assert len(ctx.captured_queries) == 1
-    assert "IN (SELECT" in ctx.captured_queries[0]["sql"]
-    assert _seen(from_list) == _seen(from_subquery)
+    from_list = contacts_both_ways(welfare_contacts, subquery, today)
     assert set(from_list) == {phoned.resident_id, visited.resident_id}
     assert {c.kind for found in from_list.values() for c in found} == {"welfare"}
 
     reached = welfare_reached(subquery, today)
     assert set(reached.values_list("resident_id", flat=True)) == set(from_list)
     # Through the register's registry: every app's contacts, a list or a subquery alike.
-    assert _seen(contacts_on(ids, today)) == _seen(contacts_on(subquery, today))
+    assert seen(contacts_on(ids, today)) == seen(contacts_on(subquery, today))
     assert len(reached_ids(subquery, today)) >= 1
     assert contacts_on([], today) == {}

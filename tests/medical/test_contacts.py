@@ -3,18 +3,13 @@ whether they are asked about as a list of ids or as a subquery (which stays in S
 
 import datetime
 
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from medical.models import EscortStatus
 from medical.plugins import escort_contacts, escort_reached
 from residents.models import Resident
 from tests.factories import EscortFactory, ResidentFactory
-
-
-def _seen(found):
-    return {pk: [(c.kind, c.at) for c in contacts] for pk, contacts in found.items()}
+from tests.residents.helpers import contacts_both_ways, seen
 
 
 def test_escort_contacts_from_a_list_or_a_subquery_agree(compound_a, compound_b):
@@ -31,13 +26,7 @@ def test_escort_contacts_from_a_list_or_a_subquery_agree(compound_a, compound_b)
     EscortFactory(compound=compound_b, status=EscortStatus.DISPATCHED, dispatched_at=now)
     ResidentFactory(compound=compound_a)
     subquery = Resident.objects.filter(compound=compound_a).values("pk")
-    ids = list(subquery.values_list("pk", flat=True))
-
-    from_list = escort_contacts(ids, today)
-    with CaptureQueriesContext(connection) as ctx:
-        from_subquery = escort_contacts(subquery, today)
-    assert len(ctx.captured_queries) == 1
-    assert "IN (SELECT" in ctx.captured_queries[0]["sql"]
-    assert _seen(from_list) == _seen(from_subquery) == {gone.resident_id: [("escort", now)]}
+    from_list = contacts_both_ways(escort_contacts, subquery, today)
+    assert seen(from_list) == {gone.resident_id: [("escort", now)]}
     reached = escort_reached(subquery, today)
     assert set(reached.values_list("resident_id", flat=True)) == {gone.resident_id}

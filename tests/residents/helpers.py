@@ -50,3 +50,24 @@ def write_csv(path: Path, rows: list[list], *, encoding="utf-8-sig", header=HEAD
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+def seen(found: dict) -> dict:
+    """Contacts (residents.registry) as {resident id: [(kind, at)]}, comparable."""
+    return {pk: [(c.kind, c.at) for c in contacts] for pk, contacts in found.items()}
+
+
+def contacts_both_ways(provider, residents, day) -> dict:
+    """A contacts provider asked about `residents` (a values("pk") subquery) as a list of ids
+    and as the subquery: the same contacts, the subquery in one query that stays in SQL.
+    Returns what the list found."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from_list = provider(list(residents.values_list("pk", flat=True)), day)
+    with CaptureQueriesContext(connection) as ctx:
+        from_subquery = provider(residents, day)
+    assert len(ctx.captured_queries) == 1
+    assert "IN (SELECT" in ctx.captured_queries[0]["sql"]
+    assert seen(from_list) == seen(from_subquery)
+    return from_list

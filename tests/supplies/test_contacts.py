@@ -4,18 +4,13 @@ handed over today, the same whether they are asked about as a list of ids or as 
 
 import datetime
 
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from residents.models import Resident
 from supplies.models import OrderStatus
 from supplies.plugins import delivery_contacts, delivery_reached
 from tests.factories import HouseholdFactory, OrderFactory, ResidentFactory
-
-
-def _seen(found):
-    return {pk: [(c.kind, c.at) for c in contacts] for pk, contacts in found.items()}
+from tests.residents.helpers import contacts_both_ways, seen
 
 
 def test_delivery_contacts_from_a_list_or_a_subquery_agree(compound_a, compound_b):
@@ -38,14 +33,7 @@ def test_delivery_contacts_from_a_list_or_a_subquery_agree(compound_a, compound_
     ResidentFactory(compound=compound_b, household=elsewhere)
     OrderFactory(household=elsewhere, status=OrderStatus.DELIVERED, delivered_at=now)
     subquery = Resident.objects.filter(compound=compound_a).values("pk")
-    ids = list(subquery.values_list("pk", flat=True))
-
-    from_list = delivery_contacts(ids, today)
-    with CaptureQueriesContext(connection) as ctx:
-        from_subquery = delivery_contacts(subquery, today)
-    assert len(ctx.captured_queries) == 1
-    assert "IN (SELECT" in ctx.captured_queries[0]["sql"]
-    assert _seen(from_list) == _seen(from_subquery)
-    assert _seen(from_list) == {r.pk: [("delivery", now)] for r in couple}
+    from_list = contacts_both_ways(delivery_contacts, subquery, today)
+    assert seen(from_list) == {r.pk: [("delivery", now)] for r in couple}
     reached = delivery_reached(subquery, today)
     assert set(reached.values_list("household__residents__id", flat=True)) == {r.pk for r in couple}
