@@ -161,10 +161,6 @@ def _drop_cleaners(community) -> None:
     User.objects.filter(pk__in=users).delete()
 
 
-def peak_rss_mb() -> float:
-    return benchdb.peak_rss_kb() / 1024
-
-
 def child() -> None:
     """Ours, in its own process: generate tomorrow, then again; print the figures as JSON."""
     benchdb.setup(migrate=False)
@@ -189,7 +185,7 @@ def child() -> None:
     rows = selectors.compound_progress(user=staff, day=day)
     selectors.community_progress(rows)
     table = time.perf_counter() - started
-    rss = peak_rss_mb()
+    rss = benchdb.peak_rss_kb() / 1024
     print(
         json.dumps(
             {
