@@ -2,6 +2,7 @@
 checks, the residents not yet served today, needs, and the community's care plan."""
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -23,6 +24,7 @@ from volunteers.models import Volunteer
 from volunteers.registry import ERRAND, Task
 from wuyi.lib.errors import Refused, add_to_form
 from wuyi.lib.params import date_param, int_param
+from wuyi.lib.urls import reverser
 
 from . import rules, selectors, services
 from .forms import PlanForm, ReassignForm, RecordForm
@@ -310,14 +312,15 @@ def plans(request: AuthedHttpRequest) -> HttpResponse:
 # ----------------------------------------------------------------------------- registries
 
 
-def task_of(check: WelfareCheck) -> Task:
+def task_of(check: WelfareCheck, url_of: Callable[[int], str] | None = None) -> Task:
+    """A check in 今日任务; `url_of`: the check page's reverser, made once for a list."""
     return Task(
         key=f"welfare:{check.pk}",
         kind=_("Welfare check"),
         title=check.resident.name,
         detail=check.household.address,
         done=check.done,
-        url=reverse("care:check", args=[check.pk]),
+        url=(url_of or reverser("care:check"))(check.pk),
         rank=ERRAND + 5,
     )
 
@@ -327,4 +330,5 @@ def today_tasks(user: Any, day: datetime.date) -> list[Task]:
     query."""
     if getattr(user, "role", None) != "volunteer":
         return []
-    return [task_of(c) for c in selectors.my_checks(user=user, day=day)]
+    url_of = reverser("care:check")
+    return [task_of(c, url_of) for c in selectors.my_checks(user=user, day=day)]

@@ -3,6 +3,7 @@ page (compounds.registry), the cleaner's rounds in 今日任务 (volunteers.regi
 texts (messaging.registry). Registered from SanitationConfig.ready()."""
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from django.urls import reverse
@@ -18,6 +19,7 @@ from compounds.registry import (
 )
 from messaging.registry import register_system_templates
 from volunteers.registry import Task, register_task_provider
+from wuyi.lib.urls import reverser
 
 from . import rules, selectors
 from .models import Area, Round
@@ -55,9 +57,10 @@ def compound_warnings(user: Any, compound: Any) -> list[CompoundWarning]:
     ]
 
 
-def task_of(round: Round) -> Task:
+def task_of(round: Round, url_of: Callable[[int], str] | None = None) -> Task:
     """A round in 今日任务: no one-tap done (the proof is the code next to the area, scanned
-    there); the row opens the round, which says so."""
+    there); the row opens the round, which says so. `url_of`: the round page's reverser, made
+    once for a list (wuyi.lib.urls)."""
     start = timezone.localtime(round.due_at)
     end = timezone.localtime(round.window_ends_at)
     return Task(
@@ -67,13 +70,14 @@ def task_of(round: Round) -> Task:
         detail=f"{round.compound.name} {start:%H:%M}-{end:%H:%M}",
         at=round.due_at,
         done=round.done_at is not None,
-        url=reverse("sanitation:round", args=[round.pk]),
+        url=(url_of or reverser("sanitation:round"))(round.pk),
     )
 
 
 def today_tasks(user: Any, day: datetime.date) -> list[Task]:
     """The cleaner's rounds in 今日任务 (registered above); one query."""
-    return [task_of(r) for r in selectors.my_rounds(user=user, day=day)]
+    url_of = reverser("sanitation:round")
+    return [task_of(r, url_of) for r in selectors.my_rounds(user=user, day=day)]
 
 
 def compound_panel(user: Any, compound: Compound):

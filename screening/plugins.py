@@ -7,7 +7,6 @@ from collections import defaultdict
 from typing import Any
 
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,6 +16,7 @@ from residents.registry import ResidentMark, register_resident_marks
 from volunteers.registry import ERRAND, Task, register_task_provider
 from wuyi.lib.errors import Refused
 from wuyi.lib.localday import aware
+from wuyi.lib.urls import reverser
 
 from .models import PersonKind, Place, Retest, RetestStatus
 
@@ -32,7 +32,16 @@ def today_tasks(user: Any, day: datetime.date) -> list[Task]:
     rows = (
         Retest.objects.visible_to(user)
         .filter(status=RetestStatus.PENDING)
-        .select_related("resident", "household__building", "round")
+        .select_related("resident", "household__building")
+        # What the row shows: the door and the name (a resident's row is wide).
+        .only(
+            "round",
+            "compound",
+            "resident__name",
+            "household__unit",
+            "household__room",
+            "household__building__number",
+        )
         # Door by door, as the volunteer walks the compound (building, unit, room).
         .order_by(
             "compound_id",
@@ -42,13 +51,14 @@ def today_tasks(user: Any, day: datetime.date) -> list[Task]:
             "pk",
         )[:200]
     )
+    sample = reverser("screening:sample", 2)
     return [
         Task(
             key=f"retest:{r.pk}",
             kind=_("Retest"),
             title=r.household.address,
             detail=_("Single-tube retest: %(name)s") % {"name": r.resident.name},
-            url=reverse("screening:sample", args=[r.round_id, r.compound_id]),
+            url=sample(r.round_id, r.compound_id),
             rank=ERRAND,
         )
         for r in rows
@@ -64,8 +74,17 @@ def control_tasks(user: Any) -> list[Task]:
         TemporaryControl.objects.visible_to(user)
         .filter(lifted_at__isnull=True)
         .select_related("household__building", "pool")
+        .only(
+            "compound",
+            "household__unit",
+            "household__room",
+            "household__building__number",
+            "pool__barcode",
+            "pool__round",
+        )
         .order_by("started_at", "pk")[:200]
     )
+    sample = reverser("screening:sample", 2)
     return [
         Task(
             key=f"control:{c.pk}",
@@ -73,7 +92,7 @@ def control_tasks(user: Any) -> list[Task]:
             title=c.household.address,
             detail=_("Positive pool %(barcode)s: leave everything at the door, no contact")
             % {"barcode": c.pool.barcode},
-            url=reverse("screening:sample", args=[c.pool.round_id, c.compound_id]),
+            url=sample(c.pool.round_id, c.compound_id),
             rank=ERRAND,
         )
         for c in rows

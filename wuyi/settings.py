@@ -120,7 +120,8 @@ TEMPLATES = [
                 "residents.context_processors.register_reach",
             ],
             # {% load money %}{{ amount|yuan }}: 0.045, 12.50 (wuyi/lib/money.py).
-            "libraries": {"money": "wuyi.lib.money"},
+            # {% load links %}{% link "app:name" row.pk %}: {% url %} for rows (wuyi/lib/urls.py).
+            "libraries": {"money": "wuyi.lib.money", "links": "wuyi.lib.urls"},
         },
     },
 ]
