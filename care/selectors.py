@@ -18,11 +18,19 @@ from .models import Outcome, WelfareCheck
 
 
 def my_checks(*, user: Any, day: datetime.date) -> QuerySet[WelfareCheck]:
-    """The checks given to this user's volunteer record on `day`; one query."""
+    """The checks given to this user's volunteer record on `day`, with what 今日任务 shows of
+    each (the name, the door, open or done); one query."""
     return (
         WelfareCheck.objects.visible_to(user)
         .filter(date=day, volunteer__user=user)
-        .select_related("resident", "household__building", "compound")
+        .select_related("resident", "household__building")
+        .only(
+            "outcome",
+            "resident__name",
+            "household__unit",
+            "household__room",
+            "household__building__number",
+        )
         .order_by("compound_id", "household__building_id", "household_id", "id")
     )
 

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.text import slugify
+
 
 @dataclass(frozen=True)
 class Task:
@@ -32,6 +34,11 @@ class Task:
     # delivery) before routine rounds. Kinds at ROUTINE or above fold after FOLD_AFTER rows.
     rank: int = 50
     call_url: str = ""  # a POST that records the call and answers with the tel: number
+    # The row's element id, "task-round12" (the done button's POST answers the row by it).
+    dom_id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dom_id", f"task-{slugify(self.key)}")
 
 
 URGENT, ERRAND, ROUTINE = 0, 20, 50

@@ -261,6 +261,7 @@ def test_a_positive_pool_then_a_positive_single_tube(
     sms_outbox,
     case_template,
     django_capture_on_commit_callbacks,
+    django_assert_num_queries,
 ):
     residents, (p1, _p2) = pooled
     secretary_a.phone = "13800000001"
@@ -280,6 +281,15 @@ def test_a_positive_pool_then_a_positive_single_tube(
 
     retests = [t for t in tasks_for(volunteer, NOW.date()) if t.key.startswith("retest:")]
     assert len(retests) == 10
+    # Two queries however many doors (the retests', the controls'): each row reads only the
+    # columns it shows, and nothing it shows is loaded afterwards, row by row.
+    from screening.plugins import today_tasks
+
+    with django_assert_num_queries(2):
+        again = today_tasks(volunteer, NOW.date())
+    assert [t.title for t in again if t.key.startswith("retest:")] == [t.title for t in retests]
+    controls = [t for t in again if t.key.startswith("control:")]
+    assert len(controls) == 5 and all(p1.barcode in t.detail and t.title for t in controls)
     # Door by door, as the volunteer walks (building, unit, room).
     homes = [
         Retest.objects.select_related("household__building").get(pk=t.key.split(":")[1]).household
