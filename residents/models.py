@@ -27,6 +27,7 @@ from compounds.models import (
     address_label,
 )
 from wuyi.lib import cn, pii
+from wuyi.lib.choices import choice_label
 
 
 @deconstructible(path="residents.models.ByteOrder")
@@ -306,6 +307,11 @@ class Resident(models.Model):
         age = self.age
         return "" if age is None else gettext("%(age)s yrs") % {"age": age}
 
+    @property
+    def gender_label(self) -> str:
+        """get_gender_display(), at a list's pace (wuyi.lib.choices)."""
+        return choice_label(Gender, self.gender)
+
 
 class VulnerableTag(models.Model):
     """One line of the vulnerable-person ledger (特殊人群台账)."""
@@ -342,6 +348,11 @@ class VulnerableTag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resident}: {self.get_category_display()}"
+
+    @property
+    def category_label(self) -> str:
+        """get_category_display(), at a list's pace (wuyi.lib.choices)."""
+        return choice_label(Category, self.category)
 
 
 class CommunityScopedQuerySet(ScopedQuerySet):
