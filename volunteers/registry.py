@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import timezone
 from django.utils.text import slugify
 
 
@@ -39,6 +40,12 @@ class Task:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dom_id", f"task-{slugify(self.key)}")
+
+    @property
+    def at_label(self) -> str:
+        """`at` as the row shows it, 14:05 in Asia/Shanghai ("" when anytime today); the
+        template's time filter took a third of a row's rendering."""
+        return timezone.localtime(self.at).strftime("%H:%M") if self.at else ""
 
 
 URGENT, ERRAND, ROUTINE = 0, 20, 50

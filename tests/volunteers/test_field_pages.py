@@ -91,3 +91,23 @@ def test_the_hours_file_is_named_in_chinese(login, secretary_a):
     assert 'filename="volunteer-hours-' in header
     name = unquote(re.search(r"filename\*=UTF-8''(\S+)", header)[1])
     assert name.startswith("志愿者服务时长-") and name.endswith(".xlsx")
+
+
+def test_a_task_shows_its_time_and_element_id_as_the_phone_reads_them(login, liu):
+    """Past 16:00 UTC it is the next day in Asia/Shanghai: a task at 16:05 UTC is at 00:05;
+    the row's id is the key without its colon (the done button's answer replaces it)."""
+    at = datetime.datetime(2026, 12, 4, 16, 5, tzinfo=datetime.UTC)
+    task = registry.Task(key="round:12", kind="消杀", title="3号楼电梯", at=at)
+    assert (task.at_label, task.dom_id) == ("00:05", "task-round12")
+    assert registry.Task(key="delivery-wait:3", kind="配送", title="3号楼").at_label == ""
+
+    def provider(user, day):
+        return [task]
+
+    registry.register_task_provider(provider)
+    try:
+        body = login(liu.user).get(reverse("volunteers:today")).content.decode()
+    finally:
+        registry._providers.remove(provider)
+    assert '<li class="task" id="task-round12">' in body
+    assert "<span>00:05</span>" in body
