@@ -195,11 +195,17 @@ def _compose_context(
     # "text the missing"): ?audience=…&t:<audience>=…; nothing is sent before the form is.
     given = data if data is not None else request.GET
     chosen = str(given.get("audience", ""))[:100]
+    picked = set(given.getlist(f"t:{chosen}"))
+    for a in audiences:
+        # Each target as the select shows it, (value, label, selected): a community of 500
+        # buildings asked the template for its choice 500 times.
+        mine = a["builder"].key == chosen
+        a["options"] = [(t.value, t.label, mine and t.value in picked) for t in a["targets"]]
     return {
         "form": form,
         "audiences": audiences,
         "chosen_audience": chosen or "",
-        "chosen_targets": set(given.getlist(f"t:{chosen}")),
+        "chosen_targets": picked,
         "adhoc_text": request.POST.get(f"t:{ADHOC}", "") if data else "",
         "adhoc": ADHOC,
         "template": template,

@@ -61,11 +61,14 @@ def _compound_build(user: Any, values: list[str]) -> Audience:
 
 
 def _building_targets(user: Any) -> list[Target]:
-    buildings = sorted(
-        Building.objects.visible_to(user).select_related("compound"),
-        key=lambda b: (b.compound.name, len(b.number), b.number),
+    """Every building the user sees, compound by compound, 2号楼 before 10号楼: three
+    columns a building (a community of 500 buildings loaded each building and its compound
+    whole for the compose page)."""
+    rows = sorted(
+        Building.objects.visible_to(user).values_list("pk", "number", "compound__name"),
+        key=lambda row: (row[2], len(row[1]), row[1]),
     )
-    return [Target(str(b.pk), f"{b.compound.name} {building_label(b.number)}") for b in buildings]
+    return [Target(str(pk), f"{name} {building_label(number)}") for pk, number, name in rows]
 
 
 def _building_build(user: Any, values: list[str]) -> Audience:

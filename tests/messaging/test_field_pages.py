@@ -64,3 +64,24 @@ def test_fields_and_their_errors_say_what_they_are(login, secretary_a, compound_
         },
     ).content.decode()
     assert "请填写“检测地点”" in refused and "请填写“gate”" not in refused
+
+
+def test_the_buildings_are_offered_in_door_order_and_a_chosen_one_stays_chosen(
+    login, secretary_a, compound_a, template
+):
+    """2号楼 before 10号楼, compound by compound; a link that chose a building (screening's
+    "text the missing") opens the page with that one selected and no other."""
+    from compounds.models import Building
+
+    ten = Building.objects.create(compound=compound_a, number="10")
+    two = compound_a.buildings.get(number="2")
+    url = (
+        reverse("messaging:compose")
+        + f"?audience=residents.buildings&t:residents.buildings={ten.pk}"
+    )
+    page = login(secretary_a).get(url).content.decode()
+    select = page.split('name="t:residents.buildings"', 1)[1].split("</select>", 1)[0]
+    assert select.index(f'value="{two.pk}"') < select.index(f'value="{ten.pk}"')
+    assert f'<option value="{ten.pk}" selected>' in select
+    assert select.count(" selected>") == 1
+    assert f"{compound_a.name} 10号楼" in select
