@@ -159,6 +159,30 @@ def benchl_users() -> dict[str, Any]:
 
 
 SCENARIO_USERS = ("secretary", "volunteer", "district")
+IMPORTER = "bench_load_importer"
+
+
+def importer_community():
+    """The community the imported lists go to, beside BENCHL-C, with a secretary of its own
+    (IMPORTER)."""
+    from accounts.models import Role, User
+    from compounds.models import Community
+    from compounds.services import posting_add
+
+    home = Community.objects.get(name="BENCHL-C")
+    community, _ = Community.objects.get_or_create(
+        code="BENCHL-IC", defaults={"subdistrict": home.subdistrict, "name": "BENCHL-IC"}
+    )
+    if not User.objects.filter(username=IMPORTER).exists():
+        user = User.objects.create_user(username=IMPORTER, role=Role.SECRETARY)
+        posting_add(user=user, place=community)
+    return community
+
+
+def importer_user():
+    from accounts.models import User
+
+    return User.objects.get(username=IMPORTER)
 
 
 def session_for(user) -> str:
@@ -338,7 +362,10 @@ def seed_writes(users: int, tasks: int, lists: int, rows: int) -> dict[str, Any]
     `users` volunteers (an account each, one team) and `users` x `tasks` elderly residents
     living alone, whose welfare checks today care's own job gives out in turn; `lists` empty
     compounds of 10 buildings, one per imported list; an approved SMS template; a budget
-    that a bench run cannot spend."""
+    that a bench run cannot spend. The lists' compounds go to a community of their own
+    (BENCHL-IC, its own secretary): in the campaign's community they added 120 buildings a
+    run to the compose page's choices, so that each run judged a larger page than the one
+    before."""
     from django.utils import timezone
 
     from accounts.models import Role, User
@@ -389,10 +416,11 @@ def seed_writes(users: int, tasks: int, lists: int, rows: int) -> dict[str, Any]
         "pk", "volunteer__user_id"
     ):
         checks[user_id].append(pk)
+    lists_community = importer_community()
     targets = []
     for n in range(lists):
         target = Compound.objects.create(
-            community=community, code=f"BENCHL-I-{run}-{n}", name=f"BENCHL-I-{run}-{n}"
+            community=lists_community, code=f"BENCHL-I-{run}-{n}", name=f"BENCHL-I-{run}-{n}"
         )
         Building.objects.bulk_create(
             [
@@ -736,7 +764,7 @@ def main() -> int:
     cookies = {role: [session_for(users[role]) for _ in range(args.users)] for role in users}
     write_cookies: dict[str, Any] = {
         "campaign": [session_for(writer) for _ in range(args.users)],
-        "importer": session_for(writer),
+        "importer": session_for(importer_user()),
         "marking": [session_for(volunteer) for volunteer in writes["volunteers"]],
     }
     db = settings.DATABASES["default"]
