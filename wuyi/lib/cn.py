@@ -347,7 +347,7 @@ _STORED_MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
 
 def mask_phone(p: str) -> str:
     """Mask a phone for display: ``"138****5678"`` / ``"0931-81****56"``; empty -> ``""``."""
-    if _STORED_MOBILE_RE.fullmatch(p):  # as the register stores it: no need to read it again
+    if p and _STORED_MOBILE_RE.fullmatch(p):  # as the register stores it: not read again
         return p[:3] + "****" + p[-4:]
     if not p or not to_halfwidth(p):
         return ""
