@@ -205,7 +205,6 @@ def _compose_context(
         "form": form,
         "audiences": audiences,
         "chosen_audience": chosen or "",
-        "chosen_targets": picked,
         "adhoc_text": request.POST.get(f"t:{ADHOC}", "") if data else "",
         "adhoc": ADHOC,
         "template": template,
