@@ -251,10 +251,14 @@ def warm_up(port: int, cookie: str, paths: list[str]) -> list[str]:
     return found
 
 
-def run_user(port: int, cookie: str, paths: list[str], until: float, out: list, errors: list):
+def run_user(
+    port: int, cookie: str, paths: list[str], until: float, out: list, errors: list, first: int = 0
+):
+    """One user asking `paths` in turn from paths[first]; a connection closed by the server
+    (one request each, deploy/compose.yaml) is opened again by http.client."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Host": "127.0.0.1", "Cookie": f"sessionid={cookie}", "Accept-Encoding": "gzip"}
-    n = 0
+    n = first
     while time.monotonic() < until:
         path = paths[n % len(paths)]
         n += 1
@@ -282,11 +286,16 @@ def scenario(port: int, cookies: list[str], paths: list[str], seconds: float) ->
     errors: list[str] = []
     until = time.monotonic() + seconds
     started = time.monotonic()
+    # Users start at different pages of the mix: a hundred secretaries do not all open the
+    # register at the same instant, then all the SMS list (every page timed behind 99 of
+    # the same kind).
     threads = [
         threading.Thread(
-            target=run_user, args=(port, cookie, paths, until, latencies, errors), daemon=True
+            target=run_user,
+            args=(port, cookie, paths, until, latencies, errors, i % len(paths)),
+            daemon=True,
         )
-        for cookie in cookies
+        for i, cookie in enumerate(cookies)
     ]
     for thread in threads:
         thread.start()

@@ -147,6 +147,17 @@ def test_systemd_units_run_what_the_compose_file_runs(compose):
     assert sum("beat" in u["Service"]["ExecStart"] for u in found.values()) == 1
 
 
+def test_a_web_process_takes_one_request_per_thread(compose):
+    """As many connections as threads, no keep-alive: the next request waits in the listening
+    socket for whichever process frees a thread (test_faults checks it on a live gunicorn)."""
+    web = compose["services"]["web"]["command"]
+    threads = web[web.index("--threads") + 1]
+    assert web[web.index("--worker-connections") + 1] == threads
+    assert web[web.index("--keep-alive") + 1] == "0"
+    upstream = (DEPLOY / "nginx.conf").read_text().split("upstream wuyi_web {")[1].split("}")[0]
+    assert "keepalive" not in upstream  # gunicorn would close them anyway
+
+
 def test_nginx_serves_static_files_and_tells_django_the_scheme():
     conf = (DEPLOY / "nginx.conf").read_text()
     assert "location /static/" in conf

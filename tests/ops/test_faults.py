@@ -86,6 +86,7 @@ def web_command(app: str, port: int, workers: int, threads: int) -> list[str]:
     command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
     command[command.index("--workers") + 1] = str(workers)
     command[command.index("--threads") + 1] = str(threads)
+    command[command.index("--worker-connections") + 1] = str(threads)
     return command
 
 
@@ -149,6 +150,34 @@ def test_a_web_process_killed_mid_request_is_replaced_and_the_others_keep_servin
         assert master.poll() is None
         for _ in range(6):
             assert get(port, "/healthz") == 200
+
+
+def test_a_busy_web_process_leaves_the_next_requests_to_a_free_one(tmp_path):
+    """A process accepts only as many connections as it has threads, one request each: a
+    request never waits behind another in a busy process while a free one could answer it."""
+    pidfile = tmp_path / "slow.pid"
+    with gunicorn(tmp_path, workers=2, env={"WUYI_SLOW_PIDFILE": str(pidfile)}) as (master, port):
+        wait_until(lambda: len(children(master.pid)) == 2, "two web processes")
+
+        def slow() -> None:
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                get(port, "/__slow", timeout=WAIT)
+
+        threading.Thread(target=slow, daemon=True).start()
+        wait_until(pidfile.exists, "the slow request under way")
+        try:
+            # Each on a new connection: with the busy process accepting too, about half of
+            # them would wait there for the minute the slow one takes.
+            for _ in range(12):
+                assert get(port, "/healthz", timeout=10) == 200
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/healthz", headers={"Host": "127.0.0.1"})
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            assert response.getheader("Connection") == "close"  # one request a connection
+        finally:
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
 
 
 # --- Redis ---------------------------------------------------------------------------------
