@@ -2,8 +2,10 @@
 
 Starts the compose file's own commands (web: gunicorn gthread; worker-sms, worker-default and
 beat: Celery) against the bench database and Redis, waits for /healthz, then runs each
-scenario with --users simulated users (threads with keep-alive connections and their own
-logged-in session) for --seconds:
+scenario with --users simulated users (threads, each with its own logged-in session; gunicorn
+answers one request per connection, as the compose file runs it) for --seconds. The users of a
+reading scenario start at different pages of its mix; those of a write scenario set off one
+after another over its first STAGGER seconds, untimed (flows):
 
   trivial    a logged-in page with nothing on it (/accounts/password_change/done/): the baseline
   secretary  the register searched (张), the register, the SMS list, the volunteers list
@@ -319,6 +321,7 @@ CSRF = "benchloadcsrf0123456789abcdefghi"  # 32 characters, as Django's secrets
 IMPORT_ROWS = 2000
 IMPORT_LISTS = 12  # compounds made ready for the lists imported during the campaign scenario
 ADHOC_NUMBERS = 5  # numbers a campaign goes to (the SMS backend is locmem)
+STAGGER = 2.0  # seconds over which the users of a write scenario set off (flows)
 
 
 def _run_number() -> int:
@@ -467,6 +470,7 @@ class Browser:
 
     def __init__(self, port: int, cookie: str, out: list, errors: list) -> None:
         self.port, self.out, self.errors, self.done = port, out, errors, 0
+        self.timed_from = 0.0  # (time.monotonic) answers to requests sent before are not timed
         self.cookie = f"sessionid={cookie}; csrftoken={CSRF}"
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
@@ -477,6 +481,7 @@ class Browser:
         if content_type:
             headers["Content-Type"] = content_type
         label = f"{method} {re.sub(r'[0-9]+', 'N', path)}"
+        timed = time.monotonic() >= self.timed_from
         started = time.perf_counter()
         try:
             self.conn.request(method, path, body=body or None, headers=headers)
@@ -491,7 +496,8 @@ class Browser:
         if response.status not in expect:
             self.errors.append(f"{label}: {response.status}")
             return None
-        self.out.append(elapsed)
+        if timed:
+            self.out.append(elapsed)
         if response.headers.get("Content-Encoding") == "gzip":
             data = gzip.decompress(data)
         return response.status, response.headers.get("Location", ""), data
@@ -584,15 +590,29 @@ def import_flow(browser: Browser, until: float, lists: list, timings: list) -> N
 
 
 def flows(port: int, seconds: float, work: list[tuple[str, Callable]]) -> dict:
-    """Run each (cookie, flow) as a simulated user for `seconds`; the figures of them all."""
+    """Run each (cookie, flow) as a simulated user for `seconds`; the figures of them all.
+
+    The users set off one after another over the first STAGGER seconds, and what they send
+    before the last one has set off is not timed: started at once, a hundred secretaries would
+    all ask the compose page, then all send, then all confirm, in step to the end (each step
+    timed behind 99 of its own kind), as no committee does."""
     latencies: list[float] = []
     errors: list[str] = []
     browsers = [Browser(port, cookie, latencies, errors) for cookie, _flow in work]
-    until = time.monotonic() + seconds
-    started = time.monotonic()
+    begun = time.monotonic()
+    until = begun + seconds
+    stagger = min(STAGGER, seconds / 4)
+    started = begun + stagger
+    for browser in browsers:
+        browser.timed_from = started
+
+    def user(flow: Callable, browser: Browser, n: int) -> None:
+        time.sleep(stagger * n / len(browsers))
+        flow(browser, until)
+
     threads = [
-        threading.Thread(target=flow, args=(browser, until), daemon=True)
-        for browser, (_cookie, flow) in zip(browsers, work, strict=True)
+        threading.Thread(target=user, args=(flow, browser, n), daemon=True)
+        for n, (browser, (_cookie, flow)) in enumerate(zip(browsers, work, strict=True))
     ]
     for thread in threads:
         thread.start()
