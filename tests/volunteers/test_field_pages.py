@@ -5,12 +5,13 @@ an administrator adding volunteers, the hours file's name."""
 # The fixtures come from the app's main test module: pytest sees them as arguments.
 # ruff: noqa: F811
 
+import dataclasses
 import datetime
 import re
 from urllib.parse import unquote
 
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Role
 from tests.factories import UserFactory
@@ -111,3 +112,44 @@ def test_a_task_shows_its_time_and_element_id_as_the_phone_reads_them(login, liu
         registry._providers.remove(provider)
     assert '<li class="task" id="task-round12">' in body
     assert "<span>00:05</span>" in body
+
+
+def test_a_task_row_escapes_what_other_apps_put_in_it_and_keeps_its_forms():
+    """The row is written out in Python (volunteers/templatetags/today.py): every value other
+    apps give a Task is escaped as the template did, and its forms carry the CSRF token."""
+    from django.template import Context, Template
+
+    row = Template("{% load today %}{% task_row t %}")
+
+    def render(task, token="tok"):  # noqa: S107 - a CSRF token in a test
+        with translation.override("zh-hans"):
+            return row.render(Context({"t": task, "csrf_token": token}))
+
+    hostile = registry.Task(
+        key="escort:7",
+        kind="<b>转运</b>",
+        title='<script>alert("x")</script>',
+        detail="A & B <i>",
+        url='/medical/escorts/7/?a=1&b="2"',
+        done_url="/medical/escorts/7/step/?from=task",
+        call_url="/medical/escorts/7/call/",
+    )
+    html = render(hostile)
+    assert "<script>" not in html and "<b>" not in html and "<i>" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "&lt;b&gt;转运&lt;/b&gt;" in html and "A &amp; B &lt;i&gt;" in html
+    assert 'href="/medical/escorts/7/?a=1&amp;b=&quot;2&quot;"' in html
+    assert html.startswith('<li class="task" id="task-escort7">')
+    # Two forms (call, done), each with the token; the done button swaps this row.
+    assert html.count('<input type="hidden" name="csrfmiddlewaretoken" value="tok">') == 2
+    assert 'hx-post="/medical/escorts/7/step/?from=task" hx-target="#task-escort7"' in html
+    assert '<form class="call-form" method="post" action="/medical/escorts/7/call/">' in html
+    assert ">拨打<" in html and ">完成<" in html
+    # Done: a tick, no form; a call is no longer offered.
+    done = render(dataclasses.replace(hostile, done=True))
+    assert 'class="task done"' in done and "✓" in done
+    assert "<form" not in done
+    # No URL: the title is not a link; no token (outside a request): no hidden input.
+    plain = render(registry.Task(key="x:1", kind="k", title="t", done_url="/d/"), token=None)
+    assert "<a " not in plain and "<strong>t</strong>" in plain
+    assert "csrfmiddlewaretoken" not in plain and 'action="/d/"' in plain
