@@ -22,7 +22,7 @@ from volunteers.registry import Task, register_task_provider
 from wuyi.lib.urls import reverser
 
 from . import rules, selectors
-from .models import Area, Round
+from .models import Area
 from .notify import ESCALATED, OVERDUE
 
 
@@ -57,17 +57,17 @@ def compound_warnings(user: Any, compound: Any) -> list[CompoundWarning]:
     ]
 
 
-def task_of(round: Round, url_of: Callable[[int], str] | None = None) -> Task:
-    """A round in 今日任务: no one-tap done (the proof is the code next to the area, scanned
-    there); the row opens the round, which says so. `url_of`: the round page's reverser, made
-    once for a list (wuyi.lib.urls)."""
+def task_of(round: Any, url_of: Callable[[int], str] | None = None) -> Task:
+    """A round in 今日任务 (a row of selectors.my_rounds): no one-tap done (the proof is the
+    code next to the area, scanned there); the row opens the round, which says so. `url_of`:
+    the round page's reverser, made once for a list (wuyi.lib.urls)."""
     start = timezone.localtime(round.due_at)
     end = timezone.localtime(round.window_ends_at)
     return Task(
         key=f"round:{round.pk}",
         kind=_("Disinfection"),
-        title=round.area.name,
-        detail=f"{round.compound.name} {start:%H:%M}-{end:%H:%M}",
+        title=round.area__name,
+        detail=f"{round.compound__name} {start:%H:%M}-{end:%H:%M}",
         at=round.due_at,
         done=round.done_at is not None,
         url=(url_of or reverser("sanitation:round"))(round.pk),

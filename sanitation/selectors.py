@@ -181,12 +181,18 @@ def area_rounds(area: Area, day: datetime.date):
     return Round.objects.filter(on_day(day), area=area).order_by("due_at")
 
 
-def my_rounds(*, user: Any, day: datetime.date) -> list[Round]:
+def my_rounds(*, user: Any, day: datetime.date) -> list[Any]:
     """The rounds a cleaner has that day, the one begun before midnight included (one
-    query), with what 今日任务 shows of each: the times, the area's and compound's names."""
-    return list(
+    query), as what 今日任务 shows of each: rows of pk, due_at, window_ends_at, done_at,
+    area__name and compound__name, by due time.
+
+    Plain rows, ordered here: a phone's 26 rounds as model instances with their area and
+    compound, and Django's compiling of the ORDER BY, were most of the provider's time."""
+    rows = (
         Round.objects.filter(on_day(day), assignee__user=user)
-        .select_related("area", "compound")
-        .only("due_at", "window_ends_at", "done_at", "area__name", "compound__name")
-        .order_by("due_at")
+        .order_by()
+        .values_list(
+            "pk", "due_at", "window_ends_at", "done_at", "area__name", "compound__name", named=True
+        )
     )
+    return sorted(rows, key=lambda r: (r.due_at, r.pk))

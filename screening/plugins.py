@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from compounds.models import address_label
 from messaging.registry import Audience, AudienceBuilder, Target, register_audience
 from residents.registry import ResidentMark, register_resident_marks
 from volunteers.registry import ERRAND, Task, register_task_provider
@@ -26,22 +27,13 @@ RELEASED_SHOWN_DAYS = 30
 
 def today_tasks(user: Any, day: datetime.date) -> list[Task]:
     """Each pending single-tube retest of the compounds the user serves: a door to visit, in
-    the order of the doors."""
+    the order of the doors. Plain rows of what the row shows (the door and the name), not
+    model instances with their relations: on every 今日任务."""
     if not (user.is_authenticated and user.role in ("volunteer", "medic")):
         return []
     rows = (
         Retest.objects.visible_to(user)
         .filter(status=RetestStatus.PENDING)
-        .select_related("resident", "household__building")
-        # What the row shows: the door and the name (a resident's row is wide).
-        .only(
-            "round",
-            "compound",
-            "resident__name",
-            "household__unit",
-            "household__room",
-            "household__building__number",
-        )
         # Door by door, as the volunteer walks the compound (building, unit, room).
         .order_by(
             "compound_id",
@@ -49,19 +41,29 @@ def today_tasks(user: Any, day: datetime.date) -> list[Task]:
             "household__unit",
             "household__room",
             "pk",
+        )
+        .values_list(
+            "pk",
+            "round_id",
+            "compound_id",
+            "resident__name",
+            "household__building__number",
+            "household__unit",
+            "household__room",
         )[:200]
     )
     sample = reverser("screening:sample", 2)
+    kind = _("Retest")
     return [
         Task(
-            key=f"retest:{r.pk}",
-            kind=_("Retest"),
-            title=r.household.address,
-            detail=_("Single-tube retest: %(name)s") % {"name": r.resident.name},
-            url=sample(r.round_id, r.compound_id),
+            key=f"retest:{pk}",
+            kind=kind,
+            title=address_label(building, unit, room),
+            detail=_("Single-tube retest: %(name)s") % {"name": name},
+            url=sample(round_id, compound_id),
             rank=ERRAND,
         )
-        for r in rows
+        for pk, round_id, compound_id, name, building, unit, room in rows
     ] + control_tasks(user)
 
 
@@ -73,29 +75,30 @@ def control_tasks(user: Any) -> list[Task]:
     rows = (
         TemporaryControl.objects.visible_to(user)
         .filter(lifted_at__isnull=True)
-        .select_related("household__building", "pool")
-        .only(
-            "compound",
+        .order_by("started_at", "pk")
+        .values_list(
+            "pk",
+            "compound_id",
+            "household__building__number",
             "household__unit",
             "household__room",
-            "household__building__number",
             "pool__barcode",
-            "pool__round",
-        )
-        .order_by("started_at", "pk")[:200]
+            "pool__round_id",
+        )[:200]
     )
     sample = reverser("screening:sample", 2)
+    kind = _("Temporary control")
     return [
         Task(
-            key=f"control:{c.pk}",
-            kind=_("Temporary control"),
-            title=c.household.address,
+            key=f"control:{pk}",
+            kind=kind,
+            title=address_label(building, unit, room),
             detail=_("Positive pool %(barcode)s: leave everything at the door, no contact")
-            % {"barcode": c.pool.barcode},
-            url=sample(c.pool.round_id, c.compound_id),
+            % {"barcode": barcode},
+            url=sample(round_id, compound_id),
             rank=ERRAND,
         )
-        for c in rows
+        for pk, compound_id, building, unit, room, barcode, round_id in rows
     ]
 
 
