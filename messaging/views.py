@@ -61,10 +61,13 @@ def message_list(request: AuthedHttpRequest) -> HttpResponse:
 # ----------------------------------------------------------------------------- compose
 
 
-def _audience_choices(user) -> list[dict[str, Any]]:
-    """Each audience with the targets this user may pick (an empty one is left out)."""
+def _audience_choices(user, only: str | None = None) -> list[dict[str, Any]]:
+    """Each audience with the targets this user may pick (an empty one is left out); with
+    `only`, that audience alone."""
     shown = []
     for builder in registry.audiences():
+        if only is not None and builder.key != only:
+            continue
         targets = builder.targets(user)
         if targets or builder.key == ADHOC:
             shown.append({"builder": builder, "targets": targets, "field": f"t:{builder.key}"})
@@ -101,15 +104,24 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
         .exclude(name__in=registry.system_template_names())
         .order_by("name")
     )
-    audiences = _audience_choices(request.user)
-    choices = [(a["builder"].key, a["builder"].label) for a in audiences]
     communities = (
         services.sending_communities(request.user)
         if services.needs_community_choice(request.user)
         else []
     )
     data = request.POST if request.method == "POST" else None
-    form = CampaignForm(data, templates=templates, audiences=choices, communities=communities)
+
+    def form_of(audiences: list[dict[str, Any]]) -> CampaignForm:
+        choices = [(a["builder"].key, a["builder"].label) for a in audiences]
+        return CampaignForm(data, templates=templates, audiences=choices, communities=communities)
+
+    # 确认 sends what the preview showed: only its audience's targets are needed, unless the
+    # page is shown again (every audience's, each of them a query or two).
+    confirming = data is not None and data.get("action") == "confirm"
+    audiences = _audience_choices(
+        request.user, str(data.get("audience", ""))[:100] if confirming and data else None
+    )
+    form = form_of(audiences)
     state: dict[str, Any] = {"errors": {}, "preview": None, "confirm": False, "checked": ""}
     template = None
     if request.method == "GET":
@@ -120,7 +132,7 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
             form = CampaignForm(
                 initial={"template": template.pk},
                 templates=templates,
-                audiences=choices,
+                audiences=[(a["builder"].key, a["builder"].label) for a in audiences],
                 communities=communities,
             )
     elif form.is_valid():
@@ -130,6 +142,10 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
             return done
     else:
         template = form.cleaned_data.get("template") if hasattr(form, "cleaned_data") else None
+    if confirming:  # not sent: the page again, with every audience to choose from
+        audiences = _audience_choices(request.user)
+        form = form_of(audiences)
+        form.is_valid()
     context = _compose_context(request, form, audiences, template, state)
     errors = state["errors"]
     status = 400 if errors or (data is not None and not form.is_valid()) else 200

@@ -53,6 +53,12 @@ def test_secretary_previews_then_sends(login, secretary_a, compound_a, template,
     # A form changed since the preview is shown again, not sent.
     changed = compose_post(client, b1, template, action="confirm", checked=checked, var_gate="西门")
     assert changed.status_code == 200 and Message.objects.count() == 0
+    # ... with every audience to choose from again (a confirmation reads only its own), the
+    # building still chosen.
+    body = changed.content.decode()
+    assert 'name="t:residents.buildings"' in body and 'name="t:messaging.numbers"' in body
+    assert f'<option value="{b1.pk}" selected>' in body
+    assert body.count('type="radio" name="audience"') >= 3
     sent = compose_post(client, b1, template, action="confirm", checked=checked)
     assert sent.status_code == 302
     message = Message.objects.get()
