@@ -19,6 +19,7 @@ from compounds.registry import (
 )
 from messaging.registry import register_system_templates
 from volunteers.registry import Task, register_task_provider
+from wuyi.lib.localday import clock
 from wuyi.lib.urls import reverser
 
 from . import rules, selectors
@@ -61,13 +62,11 @@ def task_of(round: Any, url_of: Callable[[int], str] | None = None) -> Task:
     """A round in 今日任务 (a row of selectors.my_rounds): no one-tap done (the proof is the
     code next to the area, scanned there); the row opens the round, which says so. `url_of`:
     the round page's reverser, made once for a list (wuyi.lib.urls)."""
-    start = timezone.localtime(round.due_at)
-    end = timezone.localtime(round.window_ends_at)
     return Task(
         key=f"round:{round.pk}",
         kind=_("Disinfection"),
         title=round.area__name,
-        detail=f"{round.compound__name} {start:%H:%M}-{end:%H:%M}",
+        detail=f"{round.compound__name} {clock(round.due_at)}-{clock(round.window_ends_at)}",
         at=round.due_at,
         done=round.done_at is not None,
         url=(url_of or reverser("sanitation:round"))(round.pk),

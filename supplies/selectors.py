@@ -395,7 +395,12 @@ def today_deliveries(*, user: Any) -> list[TodayDeliveries]:
     rows = (
         (Order.objects.filter(mine) | Order.objects.visible_to(user).filter(waiting))
         .values("building_id", "building__number", "compound__name")
-        .annotate(carried=Count("pk", filter=mine), waiting=Count("pk", filter=waiting))
+        # Of the rows above, the claimed ones are the user's and the unclaimed ones wait: one
+        # column each to count by (the conditions again cost Django more to compile).
+        .annotate(
+            carried=Count("pk", filter=Q(claimed_by_id__isnull=False)),
+            waiting=Count("pk", filter=Q(claimed_by_id__isnull=True)),
+        )
         .order_by()
     )
     found = [

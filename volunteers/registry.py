@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils import timezone
 from django.utils.text import slugify
+
+from wuyi.lib import localday
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Task:
     def at_label(self) -> str:
         """`at` as the row shows it, 14:05 in Asia/Shanghai ("" when anytime today); the
         template's time filter took a third of a row's rendering."""
-        return timezone.localtime(self.at).strftime("%H:%M") if self.at else ""
+        return localday.clock(self.at) if self.at else ""
 
 
 URGENT, ERRAND, ROUTINE = 0, 20, 50

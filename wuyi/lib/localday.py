@@ -4,6 +4,7 @@ server's clock or the database session say. A date rule names its day's bounds h
 
 - `start_of(day)`: the instant a day begins (00:00 local), aware.
 - `bounds(first, last)`: the half-open span [00:00 of first, 00:00 of the day after last).
+- `clock(at)`: an instant's time of day there, "14:05".
 
 Something that runs from one instant to another (a night shift 22:00-02:00, a round's window)
 belongs to every day it takes up part of: ``starts_at < end and ends_at > start``.
@@ -26,6 +27,13 @@ def bounds(
     first: datetime.date, last: datetime.date | None = None
 ) -> tuple[datetime.datetime, datetime.datetime]:
     return start_of(first), start_of((last or first) + ONE_DAY)
+
+
+def clock(at: datetime.datetime) -> str:
+    """`at` as a clock in Asia/Shanghai shows it, "14:05" (00:05 at 16:05 UTC). The site's
+    zone is read once (timezone.localtime asks the request's active zone each time: 4 µs, a
+    tenth of 今日任务's rows under load)."""
+    return at.astimezone(timezone.get_default_timezone()).strftime("%H:%M")
 
 
 def aware(day: datetime.date, at: datetime.time) -> datetime.datetime:
