@@ -7,16 +7,13 @@ template (name, gender and age, door, masked phone and ID, tags, marks, the call
 `links` and `marks`, its tags prefetched).
 """
 
-from html import escape
-
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
+from wuyi.lib.rows import csrf_input
+from wuyi.lib.rows import e as _e
+
 register = template.Library()
-
-
-def _e(value: object) -> str:
-    return escape(str(value))
 
 
 @register.simple_tag(takes_context=True)
@@ -33,12 +30,7 @@ def resident_row(context: template.Context, r) -> SafeString:
     if r.phone:
         out.append(f'<span class="mono">{_e(r.masked_phone)}</span>')
         if context.get("may_call"):
-            token = context.get("csrf_token")
-            csrf = (
-                f'<input type="hidden" name="csrfmiddlewaretoken" value="{_e(token)}">'
-                if token and str(token) != "NOTPROVIDED"
-                else ""
-            )
+            csrf = csrf_input(context)
             out.append(
                 f'<form class="call-form" method="post" action="{_e(links["call"])}">{csrf}'
                 f'<button class="call" type="submit">{_e(context.get("call_label", ""))}</button>'

@@ -8,13 +8,13 @@ escaped as Django's autoescape does (html.escape with quotes). The markup of a r
 one home.
 """
 
-from html import escape
-
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from volunteers.registry import Task
+from wuyi.lib.rows import csrf_input
+from wuyi.lib.rows import e as escape
 
 register = template.Library()
 CALL_FORM = 'class="call-form" '
@@ -26,13 +26,7 @@ def _form(action: str, attrs: str, csrf: str, button: str) -> str:
 
 @register.simple_tag(takes_context=True)
 def task_row(context: template.Context, task: Task) -> SafeString:
-    token = context.get("csrf_token")
-    # As {% csrf_token %} writes it (nothing without a token: a page outside a request).
-    csrf = (
-        f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(str(token))}">'
-        if token and str(token) != "NOTPROVIDED"
-        else ""
-    )
+    csrf = csrf_input(context)
     title = f"<strong>{escape(str(task.title))}</strong>"
     if task.url:
         title = f'<a href="{escape(task.url)}">{title}</a>'
