@@ -4,6 +4,7 @@ people in quarantine, the quarantine audience for SMS campaigns, the dashboards'
 
 import datetime
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import F, Q
@@ -64,12 +65,13 @@ def today_tasks(user: Any, day: datetime.date) -> list[Task]:
             rank=ERRAND,
         )
         for pk, round_id, compound_id, name, building, unit, room in rows
-    ] + control_tasks(user)
+    ] + control_tasks(user, sample)
 
 
-def control_tasks(user: Any) -> list[Task]:
+def control_tasks(user: Any, sample: Callable[..., str]) -> list[Task]:
     """Each household under temporary control in the compounds the user serves: a door where
-    everything is left outside, no contact, until its retests are negative."""
+    everything is left outside, no contact, until its retests are negative. `sample`: the
+    sampling page's reverser, made once for 今日任务 (today_tasks)."""
     from .models import TemporaryControl
 
     rows = (
@@ -86,7 +88,6 @@ def control_tasks(user: Any) -> list[Task]:
             "pool__round_id",
         )[:200]
     )
-    sample = reverser("screening:sample", 2)
     kind = _("Temporary control")
     return [
         Task(
