@@ -74,6 +74,11 @@ def _audience_choices(user, only: str | None = None) -> list[dict[str, Any]]:
     return shown
 
 
+def _choices(audiences: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """The audience field's choices: the key and label of each audience shown."""
+    return [(a["builder"].key, a["builder"].label) for a in audiences]
+
+
 def _targets_of(post, audience: str) -> list[str]:
     if audience == ADHOC:
         return str(post.get(f"t:{audience}", "")).splitlines()
@@ -112,15 +117,15 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
 
     def form_of(audiences: list[dict[str, Any]]) -> CampaignForm:
-        choices = [(a["builder"].key, a["builder"].label) for a in audiences]
-        return CampaignForm(data, templates=templates, audiences=choices, communities=communities)
+        return CampaignForm(
+            data, templates=templates, audiences=_choices(audiences), communities=communities
+        )
 
     # 确认 sends what the preview showed: only its audience's targets are needed, unless the
     # page is shown again (every audience's, each of them a query or two).
     confirming = data is not None and data.get("action") == "confirm"
-    audiences = _audience_choices(
-        request.user, str(data.get("audience", ""))[:100] if confirming and data else None
-    )
+    only = str(data.get("audience", ""))[:100] if data is not None and confirming else None
+    audiences = _audience_choices(request.user, only)
     form = form_of(audiences)
     state: dict[str, Any] = {"errors": {}, "preview": None, "confirm": False, "checked": ""}
     template = None
@@ -132,7 +137,7 @@ def compose(request: AuthedHttpRequest) -> HttpResponse:
             form = CampaignForm(
                 initial={"template": template.pk},
                 templates=templates,
-                audiences=[(a["builder"].key, a["builder"].label) for a in audiences],
+                audiences=_choices(audiences),
                 communities=communities,
             )
     elif form.is_valid():
