@@ -1,13 +1,16 @@
 """Reads on the place tree that are more than a filter: lists, counts per area, drill-down."""
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from django.db import connection, models
 from django.db.models import Count, Q, QuerySet
 
 from accounts.access import scope_of
 from accounts.models import ROLE_LEVEL, Level, User
+from wuyi.replica import reading_connection
 
 from .models import (
     Building,
@@ -24,13 +27,33 @@ from .models import (
 
 def postings_of(user: User) -> list[tuple[str, int]]:
     """(level, place id) of every place the user is posted to: one indexed query. The
-    jurisdiction source accounts.access reads (registered in CompoundsConfig.ready)."""
+    jurisdiction source accounts.access reads (registered in CompoundsConfig.ready), on every
+    scoped page: its SQL is written once (_postings_sql), as the ORM would write it, since
+    Django building it anew took three quarters of the query's time."""
     places = []
-    for row in Posting.objects.filter(user_id=user.pk).values_list(*Posting.PLACE_ID_FIELDS):
+    # Where the ORM would read it: the replica on a dashboard, if there is one.
+    with reading_connection().cursor() as cursor:
+        cursor.execute(_postings_sql(), [user.pk])
+        rows = cursor.fetchall()
+    for row in rows:
         for level, place_id in zip(Posting.PLACE_FIELDS, row, strict=True):
             if place_id is not None:
                 places.append((level, place_id))
     return places
+
+
+@functools.cache
+def _postings_sql() -> str:
+    """SELECT district_id, subdistrict_id, community_id, compound_id FROM the postings WHERE
+    user_id = %s, with the names the models give (the same on every database Django runs)."""
+    opts = Posting._meta
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(cast("models.ForeignKey", opts.get_field(name)).get_attname_column()[1])
+
+    columns = ", ".join(column(f) for f in Posting.PLACE_FIELDS)
+    return f"SELECT {columns} FROM {quote(opts.db_table)} WHERE {column('user')} = %s"  # noqa: S608
 
 
 PLACE_MODELS: dict[str, type[District | Subdistrict | Community | Compound]] = {

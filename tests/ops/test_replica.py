@@ -75,6 +75,9 @@ def test_with_a_replica_the_dashboards_read_there(replica, login, district_staff
     assert response.status_code == 200
     assert compound_a.name in response.content.decode()  # read on the replica, all there
     assert any("compounds_compound" in q["sql"] for q in on_replica.captured_queries)
+    # The user's postings too, whose SQL compounds writes itself (compounds.selectors).
+    assert any("compounds_posting" in q["sql"] for q in on_replica.captured_queries)
+    assert not any("compounds_posting" in q["sql"] for q in on_default.captured_queries)
     # The page's reads are the replica's (a provider's raw SQL reads where its cursor is:
     # wuyi.replica.reading_connection).
     assert len(on_replica.captured_queries) > len(on_default.captured_queries)
