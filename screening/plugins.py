@@ -17,6 +17,7 @@ from messaging.registry import Audience, AudienceBuilder, Target, register_audie
 from residents.registry import ResidentMark, register_resident_marks
 from volunteers.registry import ERRAND, Task, register_task_provider
 from wuyi.lib.errors import Refused
+from wuyi.lib.iters import natural_key
 from wuyi.lib.localday import aware
 from wuyi.lib.urls import reverser
 
@@ -35,14 +36,9 @@ def today_tasks(user: Any, day: datetime.date) -> list[Task]:
     rows = (
         Retest.objects.visible_to(user)
         .filter(status=RetestStatus.PENDING)
-        # Door by door, as the volunteer walks the compound (building, unit, room).
-        .order_by(
-            "compound_id",
-            "household__building__number",
-            "household__unit",
-            "household__room",
-            "pk",
-        )
+        # The first 200 by age; walked in door order below (an ORDER BY through the joins
+        # cost Django more to compile than the rows cost to sort, on every 今日任务).
+        .order_by("pk")
         .values_list(
             "pk",
             "round_id",
@@ -64,8 +60,15 @@ def today_tasks(user: Any, day: datetime.date) -> list[Task]:
             url=sample(round_id, compound_id),
             rank=ERRAND,
         )
-        for pk, round_id, compound_id, name, building, unit, room in rows
+        for pk, round_id, compound_id, name, building, unit, room in sorted(rows, key=_door)
     ] + control_tasks(user, sample)
+
+
+def _door(row: tuple) -> tuple:
+    """Door by door, as the volunteer walks the compound: building, unit, room (2 before
+    10), then the retest's age."""
+    pk, _round, compound_id, _name, building, unit, room = row
+    return (compound_id, natural_key(building), natural_key(unit), natural_key(room), pk)
 
 
 def control_tasks(user: Any, sample: Callable[..., str]) -> list[Task]:
@@ -77,7 +80,7 @@ def control_tasks(user: Any, sample: Callable[..., str]) -> list[Task]:
     rows = (
         TemporaryControl.objects.visible_to(user)
         .filter(lifted_at__isnull=True)
-        .order_by("started_at", "pk")
+        .order_by("pk")  # the order they were put under control
         .values_list(
             "pk",
             "compound_id",

@@ -29,7 +29,12 @@ from screening.models import (
     Tube,
     TubeStatus,
 )
-from tests.factories import DistrictFactory, HouseholdFactory, ResidentFactory
+from tests.factories import (
+    BuildingFactory,
+    DistrictFactory,
+    HouseholdFactory,
+    ResidentFactory,
+)
 from tests.residents.helpers import make_id
 from tests.residents.test_hostile_files import entity_expansion, xlsx
 from wuyi.lib.errors import Refused
@@ -295,7 +300,7 @@ def test_a_positive_pool_then_a_positive_single_tube(
         Retest.objects.select_related("household__building").get(pk=t.key.split(":")[1]).household
         for t in retests
     ]
-    doors = [(h.building.number, h.unit, h.room) for h in homes]
+    doors = [(int(h.building.number), h.unit, int(h.room)) for h in homes]
     assert doors == sorted(doors) and len(set(doors)) > 1
 
     # Single tubes for the retests, door to door; one person positive, the rest negative.
@@ -338,6 +343,33 @@ def test_a_positive_pool_then_a_positive_single_tube(
     services.results_commit(round_id=round6.pk, plan=plan, file_name="again.csv", by=district_staff)
     assert Quarantine.objects.filter(kind=PersonKind.CASE).count() == 1
     assert PositiveCase.objects.count() == 1
+
+
+def test_retests_are_walked_door_by_door_building_92_before_910(
+    compound_a, volunteer, round6, pooled
+):
+    from compounds.models import address_label
+    from screening.plugins import today_tasks
+
+    residents, (p1, _p2) = pooled
+    # As text 910 sorts before 92; a volunteer walks building 92 first.
+    ten, two = (BuildingFactory(compound=compound_a, number=n) for n in ("910", "92"))
+    for building, room, resident in ((ten, "101", 0), (two, "1201", 2), (two, "301", 4)):
+        home = HouseholdFactory(compound=compound_a, building=building, unit="1", room=room)
+        Retest.objects.create(
+            round=round6,
+            compound=compound_a,
+            resident=residents[resident],
+            household=home,
+            pool=p1,
+        )
+    rows = [t for t in today_tasks(volunteer, NOW.date()) if t.key.startswith("retest:")]
+    assert [t.title for t in rows] == [
+        address_label("92", "1", "301"),
+        address_label("92", "1", "1201"),
+        address_label("910", "1", "101"),
+    ]
+    assert all(t.url == reverse("screening:sample", args=[round6.pk, compound_a.pk]) for t in rows)
 
 
 def test_unknown_words_and_unmatched_tubes_are_named(tmp_path, round6, pooled):
