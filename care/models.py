@@ -161,7 +161,12 @@ class WelfareCheck(models.Model):
 
     @property
     def done(self) -> bool:
-        return self.outcome != Outcome.OPEN
+        return is_done(self.outcome)
+
+
+def is_done(outcome: str) -> bool:
+    """A check is done once it has an outcome: reached by phone, visited or not reached."""
+    return outcome != Outcome.OPEN
 
 
 class Need(models.Model):

@@ -17,27 +17,31 @@ from . import rules
 from .models import Outcome, WelfareCheck
 
 
-def my_checks(*, user: Any, day: datetime.date) -> list[WelfareCheck]:
-    """The checks given to this user's volunteer record on `day`, with what 今日任务 shows of
-    each (the name, the door, open or done), door by door; one query. Ordered here: Django
-    compiling the ORDER BY over the joins was a fifth of the query's cost, on every
-    今日任务."""
-    checks = (
+def my_checks(*, user: Any, day: datetime.date) -> list[Any]:
+    """The checks given to this user's volunteer record on `day`, as what 今日任务 shows of
+    each: rows of pk, outcome, resident__name and the door (household__building__number,
+    household__unit, household__room), door by door; one query. Plain rows ordered here:
+    model instances with their relations, and Django compiling the ORDER BY over the joins,
+    were most of the provider's time, on every 今日任务."""
+    rows = (
         WelfareCheck.objects.visible_to(user)
         .filter(date=day, volunteer__user=user)
-        .select_related("resident", "household__building")
-        .only(
+        .order_by()
+        .values_list(
+            "pk",
             "outcome",
-            "compound",
             "resident__name",
+            "household__building__number",
             "household__unit",
             "household__room",
-            "household__building__number",
+            "compound_id",
+            "household__building_id",
+            "household_id",
+            named=True,
         )
-        .order_by()
     )
     return sorted(
-        checks, key=lambda c: (c.compound_id, c.household.building_id, c.household_id, c.pk)
+        rows, key=lambda c: (c.compound_id, c.household__building_id, c.household_id, c.pk)
     )
 
 

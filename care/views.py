@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import get_visible_or_404, require
 from accounts.http import AuthedHttpRequest
-from compounds.models import Community, Compound
+from compounds.models import Community, Compound, address_label
 from residents import registry
 from residents.models import Category
 from residents.rules import may_call_resident
@@ -28,7 +28,7 @@ from wuyi.lib.urls import reverser
 
 from . import rules, selectors, services
 from .forms import PlanForm, ReassignForm, RecordForm
-from .models import CarePlan, Need, NeedStatus, WelfareCheck
+from .models import CarePlan, Need, NeedStatus, WelfareCheck, is_done
 
 
 def _day(request: AuthedHttpRequest) -> datetime.date:
@@ -312,14 +312,17 @@ def plans(request: AuthedHttpRequest) -> HttpResponse:
 # ----------------------------------------------------------------------------- registries
 
 
-def task_of(check: WelfareCheck, url_of: Callable[[int], str] | None = None) -> Task:
-    """A check in 今日任务; `url_of`: the check page's reverser, made once for a list."""
+def task_of(check: Any, url_of: Callable[[int], str] | None = None) -> Task:
+    """A check in 今日任务, from a row of selectors.my_checks; `url_of`: the check page's
+    reverser, made once for a list."""
     return Task(
         key=f"welfare:{check.pk}",
         kind=_("Welfare check"),
-        title=check.resident.name,
-        detail=check.household.address,
-        done=check.done,
+        title=check.resident__name,
+        detail=address_label(
+            check.household__building__number, check.household__unit, check.household__room
+        ),
+        done=is_done(check.outcome),
         url=(url_of or reverser("care:check"))(check.pk),
         rank=ERRAND + 5,
     )

@@ -298,6 +298,24 @@ def test_the_volunteers_today_list_shows_their_checks_only(made, elders, li, wan
     assert len(keys) == 2
 
 
+def test_a_check_row_shows_the_name_the_door_and_whether_it_is_done(
+    made, li, django_assert_num_queries
+):
+    from care.views import today_tasks
+
+    checks = list(WelfareCheck.objects.filter(volunteer=li).select_related("resident", "household"))
+    first = checks[0]
+    services.check_record(by=li.user, check=first, outcome=Outcome.PHONE, mood="ok")
+    today_tasks(li.user, DAY)  # the user's places, read once per request
+    with django_assert_num_queries(1):
+        rows = {t.key: t for t in today_tasks(li.user, DAY)}
+    for check in checks:
+        row = rows[f"welfare:{check.pk}"]
+        assert (row.title, row.detail) == (check.resident.name, check.household.address)
+        assert row.done == (check.pk == first.pk)
+        assert row.url == reverse("care:check", args=[check.pk])
+
+
 def test_the_volunteer_may_call_only_the_households_of_open_checks(made, elders, li):
     from residents.rules import may_call_resident
 
