@@ -181,6 +181,18 @@ def importer_community():
     return community
 
 
+def markers_community(home):
+    """The community of the marking scenario's compounds (one a run, BENCHL-W-n), beside
+    BENCHL-C: in the campaign's community each run added a compound to the compose page's
+    choices, so that each run judged a larger page than the one before."""
+    from compounds.models import Community
+
+    community, _ = Community.objects.get_or_create(
+        code="BENCHL-WC", defaults={"subdistrict": home.subdistrict, "name": "BENCHL-WC"}
+    )
+    return community
+
+
 def importer_user():
     from accounts.models import User
 
@@ -370,9 +382,10 @@ def import_list(rows: int, list_number: int) -> bytes:
 
 
 def seed_writes(users: int, tasks: int, lists: int, rows: int) -> dict[str, Any]:
-    """What the write scenarios need, new each run in the BENCHL community: a compound of
+    """What the write scenarios need, new each run: a compound of
     `users` volunteers (an account each, one team) and `users` x `tasks` elderly residents
-    living alone, whose welfare checks today care's own job gives out in turn; `lists` empty
+    living alone, whose welfare checks today care's own job gives out in turn, in a community
+    of its own (markers_community); `lists` empty
     compounds of 10 buildings, one per imported list; an approved SMS template; a budget
     that a bench run cannot spend. The lists' compounds go to a community of their own
     (BENCHL-IC, its own secretary): in the campaign's community they added 120 buildings a
@@ -391,7 +404,8 @@ def seed_writes(users: int, tasks: int, lists: int, rows: int) -> dict[str, Any]
     from volunteers.models import Membership, Team, Volunteer
 
     run = _run_number()
-    community = Community.objects.get(name="BENCHL-C")
+    campaigns = Community.objects.get(name="BENCHL-C")
+    community = markers_community(campaigns)
     compound = Compound.objects.create(
         community=community, code=f"BENCHL-W-{run}", name=f"BENCHL-W-{run}", status="sealed"
     )
@@ -452,7 +466,7 @@ def seed_writes(users: int, tasks: int, lists: int, rows: int) -> dict[str, Any]
     admin, _ = User.objects.get_or_create(
         username="bench_load_admin", defaults={"is_superuser": True, "is_staff": True}
     )
-    budget_set(by=admin, community=community, amount="1000000")
+    budget_set(by=admin, community=campaigns, amount="1000000")
     return {
         "compound": compound.pk,
         "rows": rows,
