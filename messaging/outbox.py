@@ -68,6 +68,8 @@ class DispatchReport:
     held: int = 0
     recovered: int = 0
     broker_down: bool = False
+    # Stopped with recipients still due: the workers had enough waiting, or time was up.
+    more: bool = False
 
     def __str__(self) -> str:
         text = (
@@ -78,6 +80,8 @@ class DispatchReport:
             text += f", {self.recovered} recovered from stopped workers"
         if self.broker_down:
             text += "; the broker is unavailable: the rest waits in the database"
+        elif self.more:
+            text += "; more due, for when a worker is free"
         return text
 
 
@@ -168,7 +172,9 @@ def dispatch(
     worker at once (more would age in the queue): then it stops, or with `wait` waits. Safe to
     run twice at once, and as often as liked. `partition` (k, n) claims only ids ≡ k mod n, so
     that n dispatchers never meet. `publish(batch_id)` hands a claimed batch to a worker
-    (tasks.publish_batch; a test may send it at once): raising, the claim is undone."""
+    (tasks.publish_batch; a test may send it at once): raising, the claim is undone. The
+    report says `more` when it stopped with recipients still due (tasks.dispatch then comes
+    back behind the batches it queued)."""
     fixed_now = now
     now = now or timezone.now()
     size = batch_size or settings.WUYI_SMS_BATCH_SIZE
@@ -179,9 +185,11 @@ def dispatch(
     quiet = rules.in_quiet_hours(now)
     while max_batches is None or report.batches < max_batches:
         if deadline is not None and time.monotonic() > deadline:
+            report.more = True
             break
         if Batch.objects.filter(state=Batch.State.CLAIMED).count() >= pending_cap:
             if not wait:
+                report.more = True
                 break
             time.sleep(0.02)
             continue

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -34,6 +35,7 @@ from . import registry, rules
 from .budgets import budget_charge, budget_refund
 from .models import Allowance, Message, OptOut, Recipient, RecipientStatus, SmsTemplate
 from .places import Place, place_of, place_of_user
+from .tasks import dispatch_soon
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +160,17 @@ def _write_message(
             recipient_count=count, cost_estimate=cost, allowance=line
         )
         message.recipient_count, message.cost_estimate, message.allowance = count, cost, line
+        _dispatch_after_commit(send_at, now)
     return message
+
+
+def _dispatch_after_commit(send_at: datetime.datetime, now: datetime.datetime) -> None:
+    """A message due now leaves at once: the dispatcher is queued when the transaction that
+    wrote it commits (tasks.dispatch_soon), not at beat's next tick, up to
+    WUYI_SMS_DISPATCH_EVERY later. A message for later waits for beat; a rolled-back one
+    queues nothing. Off with WUYI_SMS_DISPATCH_ON_SEND=0 (the tests drive the dispatcher)."""
+    if settings.WUYI_SMS_DISPATCH_ON_SEND and send_at <= now:
+        transaction.on_commit(dispatch_soon)
 
 
 def _existing(idempotency_key: str | None) -> Message | None:
@@ -390,6 +402,7 @@ def _write_each(
             ],
             batch_size=1000,
         )
+        _dispatch_after_commit(at, now)
         # Last: the budget's row stays locked from here to the COMMIT only.
         line = budget_charge(
             community_id=where.community_id,  # type: ignore[arg-type]

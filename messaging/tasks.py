@@ -3,10 +3,16 @@
 Publishing a batch lives here and is handed to the outbox (``outbox.dispatch(publish=...)``):
 the outbox never imports this module, so the two do not import each other."""
 
+import contextlib
+import logging
+
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 
 from . import outbox
+
+log = logging.getLogger(__name__)
 
 
 def publish_batch(batch_id: int) -> None:
@@ -19,12 +25,42 @@ def publish_batch(batch_id: int) -> None:
     )
 
 
+# Set while a dispatch is queued and has not begun: one is enough, however many ask.
+QUEUED_KEY = "wuyi:sms-dispatch-queued"
+
+
+def dispatch_soon() -> bool:
+    """Queue a dispatch now, unless one is queued and has not begun (it will find what is due
+    by then): after send_sms commits, so that a message leaves at once rather than at beat's
+    next tick, and after a dispatch that stopped with more due (queued behind the batches it
+    just queued, so it runs when a worker is free). Never raises: beat's tick is the fallback.
+    True when it queued one."""
+    try:
+        if not cache.add(QUEUED_KEY, 1, timeout=60):
+            return False
+    except Exception:
+        log.warning("SMS dispatch not queued: the cache is unavailable; beat will run it")
+        return False
+    try:
+        dispatch.apply_async(queue=settings.WUYI_SMS_QUEUE or None, retry=False)
+    except Exception:
+        log.warning("SMS dispatch not queued: the broker is unavailable; beat will run it")
+        with contextlib.suppress(Exception):
+            cache.delete(QUEUED_KEY)
+        return False
+    return True
+
+
 @shared_task(name="messaging.dispatch")
 def dispatch() -> str:
-    """Every few seconds (beat): claim due recipients and queue their batches. Idempotent."""
-    return str(
-        outbox.dispatch(publish=publish_batch, max_seconds=settings.WUYI_SMS_DISPATCH_SECONDS)
-    )
+    """Claim due recipients and queue their batches: every few seconds (beat), after a message
+    is written (dispatch_soon), and again after itself while more is due. Idempotent."""
+    with contextlib.suppress(Exception):
+        cache.delete(QUEUED_KEY)  # from now on a new message queues another pass
+    report = outbox.dispatch(publish=publish_batch, max_seconds=settings.WUYI_SMS_DISPATCH_SECONDS)
+    if report.more:
+        dispatch_soon()
+    return str(report)
 
 
 @shared_task(name="messaging.send_batch")

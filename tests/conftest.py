@@ -51,6 +51,18 @@ def _cache_of_this_run() -> None:
 
 _cache_of_this_run()
 
+
+def _no_dispatch_on_send() -> None:
+    """A test that writes an SMS runs the dispatcher itself, when it wants to: a dispatch queued
+    on commit would lie in the shared broker for another test's worker to run against its
+    database (tests/messaging/test_dispatch_soon.py turns it on)."""
+    from django.conf import settings
+
+    settings.WUYI_SMS_DISPATCH_ON_SEND = False
+
+
+_no_dispatch_on_send()
+
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 

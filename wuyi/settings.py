@@ -593,6 +593,9 @@ WUYI_SMS_LEASE_SECONDS = int(os.environ.get("WUYI_SMS_LEASE_SECONDS", "120"))
 # The Celery queue SMS batches go to (empty: the default queue), for a worker of their own.
 WUYI_SMS_QUEUE = os.environ.get("WUYI_SMS_QUEUE", "")
 WUYI_SMS_DISPATCH_SECONDS = float(os.environ.get("WUYI_SMS_DISPATCH_SECONDS", "8"))
+# A message due now queues the dispatcher when it is committed, rather than waiting for beat's
+# next tick (WUYI_SMS_DISPATCH_EVERY); a dispatch that stops with more due queues itself again.
+WUYI_SMS_DISPATCH_ON_SEND = env_bool("WUYI_SMS_DISPATCH_ON_SEND", True)
 
 # --- Operations (issue 24; docs/operations.md says how each is used) ---------------------------
 # PgBouncer in transaction mode between Django and PostgreSQL: a connection is lent per

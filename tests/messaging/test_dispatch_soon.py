@@ -1,0 +1,163 @@
+"""A message due now leaves at once: writing it queues the dispatcher when the transaction
+commits (not at beat's next tick, up to WUYI_SMS_DISPATCH_EVERY later), one dispatch queued
+however many messages ask, and a dispatch that stops with more due queues itself again behind
+its batches. A broker or cache that is down costs the wait for beat, never the message."""
+
+import datetime
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from messaging import outbox as engine
+from messaging import services, tasks
+from messaging.models import Batch, Budget, Message, Recipient
+from messaging.services import OneSms
+from tests.messaging.conftest import run_dispatch
+from wuyi.lib.errors import Refused
+
+VARS = {"gate": "东门", "round": "3"}
+
+
+@pytest.fixture
+def queued(settings):
+    """Dispatch on send on (the tests' default is off); what dispatch_soon hands the broker is
+    recorded instead."""
+    settings.WUYI_SMS_DISPATCH_ON_SEND = True
+    settings.WUYI_SMS_QUEUE = "sms-test"
+    cache.delete(tasks.QUEUED_KEY)
+    with mock.patch.object(tasks.dispatch, "apply_async") as sent:
+        yield sent
+    cache.delete(tasks.QUEUED_KEY)
+
+
+def sms(compound, template, key, to="13800000001", **kwargs):
+    return services.send_sms(
+        to=to,
+        template=template,
+        variables=VARS,
+        purpose="t",
+        idempotency_key=key,
+        place=compound,
+        **kwargs,
+    )
+
+
+def test_a_message_due_now_queues_one_dispatch_when_it_commits(
+    queued, template, compound_a, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as waiting:
+        sms(compound_a, template, "a")
+    assert not queued.called  # nothing before the COMMIT: the rows must be there to claim
+    for callback in waiting:
+        callback()
+    queued.assert_called_once_with(queue="sms-test", retry=False)
+    # A second message before that dispatch has begun: the one queued will find it too.
+    with django_capture_on_commit_callbacks(execute=True):
+        sms(compound_a, template, "b", to="13800000002")
+    assert queued.call_count == 1
+    # Once the dispatch has begun, the next message queues another.
+    with mock.patch.object(tasks.outbox, "dispatch", return_value=engine.DispatchReport()):
+        tasks.dispatch()
+    with django_capture_on_commit_callbacks(execute=True):
+        sms(compound_a, template, "c", to="13800000003")
+    assert queued.call_count == 2
+
+
+def test_many_messages_written_together_queue_one_dispatch(
+    queued, template, compound_a, django_capture_on_commit_callbacks
+):
+    items = [
+        OneSms(to=f"1380000001{n}", variables=VARS, idempotency_key=f"m:{n}") for n in range(3)
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        written = services.send_sms_each(
+            items=items, template=template, purpose="t", place=compound_a
+        )
+    assert len(written) == 3
+    assert queued.call_count == 1
+
+
+def test_a_message_for_later_waits_for_beat(
+    queued, template, compound_a, django_capture_on_commit_callbacks
+):
+    later = timezone.now() + datetime.timedelta(hours=2)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        sms(compound_a, template, "later", send_at=later)
+    assert callbacks == [] and not queued.called
+    assert Recipient.objects.get().due_at == later
+
+
+def test_a_refused_message_queues_nothing(
+    queued, template, compound_a, community_a, django_capture_on_commit_callbacks
+):
+    Budget.objects.create(community=community_a, monthly_amount=Decimal("0.01"))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(Refused):
+            sms(compound_a, template, "over")
+        items = [OneSms(to="13800000011", variables=VARS, idempotency_key="each")]
+        with pytest.raises(Refused):
+            services.send_sms_each(items=items, template=template, purpose="t", place=compound_a)
+    assert callbacks == [] and not queued.called
+    assert not Message.objects.exists()
+
+
+def test_off_the_message_waits_for_beat(
+    queued, settings, template, compound_a, django_capture_on_commit_callbacks
+):
+    settings.WUYI_SMS_DISPATCH_ON_SEND = False
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        sms(compound_a, template, "off")
+    assert callbacks == [] and not queued.called
+
+
+def test_a_dispatch_stopped_with_more_due_comes_back_and_one_that_emptied_it_does_not(
+    queued, template, compound_a
+):
+    for n in range(3):
+        sms(compound_a, template, f"k{n}", to=f"1380000002{n}")
+    # The workers have enough waiting: it claims nothing and says more is due.
+    with mock.patch.object(Batch.objects, "filter") as claimed:
+        claimed.return_value.count.return_value = 99
+        report = engine.dispatch(publish=lambda batch_id: None, max_pending=8)
+    assert (report.dispatched, report.more) == (0, True)
+    assert "more due" in str(report)
+    with mock.patch.object(tasks.outbox, "dispatch", return_value=report):
+        tasks.dispatch()
+    queued.assert_called_once_with(queue="sms-test", retry=False)
+    # A pass that sends everything due stops there: nothing more queued.
+    cache.delete(tasks.QUEUED_KEY)
+    done = run_dispatch(batch_size=2)
+    assert (done.dispatched, done.batches, done.more) == (3, 2, False)
+    with mock.patch.object(tasks.outbox, "dispatch", return_value=done):
+        tasks.dispatch()
+    assert queued.call_count == 1
+    assert Recipient.objects.filter(status="sent").count() == 3
+
+
+def test_a_broker_that_is_down_costs_the_wait_for_beat_not_the_message(
+    queued, template, compound_a, django_capture_on_commit_callbacks
+):
+    queued.side_effect = OSError("broker down")
+    with django_capture_on_commit_callbacks(execute=True):
+        message = sms(compound_a, template, "down")
+    assert message.recipient_count == 1
+    assert Recipient.objects.get().status == "queued"  # beat's dispatch finds it
+    # The key was let go: with the broker back, the next message queues a dispatch.
+    queued.side_effect = None
+    with django_capture_on_commit_callbacks(execute=True):
+        sms(compound_a, template, "up", to="13800000002")
+    assert queued.call_count == 2
+
+
+def test_a_cache_that_is_down_costs_the_wait_for_beat_not_the_message(
+    queued, template, compound_a, django_capture_on_commit_callbacks
+):
+    with (
+        mock.patch.object(tasks.cache, "add", side_effect=ConnectionError("cache down")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        message = sms(compound_a, template, "nocache")
+    assert message.recipient_count == 1 and not queued.called
