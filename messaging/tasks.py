@@ -27,22 +27,31 @@ def publish_batch(batch_id: int) -> None:
 
 # Set while a dispatch is queued and has not begun: one is enough, however many ask.
 QUEUED_KEY = "wuyi:sms-dispatch-queued"
+# Set for SPACING seconds by a dispatch queued at once: messages written meanwhile share the
+# next one, queued to run when that time is up (a hundred campaigns a minute: two dispatches
+# a second at most, each claiming what all of them wrote, not a dispatch and a batch each).
+RECENT_KEY = "wuyi:sms-dispatch-recent"
+SPACING = 1
 
 
-def dispatch_soon() -> bool:
-    """Queue a dispatch now, unless one is queued and has not begun (it will find what is due
-    by then): after send_sms commits, so that a message leaves at once rather than at beat's
-    next tick, and after a dispatch that stopped with more due (queued behind the batches it
-    just queued, so it runs when a worker is free). Never raises: beat's tick is the fallback.
-    True when it queued one."""
+def dispatch_soon(*, now: bool = False) -> bool:
+    """Queue a dispatch, unless one is queued and has not begun (it will find what is due by
+    then). After send_sms commits, so that a message leaves at once rather than at beat's next
+    run: at once, or SPACING seconds after the last one that went at once. After a dispatch
+    that stopped with more due (`now`): at once, queued behind the batches it just queued, so
+    it runs when a worker is free. Never raises: beat's run is the fallback. True when it
+    queued one."""
     try:
         if not cache.add(QUEUED_KEY, 1, timeout=60):
             return False
+        spaced = not now and not cache.add(RECENT_KEY, 1, timeout=SPACING)
     except Exception:
         log.warning("SMS dispatch not queued: the cache is unavailable; beat will run it")
         return False
     try:
-        dispatch.apply_async(queue=settings.WUYI_SMS_QUEUE or None, retry=False)
+        dispatch.apply_async(
+            queue=settings.WUYI_SMS_QUEUE or None, countdown=SPACING if spaced else 0, retry=False
+        )
     except Exception:
         log.warning("SMS dispatch not queued: the broker is unavailable; beat will run it")
         with contextlib.suppress(Exception):
@@ -59,7 +68,7 @@ def dispatch() -> str:
         cache.delete(QUEUED_KEY)  # from now on a new message queues another pass
     report = outbox.dispatch(publish=publish_batch, max_seconds=settings.WUYI_SMS_DISPATCH_SECONDS)
     if report.more:
-        dispatch_soon()
+        dispatch_soon(now=True)
     return str(report)
 
 

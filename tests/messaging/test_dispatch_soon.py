@@ -27,10 +27,10 @@ def queued(settings):
     recorded instead."""
     settings.WUYI_SMS_DISPATCH_ON_SEND = True
     settings.WUYI_SMS_QUEUE = "sms-test"
-    cache.delete(tasks.QUEUED_KEY)
+    cache.delete_many([tasks.QUEUED_KEY, tasks.RECENT_KEY])
     with mock.patch.object(tasks.dispatch, "apply_async") as sent:
         yield sent
-    cache.delete(tasks.QUEUED_KEY)
+    cache.delete_many([tasks.QUEUED_KEY, tasks.RECENT_KEY])
 
 
 def sms(compound, template, key, to="13800000001", **kwargs):
@@ -53,17 +53,34 @@ def test_a_message_due_now_queues_one_dispatch_when_it_commits(
     assert not queued.called  # nothing before the COMMIT: the rows must be there to claim
     for callback in waiting:
         callback()
-    queued.assert_called_once_with(queue="sms-test", retry=False)
+    queued.assert_called_once_with(queue="sms-test", countdown=0, retry=False)
     # A second message before that dispatch has begun: the one queued will find it too.
     with django_capture_on_commit_callbacks(execute=True):
         sms(compound_a, template, "b", to="13800000002")
     assert queued.call_count == 1
-    # Once the dispatch has begun, the next message queues another.
-    with mock.patch.object(tasks.outbox, "dispatch", return_value=engine.DispatchReport()):
-        tasks.dispatch()
+    # Once it has begun, the next message queues another, spaced: within a second of the
+    # first, all the messages written meanwhile share it.
+    began()
+    cache.set(tasks.RECENT_KEY, 1, timeout=60)  # still within that second, however slow the test
     with django_capture_on_commit_callbacks(execute=True):
         sms(compound_a, template, "c", to="13800000003")
+        sms(compound_a, template, "d", to="13800000004")
     assert queued.call_count == 2
+    assert queued.call_args.kwargs["countdown"] == tasks.SPACING
+    # A second later (the mark gone), a message goes at once again.
+    began()
+    cache.delete(tasks.RECENT_KEY)
+    with django_capture_on_commit_callbacks(execute=True):
+        sms(compound_a, template, "e", to="13800000005")
+    assert queued.call_count == 3 and queued.call_args.kwargs["countdown"] == 0
+
+
+def began(report=None):
+    """The queued dispatch begins (its claims replaced by `report`)."""
+    with mock.patch.object(
+        tasks.outbox, "dispatch", return_value=report or engine.DispatchReport()
+    ):
+        tasks.dispatch()
 
 
 def test_many_messages_written_together_queue_one_dispatch(
@@ -124,15 +141,15 @@ def test_a_dispatch_stopped_with_more_due_comes_back_and_one_that_emptied_it_doe
         report = engine.dispatch(publish=lambda batch_id: None, max_pending=8)
     assert (report.dispatched, report.more) == (0, True)
     assert "more due" in str(report)
-    with mock.patch.object(tasks.outbox, "dispatch", return_value=report):
-        tasks.dispatch()
-    queued.assert_called_once_with(queue="sms-test", retry=False)
+    cache.add(tasks.RECENT_KEY, 1, timeout=60)  # a message's dispatch went a moment ago
+    began(report)
+    # Behind the batches it queued, at once: they space it, not the clock.
+    queued.assert_called_once_with(queue="sms-test", countdown=0, retry=False)
     # A pass that sends everything due stops there: nothing more queued.
     cache.delete(tasks.QUEUED_KEY)
     done = run_dispatch(batch_size=2)
     assert (done.dispatched, done.batches, done.more) == (3, 2, False)
-    with mock.patch.object(tasks.outbox, "dispatch", return_value=done):
-        tasks.dispatch()
+    began(done)
     assert queued.call_count == 1
     assert Recipient.objects.filter(status="sent").count() == 3
 
@@ -147,6 +164,7 @@ def test_a_broker_that_is_down_costs_the_wait_for_beat_not_the_message(
     assert Recipient.objects.get().status == "queued"  # beat's dispatch finds it
     # The key was let go: with the broker back, the next message queues a dispatch.
     queued.side_effect = None
+    cache.delete(tasks.RECENT_KEY)
     with django_capture_on_commit_callbacks(execute=True):
         sms(compound_a, template, "up", to="13800000002")
     assert queued.call_count == 2
