@@ -135,20 +135,22 @@ def test_a_dispatch_stopped_with_more_due_comes_back_and_one_that_emptied_it_doe
 ):
     for n in range(3):
         sms(compound_a, template, f"k{n}", to=f"1380000002{n}")
-    # The workers have enough waiting: it claims nothing and says more is due.
-    with mock.patch.object(Batch.objects, "filter") as claimed:
-        claimed.return_value.count.return_value = 99
-        report = engine.dispatch(publish=lambda batch_id: None, max_pending=8)
-    assert (report.dispatched, report.more) == (0, True)
+    # A batch waits for a worker (published, not taken), as many as may: it stops there and
+    # says more is due.
+    waiting = []
+    report = engine.dispatch(publish=waiting.append, batch_size=1, max_pending=1)
+    assert (report.dispatched, report.batches, report.more) == (1, 1, True)
     assert "more due" in str(report)
+    assert Batch.objects.get(pk=waiting[0]).state == Batch.State.CLAIMED
     cache.add(tasks.RECENT_KEY, 1, timeout=60)  # a message's dispatch went a moment ago
     began(report)
     # Behind the batches it queued, at once: they space it, not the clock.
     queued.assert_called_once_with(queue="sms-test", countdown=0, retry=False)
     # A pass that sends everything due stops there: nothing more queued.
     cache.delete(tasks.QUEUED_KEY)
+    engine.batch_send(batch_id=waiting[0])  # a worker takes it
     done = run_dispatch(batch_size=2)
-    assert (done.dispatched, done.batches, done.more) == (3, 2, False)
+    assert (done.dispatched, done.batches, done.more) == (2, 1, False)
     began(done)
     assert queued.call_count == 1
     assert Recipient.objects.filter(status="sent").count() == 3
