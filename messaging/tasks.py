@@ -25,8 +25,11 @@ def publish_batch(batch_id: int) -> None:
     )
 
 
-# Set while a dispatch is queued and has not begun: one is enough, however many ask.
+# Set while a dispatch is queued and has not begun: one is enough, however many ask. For
+# QUEUED_SECONDS at most: a dispatch lost with its broker (or with a worker stopped before it
+# began) holds the next ones back no longer than beat's own interval would.
 QUEUED_KEY = "wuyi:sms-dispatch-queued"
+QUEUED_SECONDS = 10
 # Set for SPACING seconds by a dispatch queued at once: messages written meanwhile share the
 # next one, queued to run when that time is up (a hundred campaigns a minute: two dispatches
 # a second at most, each claiming what all of them wrote, not a dispatch and a batch each).
@@ -42,7 +45,7 @@ def dispatch_soon(*, now: bool = False) -> bool:
     it runs when a worker is free. Never raises: beat's run is the fallback. True when it
     queued one."""
     try:
-        if not cache.add(QUEUED_KEY, 1, timeout=60):
+        if not cache.add(QUEUED_KEY, 1, timeout=QUEUED_SECONDS):
             return False
         spaced = not now and not cache.add(RECENT_KEY, 1, timeout=SPACING)
     except Exception:

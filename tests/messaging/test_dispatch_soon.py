@@ -181,3 +181,15 @@ def test_a_cache_that_is_down_costs_the_wait_for_beat_not_the_message(
     ):
         message = sms(compound_a, template, "nocache")
     assert message.recipient_count == 1 and not queued.called
+
+
+def test_a_lost_dispatch_holds_the_next_ones_back_no_longer_than_beats_interval(queued, settings):
+    with mock.patch.object(tasks.cache, "add", wraps=tasks.cache.add) as add:
+        assert tasks.dispatch_soon() is True
+    assert add.call_args_list[0] == mock.call(tasks.QUEUED_KEY, 1, timeout=tasks.QUEUED_SECONDS)
+    every = settings.CELERY_BEAT_SCHEDULE["dispatch-sms"]["schedule"].total_seconds()
+    assert 0 < tasks.QUEUED_SECONDS <= every
+    # Lost (never begun): while its key lasts nothing more is queued; after, the next is.
+    assert tasks.dispatch_soon() is False
+    cache.delete(tasks.QUEUED_KEY)  # its QUEUED_SECONDS are up
+    assert tasks.dispatch_soon() is True
