@@ -1,6 +1,7 @@
 import pytest
 
 from messaging import outbox as engine
+from messaging import services
 from messaging.backends.simple import outbox
 from messaging.models import SmsTemplate
 from residents.models import Household, Resident
@@ -52,3 +53,17 @@ def residents_a(compound_a):
 def run_dispatch(**kwargs):
     """The dispatcher with each batch sent at once, in this process."""
     return engine.dispatch(publish=lambda batch_id: engine.batch_send(batch_id=batch_id), **kwargs)
+
+
+def send_one(template, compound, *, key="t", to="13800000061", **kwargs):
+    """One SMS of the test template (variables gate 东门, round 3) to one number, through
+    send_sms as another app sends it; `kwargs`: send_at, urgent..."""
+    return services.send_sms(
+        to=to,
+        template=template,
+        variables={"gate": "东门", "round": "3"},
+        purpose="t",
+        idempotency_key=key,
+        place=compound,
+        **kwargs,
+    )

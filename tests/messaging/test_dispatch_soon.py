@@ -15,7 +15,7 @@ from messaging import outbox as engine
 from messaging import services, tasks
 from messaging.models import Batch, Budget, Message, Recipient
 from messaging.services import OneSms
-from tests.messaging.conftest import run_dispatch
+from tests.messaging.conftest import run_dispatch, send_one
 from wuyi.lib.errors import Refused
 
 VARS = {"gate": "东门", "round": "3"}
@@ -33,45 +33,33 @@ def queued(settings):
     cache.delete_many([tasks.QUEUED_KEY, tasks.RECENT_KEY])
 
 
-def sms(compound, template, key, to="13800000001", **kwargs):
-    return services.send_sms(
-        to=to,
-        template=template,
-        variables=VARS,
-        purpose="t",
-        idempotency_key=key,
-        place=compound,
-        **kwargs,
-    )
-
-
 def test_a_message_due_now_queues_one_dispatch_when_it_commits(
     queued, template, compound_a, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as waiting:
-        sms(compound_a, template, "a")
+        send_one(template, compound_a, key="a")
     assert not queued.called  # nothing before the COMMIT: the rows must be there to claim
     for callback in waiting:
         callback()
     queued.assert_called_once_with(queue="sms-test", countdown=0, retry=False)
     # A second message before that dispatch has begun: the one queued will find it too.
     with django_capture_on_commit_callbacks(execute=True):
-        sms(compound_a, template, "b", to="13800000002")
+        send_one(template, compound_a, key="b", to="13800000002")
     assert queued.call_count == 1
     # Once it has begun, the next message queues another, spaced: within a second of the
     # first, all the messages written meanwhile share it.
     began()
     cache.set(tasks.RECENT_KEY, 1, timeout=60)  # still within that second, however slow the test
     with django_capture_on_commit_callbacks(execute=True):
-        sms(compound_a, template, "c", to="13800000003")
-        sms(compound_a, template, "d", to="13800000004")
+        send_one(template, compound_a, key="c", to="13800000003")
+        send_one(template, compound_a, key="d", to="13800000004")
     assert queued.call_count == 2
     assert queued.call_args.kwargs["countdown"] == tasks.SPACING
     # A second later (the mark gone), a message goes at once again.
     began()
     cache.delete(tasks.RECENT_KEY)
     with django_capture_on_commit_callbacks(execute=True):
-        sms(compound_a, template, "e", to="13800000005")
+        send_one(template, compound_a, key="e", to="13800000005")
     assert queued.call_count == 3 and queued.call_args.kwargs["countdown"] == 0
 
 
@@ -102,7 +90,7 @@ def test_a_message_for_later_waits_for_beat(
 ):
     later = timezone.now() + datetime.timedelta(hours=2)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        sms(compound_a, template, "later", send_at=later)
+        send_one(template, compound_a, key="later", send_at=later)
     assert callbacks == [] and not queued.called
     assert Recipient.objects.get().due_at == later
 
@@ -113,7 +101,7 @@ def test_a_refused_message_queues_nothing(
     Budget.objects.create(community=community_a, monthly_amount=Decimal("0.01"))
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(Refused):
-            sms(compound_a, template, "over")
+            send_one(template, compound_a, key="over")
         items = [OneSms(to="13800000011", variables=VARS, idempotency_key="each")]
         with pytest.raises(Refused):
             services.send_sms_each(items=items, template=template, purpose="t", place=compound_a)
@@ -126,7 +114,7 @@ def test_off_the_message_waits_for_beat(
 ):
     settings.WUYI_SMS_DISPATCH_ON_SEND = False
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        sms(compound_a, template, "off")
+        send_one(template, compound_a, key="off")
     assert callbacks == [] and not queued.called
 
 
@@ -134,7 +122,7 @@ def test_a_dispatch_stopped_with_more_due_comes_back_and_one_that_emptied_it_doe
     queued, template, compound_a
 ):
     for n in range(3):
-        sms(compound_a, template, f"k{n}", to=f"1380000002{n}")
+        send_one(template, compound_a, key=f"k{n}", to=f"1380000002{n}")
     # A batch waits for a worker (published, not taken), as many as may: it stops there and
     # says more is due.
     waiting = []
@@ -161,14 +149,14 @@ def test_a_broker_that_is_down_costs_the_wait_for_beat_not_the_message(
 ):
     queued.side_effect = OSError("broker down")
     with django_capture_on_commit_callbacks(execute=True):
-        message = sms(compound_a, template, "down")
+        message = send_one(template, compound_a, key="down")
     assert message.recipient_count == 1
     assert Recipient.objects.get().status == "queued"  # beat's dispatch finds it
     # The key was let go: with the broker back, the next message queues a dispatch.
     queued.side_effect = None
     cache.delete(tasks.RECENT_KEY)
     with django_capture_on_commit_callbacks(execute=True):
-        sms(compound_a, template, "up", to="13800000002")
+        send_one(template, compound_a, key="up", to="13800000002")
     assert queued.call_count == 2
 
 
@@ -179,7 +167,7 @@ def test_a_cache_that_is_down_costs_the_wait_for_beat_not_the_message(
         mock.patch.object(tasks.cache, "add", side_effect=ConnectionError("cache down")),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        message = sms(compound_a, template, "nocache")
+        message = send_one(template, compound_a, key="nocache")
     assert message.recipient_count == 1 and not queued.called
 
 

@@ -8,31 +8,19 @@ import json
 import pytest
 from django.utils import timezone
 
-from messaging import outbox, services
+from messaging import outbox
 from messaging.backends import Receipt
 from messaging.backends.base import sign
 from messaging.models import EarlyReceipt, Recipient
-from tests.messaging.conftest import run_dispatch
+from tests.messaging.conftest import run_dispatch, send_one
 
-VARS = {"gate": "东门", "round": "3"}
 T0 = datetime.datetime(2026, 12, 1, 9, 0, tzinfo=datetime.UTC)
-
-
-def one(template, compound, phone="13800000061", key="t"):
-    services.send_sms(
-        to=phone,
-        template=template,
-        variables=VARS,
-        purpose="t",
-        idempotency_key=key,
-        place=compound,
-    )
 
 
 def test_a_receipt_before_its_send_is_kept_and_applied_when_the_send_is_recorded(
     template, compound_a
 ):
-    one(template, compound_a)
+    send_one(template, compound_a)
     published: list[int] = []
     outbox.dispatch(publish=published.append)  # claimed; the worker has not run yet
     recipient = Recipient.objects.get()
@@ -53,7 +41,7 @@ def test_a_webhook_receipt_that_races_the_record_is_settled_by_the_poll(
     """The receipt is kept even when the record's own look for kept receipts ran first (the
     two committed at the same moment): the periodic settle applies it."""
     settings.WUYI_SMS_HTTP_SECRET = "hook-secret"
-    one(template, compound_a)
+    send_one(template, compound_a)
     body = json.dumps(
         {"receipts": [{"message_id": "g-7", "status": "failed", "error": "UNDELIV"}]}
     ).encode()
@@ -75,7 +63,7 @@ def test_a_webhook_receipt_that_races_the_record_is_settled_by_the_poll(
 
 @pytest.mark.parametrize("order", ["failed first", "delivered first"])
 def test_a_later_delivered_receipt_wins_over_an_earlier_failed_one(template, compound_a, order):
-    one(template, compound_a)
+    send_one(template, compound_a)
     run_dispatch()
     recipient = Recipient.objects.get()
     pid = recipient.provider_id
@@ -91,7 +79,7 @@ def test_a_later_delivered_receipt_wins_over_an_earlier_failed_one(template, com
 
 @pytest.mark.parametrize("order", ["failed first", "delivered first"])
 def test_a_later_failed_receipt_wins_over_an_earlier_delivered_one(template, compound_a, order):
-    one(template, compound_a)
+    send_one(template, compound_a)
     run_dispatch()
     pid = Recipient.objects.get().provider_id
     delivered = Receipt(provider_id=pid, delivered=True, at=T0)
@@ -109,7 +97,7 @@ def test_a_later_failed_receipt_wins_over_an_earlier_delivered_one(template, com
 @pytest.mark.parametrize("order", ["failed first", "delivered first"])
 def test_both_orders_of_an_early_pair_end_the_same(template, compound_a, order):
     """The pair arrives before the send is recorded, in either order."""
-    one(template, compound_a)
+    send_one(template, compound_a)
     published: list[int] = []
     outbox.dispatch(publish=published.append)
     pid = f"locmem-{Recipient.objects.get().pk}"
@@ -125,7 +113,7 @@ def test_both_orders_of_an_early_pair_end_the_same(template, compound_a, order):
 def test_at_the_same_time_delivered_wins_and_a_receipt_told_twice_changes_nothing(
     template, compound_a
 ):
-    one(template, compound_a)
+    send_one(template, compound_a)
     run_dispatch()
     pid = Recipient.objects.get().provider_id
     failed = Receipt(provider_id=pid, delivered=False, error="X", at=T0)
