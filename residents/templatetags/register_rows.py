@@ -42,11 +42,21 @@ def resident_row(context: template.Context, r) -> SafeString:
     out.append("\n    ")
     out.extend(f'<span class="tag">{_e(tag.category_label)}</span>' for tag in r.tags.all())
     out.append("\n    ")
-    out.extend(
-        f'<span class="badge {"status-sealed" if m.kind == "control" else "status-controlled"}"'
-        f' title="{_e(m.detail)}">{_e(m.label)}</span>'
-        for m in r.marks
-        if not m.ended
-    )
+    out.append(resident_marks(r.marks))
     out.append("\n  </li>\n")
     return mark_safe("".join(out))  # noqa: S308 - every value above escaped
+
+
+@register.simple_tag
+def resident_marks(marks) -> SafeString:
+    """`{% resident_marks r.marks %}`: a resident's current marks (quarantine, temporary
+    control...) as badges, in the register's rows and on the household page
+    (residents/_marks.html)."""
+    return mark_safe(  # noqa: S308 - every value escaped
+        "".join(
+            f'<span class="badge {"status-sealed" if m.kind == "control" else "status-controlled"}"'
+            f' title="{_e(m.detail)}">{_e(m.label)}</span>'
+            for m in marks
+            if not m.ended
+        )
+    )
